@@ -1,0 +1,80 @@
+/**
+ * Names that identify the ZooKeeperCluster API and the objects the operator owns.
+ * Everything that must agree between the CRD, the renderer and the controller lives here.
+ */
+
+export const API_GROUP = 'zookeeper.ensembles.dev';
+export const API_VERSION = 'v1alpha1';
+export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
+export const KIND = 'ZooKeeperCluster';
+export const LIST_KIND = 'ZooKeeperClusterList';
+export const PLURAL = 'zookeeperclusters';
+export const SINGULAR = 'zookeepercluster';
+export const SHORT_NAMES = ['zk', 'zkc'] as const;
+
+/** The field manager for server-side apply and the value of `app.kubernetes.io/managed-by`. */
+export const OPERATOR_NAME = 'zookeeper-operator';
+
+/** ZooKeeper versions (major.minor) the operator knows how to run and upgrade. */
+export const SUPPORTED_MINOR_VERSIONS = ['3.8', '3.9'] as const;
+export const DEFAULT_IMAGE = 'zookeeper:3.9.4';
+
+/**
+ * Longest cluster name: `<name>-headless` must be a DNS label (63) and the StatefulSet's
+ * `controller-revision-hash` label value `<name>-<10 chars>` must fit in 63 characters too.
+ */
+export const MAX_NAME_LENGTH = 52;
+export const MIN_REPLICAS = 1;
+/** ZooKeeper's write latency grows with every voter; beyond this an ensemble wants observers instead. */
+export const MAX_REPLICAS = 15;
+
+export const ANNOTATION_PREFIX = API_GROUP;
+/** Pod-template annotation: a hash of everything that takes a restart to take effect. */
+export const REVISION_ANNOTATION = `${ANNOTATION_PREFIX}/revision`;
+
+/**
+ * zoo.cfg keys the operator owns: the pod layout, membership, reconfiguration and the
+ * endpoints probes and the operator depend on. A user override of one of these would break
+ * the ensemble or the operator's view of it, so the CRD rejects them.
+ */
+export const RESERVED_CONFIG_KEYS = [
+  '4lw.commands.whitelist',
+  'admin.commandURL',
+  'admin.enableServer',
+  'admin.serverAddress',
+  'admin.serverPort',
+  'clientPort',
+  'clientPortAddress',
+  'dataDir',
+  'dataLogDir',
+  'dynamicConfigFile',
+  'metricsProvider.className',
+  'metricsProvider.httpHost',
+  'metricsProvider.httpPort',
+  'quorumListenOnAllIPs',
+  'reconfigEnabled',
+  'secureClientPort',
+  'skipACL',
+  'standaloneEnabled',
+] as const;
+
+/** Prefixes of zoo.cfg keys that belong to the dynamic (membership) configuration. */
+export const RESERVED_CONFIG_PREFIXES = ['server.', 'group.', 'weight.'] as const;
+
+/** zoo.cfg keys whose value must be a whole number (ZooKeeper refuses to start otherwise). */
+export const INTEGER_CONFIG_KEYS = [
+  'autopurge.purgeInterval',
+  'autopurge.snapRetainCount',
+  'globalOutstandingLimit',
+  'initLimit',
+  'maxClientCnxns',
+  'maxSessionTimeout',
+  'minSessionTimeout',
+  'preAllocSize',
+  'snapCount',
+  'syncLimit',
+  'tickTime',
+] as const;
+
+/** 4lw commands the probes and the operator use; nothing else is allowed. */
+export const FOUR_LETTER_WORDS = ['conf', 'isro', 'mntr', 'ruok', 'srvr', 'stat'] as const;

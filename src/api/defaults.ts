@@ -1,0 +1,136 @@
+/**
+ * Default values of the ZooKeeperCluster spec and the function that resolves a user's spec
+ * against them. The CRD schema publishes the same defaults (so `kubectl get -o yaml` shows
+ * them), but the operator never relies on the API server having applied them and never
+ * writes them back into the user's spec.
+ */
+
+import type { V1ResourceRequirements } from '@kubernetes/client-node';
+import { DEFAULT_IMAGE } from './constants.js';
+import type { ClientServiceType, ImagePullPolicy, PodOverrides, ReclaimPolicy, ZooKeeperClusterSpec } from './types.js';
+
+export const DEFAULTS = {
+  replicas: 3,
+  image: DEFAULT_IMAGE,
+  imagePullPolicy: 'IfNotPresent' as ImagePullPolicy,
+  storageSize: '10Gi',
+  reclaimPolicy: 'Retain' as ReclaimPolicy,
+  ports: { client: 2181, quorum: 2888, election: 3888, admin: 8080, metrics: 7000 },
+  clientServiceType: 'ClusterIP' as ClientServiceType,
+  clusterDomain: 'cluster.local',
+  stepTimeoutSeconds: 600,
+  terminationGracePeriodSeconds: 30,
+  /** The official image's `zookeeper` user. */
+  runAsUser: 1000,
+  /** Heap when neither a memory limit nor a request is set (the official image uses 1000). */
+  heapMiB: 1024,
+  /** Share of the container memory given to the heap; the rest is metaspace, threads, buffers. */
+  heapShareOfMemory: 0.5,
+} as const;
+
+/** zoo.cfg values the operator sets unless the user overrides them in `spec.config`. */
+export const DEFAULT_CONFIG: Readonly<Record<string, string>> = {
+  'autopurge.purgeInterval': '1',
+  'autopurge.snapRetainCount': '3',
+  initLimit: '10',
+  maxClientCnxns: '60',
+  syncLimit: '5',
+  tickTime: '2000',
+};
+
+export interface ResolvedPorts {
+  client: number;
+  quorum: number;
+  election: number;
+  admin: number;
+  metrics: number;
+}
+
+/** A spec with every default applied: what rendering and every decision work from. */
+export interface ResolvedSpec {
+  replicas: number;
+  image: string;
+  imagePullPolicy: ImagePullPolicy;
+  resources: V1ResourceRequirements;
+  heapMiB: number;
+  extraJvmFlags: string[];
+  storage:
+    | { ephemeral: true }
+    | { ephemeral: false; size: string; storageClassName?: string; reclaimPolicy: ReclaimPolicy };
+  config: Record<string, string>;
+  ports: ResolvedPorts;
+  pod: PodOverrides;
+  clientService: { type: ClientServiceType; annotations: Record<string, string> };
+  clusterDomain: string;
+  paused: boolean;
+  stepTimeoutSeconds: number;
+}
+
+/** Resolves every optional field of a spec. Pure; the input is not modified. */
+export function resolveSpec(spec: ZooKeeperClusterSpec): ResolvedSpec {
+  const resources = spec.resources ?? {};
+  const storage = spec.storage ?? {};
+  return {
+    replicas: spec.replicas ?? DEFAULTS.replicas,
+    image: spec.image ?? DEFAULTS.image,
+    imagePullPolicy: spec.imagePullPolicy ?? DEFAULTS.imagePullPolicy,
+    resources,
+    heapMiB: spec.jvm?.heapMiB ?? heapFromMemory(resources),
+    extraJvmFlags: spec.jvm?.extraFlags ?? [],
+    storage: storage.ephemeral
+      ? { ephemeral: true }
+      : {
+          ephemeral: false,
+          size: storage.size ?? DEFAULTS.storageSize,
+          ...(storage.storageClassName === undefined ? {} : { storageClassName: storage.storageClassName }),
+          reclaimPolicy: storage.reclaimPolicy ?? DEFAULTS.reclaimPolicy,
+        },
+    config: { ...DEFAULT_CONFIG, ...spec.config },
+    ports: { ...DEFAULTS.ports, ...spec.ports },
+    pod: spec.pod ?? {},
+    clientService: {
+      type: spec.clientService?.type ?? DEFAULTS.clientServiceType,
+      annotations: spec.clientService?.annotations ?? {},
+    },
+    clusterDomain: spec.clusterDomain ?? DEFAULTS.clusterDomain,
+    paused: spec.paused ?? false,
+    stepTimeoutSeconds: spec.rollingUpdate?.stepTimeoutSeconds ?? DEFAULTS.stepTimeoutSeconds,
+  };
+}
+
+/** Half the container's memory limit (or request) in MiB, so the JVM's off-heap memory fits too. */
+function heapFromMemory(resources: V1ResourceRequirements): number {
+  const memory = resources.limits?.memory ?? resources.requests?.memory;
+  if (memory === undefined) return DEFAULTS.heapMiB;
+  const bytes = parseQuantity(String(memory));
+  return Math.max(64, Math.floor((bytes * DEFAULTS.heapShareOfMemory) / (1024 * 1024)));
+}
+
+const QUANTITY_SUFFIXES: Readonly<Record<string, number>> = {
+  '': 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/**
+ * Parses a Kubernetes quantity (`512Mi`, `1G`, `1.5Gi`, `1e9`) into a number of base units.
+ * Throws on anything else, naming the value: the schema should have rejected it already.
+ */
+export function parseQuantity(quantity: string): number {
+  const match = /^([0-9]+(?:\.[0-9]+)?)(?:[eE]([0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?)$/.exec(quantity);
+  if (!match) throw new Error(`"${quantity}" is not a Kubernetes quantity (expected e.g. 512Mi or 2Gi)`);
+  const [, digits = '0', exponent, suffix = ''] = match;
+  const factor = exponent === undefined ? (QUANTITY_SUFFIXES[suffix] ?? 1) : 10 ** Number(exponent);
+  return Number(digits) * factor;
+}

@@ -1,0 +1,440 @@
+/**
+ * The ZooKeeperCluster CustomResourceDefinition, built in code: the one source of truth for
+ * `crds/zookeeperclusters.yaml` (written by `npm run crd`, and checked by a test to be
+ * identical). Every field has a description for `kubectl explain`; what can be checked
+ * statically is checked here, in OpenAPI and CEL, so bad specs never reach the operator.
+ */
+import {
+  API_GROUP,
+  API_VERSION,
+  INTEGER_CONFIG_KEYS,
+  KIND,
+  LIST_KIND,
+  MAX_NAME_LENGTH,
+  MAX_REPLICAS,
+  MIN_REPLICAS,
+  PLURAL,
+  RESERVED_CONFIG_KEYS,
+  RESERVED_CONFIG_PREFIXES,
+  SHORT_NAMES,
+  SINGULAR,
+  SUPPORTED_MINOR_VERSIONS,
+} from './constants.js';
+import { DEFAULT_CONFIG, DEFAULTS } from './defaults.js';
+
+/** The subset of OpenAPI v3 (structural schema) the CRD uses. */
+export interface JSONSchema {
+  type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
+  description?: string;
+  properties?: Record<string, JSONSchema>;
+  additionalProperties?: JSONSchema;
+  items?: JSONSchema;
+  required?: string[];
+  enum?: string[];
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  maxItems?: number;
+  maxProperties?: number;
+  pattern?: string;
+  format?: string;
+  nullable?: boolean;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+  'x-kubernetes-int-or-string'?: boolean;
+  anyOf?: JSONSchema[];
+  'x-kubernetes-validations'?: CelRule[];
+  'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
+  'x-kubernetes-list-map-keys'?: string[];
+  'x-kubernetes-map-type'?: 'atomic' | 'granular';
+}
+
+export interface CelRule {
+  rule: string;
+  message?: string;
+  messageExpression?: string;
+  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+  fieldPath?: string;
+}
+
+const str = (description: string, extra: JSONSchema = {}): JSONSchema => ({ type: 'string', description, ...extra });
+const int = (description: string, extra: JSONSchema = {}): JSONSchema => ({ type: 'integer', description, ...extra });
+const bool = (description: string, extra: JSONSchema = {}): JSONSchema => ({ type: 'boolean', description, ...extra });
+const obj = (description: string, properties: Record<string, JSONSchema>, extra: JSONSchema = {}): JSONSchema => ({
+  type: 'object',
+  description,
+  properties,
+  ...extra,
+});
+const stringMap = (description: string, extra: JSONSchema = {}): JSONSchema => ({
+  type: 'object',
+  description,
+  additionalProperties: { type: 'string' },
+  ...extra,
+});
+/** An embedded Kubernetes core type, validated by the API server when the operator applies the pod. */
+const coreType = (description: string, type: 'object' | 'array' = 'object'): JSONSchema =>
+  type === 'array'
+    ? { type, description, items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } }
+    : { type, description, 'x-kubernetes-preserve-unknown-fields': true };
+
+const quantityPattern = '^[0-9]+(\\.[0-9]+)?([eE][0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$';
+/** A resource quantity as core/v1 declares it: a number or a string like `500m` or `2Gi`. */
+const quantity: JSONSchema = {
+  anyOf: [{ type: 'integer' }, { type: 'string' }],
+  pattern: '^[0-9]+(\\.[0-9]+)?(m|[eE][0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$',
+  'x-kubernetes-int-or-string': true,
+};
+const celList = (values: readonly string[]): string => `[${values.map((v) => `'${v}'`).join(', ')}]`;
+
+const port = (role: string, fallback: number): JSONSchema =>
+  int(`${role} port inside each pod (default ${fallback}).`, { minimum: 1, maximum: 65535, default: fallback });
+
+const portNames = Object.keys(DEFAULTS.ports);
+/** Every pair of ports must differ: ZooKeeper would fail to bind the second. */
+const distinctPortsRule = portNames
+  .flatMap((a, i) => portNames.slice(i + 1).map((b) => `self.${a} != self.${b}`))
+  .join(' && ');
+
+const reservedKeyCheck = `k in ${celList(RESERVED_CONFIG_KEYS)} || ${RESERVED_CONFIG_PREFIXES.map((p) => `k.startsWith('${p}')`).join(' || ')}`;
+
+const configSchema = stringMap(
+  'zoo.cfg settings, one key per entry (for example `tickTime: "2000"`). Applied with a rolling restart, ' +
+    `one member at a time. Defaults: ${Object.entries(DEFAULT_CONFIG)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}. ` +
+    'Keys the operator manages (paths, ports, membership, reconfiguration, 4lw whitelist, AdminServer, metrics, skipACL) are rejected.',
+  {
+    maxProperties: 64,
+    additionalProperties: { type: 'string', maxLength: 1024 },
+    'x-kubernetes-validations': [
+      {
+        rule: `!self.exists(k, ${reservedKeyCheck})`,
+        messageExpression: `'zoo.cfg key "' + self.filter(k, ${reservedKeyCheck})[0] + '" is managed by the operator and cannot be set in spec.config; remove it'`,
+        reason: 'FieldValueForbidden',
+      },
+      {
+        rule: "self.all(k, k.matches('^[A-Za-z][A-Za-z0-9._-]*$') && k.size() <= 128)",
+        messageExpression:
+          "'zoo.cfg key \"' + self.filter(k, !k.matches('^[A-Za-z][A-Za-z0-9._-]*$') || k.size() > 128)[0] + '\" is not a valid key: use letters, digits, dots, dashes and underscores (at most 128 characters)'",
+      },
+      {
+        rule: "self.all(k, !self[k].contains('\\n') && !self[k].contains('\\r'))",
+        messageExpression:
+          "'the value of zoo.cfg key \"' + self.filter(k, self[k].contains('\\n') || self[k].contains('\\r'))[0] + '\" contains a line break; zoo.cfg values must be a single line'",
+      },
+      {
+        rule: `self.all(k, !(k in ${celList(INTEGER_CONFIG_KEYS)}) || self[k].matches('^[0-9]+$'))`,
+        messageExpression: `'zoo.cfg key "' + self.filter(k, k in ${celList(INTEGER_CONFIG_KEYS)} && !self[k].matches('^[0-9]+$'))[0] + '" must be a whole number'`,
+      },
+    ],
+  },
+);
+
+const minorAlternatives = SUPPORTED_MINOR_VERSIONS.map((v) => v.replace('.', '\\\\.')).join('|');
+
+const specSchema = obj(
+  'Desired state of the ZooKeeper ensemble.',
+  {
+    replicas: int(
+      `Number of voting members (${MIN_REPLICAS}-${MAX_REPLICAS}). Odd numbers are recommended: 3 tolerates one failure, 5 two. ` +
+        'Changed one member at a time through ZooKeeper dynamic reconfiguration.',
+      { minimum: MIN_REPLICAS, maximum: MAX_REPLICAS, default: DEFAULTS.replicas },
+    ),
+    image: str(
+      `Container image of ZooKeeper ${SUPPORTED_MINOR_VERSIONS.join(' or ')} (the official image or one built like it). ` +
+        'Changing it upgrades the ensemble with a rolling restart, leader last.',
+      {
+        default: DEFAULTS.image,
+        minLength: 1,
+        maxLength: 512,
+        'x-kubernetes-validations': [
+          { rule: "!self.matches('\\\\s')", message: 'image must not contain whitespace' },
+          {
+            rule: `!self.matches(':[0-9]+\\\\.[0-9]+([.-][^/]*)?$') || self.matches(':(${minorAlternatives})([.-][^/]*)?$')`,
+            message: `image tag names an unsupported ZooKeeper version; supported are ${SUPPORTED_MINOR_VERSIONS.join(' and ')} (for example zookeeper:3.9.4)`,
+          },
+        ],
+      },
+    ),
+    imagePullPolicy: str('Image pull policy of the ZooKeeper container.', {
+      enum: ['Always', 'IfNotPresent', 'Never'],
+      default: DEFAULTS.imagePullPolicy,
+    }),
+    resources: obj(
+      'CPU and memory requests and limits of the ZooKeeper container. The JVM heap is derived from the memory limit unless jvm.heapMiB is set.',
+      {
+        limits: stringMap('Resource limits, e.g. `memory: 2Gi`.', { additionalProperties: quantity }),
+        requests: stringMap('Resource requests, e.g. `cpu: 500m`.', { additionalProperties: quantity }),
+      },
+    ),
+    jvm: obj('JVM settings.', {
+      heapMiB: int(
+        'Maximum heap (-Xmx) in MiB. Default: half the memory limit (or request), or 1024 when neither is set.',
+        { minimum: 64, maximum: 1048576 },
+      ),
+      extraFlags: {
+        type: 'array',
+        description: 'Extra JVM flags, appended after the operator’s own (for example `-XX:+UseG1GC`).',
+        maxItems: 32,
+        items: {
+          type: 'string',
+          maxLength: 512,
+          'x-kubernetes-validations': [
+            { rule: "self.startsWith('-')", message: 'each JVM flag must start with "-"' },
+            {
+              rule: "!self.matches('\\\\s')",
+              message: 'a JVM flag must not contain whitespace; give each flag its own entry',
+            },
+          ],
+        },
+      },
+    }),
+    storage: obj(
+      'Where each member keeps its data.',
+      {
+        ephemeral: bool(
+          'Keep data in an emptyDir instead of a PersistentVolumeClaim. Data is lost when a pod restarts: development only.',
+          { default: false },
+        ),
+        size: str('Size of each member’s PersistentVolumeClaim. May grow, never shrink.', {
+          default: DEFAULTS.storageSize,
+          pattern: quantityPattern,
+          'x-kubernetes-validations': [
+            {
+              rule: 'quantity(self).compareTo(quantity(oldSelf)) >= 0',
+              messageExpression:
+                "'storage.size may not shrink (from ' + oldSelf + ' to ' + self + '): a volume cannot be made smaller'",
+            },
+          ],
+        }),
+        storageClassName: str('StorageClass of the claims. Cannot be changed after creation.', {
+          minLength: 1,
+          maxLength: 253,
+        }),
+        reclaimPolicy: str(
+          'What happens to a member’s claim when the member is removed by scaling down or the cluster is deleted: Delete removes it, Retain keeps it (a later scale-up never reuses stale data).',
+          { enum: ['Delete', 'Retain'], default: DEFAULTS.reclaimPolicy },
+        ),
+      },
+      {
+        default: {},
+        'x-kubernetes-validations': [
+          {
+            rule: 'has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)',
+            message: 'storage.storageClassName cannot be changed after creation; create a new cluster to move storage',
+          },
+          {
+            rule: '(has(self.ephemeral) && self.ephemeral) == (has(oldSelf.ephemeral) && oldSelf.ephemeral)',
+            message: 'storage.ephemeral cannot be changed after creation: switching would discard every member’s data',
+          },
+        ],
+      },
+    ),
+    config: configSchema,
+    ports: obj(
+      'Container ports. Changing one restarts every member.',
+      {
+        client: port('Client', DEFAULTS.ports.client),
+        quorum: port('Quorum (follower-to-leader)', DEFAULTS.ports.quorum),
+        election: port('Leader-election', DEFAULTS.ports.election),
+        admin: port('AdminServer (HTTP)', DEFAULTS.ports.admin),
+        metrics: port('Prometheus metrics', DEFAULTS.ports.metrics),
+      },
+      {
+        default: {},
+        'x-kubernetes-validations': [{ rule: distinctPortsRule, message: 'ports must all be different' }],
+      },
+    ),
+    pod: obj('Settings of the ZooKeeper pods.', {
+      labels: stringMap(
+        'Extra labels on each pod. The app.kubernetes.io/* labels the operator selects pods by cannot be set.',
+        {
+          'x-kubernetes-validations': [
+            {
+              rule: "!self.exists(k, k.startsWith('app.kubernetes.io/'))",
+              message: 'pod labels may not use the app.kubernetes.io/ prefix: the operator selects its pods by those',
+            },
+          ],
+        },
+      ),
+      annotations: stringMap('Extra annotations on each pod.'),
+      nodeSelector: stringMap('Node labels a pod must match to be scheduled.'),
+      tolerations: coreType('Tolerations of the pods (core/v1 Toleration).', 'array'),
+      affinity: coreType(
+        'Affinity of the pods (core/v1 Affinity). Default: prefer spreading members over distinct nodes.',
+      ),
+      topologySpreadConstraints: coreType('Topology spread constraints (core/v1 TopologySpreadConstraint).', 'array'),
+      priorityClassName: str('PriorityClass of the pods.'),
+      securityContext: coreType(
+        'Pod security context (core/v1 PodSecurityContext). Default: run as uid/gid 1000, non-root, fsGroup 1000.',
+      ),
+      serviceAccountName: str('ServiceAccount the pods run as.'),
+      imagePullSecrets: {
+        type: 'array',
+        description: 'Secrets for pulling the image.',
+        items: obj('A Secret in the cluster’s namespace.', { name: str('Name of the Secret.') }),
+      },
+      terminationGracePeriodSeconds: int('Seconds a member gets to shut down before it is killed.', {
+        minimum: 1,
+        maximum: 3600,
+      }),
+    }),
+    clientService: obj('The Service clients connect to (`<name>-client`).', {
+      type: str('Service type.', { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'], default: 'ClusterIP' }),
+      annotations: stringMap('Annotations on the client Service (for example for a cloud load balancer).'),
+    }),
+    clusterDomain: str('DNS domain of the Kubernetes cluster, used in member addresses.', {
+      default: DEFAULTS.clusterDomain,
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+      maxLength: 253,
+    }),
+    paused: bool(
+      'Stop every disruptive action (restarts, upgrades, membership changes). Status keeps being reported.',
+      { default: false },
+    ),
+    rollingUpdate: obj('How restarts proceed.', {
+      stepTimeoutSeconds: int(
+        'How long one restarted member may take to serve and sync again before the roll stops and reports it.',
+        { minimum: 30, maximum: 86400, default: DEFAULTS.stepTimeoutSeconds },
+      ),
+    }),
+  },
+  {
+    'x-kubernetes-validations': [
+      {
+        rule: '!has(self.storage) || !has(self.storage.ephemeral) || !self.storage.ephemeral || !has(self.storage.storageClassName)',
+        message: 'storage.storageClassName has no effect with storage.ephemeral: true; remove one of them',
+      },
+    ],
+  },
+);
+
+const conditionSchema = obj(
+  'A condition in the metav1.Condition shape.',
+  {
+    type: str('Condition type: Available, Progressing, Degraded or ReconcileError.'),
+    status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
+    observedGeneration: int('The spec generation this condition was computed for.'),
+    lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
+    reason: str('A CamelCase reason code.'),
+    message: str('What is going on, in words a person can act on.'),
+  },
+  { required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'] },
+);
+
+const memberSchema = obj(
+  'One member as ZooKeeper itself reports it.',
+  {
+    pod: str('Pod name.'),
+    myid: int('ZooKeeper server id (pod ordinal + 1).'),
+    role: str('leader, follower, observer, standalone, read-only, or unknown when unreachable.'),
+    serving: bool('The member answers client requests as part of a quorum.'),
+    voting: bool('The member is a voter in the committed configuration.'),
+    synced: bool('The leader counts this member as synced.'),
+    zxid: str('The last transaction id the member processed (hex).'),
+  },
+  { required: ['pod', 'myid', 'role', 'serving', 'voting', 'synced'] },
+);
+
+const statusSchema = obj('Observed state of the ensemble.', {
+  observedGeneration: int('The spec generation the operator last acted on.'),
+  replicas: int('Member pods that exist.'),
+  readyReplicas: int('Members that serve as part of the quorum.'),
+  ready: str('Ready members out of desired, e.g. 3/3.'),
+  selector: str('Label selector of the member pods (for the scale subresource).'),
+  phase: str('One-word summary: Creating, Running, Restarting, Scaling, Degraded, Unavailable or Paused.'),
+  conditions: {
+    type: 'array',
+    description: 'Conditions: Available, Progressing, Degraded.',
+    items: conditionSchema,
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': ['type'],
+  },
+  leader: str('Pod name of the current leader.'),
+  members: { type: 'array', description: 'Each member as ZooKeeper reports it.', items: memberSchema },
+  quorum: obj('Quorum as the leader sees it.', {
+    size: int('Voters in the committed configuration.'),
+    syncedVoters: int('The leader plus the voting followers that are in sync.'),
+    faultTolerance: int('How many more voters may fail before quorum is lost (negative: no quorum).'),
+  }),
+  configVersion: str('Version of the committed dynamic configuration (hex).'),
+  currentVersion: str('ZooKeeper version the members run.'),
+  targetVersion: str('ZooKeeper version of the desired image.'),
+  currentRevision: str('Pod revision every member runs, when they agree.'),
+  targetRevision: str('Pod revision the operator rolls members to.'),
+  clientConnectionString: str('Connection string for clients inside the cluster.'),
+  operation: obj('The rolling restart or scaling step in progress.', {
+    kind: str('RollingRestart, ScaleUp or ScaleDown.'),
+    member: str('The member acted on now.'),
+    waitingFor: str('What the current step waits for.'),
+    startedAt: str('When the operation started.', { format: 'date-time' }),
+    done: int('Steps completed.'),
+    total: int('Steps in total.'),
+  }),
+});
+
+export const CRD_NAME = `${PLURAL}.${API_GROUP}`;
+
+/** The whole CustomResourceDefinition object. */
+export function buildCrd() {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: CRD_NAME },
+    spec: {
+      group: API_GROUP,
+      names: { kind: KIND, listKind: LIST_KIND, plural: PLURAL, singular: SINGULAR, shortNames: [...SHORT_NAMES] },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: API_VERSION,
+          served: true,
+          storage: true,
+          subresources: {
+            status: {},
+            scale: {
+              specReplicasPath: '.spec.replicas',
+              statusReplicasPath: '.status.replicas',
+              labelSelectorPath: '.status.selector',
+            },
+          },
+          additionalPrinterColumns: [
+            { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'Ready members / desired' },
+            { name: 'Leader', type: 'string', jsonPath: '.status.leader', description: 'Pod of the current leader' },
+            { name: 'Version', type: 'string', jsonPath: '.status.currentVersion', description: 'ZooKeeper version' },
+            {
+              name: 'Available',
+              type: 'string',
+              jsonPath: '.status.conditions[?(@.type=="Available")].status',
+              description: 'A leader and a majority of synced voters',
+            },
+            { name: 'Status', type: 'string', jsonPath: '.status.phase', description: 'One-word summary' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: obj(
+              'A ZooKeeper ensemble run by zookeeper-operator: members restart one at a time, leader last, and membership changes through dynamic reconfiguration without losing quorum.',
+              {
+                apiVersion: str('APIVersion of this object.'),
+                kind: str('Kind of this object.'),
+                metadata: { type: 'object' },
+                spec: { ...specSchema, default: {} },
+                status: statusSchema,
+              },
+              {
+                'x-kubernetes-validations': [
+                  {
+                    rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH}`,
+                    message: `metadata.name must be at most ${MAX_NAME_LENGTH} characters: it prefixes the names of pods, Services and revisions`,
+                  },
+                ],
+              },
+            ),
+          },
+        },
+      ],
+    },
+  };
+}

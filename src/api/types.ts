@@ -1,0 +1,158 @@
+/**
+ * The ZooKeeperCluster resource as TypeScript types. The OpenAPI schema in `schema.ts` describes
+ * the same shape for the API server; `test/unit/api/schema.test.ts` checks that they agree.
+ * Optional fields are optional here because the user may omit them; `defaults.ts` resolves them.
+ */
+import type {
+  V1Affinity,
+  V1LocalObjectReference,
+  V1ObjectMeta,
+  V1PodSecurityContext,
+  V1ResourceRequirements,
+  V1Toleration,
+  V1TopologySpreadConstraint,
+} from '@kubernetes/client-node';
+
+export type ReclaimPolicy = 'Delete' | 'Retain';
+export type ClientServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+export type ImagePullPolicy = 'Always' | 'IfNotPresent' | 'Never';
+
+export interface StorageSpec {
+  /** Keep data in an emptyDir: lost whenever a pod restarts. For throwaway clusters only. */
+  ephemeral?: boolean;
+  /** Size of each member's PersistentVolumeClaim, e.g. `10Gi`. */
+  size?: string;
+  /** StorageClass of the claims; the cluster default when omitted. */
+  storageClassName?: string;
+  /** What happens to a member's claim when the member is removed or the cluster deleted. */
+  reclaimPolicy?: ReclaimPolicy;
+}
+
+export interface JvmSpec {
+  /** Heap size in MiB; half the memory limit (or request) when omitted, 1024 without either. */
+  heapMiB?: number;
+  /** Extra JVM flags appended after the operator's own. */
+  extraFlags?: string[];
+}
+
+export interface PortsSpec {
+  client?: number;
+  quorum?: number;
+  election?: number;
+  admin?: number;
+  metrics?: number;
+}
+
+export interface PodOverrides {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  nodeSelector?: Record<string, string>;
+  tolerations?: V1Toleration[];
+  affinity?: V1Affinity;
+  topologySpreadConstraints?: V1TopologySpreadConstraint[];
+  priorityClassName?: string;
+  securityContext?: V1PodSecurityContext;
+  serviceAccountName?: string;
+  imagePullSecrets?: V1LocalObjectReference[];
+  terminationGracePeriodSeconds?: number;
+}
+
+export interface ClientServiceSpec {
+  type?: ClientServiceType;
+  annotations?: Record<string, string>;
+}
+
+export interface RollingUpdateSpec {
+  /** How long one member may take to come back in sync before the roll stops and reports it. */
+  stepTimeoutSeconds?: number;
+}
+
+export interface ZooKeeperClusterSpec {
+  replicas?: number;
+  image?: string;
+  imagePullPolicy?: ImagePullPolicy;
+  resources?: V1ResourceRequirements;
+  jvm?: JvmSpec;
+  storage?: StorageSpec;
+  /** zoo.cfg overrides; keys the operator manages are rejected. */
+  config?: Record<string, string>;
+  ports?: PortsSpec;
+  pod?: PodOverrides;
+  clientService?: ClientServiceSpec;
+  clusterDomain?: string;
+  paused?: boolean;
+  rollingUpdate?: RollingUpdateSpec;
+}
+
+/** The metav1.Condition shape. */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export type MemberRole = 'leader' | 'follower' | 'observer' | 'standalone' | 'read-only' | 'unknown';
+
+export interface MemberStatus {
+  pod: string;
+  myid: number;
+  role: MemberRole;
+  serving: boolean;
+  voting: boolean;
+  synced: boolean;
+  /** The last zxid the member processed, as ZooKeeper prints it (`0x…`). */
+  zxid?: string;
+}
+
+export interface QuorumStatus {
+  /** Voters in the committed configuration. */
+  size: number;
+  /** The leader plus the voting followers that finished syncing. */
+  syncedVoters: number;
+  /** How many more voters may fail before the ensemble loses quorum (negative: no quorum). */
+  faultTolerance: number;
+}
+
+export interface OperationStatus {
+  kind: 'RollingRestart' | 'ScaleUp' | 'ScaleDown';
+  /** The member acted on now. */
+  member?: string;
+  /** What the step waits for. */
+  waitingFor?: string;
+  startedAt?: string;
+  done?: number;
+  total?: number;
+}
+
+export interface ZooKeeperClusterStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  readyReplicas?: number;
+  /** `ready/desired`, e.g. `3/3`, for `kubectl get`. */
+  ready?: string;
+  selector?: string;
+  phase?: string;
+  conditions?: Condition[];
+  leader?: string;
+  members?: MemberStatus[];
+  quorum?: QuorumStatus;
+  /** The committed dynamic-config version (hex, as in `/zookeeper/config`). */
+  configVersion?: string;
+  currentVersion?: string;
+  targetVersion?: string;
+  currentRevision?: string;
+  targetRevision?: string;
+  clientConnectionString?: string;
+  operation?: OperationStatus;
+}
+
+export interface ZooKeeperCluster {
+  apiVersion: string;
+  kind: string;
+  metadata: V1ObjectMeta & { name: string; namespace: string };
+  spec: ZooKeeperClusterSpec;
+  status?: ZooKeeperClusterStatus;
+}

@@ -1,0 +1,21 @@
+/**
+ * JSON with object keys sorted at every level, so equal values always serialise to equal
+ * bytes. Used for hashing rendered objects; key order of the input never matters.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    const source = value as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(source)
+        .filter((key) => source[key] !== undefined)
+        .sort()
+        .map((key) => [key, sortKeys(source[key])]),
+    );
+  }
+  return value;
+}

@@ -1,0 +1,182 @@
+/**
+ * ZooKeeperCluster → every Kubernetes object its ensemble needs. Pure and deterministic: the
+ * same input renders byte-identical objects (checked by property tests), so applying them
+ * again is a no-op and the revision hash only moves when something that needs a restart did.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  V1ConfigMap,
+  V1OwnerReference,
+  V1PodDisruptionBudget,
+  V1Service,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
+import { API_GROUP_VERSION, KIND, REVISION_ANNOTATION } from '../api/constants.js';
+import { type ResolvedSpec, resolveSpec } from '../api/defaults.js';
+import type { ZooKeeperCluster } from '../api/types.js';
+import { canonicalJson } from './canonical-json.js';
+import { type ClusterRef, commonLabels, myidOfOrdinal, objectNames, selectorLabels } from './names.js';
+import { renderPodTemplate } from './pod-template.js';
+import { LOGBACK_XML, PROBE_SCRIPT, renderStartScript } from './scripts.js';
+import { renderDynamicConfig, renderStaticConfig } from './zoo-cfg.js';
+
+export interface RenderInput {
+  cluster: ZooKeeperCluster;
+  /**
+   * Server ids of the committed voters, listed in the dynamic config new pods start with.
+   * Defaults to 1..spec.replicas; the scaling logic passes the membership ZooKeeper committed.
+   */
+  members?: readonly number[];
+  /** Member pods the StatefulSet keeps; defaults to spec.replicas (scaling moves it one at a time). */
+  podCount?: number;
+  /** True until the ensemble first forms: only then may members with empty volumes vote. */
+  bootstrap: boolean;
+}
+
+export interface DesiredObjects {
+  /** Hash of everything that takes a restart to take effect; pods carrying another one are outdated. */
+  revision: string;
+  configMap: V1ConfigMap;
+  headlessService: V1Service;
+  clientService: V1Service;
+  statefulSet: V1StatefulSet;
+  podDisruptionBudget: V1PodDisruptionBudget;
+}
+
+export function renderCluster(input: RenderInput): DesiredObjects {
+  const { cluster } = input;
+  const ref: ClusterRef = { name: cluster.metadata.name, namespace: cluster.metadata.namespace };
+  const spec = resolveSpec(cluster.spec);
+  const names = objectNames(ref);
+  const owner = ownerReference(cluster);
+  const meta = (name: string, component: 'server' | 'client' | 'config') => ({
+    name,
+    namespace: ref.namespace,
+    labels: commonLabels(ref, component),
+    ownerReferences: [owner],
+  });
+
+  const staticConfig = renderStaticConfig(ref, spec);
+  const startScript = renderStartScript(ref, spec);
+  const podTemplate = renderPodTemplate(ref, spec);
+  const revision = revisionOf({ podTemplate, staticConfig, startScript, PROBE_SCRIPT, LOGBACK_XML });
+  podTemplate.metadata = {
+    ...podTemplate.metadata,
+    annotations: { ...podTemplate.metadata?.annotations, [REVISION_ANNOTATION]: revision },
+  };
+  const members = input.members ?? Array.from({ length: spec.replicas }, (_, ordinal) => myidOfOrdinal(ordinal));
+
+  return {
+    revision,
+    configMap: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: meta(names.configMap, 'config'),
+      data: {
+        bootstrap: String(input.bootstrap),
+        'logback.xml': LOGBACK_XML,
+        'probe.sh': PROBE_SCRIPT,
+        'start.sh': startScript,
+        'zoo.cfg': staticConfig,
+        'zoo.cfg.dynamic': renderDynamicConfig(ref, members, spec),
+      },
+    },
+    headlessService: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta(names.headlessService, 'server'),
+      spec: {
+        clusterIP: 'None',
+        // Peers must resolve each other before they are Ready: readiness needs a quorum.
+        publishNotReadyAddresses: true,
+        selector: selectorLabels(ref),
+        ports: [
+          { name: 'client', port: spec.ports.client, targetPort: 'client' },
+          { name: 'quorum', port: spec.ports.quorum, targetPort: 'quorum' },
+          { name: 'election', port: spec.ports.election, targetPort: 'election' },
+          { name: 'admin', port: spec.ports.admin, targetPort: 'admin' },
+          { name: 'metrics', port: spec.ports.metrics, targetPort: 'metrics' },
+        ],
+      },
+    },
+    clientService: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        ...meta(names.clientService, 'client'),
+        ...(Object.keys(spec.clientService.annotations).length > 0
+          ? { annotations: spec.clientService.annotations }
+          : {}),
+      },
+      spec: {
+        type: spec.clientService.type,
+        selector: selectorLabels(ref),
+        ports: [{ name: 'client', port: spec.ports.client, targetPort: 'client' }],
+      },
+    },
+    statefulSet: {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: meta(names.statefulSet, 'server'),
+      spec: {
+        replicas: input.podCount ?? spec.replicas,
+        serviceName: names.headlessService,
+        selector: { matchLabels: selectorLabels(ref) },
+        // Members start together (a quorum needs several), and restart only when the operator deletes them.
+        podManagementPolicy: 'Parallel',
+        updateStrategy: { type: 'OnDelete' },
+        ...persistence(spec),
+        template: podTemplate,
+      },
+    },
+    podDisruptionBudget: {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: meta(names.podDisruptionBudget, 'server'),
+      spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(ref) } },
+    },
+  };
+}
+
+export function ownerReference(cluster: ZooKeeperCluster): V1OwnerReference {
+  if (!cluster.metadata.uid) {
+    throw new Error(
+      `cluster ${cluster.metadata.namespace}/${cluster.metadata.name} has no uid: render it as read from the API`,
+    );
+  }
+  return {
+    apiVersion: API_GROUP_VERSION,
+    kind: KIND,
+    name: cluster.metadata.name,
+    uid: cluster.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function persistence(
+  spec: ResolvedSpec,
+): Pick<NonNullable<V1StatefulSet['spec']>, 'volumeClaimTemplates' | 'persistentVolumeClaimRetentionPolicy'> {
+  if (spec.storage.ephemeral) return {};
+  const { size, storageClassName, reclaimPolicy } = spec.storage;
+  return {
+    // Scale-down claims are handled by the operator after the member has left the quorum.
+    persistentVolumeClaimRetentionPolicy: { whenDeleted: reclaimPolicy, whenScaled: 'Retain' },
+    volumeClaimTemplates: [
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data' },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          ...(storageClassName === undefined ? {} : { storageClassName }),
+          resources: { requests: { storage: size } },
+        },
+      },
+    ],
+  };
+}
+
+function revisionOf(parts: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(parts)).digest('hex').slice(0, 16);
+}

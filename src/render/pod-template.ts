@@ -1,0 +1,124 @@
+/**
+ * The member pod template, per docs/design/pod-contract.md. Everything in it takes a restart
+ * to take effect; the membership list is deliberately absent (it changes through reconfig).
+ */
+import type { V1Affinity, V1PodTemplateSpec, V1Probe, V1Volume } from '@kubernetes/client-node';
+import { DEFAULTS, type ResolvedSpec } from '../api/defaults.js';
+import { type ClusterRef, commonLabels, objectNames, selectorLabels } from './names.js';
+
+/** Container paths of the volumes; the scripts read them from the environment. */
+export const MOUNT_PATHS = { config: '/config', conf: '/conf', data: '/data', logs: '/logs', tmp: '/tmp' } as const;
+
+/** JVM flags every member runs with. */
+export function jvmFlags(spec: Pick<ResolvedSpec, 'extraJvmFlags'>): string {
+  return [
+    // Keep retrying to bind the election port while the pod's DNS name is not resolvable yet.
+    '-Dzookeeper.electionPortBindRetry=0',
+    // A member whose volume was wiped must sync from the leader before it may vote.
+    '-Dzookeeper.db.autocreate=false',
+    ...spec.extraJvmFlags,
+  ].join(' ');
+}
+
+const execProbe = (mode: 'live' | 'ready', timing: Omit<V1Probe, 'exec'>): V1Probe => ({
+  exec: { command: ['/bin/bash', `${MOUNT_PATHS.config}/probe.sh`, mode] },
+  ...timing,
+});
+
+function defaultAffinity(cluster: ClusterRef): V1Affinity {
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        {
+          weight: 100,
+          podAffinityTerm: {
+            topologyKey: 'kubernetes.io/hostname',
+            labelSelector: { matchLabels: selectorLabels(cluster) },
+          },
+        },
+      ],
+    },
+  };
+}
+
+function volumes(cluster: ClusterRef, spec: ResolvedSpec): V1Volume[] {
+  const list: V1Volume[] = [
+    { name: 'config', configMap: { name: objectNames(cluster).configMap, defaultMode: 0o555 } },
+    { name: 'conf', emptyDir: {} },
+    { name: 'logs', emptyDir: {} },
+    { name: 'tmp', emptyDir: {} },
+  ];
+  if (spec.storage.ephemeral) list.push({ name: 'data', emptyDir: {} });
+  return list;
+}
+
+/** The pod template without the revision annotation (the revision is a hash of this). */
+export function renderPodTemplate(cluster: ClusterRef, spec: ResolvedSpec): V1PodTemplateSpec {
+  const { pod, ports } = spec;
+  return {
+    metadata: {
+      labels: { ...pod.labels, ...commonLabels(cluster, 'server') },
+      ...(pod.annotations ? { annotations: { ...pod.annotations } } : {}),
+    },
+    spec: {
+      affinity: pod.affinity ?? defaultAffinity(cluster),
+      containers: [
+        {
+          name: 'zookeeper',
+          image: spec.image,
+          imagePullPolicy: spec.imagePullPolicy,
+          command: ['/bin/bash', `${MOUNT_PATHS.config}/start.sh`],
+          env: [
+            { name: 'ZK_CONFIG_SOURCE', value: MOUNT_PATHS.config },
+            { name: 'ZOOCFGDIR', value: MOUNT_PATHS.conf },
+            { name: 'ZK_DATA_DIR', value: MOUNT_PATHS.data },
+            { name: 'ZOO_LOG_DIR', value: MOUNT_PATHS.logs },
+            { name: 'ZK_CLIENT_PORT', value: String(ports.client) },
+            { name: 'ZK_SERVER_HEAP', value: String(spec.heapMiB) },
+            { name: 'SERVER_JVMFLAGS', value: jvmFlags(spec) },
+          ],
+          ports: [
+            { name: 'client', containerPort: ports.client, protocol: 'TCP' },
+            { name: 'quorum', containerPort: ports.quorum, protocol: 'TCP' },
+            { name: 'election', containerPort: ports.election, protocol: 'TCP' },
+            { name: 'admin', containerPort: ports.admin, protocol: 'TCP' },
+            { name: 'metrics', containerPort: ports.metrics, protocol: 'TCP' },
+          ],
+          resources: spec.resources,
+          // Large snapshots take long to load: the startup probe holds liveness off for up to 10 minutes.
+          startupProbe: execProbe('live', { periodSeconds: 5, timeoutSeconds: 10, failureThreshold: 120 }),
+          livenessProbe: execProbe('live', { periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 6 }),
+          readinessProbe: execProbe('ready', { periodSeconds: 5, timeoutSeconds: 10, failureThreshold: 2 }),
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['ALL'] },
+            readOnlyRootFilesystem: true,
+          },
+          volumeMounts: [
+            { name: 'config', mountPath: MOUNT_PATHS.config, readOnly: true },
+            { name: 'conf', mountPath: MOUNT_PATHS.conf },
+            { name: 'data', mountPath: MOUNT_PATHS.data },
+            { name: 'logs', mountPath: MOUNT_PATHS.logs },
+            { name: 'tmp', mountPath: MOUNT_PATHS.tmp },
+          ],
+        },
+      ],
+      ...(pod.imagePullSecrets ? { imagePullSecrets: pod.imagePullSecrets } : {}),
+      ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
+      ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
+      restartPolicy: 'Always',
+      securityContext: pod.securityContext ?? {
+        fsGroup: DEFAULTS.runAsUser,
+        runAsGroup: DEFAULTS.runAsUser,
+        runAsNonRoot: true,
+        runAsUser: DEFAULTS.runAsUser,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      ...(pod.serviceAccountName ? { serviceAccountName: pod.serviceAccountName } : {}),
+      terminationGracePeriodSeconds: pod.terminationGracePeriodSeconds ?? DEFAULTS.terminationGracePeriodSeconds,
+      ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
+      ...(pod.topologySpreadConstraints ? { topologySpreadConstraints: pod.topologySpreadConstraints } : {}),
+      volumes: volumes(cluster, spec),
+    },
+  };
+}

@@ -1,0 +1,220 @@
+/**
+ * The rendered start and probe scripts, run for real under bash in temporary directories
+ * (the paths come from the environment, per docs/design/pod-contract.md). A stand-in
+ * `zkServer.sh` on PATH records how ZooKeeper would have been started.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import fc from 'fast-check';
+import type { ZooKeeperClusterSpec } from '../../../src/api/types.js';
+import { renderCluster } from '../../../src/render/cluster.js';
+import { aCluster } from '../../support/builders.js';
+
+interface PodDirs {
+  root: string;
+  config: string;
+  conf: string;
+  data: string;
+  bin: string;
+}
+
+/** A pod's directories with the ConfigMap's files materialised, as a kubelet would. */
+function podDirs(spec: ZooKeeperClusterSpec, bootstrap: boolean, meta = { name: 'zk', namespace: 'ns' }): PodDirs {
+  const root = mkdtempSync(join(tmpdir(), 'zk-start-'));
+  const dirs = {
+    root,
+    config: join(root, 'config'),
+    conf: join(root, 'conf'),
+    data: join(root, 'data'),
+    bin: join(root, 'bin'),
+  };
+  for (const dir of [dirs.config, dirs.bin]) mkdirSync(dir, { recursive: true });
+  const data = renderCluster({ cluster: aCluster(spec, meta), bootstrap }).configMap.data ?? {};
+  for (const [file, content] of Object.entries(data)) writeFileSync(join(dirs.config, file), content);
+  // Records its arguments and environment instead of starting ZooKeeper.
+  const fake = join(dirs.bin, 'zkServer.sh');
+  writeFileSync(fake, '#!/usr/bin/env bash\necho "$@" > "$ZOOCFGDIR/started-with"\n');
+  chmodSync(fake, 0o755);
+  return dirs;
+}
+
+function runScript(
+  dirs: PodDirs,
+  script: string,
+  args: string[],
+  podName: string,
+  extraEnv: Record<string, string> = {},
+) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      'bash',
+      [join(dirs.config, script), ...args],
+      {
+        env: {
+          PATH: `${dirs.bin}:${process.env.PATH}`,
+          ZK_CONFIG_SOURCE: dirs.config,
+          ZOOCFGDIR: dirs.conf,
+          ZK_DATA_DIR: dirs.data,
+          ZK_POD_NAME: podName,
+          ...extraEnv,
+        },
+      },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const start = (dirs: PodDirs, podName: string) => runScript(dirs, 'start.sh', [], podName);
+
+test('start.sh takes myid from the pod ordinal and writes a writable config copy with the paths', async (t) => {
+  const dirs = podDirs({ replicas: 3 }, true);
+  t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  const result = await start(dirs, 'zk-2');
+  t.is(result.code, 0, result.stderr);
+  t.is(readFileSync(join(dirs.data, 'myid'), 'utf8').trim(), '3');
+  const cfg = readFileSync(join(dirs.conf, 'zoo.cfg'), 'utf8');
+  t.true(cfg.startsWith(readFileSync(join(dirs.config, 'zoo.cfg'), 'utf8')));
+  t.true(cfg.endsWith(`dataDir=${dirs.data}\ndynamicConfigFile=${dirs.conf}/zoo.cfg.dynamic\n`));
+  t.is(
+    readFileSync(join(dirs.conf, 'zoo.cfg.dynamic'), 'utf8'),
+    readFileSync(join(dirs.config, 'zoo.cfg.dynamic'), 'utf8'),
+  );
+  t.true(existsSync(join(dirs.conf, 'logback.xml')));
+  t.is(readFileSync(join(dirs.conf, 'started-with'), 'utf8').trim(), `start-foreground ${dirs.conf}/zoo.cfg`);
+});
+
+test('start.sh refuses to start when the volume holds another member’s myid', async (t) => {
+  const dirs = podDirs({ replicas: 3 }, false);
+  t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  mkdirSync(dirs.data, { recursive: true });
+  writeFileSync(join(dirs.data, 'myid'), '1\n');
+  const result = await start(dirs, 'zk-1');
+  t.not(result.code, 0);
+  t.regex(result.stderr, /belongs to server 1, but pod zk-1 is server 2; refusing to start/);
+  t.false(existsSync(join(dirs.conf, 'started-with')), 'ZooKeeper was not started');
+});
+
+test('start.sh accepts its own myid on restart and adds no initialize marker', async (t) => {
+  const dirs = podDirs({ replicas: 3 }, true);
+  t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  mkdirSync(dirs.data, { recursive: true });
+  writeFileSync(join(dirs.data, 'myid'), '2\n');
+  const result = await start(dirs, 'zk-1');
+  t.is(result.code, 0, result.stderr);
+  t.false(existsSync(join(dirs.data, 'initialize')));
+});
+
+test('start.sh lets an empty volume vote only while a brand-new ensemble bootstraps', async (t) => {
+  for (const bootstrap of [true, false]) {
+    const dirs = podDirs({ replicas: 3 }, bootstrap);
+    t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+    const result = await start(dirs, 'zk-0');
+    t.is(result.code, 0, result.stderr);
+    t.is(existsSync(join(dirs.data, 'initialize')), bootstrap, `bootstrap=${bootstrap}`);
+  }
+});
+
+test('start.sh adds its own server line when it is joining and not yet a committed member', async (t) => {
+  const dirs = podDirs({ replicas: 4 }, false);
+  t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  const committed = renderCluster({
+    cluster: aCluster({ replicas: 4 }, { name: 'zk', namespace: 'ns' }),
+    members: [1, 2, 3],
+    bootstrap: false,
+  });
+  writeFileSync(join(dirs.config, 'zoo.cfg.dynamic'), committed.configMap.data?.['zoo.cfg.dynamic'] ?? '');
+  const result = await start(dirs, 'zk-3');
+  t.is(result.code, 0, result.stderr);
+  const lines = readFileSync(join(dirs.conf, 'zoo.cfg.dynamic'), 'utf8').trim().split('\n');
+  t.is(lines.length, 4);
+  t.is(lines[3], 'server.4=zk-3.zk-headless.ns.svc.cluster.local:2888:3888:participant;0.0.0.0:2181');
+});
+
+test('start.sh rejects a pod name without an ordinal', async (t) => {
+  const dirs = podDirs({}, true);
+  t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  const result = await start(dirs, 'zookeeper');
+  t.not(result.code, 0);
+  t.regex(result.stderr, /cannot read a member ordinal from pod name 'zookeeper'/);
+});
+
+test('every server.N line names the pod whose start script computes myid N', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 15 }),
+      fc.stringMatching(/^[a-z]([a-z0-9-]{0,10}[a-z0-9])?$/),
+      async (replicas, name) => {
+        const dirs = podDirs({ replicas }, true, { name, namespace: 'ns' });
+        try {
+          const dynamic = readFileSync(join(dirs.config, 'zoo.cfg.dynamic'), 'utf8').trim().split('\n');
+          for (const line of dynamic) {
+            const [, id, pod] = /^server\.(\d+)=([^.]+)\./.exec(line) ?? [];
+            rmSync(dirs.data, { recursive: true, force: true });
+            const result = await start(dirs, pod ?? '');
+            if (result.code !== 0 || readFileSync(join(dirs.data, 'myid'), 'utf8').trim() !== id) return false;
+          }
+          return dynamic.length === replicas;
+        } finally {
+          rmSync(dirs.root, { recursive: true, force: true });
+        }
+      },
+    ),
+    { numRuns: 15 },
+  );
+  t.pass('fc.assert throws when the property fails for a sampled cluster');
+});
+
+/** A stand-in ZooKeeper client port answering 4lw commands with canned replies. */
+async function fourLetterServer(replies: Record<string, string>): Promise<{ port: number; server: Server }> {
+  const server = createServer((socket) => {
+    socket.once('data', (data) => socket.end(replies[data.toString()] ?? ''));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return { port: address.port, server };
+}
+
+const srvr = (mode: string) =>
+  `Zookeeper version: 3.9.4\nLatency min/avg/max: 0/0.0/0\nReceived: 1\nSent: 0\nConnections: 1\nOutstanding: 0\nZxid: 0x100000000\nMode: ${mode}\nNode count: 5\n`;
+
+const probeCases: { name: string; replies: Record<string, string>; mode: 'live' | 'ready'; ok: boolean }[] = [
+  { name: 'live when ruok answers imok', replies: { ruok: 'imok' }, mode: 'live', ok: true },
+  { name: 'not live when ruok answers nothing', replies: {}, mode: 'live', ok: false },
+  { name: 'ready as leader', replies: { srvr: srvr('leader') }, mode: 'ready', ok: true },
+  { name: 'ready as follower', replies: { srvr: srvr('follower') }, mode: 'ready', ok: true },
+  { name: 'ready as observer', replies: { srvr: srvr('observer') }, mode: 'ready', ok: true },
+  {
+    name: 'not ready without quorum even though ruok says imok',
+    replies: { ruok: 'imok', srvr: 'This ZooKeeper instance is not currently serving requests\n' },
+    mode: 'ready',
+    ok: false,
+  },
+  { name: 'not ready in read-only mode', replies: { srvr: srvr('read-only') }, mode: 'ready', ok: false },
+];
+
+for (const c of probeCases) {
+  test(`probe.sh: ${c.name}`, async (t) => {
+    const dirs = podDirs({}, true);
+    const { port, server } = await fourLetterServer(c.replies);
+    t.teardown(() => {
+      server.close();
+      rmSync(dirs.root, { recursive: true, force: true });
+    });
+    const result = await runScript(dirs, 'probe.sh', [c.mode], 'zk-0', { ZK_CLIENT_PORT: String(port) });
+    t.is(result.code === 0, c.ok, result.stderr);
+  });
+}
+
+test('probe.sh fails when nothing listens on the client port', async (t) => {
+  const dirs = podDirs({}, true);
+  const { port, server } = await fourLetterServer({});
+  await new Promise((resolve) => server.close(resolve));
+  t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  const result = await runScript(dirs, 'probe.sh', ['live'], 'zk-0', { ZK_CLIENT_PORT: String(port) });
+  t.not(result.code, 0);
+});

@@ -31,13 +31,21 @@ typecheck: deps ## Type-check src/, test/ and bench/ (tsc --noEmit, strict)
 lint: deps ## Lint and format check (biome)
 	npm run lint
 
+.PHONY: controlplane
+controlplane: ## Build or reuse the local control plane binaries and ZooKeeper (cached outside the repo)
+	bash test/controlplane/install.sh
+
 .PHONY: test
-test: deps typecheck lint ## Install everything the suite needs and run it
+test: deps typecheck lint controlplane ## Install everything the suite needs and run it
 	bash scripts/run-tests.sh
 
 .PHONY: run
-run: deps ## Run the operator against the current kube context
-	npm start --silent
+run: deps ## Run the operator against the current kube context, or a local control plane when there is none
+	bash scripts/run-operator.sh
+
+.PHONY: dev-cluster
+dev-cluster: deps controlplane ## Start a local control plane with real ZooKeeper pods until Ctrl-C
+	tsx test/harness/dev-cluster.ts
 
 .PHONY: bench
 bench: deps ## Run the benchmarks

@@ -33,7 +33,7 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
-import type { CheckResult, HealthCheck } from './http-server.js';
+import type { CheckResult } from './http-server.js';
 import { errorFields, type Logger } from './logging.js';
 import { objectKey } from './object-key.js';
 
@@ -159,9 +159,9 @@ export class Informer<T extends KubernetesObject> {
     });
   }
 
-  /** Readiness: synced and healthy, with the namespaces that are not. */
-  readinessCheck(): HealthCheck {
-    return (): CheckResult => {
+  /** Readiness (a `HealthCheck` for the probe server): synced and healthy, naming the namespaces that are not. */
+  readinessCheck(): () => CheckResult {
+    return () => {
       const problems = [...this.watches.values()].flatMap((watch) => watch.problem() ?? []);
       return problems.length === 0 ? { ok: true } : { ok: false, reason: problems.join('; ') };
     };

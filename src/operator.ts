@@ -1,0 +1,183 @@
+/**
+ * Wiring of one operator process: API clients, informers feeding the work queue, the
+ * ZooKeeperCluster controller, Events, and the health/metrics server. `main.ts` parses
+ * flags and calls `startOperator`; integration tests call it directly.
+ *
+ * Caches start at once (so a standby replica is warm); the controller starts acting only
+ * when `leadership` says so, and stops acting the moment leadership is lost.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesObject,
+  PolicyV1Api,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { API_GROUP, KIND, OPERATOR_NAME } from './api/constants.js';
+import type { ZooKeeperCluster } from './api/types.js';
+import { type ClusterCache, clusterReconciler, type OwnedKind } from './controller/reconciler.js';
+import { selectorLabels } from './render/names.js';
+import { type ApiRequest, makeObservedApiClient } from './runtime/api-client.js';
+import { systemClock } from './runtime/clock.js';
+import { type RunningController, runController } from './runtime/controller.js';
+import { EventRecorder } from './runtime/event-recorder.js';
+import { startProbeServer } from './runtime/http-server.js';
+import { Informer, type KeyMapper, ownerKeys, ownKey, type WatchedResource } from './runtime/informer.js';
+import type { Logger } from './runtime/logging.js';
+import { OperatorMetrics } from './runtime/metrics.js';
+import { objectKey } from './runtime/object-key.js';
+import { type OwnedObject, ServerSideApplier } from './runtime/server-side-apply.js';
+import * as resources from './runtime/watched-resources.js';
+import { WorkQueue } from './runtime/work-queue.js';
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  /** Namespaces to watch; empty: all namespaces. */
+  namespaces: readonly string[];
+  workers: number;
+  /** `host:port` of /healthz, /readyz and /metrics. */
+  probeAddress: string;
+  logger: Logger;
+  /** Identity in Events and the lease; defaults to hostname plus a random suffix. */
+  identity?: string;
+  /** Observes every API request (tests assert on them). */
+  onApiRequest?: (request: ApiRequest) => void;
+  /** Drain deadline of in-flight reconciles on stop. */
+  drainTimeoutMs?: number;
+}
+
+export interface RunningOperator {
+  readonly identity: string;
+  readonly metrics: OperatorMetrics;
+  readonly probeAddress: { host: string; port: number };
+  /** Starts reconciling; `signal` aborting (leadership lost) stops it at once. */
+  startActing(signal?: AbortSignal): void;
+  /** Stops acting, finishes in-flight reconciles within the drain deadline, stops watches. */
+  stop(): Promise<void>;
+}
+
+const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${OPERATOR_NAME}`;
+const CACHE_SYNC_TIMEOUT_MS = 120_000;
+
+/** Member pods belong to the StatefulSet; map them to their cluster by the instance label. */
+const podClusterKeys: KeyMapper<V1Pod> = (pod) => {
+  const instance = pod.metadata?.labels?.['app.kubernetes.io/instance'];
+  return instance === undefined ? [] : [objectKey(pod.metadata?.namespace, instance)];
+};
+
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const identity = options.identity ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
+  const logger = options.logger;
+  const metrics = new OperatorMetrics();
+  const clientOptions = { metrics, ...(options.onApiRequest ? { onRequest: options.onApiRequest } : {}) };
+  const api = {
+    core: makeObservedApiClient(options.kubeConfig, CoreV1Api, clientOptions),
+    apps: makeObservedApiClient(options.kubeConfig, AppsV1Api, clientOptions),
+    policy: makeObservedApiClient(options.kubeConfig, PolicyV1Api, clientOptions),
+    custom: makeObservedApiClient(options.kubeConfig, CustomObjectsApi, clientOptions),
+  };
+  const queue = new WorkQueue({ hooks: metrics.workQueueHooks('zookeepercluster') });
+  const enqueue = (key: string) => queue.add(key);
+  const informer = <T extends KubernetesObject>(
+    resource: WatchedResource<T>,
+    keysFor: KeyMapper<T>,
+    labelSelector?: string,
+  ) =>
+    new Informer<T>({
+      kubeConfig: options.kubeConfig,
+      resource,
+      namespaces: options.namespaces,
+      keysFor,
+      enqueue,
+      logger,
+      ...(labelSelector === undefined ? {} : { labelSelector }),
+    });
+  const ownedByCluster = ownerKeys(KIND, API_GROUP);
+  const informers = {
+    clusters: informer(resources.zooKeeperClusters(api.custom), ownKey),
+    statefulSets: informer(resources.statefulSets(api.apps), ownedByCluster, MANAGED_SELECTOR),
+    pods: informer(resources.pods(api.core), podClusterKeys, MANAGED_SELECTOR),
+    services: informer(resources.services(api.core), ownedByCluster, MANAGED_SELECTOR),
+    configMaps: informer(resources.configMaps(api.core), ownedByCluster, MANAGED_SELECTOR),
+    podDisruptionBudgets: informer(resources.podDisruptionBudgets(api.policy), ownedByCluster, MANAGED_SELECTOR),
+  };
+  const all = Object.values(informers) as Informer<KubernetesObject>[];
+
+  const probeServer = await startProbeServer({
+    bindAddress: options.probeAddress,
+    metrics,
+    logger,
+    readinessChecks: Object.fromEntries(all.map((i) => [`informer:${i.name}`, i.readinessCheck()])),
+  });
+  for (const i of all) i.start();
+  const synced = await Promise.all(all.map((i) => i.waitForSync(CACHE_SYNC_TIMEOUT_MS)));
+  const unsynced = all.filter((_, index) => !synced[index]).map((i) => i.name);
+  if (unsynced.length > 0) {
+    await Promise.all(all.map((i) => i.stop()));
+    await probeServer.close();
+    throw new Error(`caches did not sync within ${CACHE_SYNC_TIMEOUT_MS / 1000} s: ${unsynced.join(', ')}`);
+  }
+  logger.info('caches synced', { informers: all.map((i) => i.name) });
+
+  const cache: ClusterCache = {
+    cluster: (namespace, name) => informers.clusters.get(name, namespace) as ZooKeeperCluster | undefined,
+    owned: (kind: OwnedKind, namespace, name) => {
+      const source = {
+        ConfigMap: informers.configMaps,
+        Service: informers.services,
+        StatefulSet: informers.statefulSets,
+        PodDisruptionBudget: informers.podDisruptionBudgets,
+      }[kind] as Informer<KubernetesObject>;
+      return source.get(name, namespace) as OwnedObject | undefined;
+    },
+    memberPods: (namespace, clusterName) => {
+      const selector = selectorLabels({ name: clusterName, namespace });
+      return informers.pods
+        .list(namespace)
+        .filter((pod) => Object.entries(selector).every(([key, value]) => pod.metadata?.labels?.[key] === value));
+    },
+  };
+  const events = new EventRecorder({ core: api.core, clock: systemClock(), logger, instance: identity });
+  const reconcile = clusterReconciler({
+    cache,
+    writer: new ServerSideApplier(api),
+    events,
+    now: () => new Date(),
+  });
+
+  let controller: RunningController | undefined;
+  return {
+    identity,
+    metrics,
+    probeAddress: probeServer.address,
+    startActing(signal) {
+      if (controller !== undefined) return;
+      logger.info('starting to reconcile', { workers: options.workers });
+      controller = runController({
+        name: 'zookeepercluster',
+        queue,
+        reconcile,
+        workers: options.workers,
+        logger,
+        metrics,
+        ...(signal === undefined ? {} : { signal }),
+      });
+      // Everything in the cache gets one reconcile when acting starts (a new leader catches up).
+      for (const cluster of informers.clusters.list())
+        queue.add(objectKey(cluster.metadata?.namespace, cluster.metadata?.name ?? ''));
+    },
+    async stop() {
+      const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+      const result = await (controller === undefined
+        ? queue.shutdown({ drainTimeoutMs })
+        : controller.stop({ drainTimeoutMs }));
+      if (!result.drained) logger.warn('in-flight reconciles abandoned at shutdown', { keys: result.abandoned });
+      await Promise.all(all.map((i) => i.stop()));
+      await probeServer.close();
+    },
+  };
+}

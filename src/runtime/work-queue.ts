@@ -102,6 +102,7 @@ export class WorkQueue {
   private waitingWorkers: Array<(key: string | undefined) => void> = [];
   private shuttingDown = false;
   private onIdle: (() => void) | undefined;
+  private drained: Promise<ShutdownResult> | undefined;
 
   constructor(options: WorkQueueOptions = {}) {
     this.clock = options.clock ?? systemClock();
@@ -205,10 +206,16 @@ export class WorkQueue {
 
   /**
    * Stops accepting keys, wakes idle workers with `undefined`, drops keys not yet
-   * started and pending delays, and waits up to `drainTimeoutMs` for in-flight keys.
+   * started and pending delays, and waits up to `drainTimeoutMs` (default 30 s) for
+   * in-flight keys. Calling it again returns the first call's result.
    */
   shutdown(options: { drainTimeoutMs?: number } = {}): Promise<ShutdownResult> {
-    const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    // Several parties may stop one queue (lost leadership, then SIGTERM); all wait for the first drain.
+    this.drained ??= this.drain(options.drainTimeoutMs ?? 30_000);
+    return this.drained;
+  }
+
+  private drain(drainTimeoutMs: number): Promise<ShutdownResult> {
     this.shuttingDown = true;
     for (const { timer } of this.delayed.values()) this.clock.clearTimeout(timer);
     this.delayed.clear();

@@ -186,6 +186,17 @@ test('shutdown resolves at the deadline with the keys still in flight', async (t
   t.deepEqual(await shutdown, { drained: false, abandoned: ['zk/slow'] });
 });
 
+test('a second shutdown waits for the first drain instead of replacing it', async (t) => {
+  const { clock, queue } = aQueue();
+  queue.add('zk/slow');
+  await queue.get();
+  const first = queue.shutdown({ drainTimeoutMs: 0 });
+  const second = queue.shutdown({ drainTimeoutMs: 30_000 });
+  await clock.advance(0);
+  t.deepEqual(await first, { drained: false, abandoned: ['zk/slow'] });
+  t.is(await second, await first);
+});
+
 test('shutdown with nothing in flight resolves at once', async (t) => {
   const { queue } = aQueue();
   queue.add('zk/a');

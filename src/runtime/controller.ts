@@ -118,7 +118,8 @@ export function runController(options: ControllerOptions): RunningController {
       options.metrics?.reconcileErrors.inc(labels);
       const kind = classifyKubeError(err).kind;
       const fields = { ...errorFields(err), errorKind: kind, retryInMs };
-      if (kind === 'conflict') reconcileLogger.info('reconcile hit a conflict; retrying', fields);
+      if (queue.isShuttingDown) reconcileLogger.warn('reconcile failed during shutdown; not retried', fields);
+      else if (kind === 'conflict') reconcileLogger.info('reconcile hit a conflict; retrying', fields);
       else if (kind === 'transient') reconcileLogger.warn('reconcile failed transiently; retrying', fields);
       else reconcileLogger.error('reconcile failed; retrying with back-off', fields);
     } finally {

@@ -192,6 +192,26 @@ test('an external abort (leadership lost) aborts the reconcile context at once',
   t.true(queue.isShuttingDown);
 });
 
+test('a reconcile that fails during shutdown is logged as not retried', async (t) => {
+  const release = deferred();
+  const { controller, logger, queue } = aController(async () => {
+    await release.promise;
+    throw new Error('apply interrupted');
+  });
+  queue.add('zk/main');
+  await flushMicrotasks();
+  const stopped = controller.stop({ drainTimeoutMs: 10_000 });
+  release.resolve();
+  await stopped;
+  t.like(
+    logger.lines.find((line) => line.fields.key === 'zk/main'),
+    {
+      level: 'warn',
+      message: 'reconcile failed during shutdown; not retried',
+    },
+  );
+});
+
 test('workers must be a positive integer', (t) => {
   t.throws(() => aController(async () => undefined, { workers: 0 }), { message: /workers must be a positive integer/ });
 });

@@ -1,26 +1,35 @@
 #!/usr/bin/env node
 /**
- * Entry point. Until the reconcile loop is wired in, the operator runs in preview mode: it
- * reads every ZooKeeperCluster in the current kube context and prints what it would apply,
- * changing nothing. Flags: --help, --version, --namespace NAME.
+ * Entry point: flags and environment → the operator process. Wiring only; see operator.ts.
+ *
+ * With leader election on, caches start at once but reconciling waits for the Lease; losing
+ * it stops every action at once and exits (the Deployment restarts the process as a standby).
+ * SIGTERM/SIGINT: stop taking work, finish in-flight reconciles, release the Lease, exit 0.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, PLURAL } from './api/constants.js';
-import type { ZooKeeperCluster } from './api/types.js';
-import { reviewSpec } from './api/validation.js';
-import { renderCluster } from './render/cluster.js';
+import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { startOperator } from './operator.js';
+import { makeObservedApiClient } from './runtime/api-client.js';
+import { DEFAULT_BIND_ADDRESS } from './runtime/http-server.js';
+import { LeaderElector } from './runtime/leader-election.js';
+import { createLogger, parseLogFormat, parseLogLevel } from './runtime/logging.js';
 
-const USAGE = `Usage: zookeeper-operator [--namespace NAME] [--help] [--version]
+const USAGE = `Usage: zookeeper-operator [flags]
 
-Runs ZooKeeper ensembles declared as ZooKeeperCluster resources.
-Preview mode: lists the clusters in the current kube context and prints the objects it would
-apply for each; it changes nothing yet.
+Runs ZooKeeper ensembles declared as ZooKeeperCluster resources, in the current kube context
+(KUBECONFIG, ~/.kube/config, or the in-cluster service account).
 
-  --namespace NAME   only this namespace (default: all namespaces)
-  --help             show this text
-  --version          print the operator version
+Flags (each also read from the environment variable in brackets):
+  --namespaces LIST             comma-separated namespaces to watch; empty: all [WATCH_NAMESPACES]
+  --workers N                   clusters reconciled concurrently (default 2) [WORKERS]
+  --probe-address HOST:PORT     /healthz, /readyz and /metrics (default ${DEFAULT_BIND_ADDRESS}) [PROBE_ADDRESS]
+  --leader-elect                run as one of several replicas; only the Lease holder acts [LEADER_ELECT=true]
+  --leader-election-namespace   namespace of the Lease (default: POD_NAMESPACE, else default) [LEADER_ELECTION_NAMESPACE]
+  --leader-election-id NAME     name of the Lease (default zookeeper-operator) [LEADER_ELECTION_ID]
+  --log-level LEVEL             error, warn, info or debug (default info) [LOG_LEVEL]
+  --log-format FORMAT           json or text (default json) [LOG_FORMAT]
+  --help, --version
 `;
 
 function packageVersion(): string {
@@ -28,39 +37,90 @@ function packageVersion(): string {
   return manifest.version;
 }
 
-async function preview(namespace: string | undefined): Promise<void> {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
-  const api = kubeConfig.makeApiClient(CustomObjectsApi);
-  const list = (
-    namespace === undefined
-      ? await api.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: PLURAL })
-      : await api.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL })
-  ) as { items: ZooKeeperCluster[] };
-  console.log(
-    `zookeeper-operator ${packageVersion()} (preview: nothing is changed) against ${kubeConfig.getCurrentCluster()?.server}`,
-  );
-  if (list.items.length === 0) console.log('no ZooKeeperCluster found');
-  for (const cluster of list.items) {
-    const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
-    const review = reviewSpec(cluster.spec);
-    for (const problem of review.errors) console.log(`${key}: invalid (${problem.reason}): ${problem.message}`);
-    for (const problem of review.warnings) console.log(`${key}: warning (${problem.reason}): ${problem.message}`);
-    if (review.errors.length > 0) continue;
-    const desired = renderCluster({ cluster, bootstrap: cluster.status?.configVersion === undefined });
-    const { revision, ...objects } = desired;
-    console.log(`${key}: would apply (pod revision ${revision}):`);
-    for (const object of Object.values(objects)) console.log(`  ${object.kind} ${object.metadata?.name}`);
-  }
+function positiveInteger(flag: string, value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new Error(`${flag} must be a positive integer, got "${value}"`);
+  return number;
 }
 
 async function main(): Promise<void> {
+  const env = process.env;
   const { values } = parseArgs({
-    options: { help: { type: 'boolean' }, version: { type: 'boolean' }, namespace: { type: 'string' } },
+    options: {
+      namespaces: { type: 'string', default: env.WATCH_NAMESPACES ?? '' },
+      workers: { type: 'string', default: env.WORKERS ?? '2' },
+      'probe-address': { type: 'string', default: env.PROBE_ADDRESS ?? DEFAULT_BIND_ADDRESS },
+      'leader-elect': { type: 'boolean', default: env.LEADER_ELECT === 'true' },
+      'leader-election-namespace': {
+        type: 'string',
+        default: env.LEADER_ELECTION_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',
+      },
+      'leader-election-id': { type: 'string', default: env.LEADER_ELECTION_ID ?? 'zookeeper-operator' },
+      'log-level': { type: 'string', default: env.LOG_LEVEL ?? 'info' },
+      'log-format': { type: 'string', default: env.LOG_FORMAT ?? 'json' },
+      help: { type: 'boolean' },
+      version: { type: 'boolean' },
+    },
   });
   if (values.help) return void process.stdout.write(USAGE);
   if (values.version) return void console.log(packageVersion());
-  await preview(values.namespace);
+
+  const logger = createLogger({
+    level: parseLogLevel(values['log-level']),
+    format: parseLogFormat(values['log-format']),
+    defaultFields: { component: 'zookeeper-operator' },
+  });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  const operator = await startOperator({
+    kubeConfig,
+    namespaces: values.namespaces
+      .split(',')
+      .map((namespace) => namespace.trim())
+      .filter(Boolean),
+    workers: positiveInteger('--workers', values.workers),
+    probeAddress: values['probe-address'],
+    logger,
+  });
+  logger.info('operator started', {
+    version: packageVersion(),
+    identity: operator.identity,
+    server: kubeConfig.getCurrentCluster()?.server,
+    probeAddress: `${operator.probeAddress.host}:${operator.probeAddress.port}`,
+  });
+
+  let elector: LeaderElector | undefined;
+  let shuttingDown = false;
+  if (values['leader-elect']) {
+    elector = new LeaderElector({
+      leases: makeObservedApiClient(kubeConfig, CoordinationV1Api, { metrics: operator.metrics }),
+      namespace: values['leader-election-namespace'],
+      name: values['leader-election-id'],
+      identity: operator.identity,
+      logger,
+      onStartedLeading: (signal) => operator.startActing(signal),
+      onStoppedLeading: (reason) => {
+        if (reason === 'lost' && !shuttingDown) {
+          logger.error('leadership lost; exiting so that only the new leader acts');
+          process.exit(1);
+        }
+      },
+    });
+    void elector.run();
+  } else {
+    operator.startActing();
+  }
+
+  const shutDown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info('shutting down', { signal });
+    await operator.stop();
+    await elector?.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutDown('SIGTERM'));
+  process.once('SIGINT', () => void shutDown('SIGINT'));
 }
 
 main().catch((error: unknown) => {

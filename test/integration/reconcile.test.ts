@@ -1,0 +1,219 @@
+/**
+ * The reconcile loop against the real control plane (and the process kubelet, which runs the
+ * member pods as real ZooKeeper processes), with the operator under the chart's RBAC.
+ */
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  PolicyV1Api,
+  setHeaderOptions,
+  type V1ObjectMeta,
+} from '@kubernetes/client-node';
+import test from 'ava';
+import { API_GROUP, API_GROUP_VERSION, API_VERSION, KIND, PLURAL } from '../../src/api/constants.js';
+import type { ZooKeeperCluster, ZooKeeperClusterSpec } from '../../src/api/types.js';
+import { controlPlane, newNamespace } from '../harness/fixture.js';
+import { pollUntil } from '../harness/poll.js';
+import { runOperator } from '../support/operator.js';
+
+async function clients() {
+  const kubeConfig = (await controlPlane()).kubeConfig;
+  return {
+    core: kubeConfig.makeApiClient(CoreV1Api),
+    apps: kubeConfig.makeApiClient(AppsV1Api),
+    policy: kubeConfig.makeApiClient(PolicyV1Api),
+    custom: kubeConfig.makeApiClient(CustomObjectsApi),
+  };
+}
+
+async function createCluster(namespace: string, name: string, spec: ZooKeeperClusterSpec): Promise<ZooKeeperCluster> {
+  const { custom } = await clients();
+  return (await custom.createNamespacedCustomObject({
+    group: API_GROUP,
+    version: API_VERSION,
+    namespace,
+    plural: PLURAL,
+    body: { apiVersion: API_GROUP_VERSION, kind: KIND, metadata: { name }, spec },
+  })) as ZooKeeperCluster;
+}
+
+async function readCluster(namespace: string, name: string): Promise<ZooKeeperCluster> {
+  const { custom } = await clients();
+  return (await custom.getNamespacedCustomObject({
+    group: API_GROUP,
+    version: API_VERSION,
+    namespace,
+    plural: PLURAL,
+    name,
+  })) as ZooKeeperCluster;
+}
+
+async function patchCluster(namespace: string, name: string, patch: object) {
+  const { custom } = await clients();
+  await custom.patchNamespacedCustomObject(
+    { group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL, name, body: patch },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+const notFound = (error: { code?: number }) => {
+  if (error.code === 404) return undefined;
+  throw error;
+};
+
+/** The children of cluster `name`, once all exist. */
+async function children(namespace: string, name: string) {
+  const { core, apps, policy } = await clients();
+  return pollUntil(
+    `the children of ${namespace}/${name}`,
+    async () => {
+      const found = {
+        statefulSet: await apps.readNamespacedStatefulSet({ namespace, name }),
+        headless: await core.readNamespacedService({ namespace, name: `${name}-headless` }),
+        client: await core.readNamespacedService({ namespace, name: `${name}-client` }),
+        configMap: await core.readNamespacedConfigMap({ namespace, name: `${name}-config` }),
+        pdb: await policy.readNamespacedPodDisruptionBudget({ namespace, name }),
+      };
+      return found;
+    },
+    { timeoutMs: 30_000 },
+  );
+}
+
+test('creating a cluster creates every child, owned by the cluster and labelled, and reports status', async (t) => {
+  const namespace = await newNamespace(t);
+  await runOperator(t, namespace);
+  const cluster = await createCluster(namespace, 'zk', { replicas: 1, storage: { ephemeral: true } });
+  const objects = await children(namespace, 'zk');
+  for (const [kind, object] of Object.entries(objects)) {
+    const metadata = object.metadata as V1ObjectMeta;
+    t.deepEqual(
+      metadata.ownerReferences?.map((o) => ({ kind: o.kind, name: o.name, uid: o.uid, controller: o.controller })),
+      [{ kind: KIND, name: 'zk', uid: cluster.metadata.uid, controller: true }],
+      kind,
+    );
+    t.is(metadata.labels?.['app.kubernetes.io/managed-by'], 'zookeeper-operator', kind);
+    t.is(metadata.labels?.['app.kubernetes.io/instance'], 'zk', kind);
+  }
+  const status = await pollUntil(
+    'status with observedGeneration',
+    async () => {
+      const s = (await readCluster(namespace, 'zk')).status;
+      return s?.observedGeneration === cluster.metadata.generation ? s : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
+  t.is(status.selector, 'app.kubernetes.io/instance=zk,app.kubernetes.io/name=zookeeper');
+  t.deepEqual(
+    status.conditions?.map((c) => c.type),
+    ['Available', 'Degraded', 'Progressing'],
+  );
+});
+
+test('changing the spec changes the StatefulSet', async (t) => {
+  const namespace = await newNamespace(t);
+  await runOperator(t, namespace);
+  await createCluster(namespace, 'zk', { replicas: 1, storage: { ephemeral: true } });
+  await children(namespace, 'zk');
+  await patchCluster(namespace, 'zk', { spec: { image: 'zookeeper:3.8.6' } });
+  const { apps } = await clients();
+  const image = await pollUntil(
+    'the new image in the StatefulSet',
+    async () => {
+      const sts = await apps.readNamespacedStatefulSet({ namespace, name: 'zk' });
+      const current = sts.spec?.template.spec?.containers[0]?.image;
+      return current === 'zookeeper:3.8.6' ? current : undefined;
+    },
+    { timeoutMs: 10_000 },
+  );
+  t.is(image, 'zookeeper:3.8.6');
+});
+
+test('a child deleted by hand is recreated within a second', async (t) => {
+  const namespace = await newNamespace(t);
+  await runOperator(t, namespace);
+  await createCluster(namespace, 'zk', { replicas: 1, storage: { ephemeral: true } });
+  const before = await children(namespace, 'zk');
+  const { core } = await clients();
+  await core.deleteNamespacedService({ namespace, name: 'zk-client' });
+  const deletedAt = Date.now();
+  const recreated = await pollUntil(
+    'the client Service again',
+    async () => {
+      const svc = await core.readNamespacedService({ namespace, name: 'zk-client' }).catch(notFound);
+      return svc !== undefined && svc.metadata?.uid !== before.client.metadata?.uid ? svc : undefined;
+    },
+    { timeoutMs: 5_000, intervalMs: 20 },
+  );
+  const elapsedMs = Date.now() - deletedAt;
+  t.log(`recreated after ${elapsedMs} ms`);
+  t.truthy(recreated.metadata?.uid);
+  t.true(elapsedMs < 1_000, `recreated after ${elapsedMs} ms`);
+});
+
+test('reconciling an unchanged cluster makes no write calls', async (t) => {
+  const namespace = await newNamespace(t);
+  const { requests, operator } = await runOperator(t, namespace);
+  await createCluster(namespace, 'zk', { replicas: 1, storage: { ephemeral: true } });
+  await children(namespace, 'zk');
+  // Settle: wait until a few seconds pass without any write by the operator.
+  let lastWrites = -1;
+  await pollUntil(
+    'the operator to stop writing',
+    async () => {
+      const writes = requests.filter((r) => r.method !== 'GET').length;
+      const settled = writes === lastWrites;
+      lastWrites = writes;
+      return settled ? true : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 3_000 },
+  );
+  const reconcilesBefore = await reconcileCount(operator.metrics.render());
+  requests.length = 0;
+  // A metadata-only change (no new generation) triggers a reconcile that must find nothing to do.
+  await patchCluster(namespace, 'zk', { metadata: { annotations: { 'test/touch': String(Date.now()) } } });
+  await pollUntil(
+    'a reconcile after the touch',
+    async () => ((await reconcileCount(operator.metrics.render())) > reconcilesBefore ? true : undefined),
+    { timeoutMs: 10_000, intervalMs: 100 },
+  );
+  t.deepEqual(
+    requests.filter((r) => r.method !== 'GET'),
+    [],
+  );
+});
+
+async function reconcileCount(metrics: Promise<string>): Promise<number> {
+  return [...(await metrics).matchAll(/^controller_runtime_reconcile_total\{[^}]*\} (\d+)/gm)].reduce(
+    (sum, match) => sum + Number(match[1]),
+    0,
+  );
+}
+
+test('deleting the cluster lets the garbage collector remove its children', async (t) => {
+  const namespace = await newNamespace(t);
+  await runOperator(t, namespace);
+  await createCluster(namespace, 'zk', { replicas: 1, storage: { ephemeral: true } });
+  await children(namespace, 'zk');
+  const { custom, core, apps } = await clients();
+  await custom.deleteNamespacedCustomObject({
+    group: API_GROUP,
+    version: API_VERSION,
+    namespace,
+    plural: PLURAL,
+    name: 'zk',
+  });
+  const gone = await pollUntil(
+    'the children to be garbage-collected',
+    async () => {
+      const sts = await apps.readNamespacedStatefulSet({ namespace, name: 'zk' }).catch(notFound);
+      const cm = await core.readNamespacedConfigMap({ namespace, name: 'zk-config' }).catch(notFound);
+      const svc = await core.readNamespacedService({ namespace, name: 'zk-client' }).catch(notFound);
+      return sts === undefined && cm === undefined && svc === undefined ? true : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+  t.true(gone, 'StatefulSet, ConfigMap and Services are gone');
+});

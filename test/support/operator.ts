@@ -1,0 +1,92 @@
+/**
+ * Runs the operator in tests under the RBAC the chart ships (helm/zookeeper-operator/files/*),
+ * authenticated as its own user rather than as system:masters, so a missing permission fails
+ * the test. Each test's operator watches only the test's namespace, so operators of tests
+ * running side by side never act on each other's clusters.
+ */
+import { readFileSync } from 'node:fs';
+import { KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
+import type { ExecutionContext } from 'ava';
+import { load } from 'js-yaml';
+import { type RunningOperator, startOperator } from '../../src/operator.js';
+import type { ApiRequest } from '../../src/runtime/api-client.js';
+import { MemoryLogger } from '../../src/runtime/logging.js';
+import { controlPlane } from '../harness/fixture.js';
+import { repoPath } from '../harness/repo.js';
+
+export const OPERATOR_USER = 'system:serviceaccount:zookeeper-operator:zookeeper-operator';
+const CLUSTER_ROLE = 'zookeeper-operator-test';
+
+const rules = (file: string) =>
+  load(readFileSync(repoPath(`helm/zookeeper-operator/files/${file}`), 'utf8')) as V1PolicyRule[];
+
+let granted: Promise<string> | undefined;
+
+/** Binds the chart's cluster rules to the operator user (once per test file) and returns its kubeconfig. */
+export function operatorKubeconfig(): Promise<string> {
+  granted ??= (async () => {
+    const plane = await controlPlane();
+    const rbac = plane.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+    const roleBody = { metadata: { name: CLUSTER_ROLE }, rules: rules('cluster-rules.yaml') };
+    await rbac.createClusterRole({ body: roleBody }).catch(async (error: { code?: number }) => {
+      if (error.code !== 409) throw error;
+      await rbac.replaceClusterRole({ name: CLUSTER_ROLE, body: roleBody });
+    });
+    await rbac
+      .createClusterRoleBinding({
+        body: {
+          metadata: { name: CLUSTER_ROLE },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: CLUSTER_ROLE },
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: OPERATOR_USER }],
+        },
+      })
+      .catch((error: { code?: number }) => {
+        if (error.code !== 409) throw error;
+      });
+    return plane.mintKubeconfig(OPERATOR_USER, ['system:serviceaccounts']);
+  })();
+  return granted;
+}
+
+/** Grants the leader-election rules in `namespace` (where the Lease lives). */
+export async function grantLeaderElection(namespace: string): Promise<void> {
+  const rbac = (await controlPlane()).kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createNamespacedRole({
+    namespace,
+    body: { metadata: { name: 'zookeeper-operator-leader-election' }, rules: rules('leader-election-rules.yaml') },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: 'zookeeper-operator-leader-election' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'zookeeper-operator-leader-election' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: OPERATOR_USER }],
+    },
+  });
+}
+
+export interface OperatorInTest {
+  operator: RunningOperator;
+  requests: ApiRequest[];
+  logger: MemoryLogger;
+}
+
+/** Starts the operator in this process for `namespace`, acting at once; stopped at teardown. */
+export async function runOperator(t: ExecutionContext, namespace: string): Promise<OperatorInTest> {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(await operatorKubeconfig());
+  const requests: ApiRequest[] = [];
+  const logger = new MemoryLogger();
+  const operator = await startOperator({
+    kubeConfig,
+    namespaces: [namespace],
+    workers: 2,
+    probeAddress: '127.0.0.1:0',
+    logger,
+    onApiRequest: (request) => requests.push(request),
+    drainTimeoutMs: 5_000,
+  });
+  t.teardown(() => operator.stop());
+  operator.startActing();
+  return { operator, requests, logger };
+}

@@ -272,6 +272,22 @@ test('a 500 on the watch and a failed LIST are retried with doubling back-off, e
   t.deepEqual(enqueued, ['zk/zk-0', 'zk/zk-1', 'zk/zk-1', 'zk/zk-0'], 'zk-1, deleted during the outage, is enqueued');
 });
 
+test('the restart back-off starts over once a watch stayed up for the longest delay', async (t) => {
+  const { kubeConfig, log } = await aFakeApiServer(t, (call, response) => {
+    if (call.kind === 'LIST') return sendList(response, String(call.attempt * 10), [aPod('zk-0', { rv: '1' })]);
+    if (call.attempt === 1 || call.attempt === 3) return sendStatus(response, 500);
+    // Watch 2 stays up past maxDelayMs, then closes normally; ListWatch re-watches (3), which fails.
+    streamEvents(response, []);
+    setTimeout(() => response.end(), 300);
+  });
+  const clock = aRecordingClock();
+  const { informer } = anInformer(t, kubeConfig, { clock, restartBackoff: { initialDelayMs: 50, maxDelayMs: 200 } });
+  informer.start();
+  await eventually(() => log.length >= 6, 'third LIST and its watch');
+  t.deepEqual(log.slice(0, 6), ['LIST zk', 'WATCH zk rv=10', 'LIST zk', 'WATCH zk rv=20', 'WATCH zk rv=20', 'LIST zk']);
+  t.deepEqual(clock.delays, [50, 50], 'the second failure came after 300 ms of a healthy watch');
+});
+
 test('readiness fails with the reason until synced; the watch spans each listed namespace with the label selector', async (t) => {
   let releaseListOfB: (() => void) | undefined;
   const { kubeConfig, log } = await aFakeApiServer(t, (call, response) => {

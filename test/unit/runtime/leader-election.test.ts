@@ -2,7 +2,12 @@ import { CoordinationV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-
 import test, { type ExecutionContext } from 'ava';
 import nock from 'nock';
 import { FakeClock } from '../../../src/runtime/clock.js';
-import { type LeaderElectionOptions, LeaderElector, parseLeaseTime } from '../../../src/runtime/leader-election.js';
+import {
+  defaultIdentity,
+  type LeaderElectionOptions,
+  LeaderElector,
+  parseLeaseTime,
+} from '../../../src/runtime/leader-election.js';
 import { MemoryLogger } from '../../../src/runtime/logging.js';
 
 const SERVER = 'http://kube.test';
@@ -252,6 +257,37 @@ test.serial('stop releases the lease so a standby can take it at once', async (t
   t.deepEqual(transitions, ['started', 'stopped:released']);
   t.true(signal()?.aborted);
   t.false(elector.isLeader);
+});
+
+test.serial('losing the create race (409 AlreadyExists) means campaigning on, not leading', async (t) => {
+  const api = nock(SERVER)
+    .get(LEASE_PATH)
+    .reply(404, aStatus(404, 'NotFound'))
+    .post(LEASES_PATH)
+    .reply(409, aStatus(409, 'AlreadyExists'))
+    .get(LEASE_PATH)
+    .reply(200, aLease({ holder: 'zookeeper-operator-other_1234', resourceVersion: '3' }));
+  const { elector, clock, transitions } = anElector();
+  void elector.run();
+  await eventually(() => api.pendingMocks().length === 1 && clock.pendingDelays().length === 1, 'create lost');
+  await clock.advance(2_000);
+  await eventually(() => api.isDone(), 'second read');
+  t.false(elector.isLeader);
+  t.deepEqual(transitions, []);
+  await elector.stop();
+});
+
+test('the default identity is the pod name plus a random suffix', (t) => {
+  const previous = process.env.POD_NAME;
+  process.env.POD_NAME = 'zookeeper-operator-7d9f-abc12';
+  try {
+    const first = defaultIdentity();
+    t.regex(first, /^zookeeper-operator-7d9f-abc12_[0-9a-f]{8}$/);
+    t.not(defaultIdentity(), first, 'a restarted process is a new candidate');
+  } finally {
+    if (previous === undefined) delete process.env.POD_NAME;
+    else process.env.POD_NAME = previous;
+  }
 });
 
 test('the timing must satisfy retryPeriod < renewDeadline < leaseDuration', (t) => {

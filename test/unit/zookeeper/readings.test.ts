@@ -121,7 +121,7 @@ test('two members claiming to lead and disagreeing configs are anomalies', (t) =
   const leader = reading('3.9.4', 'leader-3', 3);
   const other = reading('3.9.4', 'follower-1', 1);
   const health = assessEnsemble([
-    { ...other, srvr: { ...(other.srvr ?? leader.srvr!), mode: 'leader', epoch: 2 } },
+    { ...other, srvr: { version: '3.9.4', zxid: '0x200000000', mode: 'leader', epoch: 2 } },
     { ...leader, conf: { ...(leader.conf ?? { serverId: 3, members: [] }), configVersion: '100000008' } },
   ]);
   t.deepEqual(

@@ -2,7 +2,7 @@
  * The reconciler against fakes of its edges, asserting the exact writes and Events each
  * situation produces (the style of cert-manager's controller tests).
  */
-import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import test from 'ava';
 import { REVISION_ANNOTATION } from '../../../src/api/constants.js';
 import type { ZooKeeperCluster, ZooKeeperClusterSpec, ZooKeeperClusterStatus } from '../../../src/api/types.js';
@@ -176,9 +176,9 @@ test('a paused cluster keeps the StatefulSet at the pod count it has', async (t)
 test('the bootstrap marker turns off once the ensemble has formed', async (t) => {
   const world = new World(cluster());
   await world.reconcile();
-  t.is(world.objects.get('ConfigMap/example-config')?.data?.bootstrap, 'true');
+  t.is((world.objects.get('ConfigMap/example-config') as V1ConfigMap | undefined)?.data?.bootstrap, 'true');
   world.addReadyPods(3, renderCluster({ cluster: cluster(), bootstrap: true }).revision);
   await world.reconcile();
   await world.reconcile();
-  t.is(world.objects.get('ConfigMap/example-config')?.data?.bootstrap, 'false');
+  t.is((world.objects.get('ConfigMap/example-config') as V1ConfigMap | undefined)?.data?.bootstrap, 'false');
 });

@@ -1,0 +1,149 @@
+/**
+ * The rolling-restart planner: which member to restart next, or why not now. Pure.
+ *
+ * Rules (docs/operations.md explains them for users):
+ * - one member at a time: nothing is restarted while a member pod is missing or terminating;
+ * - members that are down already (crash-looping, not serving) and outdated go first: restarting
+ *   them costs nothing;
+ * - a serving voter is restarted only when every other member serves and is synced, there is
+ *   one leader, members agree on the config, and the synced voters without it remain a majority
+ *   (ensembles of one or two voters have no spare: they restart anyway, and say so);
+ * - followers before the leader, highest server id first; the leader only when it is the last
+ *   outdated member (leadership is re-read before every step, so a moved leader still goes last).
+ * The planner keeps no state: the cluster (pod revisions and UIDs) and ZooKeeper's readings
+ * say where a roll stands, so an operator restarted mid-roll continues exactly there.
+ */
+import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
+
+export interface MemberPod {
+  name: string;
+  myid: number;
+  revision: string | undefined;
+  /** Has a deletionTimestamp. */
+  terminating: boolean;
+  /** Waiting in CrashLoopBackOff, ErrImagePull, ImagePullBackOff or similar: down, not coming back by itself. */
+  stuck: boolean;
+  /** When this pod object was created (the restart of the previous incarnation). */
+  createdAt: Date;
+}
+
+export interface RollInput {
+  desiredRevision: string;
+  /** Server ids the cluster should have now (1..pod count). */
+  expectedMyids: readonly number[];
+  pods: readonly MemberPod[];
+  health: EnsembleHealth;
+  paused: boolean;
+  stepTimeoutMs: number;
+  now: Date;
+}
+
+export interface Reason {
+  /** CamelCase, for conditions and Events. */
+  code: string;
+  message: string;
+}
+
+export type RollStep =
+  | { kind: 'done' }
+  | { kind: 'wait'; reason: Reason; stalled: boolean }
+  | { kind: 'restart'; pod: string; reason: Reason };
+
+const wait = (code: string, message: string, stalled = false): RollStep => ({
+  kind: 'wait',
+  reason: { code, message },
+  stalled,
+});
+
+export function nextRollStep(input: RollInput): RollStep {
+  const { desiredRevision, health } = input;
+  const pods = [...input.pods].sort((a, b) => b.myid - a.myid);
+  const memberOf = (pod: MemberPod) => health.members.find((m) => m.myid === pod.myid);
+  const outdated = pods.filter((p) => p.revision !== desiredRevision);
+  // Down: stuck, not answering at all, or not serving while the others have a quorum. A member
+  // that answers but does not serve because there is no quorum (an election) is not "down".
+  const down = (pod: MemberPod) =>
+    pod.stuck || !(memberOf(pod)?.reachable ?? false) || (health.available && !(memberOf(pod)?.serving ?? false));
+  if (outdated.length === 0) return { kind: 'done' };
+  if (input.paused) {
+    return wait('Paused', `spec.paused is set: ${outdated.length} member(s) wait for a restart`);
+  }
+
+  const missing = input.expectedMyids.filter((id) => !pods.some((p) => p.myid === id));
+  const terminating = pods.filter((p) => p.terminating);
+  if (missing.length > 0 || terminating.length > 0) {
+    const names = [...terminating.map((p) => p.name), ...missing.map((id) => `server ${id}`)];
+    return wait('MemberMissing', `waiting for member pods to be recreated: ${names.join(', ')}`);
+  }
+
+  // Down already: restarting it cannot reduce availability, and it may be what fixes it.
+  const brokenOutdated = outdated.find(down);
+  if (brokenOutdated !== undefined) {
+    return {
+      kind: 'restart',
+      pod: brokenOutdated.name,
+      reason: {
+        code: 'RestartingDownMember',
+        message: `restarting ${brokenOutdated.name}: it is ${brokenOutdated.stuck ? 'stuck' : 'not serving'} and on an outdated revision`,
+      },
+    };
+  }
+
+  if (health.leader === undefined || !health.available) {
+    return wait('NoQuorum', 'the ensemble has no leader with a synced majority; no member is restarted');
+  }
+
+  // Everyone else must be back in the ensemble before a serving member is touched.
+  const notSynced = pods.filter((p) => !(memberOf(p)?.synced ?? false));
+  if (notSynced.length > 0) {
+    const longest = notSynced.reduce((a, b) => (a.createdAt <= b.createdAt ? a : b));
+    const waitedMs = input.now.getTime() - longest.createdAt.getTime();
+    const stalled = notSynced.some((p) => p.revision === desiredRevision) && waitedMs > input.stepTimeoutMs;
+    return wait(
+      stalled ? 'RollStalled' : 'WaitingForSync',
+      `waiting for ${notSynced.map((p) => p.name).join(', ')} to serve and sync with the leader` +
+        (stalled ? ` (more than ${Math.round(input.stepTimeoutMs / 1000)} s; check the pod's logs and events)` : ''),
+      stalled,
+    );
+  }
+  const blocking = health.anomalies.filter((a) => a.reason !== 'MemberNotInConfig');
+  if (blocking.length > 0) {
+    return wait(blocking[0]?.reason ?? 'Anomaly', blocking.map((a) => a.message).join('; '));
+  }
+
+  const leader = health.leader;
+  if (leader === undefined) return wait('NoQuorum', 'the ensemble has no leader; no member is restarted');
+  const leaderMyid = leader.myid;
+  const candidate = outdated.find((p) => p.myid !== leaderMyid) ?? outdated.find((p) => p.myid === leaderMyid);
+  if (candidate === undefined) return { kind: 'done' };
+  const candidateVotes = memberOf(candidate)?.voting && memberOf(candidate)?.synced ? 1 : 0;
+  if (health.quorumSize < 3) {
+    // One or two voters have no spare: any restart interrupts the quorum. Refusing would leave
+    // such clusters unable to take any change, so they restart, one member at a time, and say so.
+    return {
+      kind: 'restart',
+      pod: candidate.name,
+      reason: {
+        code: 'RestartWithoutRedundancy',
+        message: `restarting ${candidate.name}: with ${health.quorumSize} voter(s) the ensemble is unavailable until it is back (use 3 or more members to avoid this)`,
+      },
+    };
+  }
+  if (health.syncedVoters - candidateVotes < majorityOf(health.quorumSize)) {
+    return wait(
+      'QuorumAtRisk',
+      `restarting ${candidate.name} would leave ${health.syncedVoters - candidateVotes} synced voters of ${health.quorumSize}; a quorum needs ${majorityOf(health.quorumSize)}`,
+    );
+  }
+  const isLeader = candidate.myid === leaderMyid;
+  return {
+    kind: 'restart',
+    pod: candidate.name,
+    reason: {
+      code: isLeader ? 'RestartingLeader' : 'RestartingFollower',
+      message: isLeader
+        ? `restarting the leader ${candidate.name} last; ${outdated.length - 1} other member(s) outdated`
+        : `restarting ${candidate.name} (${outdated.length} member(s) outdated; the leader ${leader.pod} goes last)`,
+    },
+  };
+}

@@ -1,0 +1,229 @@
+import test from 'ava';
+import fc from 'fast-check';
+import { type MemberPod, nextRollStep, type RollInput } from '../../../src/controller/rolling-restart.js';
+import { assessEnsemble, type MemberReading, majorityOf } from '../../../src/zookeeper/health.js';
+
+interface Scenario {
+  size: number;
+  /** Server id of the leader; undefined: no leader. */
+  leader: number | undefined;
+  outdated?: number[];
+  /** Not reachable (process down). */
+  down?: number[];
+  /** Crash-looping pods (also down). */
+  stuck?: number[];
+  /** Serving but still syncing with the leader. */
+  syncing?: number[];
+  missing?: number[];
+  paused?: boolean;
+  /** Seconds since the youngest pod was created. */
+  podAgeSeconds?: number;
+}
+
+const now = new Date('2026-11-25T12:00:00Z');
+
+/** A RollInput whose health comes from assessEnsemble over readings shaped like ZooKeeper's. */
+function rollInput(s: Scenario): RollInput {
+  const ids = Array.from({ length: s.size }, (_, i) => i + 1);
+  const has = (list: number[] | undefined, id: number) => list?.includes(id) ?? false;
+  const present = ids.filter((id) => !has(s.missing, id));
+  const serving = present.filter((id) => !has(s.down, id) && !has(s.stuck, id));
+  const leaderServes = s.leader !== undefined && serving.includes(s.leader);
+  const conf = {
+    serverId: 0,
+    members: ids.map((myid) => ({ myid, host: `zk-${myid - 1}`, role: 'participant' as const })),
+    configVersion: '100000000',
+  };
+  const readings: MemberReading[] = present.map((myid) => {
+    const pod = `zk-${myid - 1}`;
+    if (!serving.includes(myid) || !leaderServes) {
+      return serving.includes(myid) ? { pod, myid } : { pod, myid, unreachable: 'connection refused' };
+    }
+    const isLeader = myid === s.leader;
+    const syncedFollowers = serving.filter((id) => id !== s.leader && !has(s.syncing, id)).length;
+    return {
+      pod,
+      myid,
+      srvr: { version: '3.9.4', mode: isLeader ? 'leader' : 'follower', zxid: '0x100000005', epoch: 1 },
+      mntr: isLeader
+        ? {
+            serverState: 'leader',
+            peerState: 'leading - broadcast',
+            quorumSize: s.size,
+            syncedFollowers,
+            syncedNonVotingFollowers: 0,
+          }
+        : {
+            serverState: 'follower',
+            peerState: `following - ${has(s.syncing, myid) ? 'synchronization' : 'broadcast'}`,
+          },
+      conf: { ...conf, serverId: myid },
+    };
+  });
+  const pods: MemberPod[] = present.map((myid) => ({
+    name: `zk-${myid - 1}`,
+    myid,
+    revision: has(s.outdated, myid) ? 'old' : 'new',
+    terminating: false,
+    stuck: has(s.stuck, myid),
+    createdAt: new Date(now.getTime() - (s.podAgeSeconds ?? 30) * 1000),
+  }));
+  return {
+    desiredRevision: 'new',
+    expectedMyids: ids,
+    pods,
+    health: assessEnsemble(readings),
+    paused: s.paused ?? false,
+    stepTimeoutMs: 600_000,
+    now,
+  };
+}
+
+const cases: { name: string; scenario: Scenario; expect: string }[] = [
+  { name: 'nothing outdated', scenario: { size: 3, leader: 3 }, expect: 'done' },
+  {
+    name: 'followers go first, highest id first',
+    scenario: { size: 3, leader: 3, outdated: [1, 2, 3] },
+    expect: 'restart zk-1',
+  },
+  { name: 'the leader goes last', scenario: { size: 3, leader: 3, outdated: [3] }, expect: 'restart zk-2' },
+  {
+    name: 'a leader with a low id still goes last',
+    scenario: { size: 3, leader: 1, outdated: [1, 2, 3] },
+    expect: 'restart zk-2',
+  },
+  { name: 'paused', scenario: { size: 3, leader: 3, outdated: [1], paused: true }, expect: 'wait Paused' },
+  {
+    name: 'a missing pod first comes back',
+    scenario: { size: 3, leader: 3, outdated: [1], missing: [2] },
+    expect: 'wait MemberMissing',
+  },
+  {
+    name: 'a crash-looping outdated member is restarted first',
+    scenario: { size: 3, leader: 3, outdated: [1, 2], stuck: [1] },
+    expect: 'restart zk-0',
+  },
+  {
+    name: 'a down outdated member is restarted first',
+    scenario: { size: 5, leader: 5, outdated: [2, 4], down: [2] },
+    expect: 'restart zk-1',
+  },
+  {
+    name: 'a healthy member waits while another is down',
+    scenario: { size: 5, leader: 5, outdated: [4], down: [2] },
+    expect: 'wait WaitingForSync',
+  },
+  {
+    name: 'a restarted member still syncing holds the roll',
+    scenario: { size: 3, leader: 3, outdated: [1], syncing: [2] },
+    expect: 'wait WaitingForSync',
+  },
+  {
+    name: 'a member stuck on the new revision past the timeout stalls the roll',
+    scenario: { size: 3, leader: 3, outdated: [1], stuck: [2], podAgeSeconds: 900 },
+    expect: 'wait RollStalled',
+  },
+  {
+    name: 'no leader: nothing healthy is touched',
+    scenario: { size: 3, leader: undefined, outdated: [1, 2, 3] },
+    expect: 'wait NoQuorum',
+  },
+  {
+    name: 'no quorum: stuck outdated members are still restarted (they are down anyway)',
+    scenario: { size: 3, leader: undefined, outdated: [1, 2], stuck: [1, 2] },
+    expect: 'restart zk-1',
+  },
+  {
+    name: 'a single member restarts without redundancy',
+    scenario: { size: 1, leader: 1, outdated: [1] },
+    expect: 'restart zk-0',
+  },
+];
+
+const describe = (input: RollInput) => {
+  const step = nextRollStep(input);
+  return step.kind === 'restart' ? `restart ${step.pod}` : step.kind === 'wait' ? `wait ${step.reason.code}` : 'done';
+};
+
+for (const c of cases) {
+  test(`roll: ${c.name}`, (t) => {
+    t.is(describe(rollInput(c.scenario)), c.expect);
+  });
+}
+
+test('roll: a single member restart says the ensemble is unavailable meanwhile', (t) => {
+  const step = nextRollStep(rollInput({ size: 1, leader: 1, outdated: [1] }));
+  t.like(step, { kind: 'restart', reason: { code: 'RestartWithoutRedundancy' } });
+});
+
+const arbitraryScenario = fc.integer({ min: 1, max: 7 }).chain((size) => {
+  const id = fc.integer({ min: 1, max: size });
+  const ids = fc.uniqueArray(id, { maxLength: size });
+  return fc.record({
+    size: fc.constant(size),
+    leader: fc.option(id, { nil: undefined }),
+    outdated: ids,
+    down: ids,
+    stuck: ids,
+    syncing: ids,
+    missing: fc.uniqueArray(id, { maxLength: 2 }),
+  });
+});
+
+test('property: a serving voter is restarted only if the synced voters without it stay a majority', (t) => {
+  fc.assert(
+    fc.property(arbitraryScenario, (scenario) => {
+      const input = rollInput(scenario);
+      const step = nextRollStep(input);
+      if (step.kind !== 'restart') return true;
+      const member = input.health.members.find((m) => m.pod === step.pod);
+      if (!member?.serving || !member.synced || input.health.quorumSize < 3) return true;
+      return input.health.syncedVoters - 1 >= majorityOf(input.health.quorumSize);
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass('fc.assert throws on a counterexample');
+});
+
+test('property: nothing is restarted while a member pod is missing', (t) => {
+  fc.assert(
+    fc.property(arbitraryScenario, (scenario) => {
+      const step = nextRollStep(rollInput(scenario));
+      return scenario.missing.length === 0 || step.kind !== 'restart';
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass('fc.assert throws on a counterexample');
+});
+
+test('property: the leader is restarted only when it is the last outdated member', (t) => {
+  fc.assert(
+    fc.property(arbitraryScenario, (scenario) => {
+      const input = rollInput(scenario);
+      const step = nextRollStep(input);
+      if (step.kind !== 'restart' || step.pod !== input.health.leader?.pod) return true;
+      return input.pods.filter((p) => p.revision !== input.desiredRevision).length === 1;
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass('fc.assert throws on a counterexample');
+});
+
+test('property: a full roll of a healthy ensemble restarts each member once, the leader last', (t) => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 }), (size, leaderSeed) => {
+      const leader = ((leaderSeed - 1) % size) + 1;
+      let outdated = Array.from({ length: size }, (_, i) => i + 1);
+      const restarted: string[] = [];
+      for (let step = 0; step < 20 && outdated.length > 0; step++) {
+        const next = nextRollStep(rollInput({ size, leader, outdated }));
+        if (next.kind !== 'restart') return false;
+        restarted.push(next.pod);
+        // The member comes back synced on the new revision before the next reconcile.
+        outdated = outdated.filter((id) => `zk-${id - 1}` !== next.pod);
+      }
+      return restarted.length === size && new Set(restarted).size === size && restarted.at(-1) === `zk-${leader - 1}`;
+    }),
+  );
+  t.pass('fc.assert throws on a counterexample');
+});

@@ -19,7 +19,7 @@ import {
 } from '@kubernetes/client-node';
 import { API_GROUP, KIND, OPERATOR_NAME } from './api/constants.js';
 import type { ZooKeeperCluster } from './api/types.js';
-import { type ClusterCache, clusterReconciler, type OwnedKind } from './controller/reconciler.js';
+import { type ClusterCache, clusterReconciler, type HealthObserver, type OwnedKind } from './controller/reconciler.js';
 import { selectorLabels } from './render/names.js';
 import { type ApiRequest, makeObservedApiClient } from './runtime/api-client.js';
 import { systemClock } from './runtime/clock.js';
@@ -27,12 +27,13 @@ import { type RunningController, runController } from './runtime/controller.js';
 import { EventRecorder } from './runtime/event-recorder.js';
 import { startProbeServer } from './runtime/http-server.js';
 import { Informer, type KeyMapper, ownerKeys, ownKey, type WatchedResource } from './runtime/informer.js';
+import { KubeWriter, type OwnedObject } from './runtime/kube-writer.js';
 import type { Logger } from './runtime/logging.js';
 import { OperatorMetrics } from './runtime/metrics.js';
 import { objectKey } from './runtime/object-key.js';
-import { type OwnedObject, ServerSideApplier } from './runtime/server-side-apply.js';
 import * as resources from './runtime/watched-resources.js';
 import { WorkQueue } from './runtime/work-queue.js';
+import { fourLetterWordReader } from './zookeeper/ensemble-reader.js';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -68,6 +69,40 @@ const podClusterKeys: KeyMapper<V1Pod> = (pod) => {
   const instance = pod.metadata?.labels?.['app.kubernetes.io/instance'];
   return instance === undefined ? [] : [objectKey(pod.metadata?.namespace, instance)];
 };
+
+/** Per-cluster Prometheus gauges from ZooKeeper's view, and a count of leader changes. */
+function healthGauges(metrics: OperatorMetrics): HealthObserver {
+  const serving = metrics.clusterGauge('zookeeper_cluster_members_serving', 'Members serving client requests.');
+  const synced = metrics.clusterGauge('zookeeper_cluster_synced_voters', 'The leader plus voting followers in sync.');
+  const tolerance = metrics.clusterGauge(
+    'zookeeper_cluster_fault_tolerance',
+    'Voters that may still fail before quorum is lost (negative: no quorum).',
+  );
+  const available = metrics.clusterGauge('zookeeper_cluster_available', '1 when a leader has a synced majority.');
+  const leaderChanges = metrics.clusterGauge(
+    'zookeeper_cluster_leader_changes',
+    'Leader changes seen by this operator process since it started.',
+  );
+  const lastLeader = new Map<string, string>();
+  return {
+    observe(cluster, health) {
+      const labels = { namespace: cluster.metadata.namespace, name: cluster.metadata.name };
+      if (health === undefined) return;
+      serving.set(labels, health.members.filter((m) => m.serving).length);
+      synced.set(labels, health.syncedVoters);
+      tolerance.set(labels, health.faultTolerance);
+      available.set(labels, health.available ? 1 : 0);
+      const key = `${labels.namespace}/${labels.name}`;
+      const leader = health.leader?.pod;
+      if (leader !== undefined) {
+        const previous = lastLeader.get(key);
+        if (previous !== undefined && previous !== leader) leaderChanges.inc(labels);
+        else if (previous === undefined) leaderChanges.set(labels, 0);
+        lastLeader.set(key, leader);
+      }
+    },
+  };
+}
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const identity = options.identity ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
@@ -144,8 +179,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const events = new EventRecorder({ core: api.core, clock: systemClock(), logger, instance: identity });
   const reconcile = clusterReconciler({
     cache,
-    writer: new ServerSideApplier(api),
+    writer: new KubeWriter(api),
     events,
+    ensemble: fourLetterWordReader(),
+    health: healthGauges(metrics),
     now: () => new Date(),
   });
 

@@ -31,6 +31,11 @@ export const MAX_REPLICAS = 15;
 export const ANNOTATION_PREFIX = API_GROUP;
 /** Pod-template annotation: a hash of everything that takes a restart to take effect. */
 export const REVISION_ANNOTATION = `${ANNOTATION_PREFIX}/revision`;
+/**
+ * Set on a ZooKeeperCluster (any new value, e.g. a timestamp) to ask for a rolling restart
+ * without changing the spec; it is copied into the pod template, so it changes the revision.
+ */
+export const RESTART_ANNOTATION = `${ANNOTATION_PREFIX}/restartedAt`;
 
 /**
  * zoo.cfg keys the operator owns: the pod layout, membership, reconfiguration and the

@@ -9,9 +9,13 @@
  *    through their owner references, claims through the StatefulSet's retention policy);
  * 2. review the spec; errors stop every action and are reported (status, Event);
  * 3. render the desired objects and apply those the live objects do not already satisfy;
- * 4. compute the status and apply it when it differs from the stored one.
+ * 4. read every member's state from ZooKeeper itself (srvr, mntr, conf);
+ * 5. plan the rolling restart and take its one step (delete one pod), if any;
+ * 6. compute the status and apply it when it differs from the stored one.
+ * While anything is not perfect it looks again every few seconds (and on every pod event).
  */
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { resolveSpec } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import { reviewSpec, type SpecProblem } from '../api/validation.js';
 import { canonicalJson } from '../render/canonical-json.js';
@@ -19,9 +23,13 @@ import { type DesiredObjects, renderCluster } from '../render/cluster.js';
 import type { ReconcileContext, ReconcileOutcome } from '../runtime/controller.js';
 import type { EventTarget, EventType } from '../runtime/event-recorder.js';
 import { classifyKubeError } from '../runtime/kube-errors.js';
+import type { OwnedObject } from '../runtime/kube-writer.js';
 import { parseObjectKey } from '../runtime/object-key.js';
-import type { OwnedObject } from '../runtime/server-side-apply.js';
+import type { EnsembleReader } from '../zookeeper/ensemble-reader.js';
+import { assessEnsemble, type EnsembleHealth } from '../zookeeper/health.js';
+import { toMemberAddress, toMemberPod } from './member-pods.js';
 import { isSatisfiedBy } from './object-diff.js';
+import { nextRollStep, type RollStep } from './rolling-restart.js';
 import { computeStatus, hasFormed } from './status.js';
 
 export type OwnedKind = 'ConfigMap' | 'Service' | 'StatefulSet' | 'PodDisruptionBudget';
@@ -37,6 +45,8 @@ export interface ClusterCache {
 /** The writes a reconcile may make. */
 export interface ClusterWriter {
   apply(object: OwnedObject): Promise<void>;
+  /** Deletes a member pod, only if it still has this uid (never its successor). */
+  deletePod(namespace: string, name: string, uid: string): Promise<void>;
   applyClusterStatus(namespace: string, name: string, status: ZooKeeperCluster['status'] & object): Promise<void>;
 }
 
@@ -44,13 +54,22 @@ export interface Events {
   record(target: EventTarget, type: EventType, reason: string, message: string): Promise<boolean>;
 }
 
+/** Per-cluster gauges; `undefined` health means the members could not be read this time. */
+export interface HealthObserver {
+  observe(cluster: ZooKeeperCluster, health: EnsembleHealth | undefined): void;
+}
+
 export interface ReconcilerDependencies {
   cache: ClusterCache;
   writer: ClusterWriter;
   events: Events;
+  ensemble: EnsembleReader;
+  health?: HealthObserver;
   now: () => Date;
-  /** How often to look again while the cluster is not yet Running. */
+  /** How often to look again while anything is not perfect. */
   pollIntervalMs?: number;
+  /** How often to look again when all is well (pod events trigger reconciles in between). */
+  resyncIntervalMs?: number;
 }
 
 /** Apply order: configuration and Services before the pods that use them. */
@@ -63,7 +82,8 @@ const APPLY_ORDER: readonly (keyof Omit<DesiredObjects, 'revision'>)[] = [
 ];
 
 export function clusterReconciler(deps: ReconcilerDependencies) {
-  const pollIntervalMs = deps.pollIntervalMs ?? 10_000;
+  const pollIntervalMs = deps.pollIntervalMs ?? 2_000;
+  const resyncIntervalMs = deps.resyncIntervalMs ?? 30_000;
 
   return async (key: string, ctx: ReconcileContext): Promise<ReconcileOutcome | undefined> => {
     const { namespace, name } = parseObjectKey(key);
@@ -99,12 +119,23 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       ctx.logger.warn('spec rejected; no action taken', { problems: review.errors.map((p) => p.message) });
     }
 
+    const pods = deps.cache.memberPods(cluster.metadata.namespace, cluster.metadata.name);
+    const health = review.errors.length === 0 ? await readHealth(deps, cluster, pods) : undefined;
+    deps.health?.observe(cluster, health);
+    let roll: RollStep | undefined;
+    if (desired !== undefined && health !== undefined && failure === undefined) {
+      roll = planRoll(cluster, desired, pods, health, deps.now());
+      await takeRollStep(deps, cluster, pods, roll, ctx);
+    }
+
     const status = computeStatus({
       cluster,
-      pods: deps.cache.memberPods(cluster.metadata.namespace, cluster.metadata.name),
+      pods,
       desiredRevision: desired?.revision,
       specErrors: review.errors,
       applyFailure,
+      health,
+      roll,
       now: deps.now(),
     });
     if (canonicalJson(status) !== canonicalJson(cluster.status ?? {})) {
@@ -112,8 +143,64 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       ctx.logger.debug('status updated', { phase: status.phase, ready: status.ready });
     }
     if (failure !== undefined) throw failure;
-    return status.phase === 'Running' ? undefined : { requeueAfterMs: pollIntervalMs };
+    return {
+      requeueAfterMs: status.phase === 'Running' || status.phase === 'Paused' ? resyncIntervalMs : pollIntervalMs,
+    };
   };
+}
+
+async function readHealth(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  pods: readonly V1Pod[],
+): Promise<EnsembleHealth | undefined> {
+  const addresses = pods.flatMap((pod) => toMemberAddress(cluster.metadata.name, pod) ?? []);
+  if (addresses.length === 0) return undefined;
+  return assessEnsemble(await deps.ensemble.read(addresses, resolveSpec(cluster.spec).ports.client));
+}
+
+function planRoll(
+  cluster: ZooKeeperCluster,
+  desired: DesiredObjects,
+  pods: readonly V1Pod[],
+  health: EnsembleHealth,
+  now: Date,
+): RollStep {
+  const spec = resolveSpec(cluster.spec);
+  const podCount = desired.statefulSet.spec?.replicas ?? spec.replicas;
+  return nextRollStep({
+    desiredRevision: desired.revision,
+    expectedMyids: Array.from({ length: podCount }, (_, ordinal) => ordinal + 1),
+    pods: pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []),
+    health,
+    paused: spec.paused,
+    stepTimeoutMs: spec.stepTimeoutSeconds * 1000,
+    now,
+  });
+}
+
+async function takeRollStep(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  pods: readonly V1Pod[],
+  roll: RollStep,
+  ctx: ReconcileContext,
+): Promise<void> {
+  if (roll.kind === 'wait') {
+    ctx.logger.debug('rolling restart waits', { reason: roll.reason.code, message: roll.reason.message });
+    if (roll.stalled) await deps.events.record(cluster, 'Warning', roll.reason.code, roll.reason.message);
+    return;
+  }
+  if (roll.kind !== 'restart') return;
+  const pod = pods.find((p) => p.metadata?.name === roll.pod);
+  const uid = pod?.metadata?.uid;
+  if (uid === undefined)
+    throw new Error(
+      `cluster ${cluster.metadata.namespace}/${cluster.metadata.name}: pod ${roll.pod} to restart is not in the cache`,
+    );
+  ctx.logger.info(roll.reason.message, { pod: roll.pod, reason: roll.reason.code });
+  await deps.writer.deletePod(cluster.metadata.namespace, roll.pod, uid);
+  await deps.events.record(cluster, 'Normal', roll.reason.code, roll.reason.message);
 }
 
 async function applyChanged(

@@ -2,18 +2,23 @@
  * The cluster's status, computed from what was observed. Pure: the reconciler writes the
  * result only when it differs from the status already stored.
  *
- * Conditions (each with a reason and a message naming the members concerned):
- * - Available: a majority of the desired members serve (a quorum can exist).
- * - Progressing: members are starting, or run an outdated revision.
- * - Degraded: a member is not ready, the spec is invalid, or applying objects failed.
+ * Health comes from ZooKeeper itself when members could be read (who leads, who is synced,
+ * the quorum), and from pod readiness otherwise. Conditions carry a reason and a message that
+ * names the members concerned:
+ * - Available: a single leader and a majority of synced voters;
+ * - Degraded: fewer synced voters than the design tolerates, an anomaly, an invalid spec, or a
+ *   failed apply;
+ * - Progressing: a roll is under way (which member, and what it waits for) or members start.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { REVISION_ANNOTATION } from '../api/constants.js';
 import { resolveSpec } from '../api/defaults.js';
-import type { ZooKeeperCluster, ZooKeeperClusterStatus } from '../api/types.js';
+import type { MemberStatus, ZooKeeperCluster, ZooKeeperClusterStatus } from '../api/types.js';
 import { imageVersion, type SpecProblem } from '../api/validation.js';
 import { objectNames, selectorString } from '../render/names.js';
+import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
 import { type ConditionInput, findCondition, mergeConditions } from './conditions.js';
+import type { RollStep } from './rolling-restart.js';
 
 export interface StatusInput {
   cluster: ZooKeeperCluster;
@@ -25,6 +30,10 @@ export interface StatusInput {
   specErrors: readonly SpecProblem[];
   /** Why the last attempt to apply the desired objects failed, if it did. */
   applyFailure?: SpecProblem | undefined;
+  /** ZooKeeper's view, when members were read. */
+  health?: EnsembleHealth | undefined;
+  /** What the rolling restart decided in this reconcile. */
+  roll?: RollStep | undefined;
   now: Date;
 }
 
@@ -32,8 +41,7 @@ export const isPodReady = (pod: V1Pod): boolean =>
   pod.metadata?.deletionTimestamp === undefined &&
   (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
-const majority = (voters: number): number => Math.floor(voters / 2) + 1;
-const names = (pods: readonly V1Pod[]): string => pods.map((p) => p.metadata?.name ?? '?').join(', ');
+const names = (list: readonly { pod: string }[]): string => list.map((m) => m.pod).join(', ');
 
 /**
  * Whether the ensemble has ever had a quorum. Sticky: once Available left its initial reason
@@ -45,115 +53,177 @@ export function hasFormed(status: ZooKeeperClusterStatus | undefined): boolean {
   return status?.configVersion !== undefined || (available !== undefined && available.reason !== 'Creating');
 }
 
+/** Each member's serving state: from ZooKeeper when read, else from pod readiness. */
+function memberView(input: StatusInput): MemberStatus[] {
+  const podNames = input.pods.map((p) => p.metadata?.name ?? '');
+  if (input.health !== undefined) {
+    return input.health.members
+      .filter((m) => podNames.includes(m.pod))
+      .map((m) => ({
+        pod: m.pod,
+        myid: m.myid,
+        role: m.role,
+        serving: m.serving,
+        voting: m.voting,
+        synced: m.synced,
+        ...(m.zxid === undefined ? {} : { zxid: m.zxid }),
+      }));
+  }
+  return [...input.pods]
+    .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))
+    .map((pod) => {
+      const name = pod.metadata?.name ?? '';
+      const ready = isPodReady(pod);
+      return {
+        pod: name,
+        myid: Number(/-(\d+)$/.exec(name)?.[1] ?? -1) + 1,
+        role: 'unknown' as const,
+        serving: ready,
+        voting: ready,
+        synced: ready,
+      };
+    });
+}
+
 export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
-  const { cluster, pods, desiredRevision, specErrors, applyFailure, now } = input;
+  const { cluster, pods, desiredRevision, specErrors, applyFailure, health, roll, now } = input;
   const previous = cluster.status ?? {};
   const spec = resolveSpec(cluster.spec);
-  const sorted = [...pods].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
-  const ready = sorted.filter(isPodReady);
-  const notReady = sorted.filter((p) => !isPodReady(p));
+  const members = memberView(input);
+  const synced = members.filter((m) => m.synced);
+  const unsynced = members.filter((m) => !m.synced);
+  const missing = Math.max(0, spec.replicas - members.length);
+  const quorumSize = health?.quorumSize || spec.replicas;
+  const syncedVoters = health?.syncedVoters ?? synced.length;
+  const available = health !== undefined ? health.available : syncedVoters >= majorityOf(quorumSize);
+  const formed = available || hasFormed(previous);
+  const designedTolerance = spec.replicas - majorityOf(spec.replicas);
+  const faultTolerance = syncedVoters - majorityOf(quorumSize);
+  const anomalies = (health?.anomalies ?? []).filter(
+    (a) => !(roll?.kind === 'wait' && a.reason === 'MemberNotInConfig'),
+  );
   const outdated =
     desiredRevision === undefined
       ? []
-      : sorted.filter((p) => p.metadata?.annotations?.[REVISION_ANNOTATION] !== desiredRevision);
-  const missing = spec.replicas - sorted.length;
-  const available = ready.length >= majority(spec.replicas);
-  const everAvailable = available || hasFormed(previous);
+      : pods.filter((p) => p.metadata?.annotations?.[REVISION_ANNOTATION] !== desiredRevision);
   const problem = specErrors[0] ?? applyFailure;
+  const quorumMessage = `${syncedVoters} of ${quorumSize} voters synced${health?.leader ? `, leader ${health.leader.pod}` : ''}; a quorum needs ${majorityOf(quorumSize)}`;
 
   const conditions: ConditionInput[] = [
     available
-      ? {
-          type: 'Available',
-          status: 'True',
-          reason: 'QuorumReady',
-          message: `${ready.length} of ${spec.replicas} members ready; a quorum needs ${majority(spec.replicas)}`,
-        }
-      : {
-          type: 'Available',
-          status: 'False',
-          reason: everAvailable ? 'QuorumLost' : 'Creating',
-          message: `${ready.length} of ${spec.replicas} members ready; a quorum needs ${majority(spec.replicas)}`,
-        },
-    problem !== undefined
-      ? { type: 'Degraded', status: 'True', reason: problem.reason, message: problem.message }
-      : notReady.length > 0 || missing > 0
-        ? {
-            type: 'Degraded',
-            status: 'True',
-            reason: 'MembersNotReady',
-            message: [
-              notReady.length > 0 ? `not ready: ${names(notReady)}` : '',
-              missing > 0 ? `${missing} member pod(s) missing` : '',
-            ]
-              .filter(Boolean)
-              .join('; '),
-          }
-        : {
-            type: 'Degraded',
-            status: 'False',
-            reason: 'AllMembersReady',
-            message: `all ${spec.replicas} members ready`,
-          },
-    specErrors.length > 0
-      ? { type: 'Progressing', status: 'False', reason: 'InvalidSpec', message: 'fix the spec to continue' }
-      : missing > 0 || notReady.length > 0
-        ? {
-            type: 'Progressing',
-            status: 'True',
-            reason: 'MembersStarting',
-            message: `waiting for ${spec.replicas - ready.length} member(s) to serve`,
-          }
-        : outdated.length > 0
-          ? {
-              type: 'Progressing',
-              status: 'True',
-              reason: 'RevisionOutdated',
-              message: `members on an outdated revision: ${names(outdated)}`,
-            }
-          : {
-              type: 'Progressing',
-              status: 'False',
-              reason: 'Reconciled',
-              message: 'every member runs the desired revision',
-            },
+      ? { type: 'Available', status: 'True', reason: 'QuorumReady', message: quorumMessage }
+      : { type: 'Available', status: 'False', reason: formed ? 'NoQuorum' : 'Creating', message: quorumMessage },
+    degradedCondition(),
+    progressingCondition(),
   ];
+
+  function degradedCondition(): ConditionInput {
+    if (problem !== undefined)
+      return { type: 'Degraded', status: 'True', reason: problem.reason, message: problem.message };
+    if (roll?.kind === 'wait' && roll.stalled) {
+      return { type: 'Degraded', status: 'True', reason: roll.reason.code, message: roll.reason.message };
+    }
+    if (anomalies.length > 0) {
+      return {
+        type: 'Degraded',
+        status: 'True',
+        reason: anomalies[0]?.reason ?? 'Anomaly',
+        message: anomalies.map((a) => a.message).join('; '),
+      };
+    }
+    if (unsynced.length > 0 || missing > 0 || faultTolerance < designedTolerance) {
+      const parts = [
+        unsynced.length > 0 ? `not serving in sync: ${names(unsynced)}` : '',
+        missing > 0 ? `${missing} member pod(s) missing` : '',
+        `fault tolerance ${Math.max(faultTolerance, 0)} of ${designedTolerance}`,
+      ];
+      return {
+        type: 'Degraded',
+        status: 'True',
+        reason: 'MembersNotSynced',
+        message: parts.filter(Boolean).join('; '),
+      };
+    }
+    return {
+      type: 'Degraded',
+      status: 'False',
+      reason: 'AllMembersSynced',
+      message: `all ${spec.replicas} members serve in sync; fault tolerance ${faultTolerance}`,
+    };
+  }
+
+  function progressingCondition(): ConditionInput {
+    if (specErrors.length > 0) {
+      return { type: 'Progressing', status: 'False', reason: 'InvalidSpec', message: 'fix the spec to continue' };
+    }
+    if (roll?.kind === 'restart')
+      return { type: 'Progressing', status: 'True', reason: roll.reason.code, message: roll.reason.message };
+    if (roll?.kind === 'wait' && outdated.length > 0) {
+      return { type: 'Progressing', status: 'True', reason: roll.reason.code, message: roll.reason.message };
+    }
+    if (missing > 0 || (!formed && unsynced.length > 0)) {
+      return {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'MembersStarting',
+        message: `waiting for ${spec.replicas - synced.length} member(s) to serve`,
+      };
+    }
+    return {
+      type: 'Progressing',
+      status: 'False',
+      reason: 'Reconciled',
+      message: 'every member runs the desired revision',
+    };
+  }
+
   const merged = mergeConditions(previous.conditions, conditions, cluster.metadata.generation, now);
   const degraded = findCondition(merged, 'Degraded')?.status === 'True';
-  const progressing = findCondition(merged, 'Progressing')?.status === 'True';
+  const activeRoll = outdated.length > 0 && roll !== undefined && roll.kind !== 'done' ? roll : undefined;
 
-  const runningVersions = [
-    ...new Set(sorted.map((p) => imageVersion(p.spec?.containers[0]?.image ?? '') ?? 'unknown')),
-  ];
+  const runningVersions = [...new Set(pods.map((p) => imageVersion(p.spec?.containers[0]?.image ?? '') ?? 'unknown'))];
   const targetVersion = imageVersion(spec.image);
-  const revisions = [...new Set(sorted.map((p) => p.metadata?.annotations?.[REVISION_ANNOTATION] ?? ''))];
+  const revisions = [...new Set(pods.map((p) => p.metadata?.annotations?.[REVISION_ANNOTATION] ?? ''))];
+  const configVersion = health?.configVersion ?? previous.configVersion;
+  const leader = health !== undefined ? health.leader?.pod : undefined;
 
   return {
     ...(cluster.metadata.generation === undefined ? {} : { observedGeneration: cluster.metadata.generation }),
-    replicas: sorted.length,
-    readyReplicas: ready.length,
-    ready: `${ready.length}/${spec.replicas}`,
+    replicas: pods.length,
+    readyReplicas: synced.length,
+    ready: `${synced.length}/${spec.replicas}`,
     selector: selectorString(cluster.metadata),
     phase: spec.paused
       ? 'Paused'
       : !available
-        ? everAvailable
+        ? formed
           ? 'Unavailable'
           : 'Creating'
-        : degraded
-          ? 'Degraded'
-          : progressing
-            ? 'Progressing'
+        : activeRoll !== undefined
+          ? 'Restarting'
+          : degraded
+            ? 'Degraded'
             : 'Running',
     conditions: merged,
-    ...(previous.leader === undefined ? {} : { leader: previous.leader }),
-    ...(previous.members === undefined ? {} : { members: previous.members }),
-    ...(previous.quorum === undefined ? {} : { quorum: previous.quorum }),
-    ...(previous.configVersion === undefined ? {} : { configVersion: previous.configVersion }),
+    ...(leader === undefined ? {} : { leader }),
+    members,
+    quorum: { size: quorumSize, syncedVoters, faultTolerance },
+    ...(configVersion === undefined ? {} : { configVersion }),
     ...(runningVersions.length === 1 && runningVersions[0] !== undefined ? { currentVersion: runningVersions[0] } : {}),
     ...(targetVersion === undefined ? {} : { targetVersion }),
     ...(revisions.length === 1 && revisions[0] ? { currentRevision: revisions[0] } : {}),
     ...(desiredRevision === undefined ? {} : { targetRevision: desiredRevision }),
     clientConnectionString: `${objectNames(cluster.metadata).clientService}.${cluster.metadata.namespace}.svc.${spec.clusterDomain}:${spec.ports.client}`,
+    ...(activeRoll !== undefined
+      ? {
+          operation: {
+            kind: 'RollingRestart' as const,
+            ...(activeRoll.kind === 'restart' ? { member: activeRoll.pod } : {}),
+            waitingFor: activeRoll.reason.message,
+            done: pods.length - outdated.length,
+            total: pods.length,
+          },
+        }
+      : {}),
   };
 }

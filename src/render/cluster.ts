@@ -11,7 +11,7 @@ import type {
   V1Service,
   V1StatefulSet,
 } from '@kubernetes/client-node';
-import { API_GROUP_VERSION, KIND, REVISION_ANNOTATION } from '../api/constants.js';
+import { API_GROUP_VERSION, KIND, RESTART_ANNOTATION, REVISION_ANNOTATION } from '../api/constants.js';
 import { type ResolvedSpec, resolveSpec } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import { canonicalJson } from './canonical-json.js';
@@ -58,7 +58,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
 
   const staticConfig = renderStaticConfig(ref, spec);
   const startScript = renderStartScript(ref, spec);
-  const podTemplate = renderPodTemplate(ref, spec);
+  const podTemplate = renderPodTemplate(ref, spec, cluster.metadata.annotations?.[RESTART_ANNOTATION]);
   const revision = revisionOf({ podTemplate, staticConfig, startScript, PROBE_SCRIPT, LOGBACK_XML });
   podTemplate.metadata = {
     ...podTemplate.metadata,

@@ -3,6 +3,7 @@
  * to take effect; the membership list is deliberately absent (it changes through reconfig).
  */
 import type { V1Affinity, V1PodTemplateSpec, V1Probe, V1Volume } from '@kubernetes/client-node';
+import { RESTART_ANNOTATION } from '../api/constants.js';
 import { DEFAULTS, type ResolvedSpec } from '../api/defaults.js';
 import { type ClusterRef, commonLabels, objectNames, selectorLabels } from './names.js';
 
@@ -52,13 +53,24 @@ function volumes(cluster: ClusterRef, spec: ResolvedSpec): V1Volume[] {
   return list;
 }
 
-/** The pod template without the revision annotation (the revision is a hash of this). */
-export function renderPodTemplate(cluster: ClusterRef, spec: ResolvedSpec): V1PodTemplateSpec {
+/**
+ * The pod template without the revision annotation (the revision is a hash of this).
+ * `restartedAt` is the cluster's restart request, if any: a new value changes the revision.
+ */
+export function renderPodTemplate(
+  cluster: ClusterRef,
+  spec: ResolvedSpec,
+  restartedAt?: string | undefined,
+): V1PodTemplateSpec {
   const { pod, ports } = spec;
+  const annotations = {
+    ...pod.annotations,
+    ...(restartedAt === undefined ? {} : { [RESTART_ANNOTATION]: restartedAt }),
+  };
   return {
     metadata: {
       labels: { ...pod.labels, ...commonLabels(cluster, 'server') },
-      ...(pod.annotations ? { annotations: { ...pod.annotations } } : {}),
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     },
     spec: {
       affinity: pod.affinity ?? defaultAffinity(cluster),

@@ -9,8 +9,9 @@ import type { ZooKeeperCluster, ZooKeeperClusterSpec, ZooKeeperClusterStatus } f
 import { type ClusterCache, clusterReconciler, type OwnedKind } from '../../../src/controller/reconciler.js';
 import { renderCluster } from '../../../src/render/cluster.js';
 import type { ReconcileContext } from '../../../src/runtime/controller.js';
+import type { OwnedObject } from '../../../src/runtime/kube-writer.js';
 import { MemoryLogger } from '../../../src/runtime/logging.js';
-import type { OwnedObject } from '../../../src/runtime/server-side-apply.js';
+import type { MemberReading } from '../../../src/zookeeper/health.js';
 import { aCluster } from '../../support/builders.js';
 
 class World implements ClusterCache {
@@ -19,6 +20,33 @@ class World implements ClusterCache {
   readonly writes: string[] = [];
   readonly events: string[] = [];
   failApplyWith: unknown;
+
+  /** What ZooKeeper answers when every pod here serves: the highest server id leads. */
+  healthyReadings(): MemberReading[] {
+    const ids = this.pods.map((_, ordinal) => ordinal + 1);
+    const leader = Math.max(...ids);
+    const conf = {
+      serverId: 0,
+      members: ids.map((myid) => ({ myid, host: `example-${myid - 1}`, role: 'participant' as const })),
+      configVersion: '100000000',
+    };
+    return ids.map((myid) => ({
+      pod: `example-${myid - 1}`,
+      myid,
+      srvr: { version: '3.9.4', mode: myid === leader ? 'leader' : 'follower', zxid: '0x100000001', epoch: 1 },
+      mntr:
+        myid === leader
+          ? {
+              serverState: 'leader',
+              peerState: 'leading - broadcast',
+              quorumSize: ids.length,
+              syncedFollowers: ids.length - 1,
+              syncedNonVotingFollowers: 0,
+            }
+          : { serverState: 'follower', peerState: 'following - broadcast' },
+      conf: { ...conf, serverId: myid },
+    }));
+  }
 
   constructor(public clusterObject: ZooKeeperCluster | undefined) {}
 
@@ -41,11 +69,15 @@ class World implements ClusterCache {
           if (this.failApplyWith !== undefined) throw this.failApplyWith;
           this.objects.set(`${object.kind}/${object.metadata?.name}`, structuredClone(object));
         },
+        deletePod: async (_namespace, name, uid) => {
+          this.writes.push(`delete pod ${name} (uid ${uid})`);
+        },
         applyClusterStatus: async (_namespace, name, status) => {
           this.writes.push(`status ${name} ${status.phase}`);
           if (this.clusterObject) this.clusterObject = { ...this.clusterObject, status: structuredClone(status) };
         },
       },
+      ensemble: { read: async () => this.healthyReadings() },
       events: {
         record: async (_target, type, reason, message) => {
           this.events.push(`${type} ${reason}: ${message}`);
@@ -67,7 +99,12 @@ class World implements ClusterCache {
   addReadyPods(count: number, revision: string) {
     for (let ordinal = 0; ordinal < count; ordinal++) {
       this.pods.push({
-        metadata: { name: `example-${ordinal}`, annotations: { [REVISION_ANNOTATION]: revision } },
+        metadata: {
+          name: `example-${ordinal}`,
+          uid: `uid-${ordinal}-${revision}`,
+          annotations: { [REVISION_ANNOTATION]: revision },
+          creationTimestamp: new Date('2026-11-25T11:00:00Z'),
+        },
         spec: { containers: [{ name: 'zookeeper', image: 'zookeeper:3.9.4' }] },
         status: { conditions: [{ type: 'Ready', status: 'True' }] },
       });
@@ -98,7 +135,7 @@ test('a new cluster: every object is applied in order, then the status, each wit
     'Normal Created: Created StatefulSet example',
     'Normal Created: Created PodDisruptionBudget example',
   ]);
-  t.deepEqual(outcome, { requeueAfterMs: 10_000 });
+  t.deepEqual(outcome, { requeueAfterMs: 2_000 }, 'look again soon while the ensemble forms');
 });
 
 test('an unchanged, healthy cluster: no write calls and no Events at all', async (t) => {
@@ -112,7 +149,7 @@ test('an unchanged, healthy cluster: no write calls and no Events at all', async
   const outcome = await world.reconcile();
   t.deepEqual(world.writes, []);
   t.deepEqual(world.events, []);
-  t.is(outcome, undefined);
+  t.deepEqual(outcome, { requeueAfterMs: 30_000 }, 'a healthy cluster is only re-checked now and then');
   t.is(world.clusterObject?.status?.phase, 'Running');
 });
 
@@ -156,6 +193,37 @@ test('a forbidden apply is reported as a missing permission and retried with bac
   t.deepEqual(world.writes, ['apply ConfigMap/example-config', 'status example Creating']);
   t.regex(world.events.join('\n'), /Warning PermissionDenied: the operator lacks a permission: .*patch.*configmaps/);
   t.is(world.clusterObject?.status?.conditions?.find((c) => c.type === 'Degraded')?.reason, 'PermissionDenied');
+});
+
+test('a changed config restarts one member per reconcile: followers first, the leader last', async (t) => {
+  const world = new World(cluster());
+  await world.reconcile();
+  world.addReadyPods(3, renderCluster({ cluster: cluster(), bootstrap: true }).revision);
+  await world.reconcile();
+  world.clusterObject = { ...cluster({ config: { tickTime: '3000' } }), status: world.clusterObject?.status ?? {} };
+  const newRevision = renderCluster({ cluster: world.clusterObject, bootstrap: false }).revision;
+  const deleted: string[] = [];
+  for (let round = 0; round < 3; round++) {
+    world.writes.length = 0;
+    await world.reconcile();
+    const deletion = world.writes.find((w) => w.startsWith('delete pod'));
+    t.truthy(deletion, `round ${round} restarts a member`);
+    const name = /delete pod (\S+)/.exec(deletion ?? '')?.[1] ?? '';
+    deleted.push(name);
+    // The StatefulSet controller and kubelet bring it back on the new revision, serving.
+    const pod = world.pods.find((p) => p.metadata?.name === name);
+    if (pod?.metadata)
+      pod.metadata = { ...pod.metadata, uid: `${name}-new`, annotations: { [REVISION_ANNOTATION]: newRevision } };
+  }
+  t.deepEqual(deleted, ['example-1', 'example-0', 'example-2']);
+  t.regex(world.events.join('\n'), /Normal RestartingLeader: restarting the leader example-2 last/);
+  world.writes.length = 0;
+  await world.reconcile();
+  t.false(
+    world.writes.some((w) => w.startsWith('delete pod')),
+    'the roll is done',
+  );
+  t.is(world.clusterObject.status?.phase, 'Running');
 });
 
 test('a cluster being deleted is left to the garbage collector', async (t) => {

@@ -4,9 +4,17 @@ import { REVISION_ANNOTATION } from '../../../src/api/constants.js';
 import type { ZooKeeperClusterStatus } from '../../../src/api/types.js';
 import { mergeConditions } from '../../../src/controller/conditions.js';
 import { computeStatus, hasFormed } from '../../../src/controller/status.js';
+import { assessEnsemble } from '../../../src/zookeeper/health.js';
+import type { ConfReading, SrvrReading } from '../../../src/zookeeper/readings.js';
 import { aCluster } from '../../support/builders.js';
 
 const now = new Date('2026-11-25T12:00:00Z');
+const follower: SrvrReading = { version: '3.9.4', mode: 'follower', zxid: '0x100000003', epoch: 1 };
+const conf: ConfReading = {
+  serverId: 1,
+  members: [1, 2, 3].map((myid) => ({ myid, host: `example-${myid - 1}`, role: 'participant' as const })),
+  configVersion: '100000000',
+};
 const later = new Date('2026-11-25T12:05:00Z');
 
 function aPod(ordinal: number, options: { ready?: boolean; revision?: string; image?: string } = {}): V1Pod {
@@ -53,7 +61,10 @@ test('a new ensemble below quorum is Creating, with its members starting', (t) =
   t.is(s.phase, 'Creating');
   t.is(condition(s, 'Available')?.reason, 'Creating');
   t.is(condition(s, 'Progressing')?.reason, 'MembersStarting');
-  t.regex(condition(s, 'Degraded')?.message ?? '', /not ready: example-0, example-1; 1 member pod\(s\) missing/);
+  t.regex(
+    condition(s, 'Degraded')?.message ?? '',
+    /not serving in sync: example-0, example-1; 1 member pod\(s\) missing/,
+  );
   t.false(hasFormed(s));
 });
 
@@ -61,7 +72,7 @@ test('one member down after forming: Available but Degraded, naming the member',
   const formed = status([aPod(0), aPod(1), aPod(2)]);
   const s = status([aPod(0), aPod(1, { ready: false }), aPod(2)], formed);
   t.is(s.phase, 'Degraded');
-  t.is(condition(s, 'Degraded')?.message, 'not ready: example-1');
+  t.is(condition(s, 'Degraded')?.message, 'not serving in sync: example-1; fault tolerance 0 of 1');
   t.true(hasFormed(s));
 });
 
@@ -69,17 +80,83 @@ test('losing quorum after forming is Unavailable, and stays "formed" across reco
   const formed = status([aPod(0), aPod(1), aPod(2)]);
   const lost = status([aPod(0), aPod(1, { ready: false }), aPod(2, { ready: false })], formed);
   t.is(lost.phase, 'Unavailable');
-  t.is(condition(lost, 'Available')?.reason, 'QuorumLost');
+  t.is(condition(lost, 'Available')?.reason, 'NoQuorum');
   const again = status([aPod(0, { ready: false })], lost);
-  t.is(condition(again, 'Available')?.reason, 'QuorumLost');
+  t.is(condition(again, 'Available')?.reason, 'NoQuorum');
   t.true(hasFormed(again));
 });
 
-test('members on an outdated revision make the cluster Progressing', (t) => {
-  const s = status([aPod(0), aPod(1, { revision: 'old' }), aPod(2, { revision: 'old' })]);
-  t.is(s.phase, 'Progressing');
-  t.is(condition(s, 'Progressing')?.message, 'members on an outdated revision: example-1, example-2');
+test('a roll in progress: Restarting, with the member and the reason in Progressing and operation', (t) => {
+  const roll = {
+    kind: 'restart' as const,
+    pod: 'example-2',
+    reason: { code: 'RestartingFollower', message: 'restarting example-2' },
+  };
+  const s = status([aPod(0), aPod(1, { revision: 'old' }), aPod(2, { revision: 'old' })], undefined, { roll });
+  t.is(s.phase, 'Restarting');
+  t.like(condition(s, 'Progressing'), {
+    status: 'True',
+    reason: 'RestartingFollower',
+    message: 'restarting example-2',
+  });
+  t.like(s.operation, { kind: 'RollingRestart', member: 'example-2', done: 1, total: 3 });
   t.is(s.currentRevision, undefined, 'members disagree on the revision');
+});
+
+test('a stalled roll is Degraded with the stall reason', (t) => {
+  const roll = {
+    kind: 'wait' as const,
+    stalled: true,
+    reason: {
+      code: 'RollStalled',
+      message: 'waiting for example-1 to serve and sync with the leader (more than 600 s)',
+    },
+  };
+  const s = status([aPod(0, { revision: 'old' }), aPod(1, { ready: false }), aPod(2)], undefined, { roll });
+  t.like(condition(s, 'Degraded'), { status: 'True', reason: 'RollStalled' });
+  t.like(condition(s, 'Progressing'), { status: 'True', reason: 'RollStalled' });
+});
+
+test('with ZooKeeper readings: leader, members, quorum and config version come from ZooKeeper', (t) => {
+  const health = assessEnsemble([
+    {
+      pod: 'example-0',
+      myid: 1,
+      srvr: follower,
+      mntr: { serverState: 'follower', peerState: 'following - broadcast' },
+      conf,
+    },
+    { pod: 'example-1', myid: 2, unreachable: 'connection refused' },
+    {
+      pod: 'example-2',
+      myid: 3,
+      srvr: { ...follower, mode: 'leader' },
+      mntr: {
+        serverState: 'leader',
+        peerState: 'leading - broadcast',
+        quorumSize: 3,
+        syncedFollowers: 1,
+        syncedNonVotingFollowers: 0,
+      },
+      conf,
+    },
+  ]);
+  const s = status([aPod(0), aPod(1), aPod(2)], undefined, { health });
+  t.is(s.leader, 'example-2');
+  t.deepEqual(s.quorum, { size: 3, syncedVoters: 2, faultTolerance: 0 });
+  t.is(s.configVersion, '100000000');
+  t.is(s.ready, '2/3', 'a Ready pod that ZooKeeper does not count is not ready');
+  t.like(s.members?.[1], { pod: 'example-1', serving: false, synced: false, role: 'unknown' });
+  t.like(condition(s, 'Available'), {
+    status: 'True',
+    message: '2 of 3 voters synced, leader example-2; a quorum needs 2',
+  });
+  t.like(condition(s, 'Degraded'), {
+    status: 'True',
+    reason: 'MembersNotSynced',
+    message: 'not serving in sync: example-1; fault tolerance 0 of 1',
+  });
+  t.is(s.phase, 'Degraded');
 });
 
 test('an invalid spec is reported as Degraded with its reason, and progress stops', (t) => {

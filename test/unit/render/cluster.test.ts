@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { REVISION_ANNOTATION } from '../../../src/api/constants.js';
+import { RESTART_ANNOTATION, REVISION_ANNOTATION } from '../../../src/api/constants.js';
 import type { ZooKeeperClusterSpec } from '../../../src/api/types.js';
 import { canonicalJson } from '../../../src/render/canonical-json.js';
 import { renderCluster } from '../../../src/render/cluster.js';
@@ -190,6 +190,18 @@ test('membership (replicas, committed members) and the bootstrap marker do not c
   const base = render({}, true);
   t.is(render({ replicas: 5 }, false).revision, base.revision);
   t.is(renderCluster({ cluster: aCluster(), members: [1, 2], bootstrap: false }).revision, base.revision);
+});
+
+test('a restart request on the cluster changes the revision without a spec change', (t) => {
+  const cluster = aCluster();
+  const requested = {
+    ...cluster,
+    metadata: { ...cluster.metadata, annotations: { [RESTART_ANNOTATION]: '2026-11-25T12:00:00Z' } },
+  };
+  const before = renderCluster({ cluster, bootstrap: false });
+  const after = renderCluster({ cluster: requested, bootstrap: false });
+  t.not(after.revision, before.revision);
+  t.is(after.statefulSet.spec?.template.metadata?.annotations?.[RESTART_ANNOTATION], '2026-11-25T12:00:00Z');
 });
 
 test('the pod template carries the revision annotation', (t) => {

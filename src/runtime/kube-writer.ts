@@ -1,7 +1,9 @@
 /**
- * Server-side apply of the objects the operator owns, under one field manager, so fields
- * set by users or other controllers (a HPA, an admission webhook, `kubectl annotate`) are
- * left alone and conflicts over the operator's own fields are resolved in its favour.
+ * Every write the operator makes to Kubernetes. Objects it owns go through server-side apply
+ * under one field manager, so fields set by users or other controllers (an admission webhook,
+ * `kubectl annotate`) are left alone and conflicts over the operator's own fields are resolved
+ * in its favour. Pods are deleted only with a uid precondition, so a restart never hits the
+ * pod's successor.
  */
 import {
   type AppsV1Api,
@@ -31,7 +33,7 @@ export type OwnedObject = V1ConfigMap | V1Service | V1StatefulSet | V1PodDisrupt
 
 const applyOptions = () => setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
-export class ServerSideApplier {
+export class KubeWriter {
   constructor(private readonly clients: ApiClients) {}
 
   async apply(object: OwnedObject): Promise<void> {
@@ -55,6 +57,10 @@ export class ServerSideApplier {
       default:
         throw new Error(`the operator does not apply objects of kind ${(object as KubernetesObject).kind}`);
     }
+  }
+
+  async deletePod(namespace: string, name: string, uid: string): Promise<void> {
+    await this.clients.core.deleteNamespacedPod({ namespace, name, body: { preconditions: { uid } } });
   }
 
   /** Applies the whole status the operator owns; fields it no longer sets are removed. */

@@ -243,7 +243,8 @@ const specSchema = obj(
         metrics: port('Prometheus metrics', DEFAULTS.ports.metrics),
       },
       {
-        default: {},
+        // The whole object, not {}: the API server checks the default against the rule as it stands.
+        default: { ...DEFAULTS.ports },
         'x-kubernetes-validations': [{ rule: distinctPortsRule, message: 'ports must all be different' }],
       },
     ),

@@ -1,0 +1,209 @@
+/**
+ * A real, local Kubernetes control plane for integration and end-to-end tests (no Docker):
+ * etcd, kube-apiserver and kube-controller-manager as child processes on 127.0.0.1, with
+ * ports picked at run time so several test processes can run side by side.
+ *
+ * Start-up order: certificates, etcd, kube-apiserver (ready on /readyz), the repo's CRDs
+ * (Established), the optional `beforeControllers` hook, then kube-controller-manager, so the
+ * garbage collector knows the CRDs from its first discovery. There is no kube-scheduler: the
+ * process kubelet binds pods.
+ *
+ * Every child process dies on `stop()`, on a start-up failure, on process exit and on
+ * SIGINT/SIGTERM (see shutdown.ts). The work dir holds certificates, kubeconfigs, etcd's data
+ * and one log per process (`etcd.log`, `kube-apiserver.log`, `kube-controller-manager.log`);
+ * a temp dir made here is removed on stop unless KEEP_TEST_DIRS=1.
+ */
+import { rmSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { type ControlPlaneBinaries, locateBinaries } from './binaries.js';
+import {
+  type CertificateFiles,
+  createCertificateAuthority,
+  createServiceAccountKeyPair,
+  issueClientCertificate,
+  issueServingCertificate,
+} from './certs.js';
+import { installCrds } from './crds.js';
+import { startEtcd } from './etcd.js';
+import { type ControlPlanePki, startKubeApiserver } from './kube-apiserver.js';
+import { startKubeControllerManager } from './kube-controller-manager.js';
+import { loadKubeConfig, mintClientKubeconfig, writeKubeconfig } from './kubeconfig.js';
+import { withPortRetries } from './ports.js';
+import type { HarnessProcess } from './processes.js';
+import { repoPath } from './repo.js';
+import { onShutdown } from './shutdown.js';
+
+/** What the apiserver-only phase offers to `beforeControllers`. */
+export interface ApiserverAccess {
+  readonly server: string;
+  readonly kubeconfigPath: string;
+  readonly kubeConfig: KubeConfig;
+}
+
+export interface ControlPlaneOptions {
+  /** Where certificates, data and logs go. Default: a fresh temp dir (then removed on stop). A given dir is kept. */
+  readonly workDir?: string;
+  /** Receives progress lines with timings; default: discarded. */
+  readonly log?: (line: string) => void;
+  /** CRDs installed before the controllers start. Default: the repo's `crds/`; `null`: none. */
+  readonly crdDirectory?: string | null;
+  /** Runs after the CRDs are Established and before kube-controller-manager starts. */
+  readonly beforeControllers?: (apiserver: ApiserverAccess) => Promise<void>;
+}
+
+/** The JSON-serialisable facts another process needs to use a running control plane. */
+export interface ControlPlaneDescription {
+  /** `https://127.0.0.1:<port>` */
+  readonly server: string;
+  /** Admin (system:masters) kubeconfig with embedded certificates. */
+  readonly kubeconfigPath: string;
+  readonly workDir: string;
+  readonly binaries: ControlPlaneBinaries;
+  /** Signs client certificates the apiserver accepts; `mintKubeconfig` uses it. */
+  readonly certificateAuthority: CertificateFiles;
+}
+
+export interface ControlPlane extends ControlPlaneDescription {
+  /** Admin KubeConfig. */
+  readonly kubeConfig: KubeConfig;
+  /**
+   * A kubeconfig authenticating as `user` in `groups` (e.g. `system:serviceaccount:zk-system:zookeeper-operator`,
+   * `['system:serviceaccounts']`), so code can run under exactly the RBAC it is granted. Returns its path.
+   */
+  mintKubeconfig(user: string, groups: readonly string[]): Promise<string>;
+  describe(): ControlPlaneDescription;
+  /** Stops every process (newest first) and removes a temp work dir; idempotent. */
+  stop(): Promise<void>;
+}
+
+const SERVING_ALT_NAMES = {
+  ipAddresses: ['127.0.0.1', '10.0.0.1'],
+  dnsNames: [
+    'localhost',
+    'kubernetes',
+    'kubernetes.default',
+    'kubernetes.default.svc',
+    'kubernetes.default.svc.cluster.local',
+  ],
+};
+
+/** Starts a control plane and resolves once kube-controller-manager's controllers run. */
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const log = options.log ?? (() => {});
+  const started = Date.now();
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  const binaries = await locateBinaries();
+  const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'zkop-controlplane-')));
+  const removeWorkDir = options.workDir === undefined && process.env.KEEP_TEST_DIRS !== '1';
+  const processes: HarnessProcess[] = [];
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      unregister();
+      for (const child of [...processes].reverse()) await child.stop();
+      if (removeWorkDir) await rm(workDir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+  // Each child process has its own SIGKILL-at-exit hook, registered later and so run earlier.
+  const unregister = onShutdown({
+    name: `control plane in ${workDir}`,
+    stop,
+    stopNow: () => {
+      if (removeWorkDir) rmSync(workDir, { recursive: true, force: true });
+    },
+  });
+
+  try {
+    const pki = await createPki(join(workDir, 'pki'));
+    log(`certificates written to ${join(workDir, 'pki')} (${elapsed()})`);
+
+    const etcd = await withPortRetries(() => startEtcd(binaries.etcd, workDir));
+    processes.push(etcd.process);
+    log(`etcd ${binaries.versions.etcd} healthy at ${etcd.clientUrl} (${elapsed()})`);
+
+    const apiserver = await withPortRetries(() =>
+      startKubeApiserver(binaries.kubeApiserver, workDir, etcd.clientUrl, pki),
+    );
+    processes.push(apiserver.process);
+    log(`kube-apiserver ${binaries.versions.kubernetes} ready at ${apiserver.server} (${elapsed()})`);
+
+    const kubeconfigPath = await writeKubeconfig(join(workDir, 'admin.kubeconfig'), {
+      server: apiserver.server,
+      caCertPath: pki.ca.certPath,
+      client: pki.adminClient,
+      userEntry: 'admin',
+    });
+    const kubeConfig = loadKubeConfig(kubeconfigPath);
+
+    const crdDirectory = options.crdDirectory === undefined ? repoPath('crds') : options.crdDirectory;
+    if (crdDirectory !== null) {
+      const crds = await installCrds(kubeConfig, crdDirectory);
+      log(
+        `${crds.length} CRD(s) from ${crdDirectory} established${crds.length ? `: ${crds.join(', ')}` : ''} (${elapsed()})`,
+      );
+    }
+    await options.beforeControllers?.({ server: apiserver.server, kubeconfigPath, kubeConfig });
+
+    processes.push(
+      await startKubeControllerManager(binaries.kubeControllerManager, workDir, kubeconfigPath, kubeConfig, pki),
+    );
+    log(`kube-controller-manager running (${elapsed()})`);
+
+    const description: ControlPlaneDescription = {
+      server: apiserver.server,
+      kubeconfigPath,
+      workDir,
+      binaries,
+      certificateAuthority: pki.ca,
+    };
+    return {
+      ...description,
+      kubeConfig,
+      mintKubeconfig: (user, groups) =>
+        mintClientKubeconfig(pki.ca, apiserver.server, join(workDir, 'users'), user, groups),
+      describe: () => description,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    const hint = removeWorkDir ? ' (set KEEP_TEST_DIRS=1 to keep it and its logs)' : '';
+    throw new Error(`control plane in ${workDir}${hint} did not start: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * A handle on a control plane another process started and described (see `describe()`).
+ * Its `stop()` does nothing: the owner stops it.
+ */
+export function attachControlPlane(description: ControlPlaneDescription): ControlPlane {
+  return {
+    ...description,
+    kubeConfig: loadKubeConfig(description.kubeconfigPath),
+    mintKubeconfig: (user, groups) =>
+      mintClientKubeconfig(
+        description.certificateAuthority,
+        description.server,
+        join(description.workDir, 'users'),
+        user,
+        groups,
+      ),
+    describe: () => description,
+    stop: async () => {},
+  };
+}
+
+async function createPki(dir: string): Promise<ControlPlanePki> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const ca = await createCertificateAuthority(dir, 'ca');
+  const [apiserverServing, adminClient, serviceAccount] = await Promise.all([
+    issueServingCertificate(ca, dir, 'kube-apiserver', 'kube-apiserver', SERVING_ALT_NAMES),
+    issueClientCertificate(ca, dir, 'admin', 'admin', ['system:masters']),
+    createServiceAccountKeyPair(dir, 'service-account'),
+  ]);
+  return { ca, apiserverServing, adminClient, serviceAccount };
+}

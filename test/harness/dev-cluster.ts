@@ -1,0 +1,87 @@
+/**
+ * A local development cluster: the test control plane plus the process kubelet, with the
+ * repo's CRDs installed, running until SIGINT/SIGTERM.
+ *
+ *   tsx test/harness/dev-cluster.ts [--ready-file <path>] [--stop-when-pid-exits <pid>]
+ *
+ * --ready-file           write a JSON description (state, kubeconfig path, server, CA, ...)
+ *                        there once ready, or the error if it failed (see ready-file.ts), so
+ *                        a script can start this in the background and wait for the file.
+ *                        Point ZKOP_TEST_CONTROL_PLANE at it to run tests against this cluster.
+ * --stop-when-pid-exits  stop everything once that process is gone (the shared ava fixture
+ *                        uses it to tie the cluster to one ava run).
+ * Progress goes to stderr; the `export KUBECONFIG=...` lines go to stdout.
+ */
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startTestEnvironment, type TestEnvironment } from './environment.js';
+import { isProcessAlive } from './processes.js';
+import { writeReadyFile } from './ready-file.js';
+import { onShutdown } from './shutdown.js';
+
+const PARENT_CHECK_INTERVAL_MS = 1_000;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'ready-file': { type: 'string' },
+      'stop-when-pid-exits': { type: 'string' },
+    },
+  });
+  const readyFile = values['ready-file'];
+  const watchedPid = values['stop-when-pid-exits'] === undefined ? undefined : Number(values['stop-when-pid-exits']);
+  if (watchedPid !== undefined && !Number.isInteger(watchedPid)) {
+    throw new Error(`--stop-when-pid-exits needs a process id, got ${values['stop-when-pid-exits']}`);
+  }
+  const log = (line: string) => process.stderr.write(`dev-cluster: ${line}\n`);
+
+  let environment: TestEnvironment;
+  try {
+    environment = await startTestEnvironment(log);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (readyFile !== undefined) await writeReadyFile(readyFile, { state: 'failed', pid: process.pid, error: message });
+    log(message);
+    process.exit(1);
+  }
+
+  const { controlPlane } = environment;
+  let stopping: Promise<void> | undefined;
+  const shutDown = (): Promise<void> => {
+    stopping ??= (async () => {
+      await environment.stop();
+      if (readyFile !== undefined) await rm(readyFile, { force: true });
+    })();
+    return stopping;
+  };
+  onShutdown({ name: 'dev cluster', stop: shutDown, stopNow: () => {} });
+  if (readyFile !== undefined) {
+    await writeReadyFile(readyFile, { state: 'ready', pid: process.pid, controlPlane: controlPlane.describe() });
+  }
+
+  process.stdout.write(
+    [
+      `Control plane ready: ${controlPlane.server} (work dir ${controlPlane.workDir})`,
+      `  export KUBECONFIG=${controlPlane.kubeconfigPath}`,
+      `  export PATH=${dirname(controlPlane.binaries.kubectl)}:$PATH   # kubectl ${controlPlane.binaries.versions.kubernetes}`,
+      '  kubectl get namespaces',
+      ...(readyFile === undefined
+        ? []
+        : [`  ZKOP_TEST_CONTROL_PLANE=${readyFile} npx ava test/integration   # tests against it`]),
+      'Stop with Ctrl-C (SIGINT) or SIGTERM.',
+      '',
+    ].join('\n'),
+  );
+
+  // Stays alive until a signal (handled by shutdown.ts) or until the watched process is gone.
+  const watch = setInterval(() => {
+    if (watchedPid !== undefined && !isProcessAlive(watchedPid)) {
+      clearInterval(watch);
+      log(`process ${watchedPid} is gone; stopping`);
+      void shutDown().then(() => process.exit(0));
+    }
+  }, PARENT_CHECK_INTERVAL_MS);
+}
+
+await main();

@@ -84,6 +84,7 @@ new_build_dir() {
 # never a half-written one).
 move_into_place() {
 	local src=$1 dst=$2 old
+	chmod 0755 "$src" # mktemp -d creates 0700; the tests may run as another user
 	if [[ -e $dst ]]; then
 		old=$(mktemp -d "$cache/.old-$(basename "$dst").XXXXXX")
 		mv "$dst" "$old/"
@@ -158,6 +159,7 @@ if $need_go; then
 fi
 
 declare -A took=()
+built_go=() # Go components (re)built by this run; see the smoke test at the end
 timed() { # <label> <command...>
 	local label=$1 start=$SECONDS
 	shift
@@ -208,6 +210,7 @@ install_k8s() {
 	echo "$fp" >"$tmp/.complete"
 	move_into_place "$tmp" "$k8s_dir"
 	log "k8s $K8S_VERSION: installed in $k8s_dir"
+	built_go+=(k8s)
 }
 
 # ------------------------------------------------------------------------- etcd
@@ -240,6 +243,7 @@ install_etcd() {
 	echo "$fp" >"$tmp/.complete"
 	move_into_place "$tmp" "$etcd_dir"
 	log "etcd $ETCD_VERSION: installed in $etcd_dir"
+	built_go+=(etcd)
 }
 
 # ------------------------------------------------------------------------- helm
@@ -270,6 +274,7 @@ install_helm() {
 	echo "$fp" >"$tmp/.complete"
 	move_into_place "$tmp" "$helm_dir"
 	log "helm $HELM_VERSION: installed in $helm_dir"
+	built_go+=(helm)
 }
 
 # -------------------------------------------------------------------- ZooKeeper
@@ -356,6 +361,19 @@ chmod 0644 "$paths_tmp"
 mv "$paths_tmp" "$cache/paths.env"
 log "wrote $cache/paths.env:"
 sed -n '2,$p' "$cache/paths.env" | sed 's/^/    /'
+
+# Start etcd, kube-apiserver and kube-controller-manager once and drive them
+# with kubectl and helm (~10 s) whenever one of them was rebuilt.
+# ZKOP_SMOKE=1 forces the check, ZKOP_SMOKE=0 skips it.
+smoke=${ZKOP_SMOKE:-auto}
+if [[ $smoke == auto ]]; then
+	smoke=0
+	if ((${#built_go[@]} > 0)) && [[ -f $k8s_dir/.complete && -f $etcd_dir/.complete ]]; then smoke=1; fi
+fi
+if [[ $smoke == 1 ]]; then
+	log "control plane smoke test (rebuilt: ${built_go[*]:-none})"
+	timed "control plane smoke" env ZKOP_CACHE_DIR="$cache" "$here/smoke.sh"
+fi
 
 log "timings (seconds):"
 for label in "${!took[@]}"; do

@@ -140,7 +140,7 @@ if want zookeeper; then
 	command -v curl >/dev/null || missing+=(curl)
 	command -v ss >/dev/null || missing+=(iproute2)
 	((${#missing[@]} == 0)) || apt_install "${missing[@]}"
-	log "$(java -version 2>&1 | head -1); $(mvn -v -Dstyle.color=never 2>/dev/null | head -1)"
+	log "$(java -version 2>&1 | head -1); $(mvn -v 2>/dev/null | head -1 | sed 's/\x1b\[[0-9;]*m//g')"
 fi
 
 # Free disk: a cold Kubernetes build needs ~3 GB of GOCACHE, ~1.5 GB of module
@@ -382,5 +382,6 @@ done | sort
 printf '    %-22s %5d\n' total $((SECONDS - total_start))
 if [[ ${ZKOP_INSTALL_DU:-1} == 1 ]]; then
 	log "disk usage:"
-	du -sh "$cache" ${gomodcache:+"$gomodcache"} ${gocache:+"$gocache"} "$HOME/.m2/repository" 2>/dev/null | sed 's/^/    /'
+	m2=$(sed -n 's/.*-Dmaven\.repo\.local=\([^ ]*\).*/\1/p' <<<"${MAVEN_OPTS:-}")
+	du -sh "$cache" ${gomodcache:+"$gomodcache"} ${gocache:+"$gocache"} "${m2:-$HOME/.m2/repository}" 2>/dev/null | sed 's/^/    /'
 fi

@@ -153,6 +153,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       await startKubeControllerManager(binaries.kubeControllerManager, workDir, kubeconfigPath, kubeConfig, pki),
     );
     log(`kube-controller-manager running (${elapsed()})`);
+    for (const child of processes) reportUnexpectedExit(child, () => stopping !== undefined, log);
 
     const description: ControlPlaneDescription = {
       server: apiserver.server,
@@ -195,6 +196,13 @@ export function attachControlPlane(description: ControlPlaneDescription): Contro
     describe: () => description,
     stop: async () => {},
   };
+}
+
+/** Logs, with its log tail, a process that ends while the control plane is meant to be running. */
+function reportUnexpectedExit(child: HarnessProcess, stopRequested: () => boolean, log: (line: string) => void): void {
+  void child.exited.then(async () => {
+    if (!stopRequested()) log((await child.failure('stopped unexpectedly')).message);
+  });
 }
 
 async function createPki(dir: string): Promise<ControlPlanePki> {

@@ -61,11 +61,20 @@ export async function newNamespace(t: ExecutionContext): Promise<string> {
 
 async function connect(): Promise<ControlPlane> {
   const given = process.env.ZKOP_TEST_CONTROL_PLANE;
-  const readyFile = given || (await launchOrJoinRunCluster());
+  if (given) {
+    const content = await readReadyFile(given);
+    if (content === undefined) {
+      throw new Error(
+        `ZKOP_TEST_CONTROL_PLANE=${given}: no such file; start dev-cluster.ts --ready-file and wait for it`,
+      );
+    }
+    return attachTo(given, content);
+  }
+  const readyFile = await launchOrJoinRunCluster();
   const content = await pollUntil(`the control plane described by ${readyFile}`, () => readReadyFile(readyFile), {
-    timeoutMs: given ? 1_000 : START_TIMEOUT_MS,
+    timeoutMs: START_TIMEOUT_MS,
     intervalMs: 200,
-    abortIf: async () => (given ? undefined : await runClusterFailure()),
+    abortIf: runClusterFailure,
   });
   return attachTo(readyFile, content);
 }

@@ -131,7 +131,18 @@ export async function deletePodNetwork(netns: string): Promise<void> {
   }
   if ((await netnsNamed(netns)).includes(netns)) await runCommand('ip', ['netns', 'delete', netns]);
   await rm(`/etc/netns/${netns}`, { recursive: true, force: true });
-  if ((await linksNamed(netns)).includes(netns)) await runCommand('ip', ['link', 'delete', netns]);
+  await deleteLink(netns);
+}
+
+/** Deletes link `name` if it exists. The kernel removes a veth whose peer's namespace was deleted
+ * asynchronously, so a link listed a moment ago may be gone by the time it is deleted. */
+async function deleteLink(name: string): Promise<void> {
+  if (!(await linksNamed(name)).includes(name)) return;
+  try {
+    await runCommand('ip', ['link', 'delete', name]);
+  } catch (error) {
+    if ((await linksNamed(name)).includes(name)) throw error;
+  }
 }
 
 /** Links in the root namespace whose name starts with `prefix`. */
@@ -157,7 +168,7 @@ export async function netnsNamed(prefix: string): Promise<string[]> {
 /** Removes every namespace, link and /etc/netns directory whose name starts with `instancePrefix`. */
 export async function deleteInstanceNetwork(instancePrefix: string): Promise<void> {
   for (const netns of await netnsNamed(instancePrefix)) await deletePodNetwork(netns);
-  for (const link of await linksNamed(instancePrefix)) await runCommand('ip', ['link', 'delete', link]);
+  for (const link of await linksNamed(instancePrefix)) await deleteLink(link);
   const netnsFiles = await readdir('/etc/netns').catch(() => []);
   for (const name of netnsFiles.filter((entry) => entry.startsWith(instancePrefix))) {
     await rm(`/etc/netns/${name}`, { recursive: true, force: true });

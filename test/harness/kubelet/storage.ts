@@ -1,0 +1,112 @@
+// Local persistent volumes: for every unbound PersistentVolumeClaim (as the StatefulSet controller
+// creates from volumeClaimTemplates) the kubelet creates a hostPath PersistentVolume under its work
+// dir, pre-bound to the claim, which kube-controller-manager's binder then binds. The directory
+// outlives pods; it is removed, with the volume, when the claim is deleted.
+
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { apiStatus, describeApiError, type KubeClients } from './kube.js';
+import type { Logger } from './log.js';
+import { VolumeNotReadyError } from './volumes.js';
+
+const PROVISIONER = 'process-kubelet';
+const NODE_LABEL = 'process-kubelet.zookeeper-operator/node';
+
+export class LocalVolumeProvisioner {
+  constructor(
+    private readonly clients: KubeClients,
+    private readonly nodeName: string,
+    private readonly volumesDir: string,
+    private readonly claims: (namespace: string, name: string) => V1PersistentVolumeClaim | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  private volumeName(claim: V1PersistentVolumeClaim): string {
+    return `pvc-${claim.metadata?.uid}`;
+  }
+
+  /** Creates the volume of an unbound claim (idempotent). */
+  async provision(claim: V1PersistentVolumeClaim): Promise<void> {
+    if (claim.spec?.volumeName || claim.metadata?.deletionTimestamp || claim.spec?.selector || claim.spec?.dataSource) {
+      return;
+    }
+    const name = this.volumeName(claim);
+    const path = join(this.volumesDir, name);
+    await mkdir(path, { recursive: true, mode: 0o755 });
+    const body: V1PersistentVolume = {
+      metadata: {
+        name,
+        labels: { [NODE_LABEL]: this.nodeName },
+        annotations: { 'pv.kubernetes.io/provisioned-by': PROVISIONER },
+      },
+      spec: {
+        capacity: { storage: claim.spec?.resources?.requests?.storage ?? '1Gi' },
+        accessModes: claim.spec?.accessModes ?? ['ReadWriteOnce'],
+        volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
+        storageClassName: claim.spec?.storageClassName ?? '',
+        persistentVolumeReclaimPolicy: 'Retain',
+        hostPath: { path, type: 'Directory' },
+        claimRef: {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          namespace: claim.metadata?.namespace ?? 'default',
+          name: claim.metadata?.name ?? '',
+          uid: claim.metadata?.uid ?? '',
+        },
+        nodeAffinity: {
+          required: {
+            nodeSelectorTerms: [
+              { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [this.nodeName] }] },
+            ],
+          },
+        },
+      },
+    };
+    try {
+      await this.clients.core.createPersistentVolume({ body });
+      this.logger.info('provisioned volume', {
+        volume: name,
+        claim: `${claim.metadata?.namespace}/${claim.metadata?.name}`,
+      });
+    } catch (error) {
+      if (apiStatus(error) !== 409) {
+        throw new Error(
+          `creating volume ${name} for claim ${claim.metadata?.namespace}/${claim.metadata?.name}: ${describeApiError(error)}`,
+        );
+      }
+    }
+  }
+
+  /** Deletes the volume and directory of a claim that is gone. */
+  async release(claim: V1PersistentVolumeClaim): Promise<void> {
+    const name = this.volumeName(claim);
+    try {
+      const volume = await this.clients.core.readPersistentVolume({ name });
+      if (volume.metadata?.labels?.[NODE_LABEL] !== this.nodeName) return;
+      await this.clients.core.deletePersistentVolume({ name });
+    } catch (error) {
+      if (apiStatus(error) !== 404) throw new Error(`deleting volume ${name}: ${describeApiError(error)}`);
+    }
+    await rm(join(this.volumesDir, name), { recursive: true, force: true });
+    this.logger.info('released volume', {
+      volume: name,
+      claim: `${claim.metadata?.namespace}/${claim.metadata?.name}`,
+    });
+  }
+
+  /** The directory of a bound claim's volume; VolumeNotReadyError until the claim is bound. */
+  async claimDirectory(namespace: string, claimName: string): Promise<string> {
+    const claim = this.claims(namespace, claimName);
+    if (!claim) throw new VolumeNotReadyError(`persistentvolumeclaim "${claimName}" not found`);
+    const volumeName = claim.spec?.volumeName;
+    if (claim.status?.phase !== 'Bound' || !volumeName) {
+      throw new VolumeNotReadyError(`persistentvolumeclaim "${claimName}" is not bound yet (${claim.status?.phase})`);
+    }
+    const volume = await this.clients.core.readPersistentVolume({ name: volumeName });
+    const path = volume.spec?.hostPath?.path ?? volume.spec?.local?.path;
+    if (!path) throw new VolumeNotReadyError(`volume ${volumeName} of claim "${claimName}" has no local path`);
+    await mkdir(path, { recursive: true });
+    return path;
+  }
+}

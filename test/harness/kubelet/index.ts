@@ -1,0 +1,315 @@
+// The process kubelet: test infrastructure that makes pods real without Docker or a scheduler.
+// It registers a Node and keeps it Ready, binds every unscheduled pod to itself, provisions
+// local volumes for claims, and runs the ZooKeeper containers of its pods as processes, each pod
+// in its own network and UTS namespace on a private bridge (see network.ts, pod.ts). Wiring
+// only: informers in, pod workers and the volume provisioner out.
+
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import {
+  type Informer,
+  type KubeConfig,
+  type KubernetesObject,
+  makeInformer,
+  type ObjectCache,
+  type V1ConfigMap,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import type { EnvSources } from './env.js';
+import { EventRecorder } from './events.js';
+import type { PodAddress } from './hosts.js';
+import { ImageStore, readZooKeeperVersions } from './images.js';
+import { claimInstance, type KubeletInstance, releaseInstance, removeStaleInstances } from './instance.js';
+import { apiStatus, describeApiError, type KubeClients, makeClients } from './kube.js';
+import { createKubeletLogger, type Logger } from './log.js';
+import { createBridge, PodAddressPool } from './network.js';
+import { NodeHeartbeat } from './node.js';
+import { type NodeResources, PodWorker } from './pod.js';
+import { LocalVolumeProvisioner } from './storage.js';
+import type { VolumeSources } from './volumes.js';
+
+export interface KubeletOptions {
+  kubeConfig: KubeConfig;
+  /** Pod volumes, local persistent volumes, copied ZooKeeper distributions and logs go here. */
+  workDir: string;
+  /** Default `process-kubelet-<instance id>`. */
+  nodeName?: string;
+  /** Where the ZooKeeper distributions are built; default `${ZKOP_CACHE_DIR:-$HOME/.cache/zookeeper-operator}`. */
+  cacheDir?: string;
+}
+
+export interface Kubelet {
+  nodeName: string;
+  /** Kills every pod process, removes every namespace, link and pod file; the API objects stay. */
+  stop(): Promise<void>;
+}
+
+type Cached<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+
+/** A non-root pod user must be able to reach its volumes: every ancestor of `workDir` needs o+x. */
+async function prepareWorkDir(workDir: string): Promise<void> {
+  await mkdir(workDir, { recursive: true });
+  await chmod(workDir, 0o711);
+  for (let dir = dirname(workDir); dir !== dirname(dir); dir = dirname(dir)) {
+    if (((await stat(dir)).mode & 0o001) === 0) {
+      throw new Error(
+        `work dir ${workDir}: ancestor ${dir} is not searchable by other users, so pods running as non-root could not reach their volumes`,
+      );
+    }
+  }
+}
+
+function startInformer<T extends KubernetesObject>(
+  informer: Cached<T>,
+  what: string,
+  logger: Logger,
+  isStopped: () => boolean,
+): Promise<void> {
+  informer.on('error', (error: unknown) => {
+    if (isStopped()) return;
+    logger.warn(`${what} informer stopped; restarting in 1 s`, { error: describeApiError(error) });
+    setTimeout(() => {
+      // A failed restart emits 'error' again, which schedules the next attempt.
+      if (!isStopped()) informer.start().catch(() => undefined);
+    }, 1000);
+  });
+  return informer.start();
+}
+
+class ProcessKubelet {
+  private readonly workers = new Map<string, PodWorker>();
+  private readonly binding = new Set<string>();
+  private readonly pods: Cached<V1Pod>;
+  private readonly configMaps: Cached<V1ConfigMap>;
+  private readonly claims: Cached<V1PersistentVolumeClaim>;
+  private readonly provisioner: LocalVolumeProvisioner;
+  private readonly heartbeat: NodeHeartbeat;
+  private readonly resources: NodeResources;
+  private stopped = false;
+  private netnsCounter = 0;
+
+  constructor(
+    private readonly instance: KubeletInstance,
+    private readonly clients: KubeClients,
+    readonly nodeName: string,
+    private readonly workDir: string,
+    cacheDir: string,
+    versions: Awaited<ReturnType<typeof readZooKeeperVersions>>,
+    private readonly logger: Logger,
+  ) {
+    const core = clients.core;
+    this.pods = makeInformer<V1Pod>(clients.kubeConfig, '/api/v1/pods', () => core.listPodForAllNamespaces());
+    this.configMaps = makeInformer<V1ConfigMap>(clients.kubeConfig, '/api/v1/configmaps', () =>
+      core.listConfigMapForAllNamespaces(),
+    );
+    this.claims = makeInformer<V1PersistentVolumeClaim>(clients.kubeConfig, '/api/v1/persistentvolumeclaims', () =>
+      core.listPersistentVolumeClaimForAllNamespaces(),
+    );
+    this.provisioner = new LocalVolumeProvisioner(
+      clients,
+      nodeName,
+      join(workDir, 'volumes'),
+      (namespace, name) => this.claims.get(name, namespace),
+      logger,
+    );
+    this.heartbeat = new NodeHeartbeat(clients, nodeName, instance.subnet.gateway, logger);
+    const envSources: EnvSources = {
+      configMap: async (namespace, name) => this.configMaps.get(name, namespace),
+      secret: async (namespace, name) => {
+        try {
+          return await core.readNamespacedSecret({ name, namespace });
+        } catch (error) {
+          if (apiStatus(error) === 404) return undefined;
+          throw new Error(`reading secret ${namespace}/${name}: ${describeApiError(error)}`);
+        }
+      },
+    };
+    const volumeSources: VolumeSources = {
+      ...envSources,
+      claimDirectory: (namespace, claimName) => this.provisioner.claimDirectory(namespace, claimName),
+    };
+    this.resources = {
+      clients,
+      nodeName,
+      hostIP: instance.subnet.gateway,
+      bridge: instance.prefix,
+      subnet: instance.subnet,
+      addresses: new PodAddressPool(instance.subnet),
+      nextNetnsName: () => `${instance.prefix}-${(this.netnsCounter++).toString(36)}`,
+      podsDir: join(workDir, 'pods'),
+      logsDir: join(workDir, 'logs'),
+      images: new ImageStore(cacheDir, join(workDir, 'images')),
+      versions,
+      envSources,
+      volumeSources,
+      events: new EventRecorder(core, nodeName, logger),
+      logger,
+      peers: (namespace) => this.peers(namespace),
+      addressChanged: (namespace) => this.refreshHosts(namespace),
+    };
+  }
+
+  async start(): Promise<void> {
+    await createBridge(this.instance.prefix, this.instance.subnet);
+    await this.heartbeat.register();
+    this.heartbeat.start();
+    this.claims.on('add', (claim) => this.provision(claim));
+    this.claims.on('update', (claim) => this.provision(claim));
+    this.claims.on('delete', (claim) => {
+      this.provisioner.release(claim).catch((error: unknown) => this.logger.error(String(error)));
+    });
+    this.configMaps.on('add', (configMap) => this.configMapChanged(configMap));
+    this.configMaps.on('update', (configMap) => this.configMapChanged(configMap));
+    this.pods.on('add', (pod) => this.podChanged(pod));
+    this.pods.on('update', (pod) => this.podChanged(pod));
+    this.pods.on('delete', (pod) => this.podDeleted(pod));
+    const isStopped = () => this.stopped;
+    await startInformer(this.claims, 'persistentvolumeclaim', this.logger, isStopped);
+    await startInformer(this.configMaps, 'configmap', this.logger, isStopped);
+    await startInformer(this.pods, 'pod', this.logger, isStopped);
+    this.logger.info('process kubelet started', { bridge: this.instance.prefix, subnet: this.instance.subnet.cidr });
+  }
+
+  private provision(claim: V1PersistentVolumeClaim): void {
+    this.provisioner.provision(claim).catch((error: unknown) => this.logger.error(String(error)));
+  }
+
+  private configMapChanged(configMap: V1ConfigMap): void {
+    for (const worker of this.workers.values()) {
+      if (worker.namespace !== configMap.metadata?.namespace) continue;
+      worker.refreshConfigMap(configMap.metadata?.name ?? '').catch((error: unknown) =>
+        this.logger.warn('configmap volume not refreshed', {
+          configMap: configMap.metadata?.name,
+          error: String(error),
+        }),
+      );
+    }
+  }
+
+  private podChanged(pod: V1Pod): void {
+    const nodeName = pod.spec?.nodeName;
+    if (!nodeName) {
+      this.bind(pod);
+    } else if (nodeName === this.nodeName) {
+      const uid = pod.metadata?.uid ?? '';
+      let worker = this.workers.get(uid);
+      if (!worker) {
+        worker = new PodWorker(pod, this.resources);
+        this.workers.set(uid, worker);
+      }
+      worker.update(pod);
+    }
+    this.refreshHosts(pod.metadata?.namespace ?? 'default');
+  }
+
+  private podDeleted(pod: V1Pod): void {
+    const uid = pod.metadata?.uid ?? '';
+    const worker = this.workers.get(uid);
+    if (worker) {
+      worker
+        .gone()
+        .catch((error: unknown) => this.logger.error('pod termination failed', { uid, error: String(error) }))
+        .finally(() => this.workers.delete(uid));
+    }
+    this.refreshHosts(pod.metadata?.namespace ?? 'default');
+  }
+
+  /** Does the scheduler's job: every pod for the default scheduler lands on this node. */
+  private bind(pod: V1Pod): void {
+    const uid = pod.metadata?.uid ?? '';
+    const schedulerName = pod.spec?.schedulerName ?? 'default-scheduler';
+    if (pod.metadata?.deletionTimestamp || schedulerName !== 'default-scheduler' || this.binding.has(uid)) return;
+    this.binding.add(uid);
+    const name = pod.metadata?.name ?? '';
+    const namespace = pod.metadata?.namespace ?? 'default';
+    this.clients.core
+      .createNamespacedPodBinding({
+        name,
+        namespace,
+        body: {
+          metadata: { name, namespace, uid },
+          target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName },
+        },
+      })
+      .then(() =>
+        this.resources.events.record(
+          pod,
+          'Normal',
+          'Scheduled',
+          `Successfully assigned ${namespace}/${name} to ${this.nodeName}`,
+        ),
+      )
+      .catch((error: unknown) => {
+        // 409: another kubelet bound it first, or it is gone; either way not ours to run.
+        if (apiStatus(error) !== 409 && apiStatus(error) !== 404) {
+          this.logger.error('binding failed', { pod: `${namespace}/${name}`, error: describeApiError(error) });
+        }
+      })
+      .finally(() => this.binding.delete(uid));
+  }
+
+  private peers(namespace: string): PodAddress[] {
+    const peers: PodAddress[] = [];
+    for (const pod of this.pods.list(namespace)) {
+      const subdomain = pod.spec?.subdomain;
+      if (!subdomain || pod.metadata?.deletionTimestamp) continue;
+      if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+      const worker = this.workers.get(pod.metadata?.uid ?? '');
+      const ip = worker ? worker.address : pod.spec?.nodeName === this.nodeName ? undefined : pod.status?.podIP;
+      if (!ip) continue;
+      peers.push({ ip, subdomain, namespace, hostname: pod.spec?.hostname ?? pod.metadata?.name ?? '' });
+    }
+    return peers;
+  }
+
+  private refreshHosts(namespace: string): void {
+    for (const worker of this.workers.values()) {
+      if (worker.namespace === namespace) void worker.refreshHosts();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.heartbeat.stop();
+    for (const informer of [this.pods, this.configMaps, this.claims]) await informer.stop();
+    await Promise.all([...this.workers.values()].map((worker) => worker.shutdown()));
+    await releaseInstance(this.instance);
+    for (const dir of ['pods', 'volumes', 'images'])
+      await rm(join(this.workDir, dir), { recursive: true, force: true });
+    this.logger.info('process kubelet stopped');
+    await new Promise<void>((done) => {
+      this.logger.on('finish', () => done());
+      this.logger.end();
+    });
+  }
+}
+
+export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
+  const workDir = resolve(options.workDir);
+  const cacheDir = options.cacheDir ?? process.env.ZKOP_CACHE_DIR ?? join(homedir(), '.cache', 'zookeeper-operator');
+  await prepareWorkDir(workDir);
+  const versions = await readZooKeeperVersions();
+  await removeStaleInstances();
+  const instance = await claimInstance();
+  const nodeName = options.nodeName ?? `process-kubelet-${instance.id}`;
+  await mkdir(join(workDir, 'logs'), { recursive: true });
+  const logger = createKubeletLogger(join(workDir, 'logs', 'kubelet.log'), nodeName);
+  const kubelet = new ProcessKubelet(
+    instance,
+    makeClients(options.kubeConfig),
+    nodeName,
+    workDir,
+    cacheDir,
+    versions,
+    logger,
+  );
+  try {
+    await kubelet.start();
+  } catch (error) {
+    await kubelet.stop();
+    throw error;
+  }
+  return { nodeName, stop: () => kubelet.stop() };
+}

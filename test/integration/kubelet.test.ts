@@ -1,0 +1,508 @@
+/**
+ * The process kubelet against the real local control plane: it binds pods, refuses what it
+ * cannot run with a clear reason, and runs a hand-written three-member ZooKeeper StatefulSet
+ * (following docs/design/pod-contract.md) as real processes in their own network namespaces
+ * that form a quorum, turn Ready through their readiness probe, survive a pod being re-created
+ * with their data, and disappear with their namespace.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  type CoreV1Event,
+  type V1Container,
+  type V1ContainerStatus,
+  type V1Pod,
+  type V1StatefulSet,
+} from '@kubernetes/client-node';
+import test from 'ava';
+import { type ControlPlane, startControlPlane } from '../harness/controlplane.js';
+import { runCommand } from '../harness/kubelet/command.js';
+import { type Kubelet, startKubelet } from '../harness/kubelet/index.js';
+
+const STS = 'zk';
+const HEADLESS = `${STS}-headless`;
+const MEMBERS = 3;
+
+let plane: ControlPlane;
+let kubelet: Kubelet;
+let kubeletDir: string;
+let core: CoreV1Api;
+let apps: AppsV1Api;
+
+test.before(async () => {
+  plane = await startControlPlane({ crdDirectory: null });
+  kubeletDir = await mkdtemp(join(tmpdir(), 'zkop-kubelet-'));
+  kubelet = await startKubelet({ kubeConfig: plane.kubeConfig, workDir: kubeletDir });
+  core = plane.kubeConfig.makeApiClient(CoreV1Api);
+  apps = plane.kubeConfig.makeApiClient(AppsV1Api);
+});
+
+test.after.always(async () => {
+  await kubelet?.stop();
+  await plane?.stop();
+  if (kubeletDir && process.env.KEEP_TEST_DIRS !== '1') await rm(kubeletDir, { recursive: true, force: true });
+});
+
+/** Polls `read` every 500 ms until it returns a value; fails with `what` and the last observation. */
+async function waitFor<T>(what: string, timeoutMs: number, read: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await read();
+      if (value !== undefined) return value;
+      last = 'not yet';
+    } catch (error) {
+      last = error instanceof Error ? error.message : error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
+
+async function createNamespace(prefix: string): Promise<string> {
+  const name = `${prefix}-${Date.now().toString(36)}`;
+  await core.createNamespace({ body: { metadata: { name } } });
+  return name;
+}
+
+/** Sends a four-letter word to `ip:port` and returns the whole answer. */
+function fourLetterWord(ip: string, word: string, port = 2181): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: ip, port, timeout: 5000 });
+    let answer = '';
+    socket.on('connect', () => socket.write(word));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('utf8');
+    });
+    socket.on('end', () => resolve(answer));
+    socket.on('timeout', () => socket.destroy(new Error(`${word} to ${ip}:${port} timed out`)));
+    socket.on('error', reject);
+  });
+}
+
+function modeOf(srvr: string): string | undefined {
+  return /^Mode: (\S+)$/m.exec(srvr)?.[1];
+}
+
+function isReady(pod: V1Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/** `process://<netns>/<pid>` of the pod's first container. */
+function containerProcess(pod: V1Pod): { netns: string; pid: number } {
+  const id = pod.status?.containerStatuses?.[0]?.containerID ?? '';
+  const match = /^process:\/\/([^/]+)\/(\d+)$/.exec(id);
+  if (!match?.[1] || !match[2]) throw new Error(`pod ${pod.metadata?.name} has no process container id: "${id}"`);
+  return { netns: match[1], pid: Number(match[2]) };
+}
+
+async function netnsList(): Promise<string[]> {
+  const { stdout } = await runCommand('ip', ['netns', 'list']);
+  return stdout.split('\n').map((line) => line.split(' ')[0] ?? '');
+}
+
+async function eventsOf(namespace: string, podName: string): Promise<CoreV1Event[]> {
+  const events = await core.listNamespacedEvent({ namespace });
+  return events.items.filter((e) => e.involvedObject.name === podName);
+}
+
+async function waitingReason(namespace: string, name: string): Promise<string | undefined> {
+  const pod = await core.readNamespacedPod({ name, namespace });
+  return pod.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+}
+
+test('the node is registered Ready with the bridge address as InternalIP', async (t) => {
+  const node = await core.readNode({ name: kubelet.nodeName });
+  t.is(node.metadata?.labels?.['kubernetes.io/hostname'], kubelet.nodeName);
+  t.is(node.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+  const internalIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '';
+  t.regex(internalIP, /^10\.(1[2-9][0-9])\.\d+\.1$/);
+  const lease = await plane.kubeConfig
+    .makeApiClient(CoordinationV1Api)
+    .readNamespacedLease({ name: kubelet.nodeName, namespace: 'kube-node-lease' });
+  t.is(lease.spec?.holderIdentity, kubelet.nodeName);
+});
+
+test('a pod without a ZooKeeper image is bound but waits, saying why', async (t) => {
+  const namespace = await createNamespace('kubelet-unsupported');
+  await core.createNamespacedPod({
+    namespace,
+    body: { metadata: { name: 'busybox' }, spec: { containers: [{ name: 'main', image: 'busybox:1.36' }] } },
+  });
+  const reason = await waitFor('the waiting reason of busybox', 30_000, () => waitingReason(namespace, 'busybox'));
+  t.is(reason, 'UnsupportedByProcessKubelet');
+  const pod = await core.readNamespacedPod({ name: 'busybox', namespace });
+  t.is(pod.spec?.nodeName, kubelet.nodeName);
+  t.is(pod.status?.phase, 'Pending');
+  const events = await waitFor('an UnsupportedByProcessKubelet event', 10_000, async () => {
+    const found = (await eventsOf(namespace, 'busybox')).filter((e) => e.reason === 'UnsupportedByProcessKubelet');
+    return found.length > 0 ? found : undefined;
+  });
+  t.regex(events[0]?.message ?? '', /busybox:1\.36/);
+  await core.deleteNamespace({ name: namespace });
+});
+
+test('a ZooKeeper image with an unknown tag waits in image pull back-off', async (t) => {
+  const namespace = await createNamespace('kubelet-badtag');
+  await core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name: 'zk-old' },
+      spec: { containers: [{ name: 'zookeeper', image: 'docker.io/library/zookeeper:3.4.14', command: ['true'] }] },
+    },
+  });
+  const reason = await waitFor('ImagePullBackOff on zk-old', 30_000, async () => {
+    const current = await waitingReason(namespace, 'zk-old');
+    return current === 'ImagePullBackOff' ? current : undefined;
+  });
+  t.is(reason, 'ImagePullBackOff');
+  const failed = (await eventsOf(namespace, 'zk-old')).find((e) => e.reason === 'Failed');
+  t.regex(failed?.message ?? '', /3\.4\.14/);
+  await core.deleteNamespace({ name: namespace });
+});
+
+/** A pod that runs a plain command with the ZooKeeper image (the image only picks the distribution). */
+function commandPod(name: string, command: string, probes: Partial<V1Container> = {}): V1Pod {
+  return {
+    metadata: { name },
+    spec: {
+      terminationGracePeriodSeconds: 2,
+      containers: [{ name: 'main', image: 'zookeeper:3.9.4', command: ['/bin/bash', '-c', command], ...probes }],
+    },
+  };
+}
+
+async function containerStatus(namespace: string, name: string): Promise<V1ContainerStatus | undefined> {
+  const pod = await core.readNamespacedPod({ name, namespace });
+  return pod.status?.containerStatuses?.[0];
+}
+
+test('a crashing container is restarted with back-off and reports its last exit code', async (t) => {
+  const namespace = await createNamespace('kubelet-crash');
+  await core.createNamespacedPod({ namespace, body: commandPod('crash', 'echo failing; exit 3') });
+  const status = await waitFor('CrashLoopBackOff after a restart', 30_000, async () => {
+    const current = await containerStatus(namespace, 'crash');
+    const waiting = current?.state?.waiting?.reason;
+    return waiting === 'CrashLoopBackOff' && (current?.restartCount ?? 0) >= 1 ? current : undefined;
+  });
+  t.is(status.lastState?.terminated?.exitCode, 3);
+  t.is(status.lastState?.terminated?.reason, 'Error');
+  t.false(status.ready);
+  const backOff = (await eventsOf(namespace, 'crash')).find((e) => e.reason === 'BackOff');
+  t.regex(backOff?.message ?? '', /failing/, 'the BackOff event carries the log tail');
+  await core.deleteNamespace({ name: namespace });
+});
+
+test('a failing liveness probe kills and restarts the container', async (t) => {
+  const namespace = await createNamespace('kubelet-liveness');
+  const liveness = { exec: { command: ['/bin/false'] }, periodSeconds: 1, failureThreshold: 2 };
+  await core.createNamespacedPod({
+    namespace,
+    body: commandPod('unhealthy', 'exec sleep 600', { livenessProbe: liveness }),
+  });
+  const status = await waitFor('a restart after liveness failures', 30_000, async () => {
+    const current = await containerStatus(namespace, 'unhealthy');
+    return (current?.restartCount ?? 0) >= 1 ? current : undefined;
+  });
+  t.is(status.lastState?.terminated?.exitCode, 143, 'SIGTERM ended the process');
+  const events = await eventsOf(namespace, 'unhealthy');
+  t.true(events.some((e) => e.reason === 'Unhealthy' && /Liveness probe failed/.test(e.message ?? '')));
+  t.true(events.some((e) => e.reason === 'Killing' && /failed liveness probe/.test(e.message ?? '')));
+  await core.deleteNamespace({ name: namespace });
+});
+
+test('tcpSocket and httpGet probes reach a server in the pod through the pod IP', async (t) => {
+  const namespace = await createNamespace('kubelet-httpget');
+  const probes = {
+    ports: [{ name: 'http', containerPort: 8080 }],
+    readinessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 1 },
+    livenessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+  };
+  await core.createNamespacedPod({
+    namespace,
+    body: commandPod('web', 'cd "$(mktemp -d)" && exec python3 -m http.server 8080', probes),
+  });
+  const pod = await waitFor('web to be Ready', 30_000, async () => {
+    const current = await core.readNamespacedPod({ name: 'web', namespace });
+    return isReady(current) ? current : undefined;
+  });
+  t.is(pod.status?.containerStatuses?.[0]?.restartCount, 0);
+  t.is(pod.status?.phase, 'Running');
+  await core.deleteNamespace({ name: namespace });
+});
+
+const ZOO_CFG = `tickTime=2000
+initLimit=10
+syncLimit=5
+standaloneEnabled=false
+reconfigEnabled=true
+quorumListenOnAllIPs=true
+4lw.commands.whitelist=srvr,stat,mntr,ruok,conf,isro
+admin.enableServer=true
+admin.serverPort=8080
+`;
+
+/** Minimal start.sh per the pod contract (the renderer's real one replaces it later). */
+const START_SH = `set -euo pipefail
+pod=\${ZK_POD_NAME:-$(hostname)}
+myid=$(( \${pod##*-} + 1 ))
+if [[ -f $ZK_DATA_DIR/myid && $(cat "$ZK_DATA_DIR/myid") != "$myid" ]]; then
+  echo "data dir belongs to server $(cat "$ZK_DATA_DIR/myid"), not $myid" >&2
+  exit 1
+fi
+if [[ ! -f $ZK_DATA_DIR/myid ]]; then
+  [[ $(cat "$ZK_CONFIG_SOURCE/bootstrap") == true ]] && touch "$ZK_DATA_DIR/initialize"
+  echo "$myid" > "$ZK_DATA_DIR/myid"
+fi
+{ cat "$ZK_CONFIG_SOURCE/zoo.cfg"; echo "dataDir=$ZK_DATA_DIR"; echo "dynamicConfigFile=$ZOOCFGDIR/zoo.cfg.dynamic"; } > "$ZOOCFGDIR/zoo.cfg"
+cp "$ZK_CONFIG_SOURCE/zoo.cfg.dynamic" "$ZOOCFGDIR/zoo.cfg.dynamic"
+exec zkServer.sh start-foreground "$ZOOCFGDIR/zoo.cfg"
+`;
+
+/** Minimal probe.sh per the pod contract: live = ruok answers imok; ready = srvr shows a quorum role. */
+const PROBE_SH = `ask() { exec 3<>"/dev/tcp/127.0.0.1/$ZK_CLIENT_PORT" || return 1; printf %s "$1" >&3; cat <&3; }
+case $1 in
+  live) [[ $(ask ruok) == imok ]] ;;
+  ready) ask srvr | grep -Eq '^Mode: (leader|follower|observer)$' ;;
+  *) exit 2 ;;
+esac
+`;
+
+function zooCfgDynamic(namespace: string): string {
+  return Array.from(
+    { length: MEMBERS },
+    (_, i) =>
+      `server.${i + 1}=${STS}-${i}.${HEADLESS}.${namespace}.svc.cluster.local:2888:3888:participant;0.0.0.0:2181`,
+  ).join('\n');
+}
+
+function statefulSet(): V1StatefulSet {
+  const labels = { app: STS };
+  const probe = (mode: string, periodSeconds: number, failureThreshold: number) => ({
+    exec: { command: ['/bin/bash', '/config/probe.sh', mode] },
+    periodSeconds,
+    timeoutSeconds: 5,
+    failureThreshold,
+  });
+  return {
+    metadata: { name: STS },
+    spec: {
+      replicas: MEMBERS,
+      serviceName: HEADLESS,
+      podManagementPolicy: 'Parallel',
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          terminationGracePeriodSeconds: 10,
+          securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 },
+          containers: [
+            {
+              name: 'zookeeper',
+              image: 'zookeeper:3.9.4',
+              command: ['/bin/bash', '/config/start.sh'],
+              env: [
+                { name: 'ZK_CONFIG_SOURCE', value: '/config' },
+                { name: 'ZOOCFGDIR', value: '/conf' },
+                { name: 'ZK_DATA_DIR', value: '/data' },
+                { name: 'ZOO_LOG_DIR', value: '/logs' },
+                { name: 'ZK_CLIENT_PORT', value: '2181' },
+                { name: 'ZK_SERVER_HEAP', value: '256' },
+                {
+                  // sun.net.inetaddr.ttl: the JVM caches a resolved name for 30 s, so without it
+                  // the peers of a re-created member learn its new pod IP only then (measured:
+                  // 30 s instead of 6 s to rejoin).
+                  name: 'SERVER_JVMFLAGS',
+                  value: '-Dzookeeper.electionPortBindRetry=0 -Dzookeeper.db.autocreate=false -Dsun.net.inetaddr.ttl=1',
+                },
+                { name: 'ZK_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              ],
+              ports: [
+                { name: 'client', containerPort: 2181 },
+                { name: 'quorum', containerPort: 2888 },
+                { name: 'election', containerPort: 3888 },
+                { name: 'admin', containerPort: 8080 },
+              ],
+              startupProbe: probe('live', 1, 60),
+              livenessProbe: probe('live', 10, 3),
+              readinessProbe: probe('ready', 1, 3),
+              volumeMounts: [
+                { name: 'config', mountPath: '/config', readOnly: true },
+                { name: 'conf', mountPath: '/conf' },
+                { name: 'data', mountPath: '/data' },
+                { name: 'logs', mountPath: '/logs' },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'config', configMap: { name: `${STS}-config` } },
+            { name: 'conf', emptyDir: {} },
+            { name: 'logs', emptyDir: {} },
+            { name: 'tmp', emptyDir: {} },
+          ],
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'data' },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+        },
+      ],
+    },
+  };
+}
+
+async function memberPods(namespace: string): Promise<V1Pod[]> {
+  const pods = await core.listNamespacedPod({ namespace, labelSelector: `app=${STS}` });
+  return pods.items.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+}
+
+/** The srvr Mode of every member, read from its pod IP over the bridge. */
+async function modes(pods: readonly V1Pod[]): Promise<string[]> {
+  return Promise.all(pods.map(async (pod) => modeOf(await fourLetterWord(pod.status?.podIP ?? '', 'srvr')) ?? 'none'));
+}
+
+async function waitForQuorum(namespace: string, timeoutMs: number): Promise<V1Pod[]> {
+  return waitFor(`${MEMBERS} Ready members with one leader in ${namespace}`, timeoutMs, async () => {
+    const pods = await memberPods(namespace);
+    if (pods.length !== MEMBERS || !pods.every(isReady)) return undefined;
+    const roles = (await modes(pods)).sort();
+    return roles.join(',') === 'follower,follower,leader' ? pods : undefined;
+  });
+}
+
+async function claimDirectory(namespace: string, member: number): Promise<string> {
+  const claim = await core.readNamespacedPersistentVolumeClaim({ name: `data-${STS}-${member}`, namespace });
+  const volume = await core.readPersistentVolume({ name: claim.spec?.volumeName ?? '' });
+  return volume.spec?.hostPath?.path ?? '';
+}
+
+let ensembleNamespace = '';
+
+test.serial('three StatefulSet pods run real ZooKeeper processes that form a quorum and turn Ready', async (t) => {
+  t.timeout(240_000);
+  ensembleNamespace = await createNamespace('kubelet-zk');
+  const namespace = ensembleNamespace;
+  await core.createNamespacedConfigMap({
+    namespace,
+    body: {
+      metadata: { name: `${STS}-config` },
+      data: {
+        'zoo.cfg': ZOO_CFG,
+        'zoo.cfg.dynamic': zooCfgDynamic(namespace),
+        'start.sh': START_SH,
+        'probe.sh': PROBE_SH,
+        bootstrap: 'true',
+      },
+    },
+  });
+  await core.createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name: HEADLESS },
+      spec: {
+        clusterIP: 'None',
+        publishNotReadyAddresses: true,
+        selector: { app: STS },
+        ports: [
+          { name: 'client', port: 2181 },
+          { name: 'quorum', port: 2888 },
+          { name: 'election', port: 3888 },
+        ],
+      },
+    },
+  });
+  const started = Date.now();
+  await apps.createNamespacedStatefulSet({ namespace, body: statefulSet() });
+
+  const pods = await waitForQuorum(namespace, 180_000);
+  const seconds = (Date.now() - started) / 1000;
+  t.log(`${MEMBERS} members Ready with a leader ${seconds.toFixed(1)} s after the StatefulSet was created`);
+
+  const roles = await modes(pods);
+  t.is(roles.filter((role) => role === 'leader').length, 1);
+  t.is(roles.filter((role) => role === 'follower').length, 2);
+  const ips = new Set(pods.map((pod) => pod.status?.podIP));
+  t.is(ips.size, MEMBERS, 'every pod has its own address');
+  for (const pod of pods) {
+    const { netns, pid } = containerProcess(pod);
+    t.true(existsSync(`/proc/${pid}`), `the process of ${pod.metadata?.name} runs`);
+    const hosts = await readFile(`/etc/netns/${netns}/hosts`, 'utf8');
+    t.regex(hosts, new RegExp(`${STS}-2\\.${HEADLESS}\\.${namespace}\\.svc\\.cluster\\.local`));
+    const { stdout: hostname } = await runCommand('nsenter', ['--target', String(pid), '--uts', 'hostname']);
+    t.is(hostname.trim(), pod.metadata?.name ?? '');
+  }
+  const status = pods[0]?.status;
+  t.is(status?.phase, 'Running');
+  t.is(status?.hostIP, (await core.readNode({ name: kubelet.nodeName })).status?.addresses?.[0]?.address);
+  t.deepEqual(
+    status?.podIPs?.map((podIP) => podIP.ip),
+    [status?.podIP],
+  );
+  const conditions = Object.fromEntries((status?.conditions ?? []).map((c) => [c.type, c.status]));
+  t.like(conditions, { PodScheduled: 'True', Initialized: 'True', ContainersReady: 'True', Ready: 'True' });
+  t.like(status?.containerStatuses?.[0], { ready: true, started: true, restartCount: 0 });
+  t.truthy(status?.containerStatuses?.[0]?.state?.running?.startedAt);
+  const statefulSetStatus = await apps.readNamespacedStatefulSetStatus({ name: STS, namespace });
+  t.is(statefulSetStatus.status?.readyReplicas, MEMBERS);
+});
+
+test.serial('a deleted member comes back as a new pod on the same data directory and rejoins', async (t) => {
+  t.timeout(180_000);
+  const namespace = ensembleNamespace;
+  t.truthy(namespace, 'the ensemble test ran first');
+  const [, before] = await memberPods(namespace);
+  if (!before) throw new Error('no zk-1');
+  const dataDir = await claimDirectory(namespace, 1);
+  await writeFile(join(dataDir, 'written-before-restart'), 'kept\n');
+  const old = containerProcess(before);
+
+  const started = Date.now();
+  await core.deleteNamespacedPod({ name: `${STS}-1`, namespace });
+  const pods = await waitForQuorum(namespace, 150_000);
+  t.log(`zk-1 back and the ensemble whole ${((Date.now() - started) / 1000).toFixed(1)} s after the delete`);
+
+  const after = pods[1];
+  t.not(after?.metadata?.uid, before.metadata?.uid);
+  t.false(existsSync(`/proc/${old.pid}`), 'the old process is gone');
+  t.false((await netnsList()).includes(old.netns), 'the old network namespace is gone');
+  t.is(await claimDirectory(namespace, 1), dataDir);
+  t.is(await readFile(join(dataDir, 'written-before-restart'), 'utf8'), 'kept\n');
+  t.is((await readFile(join(dataDir, 'myid'), 'utf8')).trim(), '2');
+});
+
+test.serial('deleting the namespace stops every process and removes its network namespaces and volumes', async (t) => {
+  t.timeout(120_000);
+  const namespace = ensembleNamespace;
+  t.truthy(namespace, 'the ensemble test ran first');
+  const pods = await memberPods(namespace);
+  const processes = pods.map(containerProcess);
+  const dataDirs = await Promise.all(pods.map((_, member) => claimDirectory(namespace, member)));
+
+  await core.deleteNamespace({ name: namespace });
+  await waitFor(`namespace ${namespace} to be gone`, 90_000, async () => {
+    try {
+      await core.readNamespace({ name: namespace });
+      return undefined;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return true;
+      throw error;
+    }
+  });
+
+  for (const { pid } of processes) t.false(existsSync(`/proc/${pid}`), `process ${pid} is gone`);
+  const namespaces = await netnsList();
+  for (const { netns } of processes) t.false(namespaces.includes(netns), `netns ${netns} is gone`);
+  await waitFor('the data directories to be removed', 30_000, async () =>
+    dataDirs.every((dir) => !existsSync(dir)) ? true : undefined,
+  );
+  t.pass();
+});

@@ -1,0 +1,154 @@
+/**
+ * Two operator processes (the real entry point, under the chart's RBAC) against the real
+ * control plane: only the Lease holder acts, and killing it hands over to the standby.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import test from 'ava';
+import { API_GROUP, API_GROUP_VERSION, API_VERSION, KIND, PLURAL } from '../../src/api/constants.js';
+import { controlPlane, newNamespace } from '../harness/fixture.js';
+import { pollUntil } from '../harness/poll.js';
+import { repoPath } from '../harness/repo.js';
+import { grantLeaderElection, operatorKubeconfig } from '../support/operator.js';
+
+interface OperatorProcess {
+  child: ChildProcess;
+  output: string[];
+  identity: Promise<string>;
+}
+
+async function startOperatorProcess(namespace: string): Promise<OperatorProcess> {
+  // Node itself (with tsx as a loader), not the tsx CLI: a signal must reach the operator process.
+  const child = spawn(
+    repoPath('node_modules/.bin/node'),
+    [
+      '--import=tsx',
+      repoPath('src/main.ts'),
+      '--leader-elect',
+      `--leader-election-namespace=${namespace}`,
+      `--namespaces=${namespace}`,
+      '--probe-address=127.0.0.1:0',
+      '--log-format=json',
+    ],
+    { env: { ...process.env, KUBECONFIG: await operatorKubeconfig() }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const output: string[] = [];
+  const identity = new Promise<string>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) {
+        output.push(line);
+        const identityField = /"identity":"([^"]+)"/.exec(line)?.[1];
+        if (line.includes('operator started') && identityField) resolve(identityField);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`operator exited with ${code}: ${output.slice(-5).join('\n')}`)));
+  });
+  return { child, output, identity };
+}
+
+async function createCluster(namespace: string, name: string) {
+  const custom = (await controlPlane()).kubeConfig.makeApiClient(CustomObjectsApi);
+  await custom.createNamespacedCustomObject({
+    group: API_GROUP,
+    version: API_VERSION,
+    namespace,
+    plural: PLURAL,
+    body: {
+      apiVersion: API_GROUP_VERSION,
+      kind: KIND,
+      metadata: { name },
+      spec: { replicas: 1, storage: { ephemeral: true } },
+    },
+  });
+}
+
+async function configMapCreated(namespace: string, cluster: string, timeoutMs: number) {
+  const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+  return pollUntil(
+    `ConfigMap ${cluster}-config`,
+    () => core.readNamespacedConfigMap({ namespace, name: `${cluster}-config` }),
+    {
+      timeoutMs,
+    },
+  );
+}
+
+test('two operators: only the lease holder acts, and the standby takes over when it dies', async (t) => {
+  const namespace = await newNamespace(t);
+  await grantLeaderElection(namespace);
+  const first = await startOperatorProcess(namespace);
+  const second = await startOperatorProcess(namespace);
+  t.teardown(() => {
+    first.child.kill('SIGKILL');
+    second.child.kill('SIGKILL');
+  });
+  const identities = await Promise.all([first.identity, second.identity]);
+  const leases = (await controlPlane()).kubeConfig.makeApiClient(CoordinationV1Api);
+  const holder = await pollUntil(
+    'a lease holder',
+    async () =>
+      (await leases.readNamespacedLease({ namespace, name: 'zookeeper-operator' })).spec?.holderIdentity || undefined,
+    { timeoutMs: 30_000 },
+  );
+  t.true(identities.includes(holder));
+  const [leader, standby] = holder === identities[0] ? [first, second] : [second, first];
+
+  await createCluster(namespace, 'one');
+  await configMapCreated(namespace, 'one', 15_000);
+  const acted = (p: OperatorProcess) => p.output.some((line) => line.includes('created ConfigMap'));
+  t.true(acted(leader), 'the leader created the objects');
+  t.false(acted(standby), 'the standby did nothing');
+
+  leader.child.kill('SIGKILL');
+  const killedAt = Date.now();
+  const newHolder = await pollUntil(
+    'the standby to hold the lease',
+    async () => {
+      const lease = await leases.readNamespacedLease({ namespace, name: 'zookeeper-operator' });
+      return lease.spec?.holderIdentity === (await standby.identity) ? lease : undefined;
+    },
+    { timeoutMs: 40_000 },
+  );
+  const takeoverMs = Date.now() - killedAt;
+  t.log(`standby took over ${takeoverMs} ms after the leader was killed`);
+  t.true((newHolder.spec?.leaseTransitions ?? 0) >= 1);
+  t.true(takeoverMs < 15_000 + 2_000 * 2, 'within the lease duration plus a retry period or two');
+  await createCluster(namespace, 'two');
+  await configMapCreated(namespace, 'two', 15_000);
+  t.true(acted(standby), 'the new leader acts');
+});
+
+test('a graceful stop releases the lease so the standby takes over at once', async (t) => {
+  const namespace = await newNamespace(t);
+  await grantLeaderElection(namespace);
+  const first = await startOperatorProcess(namespace);
+  await first.identity;
+  const leases = (await controlPlane()).kubeConfig.makeApiClient(CoordinationV1Api);
+  await pollUntil(
+    'the first operator to hold the lease',
+    async () =>
+      (await leases.readNamespacedLease({ namespace, name: 'zookeeper-operator' })).spec?.holderIdentity || undefined,
+    { timeoutMs: 30_000 },
+  );
+  const second = await startOperatorProcess(namespace);
+  t.teardown(() => {
+    first.child.kill('SIGKILL');
+    second.child.kill('SIGKILL');
+  });
+  await second.identity;
+  const exited = new Promise<number | null>((resolve) => first.child.once('exit', resolve));
+  first.child.kill('SIGTERM');
+  t.is(await exited, 0, 'a graceful stop exits 0');
+  const stoppedAt = Date.now();
+  await pollUntil(
+    'the standby to hold the lease',
+    async () => {
+      const lease = await leases.readNamespacedLease({ namespace, name: 'zookeeper-operator' });
+      return lease.spec?.holderIdentity === (await second.identity) ? true : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 100 },
+  );
+  const takeoverMs = Date.now() - stoppedAt;
+  t.log(`standby took over ${takeoverMs} ms after a graceful stop`);
+  t.true(takeoverMs < 6_000, 'no wait for the lease to expire');
+});

@@ -1,0 +1,145 @@
+/**
+ * The operator's writes at the HTTP level (nock): server-side apply with the field manager and
+ * force, status through /status, pod deletion with a uid precondition, and the error paths a
+ * reconcile must classify (409, 403, 5xx, network).
+ */
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PolicyV1Api } from '@kubernetes/client-node';
+import test from 'ava';
+import nock from 'nock';
+import { renderCluster } from '../../../src/render/cluster.js';
+import { type ApiRequest, makeObservedApiClient } from '../../../src/runtime/api-client.js';
+import { classifyKubeError, type KubeErrorKind } from '../../../src/runtime/kube-errors.js';
+import { KubeWriter } from '../../../src/runtime/kube-writer.js';
+import { OperatorMetrics } from '../../../src/runtime/metrics.js';
+import { aCluster } from '../../support/builders.js';
+
+const SERVER = 'http://kube.test';
+
+test.before(() => nock.disableNetConnect());
+test.afterEach.always(() => nock.cleanAll());
+
+function writer() {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'test', server: SERVER, skipTLSVerify: true }],
+    users: [{ name: 'operator', token: 'test-token' }],
+    contexts: [{ name: 'test', cluster: 'test', user: 'operator' }],
+    currentContext: 'test',
+  });
+  const requests: ApiRequest[] = [];
+  const metrics = new OperatorMetrics({ processMetrics: false });
+  const options = { metrics, onRequest: (request: ApiRequest) => requests.push(request) };
+  const clients = {
+    core: makeObservedApiClient(kubeConfig, CoreV1Api, options),
+    apps: makeObservedApiClient(kubeConfig, AppsV1Api, options),
+    policy: makeObservedApiClient(kubeConfig, PolicyV1Api, options),
+    custom: makeObservedApiClient(kubeConfig, CustomObjectsApi, options),
+  };
+  return { writer: new KubeWriter(clients), requests, metrics };
+}
+
+const desired = renderCluster({ cluster: aCluster(), bootstrap: true });
+const status = (code: number, reason: string, message = `injected ${reason}`) => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  status: 'Failure',
+  code,
+  reason,
+  message,
+});
+
+test.serial('apply is a server-side apply patch under the operator field manager, forced', async (t) => {
+  let contentType: string | null | undefined;
+  let body: unknown;
+  nock(SERVER)
+    .patch('/apis/apps/v1/namespaces/default/statefulsets/example')
+    .query({ fieldManager: 'zookeeper-operator', force: 'true' })
+    .reply(200, async (request: Request) => {
+      contentType = request.headers.get('content-type');
+      body = JSON.parse(await request.text());
+      return desired.statefulSet;
+    });
+  const { writer: w, requests, metrics } = writer();
+  await w.apply(desired.statefulSet);
+  t.is(contentType, 'application/apply-patch+yaml');
+  t.like(body, { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'example' } });
+  t.deepEqual(
+    requests.map((r) => `${r.method} ${r.status}`),
+    ['PATCH 200'],
+  );
+  t.regex(await metrics.render(), /rest_client_requests_total\{verb="PATCH",code="200"\} 1/);
+});
+
+test.serial('status is applied through the status subresource', async (t) => {
+  const scope = nock(SERVER)
+    .patch('/apis/zookeeper.ensembles.dev/v1alpha1/namespaces/default/zookeeperclusters/example/status')
+    .query({ fieldManager: 'zookeeper-operator', force: 'true' })
+    .reply(200, {});
+  await writer().writer.applyClusterStatus('default', 'example', { phase: 'Running' });
+  t.true(scope.isDone());
+});
+
+test.serial('a pod is deleted only with its uid as a precondition', async (t) => {
+  let body: unknown;
+  nock(SERVER)
+    .delete('/api/v1/namespaces/default/pods/example-1')
+    .reply(200, async (request: Request) => {
+      body = JSON.parse(await request.text());
+      return { kind: 'Pod', metadata: { name: 'example-1' } };
+    });
+  await writer().writer.deletePod('default', 'example-1', 'uid-1');
+  t.like(body, { preconditions: { uid: 'uid-1' } });
+});
+
+const failures: {
+  name: string;
+  reply: (scope: nock.Interceptor) => nock.Scope;
+  kind: KubeErrorKind;
+  message?: RegExp;
+}[] = [
+  { name: '409 Conflict', reply: (s) => s.reply(409, status(409, 'Conflict')), kind: 'conflict' },
+  {
+    name: '403 Forbidden',
+    reply: (s) =>
+      s.reply(
+        403,
+        status(
+          403,
+          'Forbidden',
+          'configmaps "example-config" is forbidden: User "op" cannot patch resource "configmaps" in API group "" in the namespace "default"',
+        ),
+      ),
+    kind: 'forbidden',
+    message: /patch.*configmaps/,
+  },
+  { name: '503 Service Unavailable', reply: (s) => s.reply(503, status(503, 'ServiceUnavailable')), kind: 'transient' },
+];
+
+for (const failure of failures) {
+  test.serial(`an apply failing with ${failure.name} is classified as ${failure.kind}`, async (t) => {
+    failure.reply(nock(SERVER).patch('/api/v1/namespaces/default/configmaps/example-config').query(true));
+    const { writer: w, requests } = writer();
+    const error = await t.throwsAsync(w.apply(desired.configMap));
+    const classified = classifyKubeError(error);
+    t.is(classified.kind, failure.kind);
+    if (failure.message) t.regex(classified.message, failure.message);
+    t.is(requests.length, 1, 'the request was reported');
+  });
+}
+
+test.serial('a refused connection is reported without a status and classified as transient', async (t) => {
+  nock.enableNetConnect('127.0.0.1');
+  t.teardown(() => nock.disableNetConnect());
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'closed', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
+    users: [{ name: 'operator', token: 'test-token' }],
+    contexts: [{ name: 'closed', cluster: 'closed', user: 'operator' }],
+    currentContext: 'closed',
+  });
+  const requests: ApiRequest[] = [];
+  const core = makeObservedApiClient(kubeConfig, CoreV1Api, { onRequest: (r) => requests.push(r) });
+  const error = await t.throwsAsync(core.readNamespacedConfigMap({ namespace: 'default', name: 'x' }));
+  t.is(classifyKubeError(error).kind, 'transient');
+  t.deepEqual(requests, [{ method: 'GET', path: '/api/v1/namespaces/default/configmaps/x', status: undefined }]);
+});

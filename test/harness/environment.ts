@@ -1,47 +1,32 @@
 /**
  * The whole test environment: the control plane (CRDs from `crds/` installed before the
- * controllers start) plus the process kubelet, which binds pods to its node and runs them as
- * real processes. dev-cluster.ts starts it, and through dev-cluster the shared ava fixture.
+ * controllers start) plus the process kubelet (kubelet/index.ts), which registers a node, binds
+ * pods to it and runs them as real processes. dev-cluster.ts starts it, and through dev-cluster
+ * the shared ava fixture.
  *
- * The kubelet is loaded from `test/harness/kubelet/index.ts` (its `startKubelet`), written
- * alongside this file; without it the environment runs without a kubelet and pods stay
- * Pending. `startKubeletIfPresent` is the single call site. The kubelet gets a temp dir of its
- * own (pods running as non-root must be able to traverse it, unlike the control plane's
- * private work dir), removed after it stops unless KEEP_TEST_DIRS=1.
+ * The kubelet gets a temp dir of its own (pods running as non-root must be able to traverse
+ * it, unlike the control plane's private work dir), removed after it stops unless
+ * KEEP_TEST_DIRS=1.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { type ControlPlane, startControlPlane } from './controlplane.js';
-
-/** The contract of `test/harness/kubelet/index.ts`. */
-interface KubeletModule {
-  startKubelet(options: { kubeConfig: KubeConfig; workDir: string; nodeName?: string }): Promise<RunningKubelet>;
-}
-
-export interface RunningKubelet {
-  stop(): Promise<void>;
-}
+import { type Kubelet, startKubelet } from './kubelet/index.js';
 
 export interface TestEnvironment {
   readonly controlPlane: ControlPlane;
-  /** `null` while the kubelet module does not exist yet. */
-  readonly kubelet: RunningKubelet | null;
+  readonly kubelet: Kubelet;
   /** Stops the kubelet, then the control plane. */
   stop(): Promise<void>;
 }
 
-const KUBELET_MODULE = new URL('./kubelet/index.ts', import.meta.url);
-
 /** Starts the control plane and the kubelet; on failure stops what was started and throws. */
 export async function startTestEnvironment(log: (line: string) => void): Promise<TestEnvironment> {
   const controlPlane = await startControlPlane({ log });
-  let kubelet: RunningKubelet | null;
+  let kubelet: Kubelet;
   try {
-    kubelet = await startKubeletIfPresent(controlPlane, log);
+    kubelet = await startKubeletFor(controlPlane, log);
   } catch (error) {
     await controlPlane.stop();
     throw new Error(`the process kubelet did not start: ${(error as Error).message}`, { cause: error });
@@ -50,34 +35,27 @@ export async function startTestEnvironment(log: (line: string) => void): Promise
     controlPlane,
     kubelet,
     stop: async () => {
-      await kubelet?.stop();
+      await kubelet.stop();
       await controlPlane.stop();
     },
   };
 }
 
-async function startKubeletIfPresent(
-  controlPlane: ControlPlane,
-  log: (line: string) => void,
-): Promise<RunningKubelet | null> {
-  if (!existsSync(fileURLToPath(KUBELET_MODULE))) {
-    log('no process kubelet yet (test/harness/kubelet/index.ts is missing): pods will stay Pending');
-    return null;
-  }
-  const { startKubelet } = (await import(KUBELET_MODULE.href)) as KubeletModule;
+async function startKubeletFor(controlPlane: ControlPlane, log: (line: string) => void): Promise<Kubelet> {
   const started = Date.now();
   const workDir = await mkdtemp(join(tmpdir(), 'zkop-kubelet-'));
   const removeWorkDir = () =>
     process.env.KEEP_TEST_DIRS === '1' ? Promise.resolve() : rm(workDir, { recursive: true, force: true });
-  let kubelet: RunningKubelet;
+  let kubelet: Kubelet;
   try {
     kubelet = await startKubelet({ kubeConfig: controlPlane.kubeConfig, workDir });
   } catch (error) {
     await removeWorkDir();
     throw error;
   }
-  log(`process kubelet running in ${workDir} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  log(`process kubelet ${kubelet.nodeName} running in ${workDir} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   return {
+    nodeName: kubelet.nodeName,
     stop: async () => {
       await kubelet.stop();
       await removeWorkDir();

@@ -15,6 +15,8 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   type CoreV1Event,
+  PatchStrategy,
+  setHeaderOptions,
   type V1Container,
   type V1ContainerStatus,
   type V1Pod,
@@ -136,7 +138,10 @@ test('a pod without a ZooKeeper image is bound but waits, saying why', async (t)
     namespace,
     body: { metadata: { name: 'busybox' }, spec: { containers: [{ name: 'main', image: 'busybox:1.36' }] } },
   });
-  const reason = await waitFor('the waiting reason of busybox', 30_000, () => waitingReason(namespace, 'busybox'));
+  const reason = await waitFor('busybox to wait as unsupported', 30_000, async () => {
+    const current = await waitingReason(namespace, 'busybox');
+    return current === 'UnsupportedByProcessKubelet' ? current : undefined;
+  });
   t.is(reason, 'UnsupportedByProcessKubelet');
   const pod = await core.readNamespacedPod({ name: 'busybox', namespace });
   t.is(pod.spec?.nodeName, kubelet.nodeName);
@@ -235,6 +240,48 @@ test('tcpSocket and httpGet probes reach a server in the pod through the pod IP'
   });
   t.is(pod.status?.containerStatuses?.[0]?.restartCount, 0);
   t.is(pod.status?.phase, 'Running');
+  await core.deleteNamespace({ name: namespace });
+});
+
+test('env values under a mountPath point at the volume, and a ConfigMap volume follows its ConfigMap', async (t) => {
+  const namespace = await createNamespace('kubelet-volumes');
+  await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'settings' }, data: { mode: 'one' } } });
+  const pod = commandPod('reader', 'echo "$SETTINGS_DIR" > "$SCRATCH_DIR/seen" && exec sleep 600');
+  const container = pod.spec?.containers[0];
+  if (!container || !pod.spec) throw new Error('commandPod has no container');
+  container.env = [
+    { name: 'SETTINGS_DIR', value: '/settings' },
+    { name: 'SCRATCH_DIR', value: '/scratch' },
+  ];
+  container.volumeMounts = [
+    { name: 'settings', mountPath: '/settings' },
+    { name: 'scratch', mountPath: '/scratch' },
+  ];
+  pod.spec.volumes = [
+    { name: 'settings', configMap: { name: 'settings' } },
+    { name: 'scratch', emptyDir: {} },
+  ];
+  await core.createNamespacedPod({ namespace, body: pod });
+  const running = await waitFor('reader to run', 30_000, async () => {
+    const current = await core.readNamespacedPod({ name: 'reader', namespace });
+    return current.status?.containerStatuses?.[0]?.state?.running ? current : undefined;
+  });
+  const volumes = join(kubeletDir, 'pods', containerProcess(running).netns, 'volumes');
+  const seen = await waitFor('the env value mapped to the volume', 10_000, () =>
+    readFile(join(volumes, 'scratch', 'seen'), 'utf8'),
+  );
+  t.is(seen.trim(), join(volumes, 'settings'), 'the env value starting with the mountPath points at the volume');
+  t.is(await readFile(join(volumes, 'settings', 'mode'), 'utf8'), 'one');
+
+  await core.patchNamespacedConfigMap(
+    { name: 'settings', namespace, body: { data: { mode: 'two' } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  const updated = await waitFor('the volume to show the new ConfigMap data', 10_000, async () => {
+    const mode = await readFile(join(volumes, 'settings', 'mode'), 'utf8');
+    return mode === 'two' ? mode : undefined;
+  });
+  t.is(updated, 'two');
   await core.deleteNamespace({ name: namespace });
 });
 
@@ -437,6 +484,7 @@ test.serial('three StatefulSet pods run real ZooKeeper processes that form a quo
     t.true(existsSync(`/proc/${pid}`), `the process of ${pod.metadata?.name} runs`);
     const hosts = await readFile(`/etc/netns/${netns}/hosts`, 'utf8');
     t.regex(hosts, new RegExp(`${STS}-2\\.${HEADLESS}\\.${namespace}\\.svc\\.cluster\\.local`));
+    t.regex(await readFile(`/proc/${pid}/status`, 'utf8'), /^Uid:\s+1000\s/m, 'it runs as runAsUser');
     const { stdout: hostname } = await runCommand('nsenter', ['--target', String(pid), '--uts', 'hostname']);
     t.is(hostname.trim(), pod.metadata?.name ?? '');
   }
@@ -451,6 +499,7 @@ test.serial('three StatefulSet pods run real ZooKeeper processes that form a quo
   t.like(conditions, { PodScheduled: 'True', Initialized: 'True', ContainersReady: 'True', Ready: 'True' });
   t.like(status?.containerStatuses?.[0], { ready: true, started: true, restartCount: 0 });
   t.truthy(status?.containerStatuses?.[0]?.state?.running?.startedAt);
+  t.is((await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim(), '0', 'IP forwarding stays off');
   const statefulSetStatus = await apps.readNamespacedStatefulSetStatus({ name: STS, namespace });
   t.is(statefulSetStatus.status?.readyReplicas, MEMBERS);
 });

@@ -39,7 +39,7 @@ export function binaryCacheDir(): string {
 }
 
 /** The component versions from `test/controlplane/versions.env`. */
-export async function readToolVersions(path = VERSIONS_FILE): Promise<ToolVersions> {
+async function readToolVersions(path = VERSIONS_FILE): Promise<ToolVersions> {
   const values = parseEnvFile(await readFile(path, 'utf8'));
   const required = (key: string): string => {
     const value = values.get(key);

@@ -4,8 +4,8 @@
  * ports picked at run time so several test processes can run side by side.
  *
  * Start-up order: certificates, etcd, kube-apiserver (ready on /readyz), the repo's CRDs
- * (Established), the optional `beforeControllers` hook, then kube-controller-manager, so the
- * garbage collector knows the CRDs from its first discovery. There is no kube-scheduler: the
+ * (Established), then kube-controller-manager, so the garbage collector knows the CRDs from its
+ * first discovery (it re-discovers only every 30 s). There is no kube-scheduler: the
  * process kubelet binds pods.
  *
  * Every child process dies on `stop()`, on a start-up failure, on process exit and on
@@ -36,13 +36,6 @@ import type { HarnessProcess } from './processes.js';
 import { repoPath } from './repo.js';
 import { onShutdown } from './shutdown.js';
 
-/** What the apiserver-only phase offers to `beforeControllers`. */
-export interface ApiserverAccess {
-  readonly server: string;
-  readonly kubeconfigPath: string;
-  readonly kubeConfig: KubeConfig;
-}
-
 export interface ControlPlaneOptions {
   /** Where certificates, data and logs go. Default: a fresh temp dir (then removed on stop). A given dir is kept. */
   readonly workDir?: string;
@@ -50,8 +43,6 @@ export interface ControlPlaneOptions {
   readonly log?: (line: string) => void;
   /** CRDs installed before the controllers start. Default: the repo's `crds/`; `null`: none. */
   readonly crdDirectory?: string | null;
-  /** Runs after the CRDs are Established and before kube-controller-manager starts. */
-  readonly beforeControllers?: (apiserver: ApiserverAccess) => Promise<void>;
 }
 
 /** The JSON-serialisable facts another process needs to use a running control plane. */
@@ -147,7 +138,6 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         `${crds.length} CRD(s) from ${crdDirectory} established${crds.length ? `: ${crds.join(', ')}` : ''} (${elapsed()})`,
       );
     }
-    await options.beforeControllers?.({ server: apiserver.server, kubeconfigPath, kubeConfig });
 
     processes.push(
       await startKubeControllerManager(binaries.kubeControllerManager, workDir, kubeconfigPath, kubeConfig, pki),

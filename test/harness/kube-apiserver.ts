@@ -28,7 +28,7 @@ export interface KubeApiserver {
   readonly server: string;
 }
 
-export const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/24';
+const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/24';
 const READY_TIMEOUT_MS = 120_000;
 
 /** Starts kube-apiserver against `etcdUrl`; its log goes to `<workDir>/kube-apiserver.log`. */

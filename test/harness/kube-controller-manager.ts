@@ -16,7 +16,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { ControlPlanePki } from './kube-apiserver.js';
 import { type HarnessProcess, startProcess, waitUntilReady } from './processes.js';
 
-export const DISABLED_CONTROLLERS = [
+const DISABLED_CONTROLLERS = [
   'endpoints-controller',
   'endpointslice-controller',
   'endpointslice-mirroring-controller',

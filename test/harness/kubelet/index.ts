@@ -3,6 +3,14 @@
 // local volumes for claims, and runs the ZooKeeper containers of its pods as processes, each pod
 // in its own network and UTS namespace on a private bridge (see network.ts, pod.ts). Wiring
 // only: informers in, pod workers and the volume provisioner out.
+//
+// Names: instance id = 6 random hex digits; bridge `pkl-<id>` holding `10.<128+n>.<m>.1/24`
+// (derived from the id, inside 10.128.0.0/10, refused if anything on the machine overlaps);
+// per pod incarnation a netns and host-side veth `pkl-<id>-<counter>`; /etc/netns/<netns>/;
+// /run/process-kubelet/pkl-<id>.json. Work dir: `pods/<netns>/volumes/<volume>` (emptyDir,
+// ConfigMap), `volumes/pvc-<claim uid>` (persistent), `images/zookeeper-<version>`, and
+// `logs/kubelet.log` + `logs/<namespace>_<pod>_<uid>/<container>/<restart>.log`, which stop()
+// keeps for post-mortems (everything else it removes).
 
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';

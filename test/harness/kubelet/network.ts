@@ -15,11 +15,6 @@ export interface PodSubnet {
   gateway: string;
 }
 
-export interface PodNetwork {
-  netns: string;
-  ip: string;
-}
-
 function toDotted(address: number): string {
   return [24, 16, 8, 0].map((shift) => (address >>> shift) & 255).join('.');
 }
@@ -46,7 +41,18 @@ export function subnetForInstance(instanceId: string): PodSubnet {
   return { base, cidr: `${toDotted(base)}/${PREFIX_LENGTH}`, gateway: toDotted(base + 1) };
 }
 
-const ROUTE_TYPES = new Set(['unicast', 'local', 'broadcast', 'multicast', 'anycast', 'unreachable', 'blackhole']);
+const ROUTE_TYPES = new Set([
+  'unicast',
+  'local',
+  'broadcast',
+  'multicast',
+  'anycast',
+  'unreachable',
+  'blackhole',
+  'prohibit',
+  'throw',
+  'nat',
+]);
 
 /** Every IPv4 prefix the machine already uses (routes in all tables, except the default route) and its nameservers. */
 async function prefixesInUse(): Promise<string[]> {
@@ -115,7 +121,7 @@ export async function createPodNetwork(bridge: string, subnet: PodSubnet, netns:
 }
 
 /** The process ids still running inside `netns`. */
-export async function pidsInNetns(netns: string): Promise<number[]> {
+async function pidsInNetns(netns: string): Promise<number[]> {
   const { stdout } = await runCommand('ip', ['netns', 'pids', netns]);
   return stdout.split('\n').filter(Boolean).map(Number);
 }

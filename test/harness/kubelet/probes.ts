@@ -9,8 +9,6 @@ import { connect } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { IntOrString, V1Container, V1Probe } from '@kubernetes/client-node';
 
-export type ProbeKind = 'Startup' | 'Liveness' | 'Readiness';
-
 export type ProbeOutcome = { success: true } | { success: false; message: string };
 
 /** Where an exec probe runs: a command runner bound to the running container. */

@@ -516,6 +516,10 @@ test.serial('a deleted member comes back as a new pod on the same data directory
 
   const started = Date.now();
   await core.deleteNamespacedPod({ name: `${STS}-1`, namespace });
+  await waitFor(`a new ${STS}-1`, 60_000, async () => {
+    const current = await core.readNamespacedPod({ name: `${STS}-1`, namespace });
+    return current.metadata?.uid !== before.metadata?.uid ? current : undefined;
+  });
   const pods = await waitForQuorum(namespace, 150_000);
   t.log(`zk-1 back and the ensemble whole ${((Date.now() - started) / 1000).toFixed(1)} s after the delete`);
 

@@ -146,6 +146,8 @@ export class ContainerRunner {
         continue;
       }
       this.status.imageID = `process-kubelet://zookeeper-${pulled.version}`;
+      pullFailures = 0;
+      this.env.event('Normal', 'Pulled', `Container image "${this.container.image}" already present on machine`);
       let prepared: { argv: string[]; env: Record<string, string> };
       try {
         prepared = await this.prepare(pulled.distDir);
@@ -206,6 +208,7 @@ export class ContainerRunner {
     const logDir = join(this.env.logsDir, this.container.name);
     await mkdir(logDir, { recursive: true });
     const workingDir = mapContainerPath(this.container.workingDir ?? '/', this.env.volumes.mountsOf(this.container));
+    this.env.event('Normal', 'Created', `Created container ${this.container.name}`);
     const started = new Date();
     const process = await ContainerProcess.start({
       netns: this.env.netns,

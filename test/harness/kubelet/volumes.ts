@@ -2,7 +2,7 @@
 // emptyDir: a fresh directory per incarnation. configMap/secret: the keys as files, rewritten when
 // the ConfigMap changes. persistentVolumeClaim: the bound volume's directory, which outlives the
 // pod. Like a kubelet, `fsGroup` becomes the group owner (setgid, group-writable) of writable
-// volumes. A container path `/mount/rest` maps to `<volume dir>/rest` (longest mountPath wins).
+// volumes; without one, a pod-level runAsUser owns them, so a non-root pod can always write. A container path `/mount/rest` maps to `<volume dir>/rest` (longest mountPath wins).
 
 import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,11 +60,25 @@ async function writeKeyFiles(dir: string, files: Map<string, string>, mode: numb
   }
 }
 
-async function applyFsGroup(dir: string, fsGroup: number | undefined): Promise<void> {
-  if (fsGroup === undefined) return;
-  await runCommand('chown', ['-R', `:${fsGroup}`, dir]);
-  await runCommand('chmod', ['-R', 'g+rwX', dir]);
-  await runCommand('chmod', ['g+s', dir]);
+/** Who owns a pod's writable volumes: its fsGroup (as a group), else its runAsUser. */
+type VolumeOwner = { fsGroup: number } | { uid: number; gid: number } | undefined;
+
+function volumeOwner(pod: V1Pod): VolumeOwner {
+  const context = pod.spec?.securityContext;
+  if (context?.fsGroup !== undefined) return { fsGroup: context.fsGroup };
+  if (context?.runAsUser) return { uid: context.runAsUser, gid: context.runAsGroup ?? 0 };
+  return undefined;
+}
+
+async function applyOwner(dir: string, owner: VolumeOwner): Promise<void> {
+  if (!owner) return;
+  if ('fsGroup' in owner) {
+    await runCommand('chown', ['-R', `:${owner.fsGroup}`, dir]);
+    await runCommand('chmod', ['-R', 'g+rwX', dir]);
+    await runCommand('chmod', ['g+s', dir]);
+  } else {
+    await runCommand('chown', ['-R', `${owner.uid}:${owner.gid}`, dir]);
+  }
 }
 
 export class PodVolumes {
@@ -76,19 +90,19 @@ export class PodVolumes {
   /** Materialises every volume of `pod` under `volumesDir`; throws VolumeNotReadyError to be retried. */
   static async prepare(pod: V1Pod, volumesDir: string, sources: VolumeSources): Promise<PodVolumes> {
     const namespace = pod.metadata?.namespace ?? 'default';
-    const fsGroup = pod.spec?.securityContext?.fsGroup;
+    const owner = volumeOwner(pod);
     const directories = new Map<string, string>();
     for (const volume of pod.spec?.volumes ?? []) {
       const dir = join(volumesDir, volume.name);
       if (volume.emptyDir) {
         await mkdir(dir, { recursive: true });
         await chmod(dir, 0o777);
-        await applyFsGroup(dir, fsGroup);
+        await applyOwner(dir, owner);
       } else if (volume.configMap || volume.secret) {
         await PodVolumes.writeObjectVolume(volume, dir, namespace, sources);
       } else if (volume.persistentVolumeClaim) {
         const claimDir = await sources.claimDirectory(namespace, volume.persistentVolumeClaim.claimName);
-        await applyFsGroup(claimDir, fsGroup);
+        await applyOwner(claimDir, owner);
         directories.set(volume.name, claimDir);
         continue;
       } else {

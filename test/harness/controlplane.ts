@@ -11,11 +11,10 @@
  * Every child process dies on `stop()`, on a start-up failure, on process exit and on
  * SIGINT/SIGTERM (see shutdown.ts). The work dir holds certificates, kubeconfigs, etcd's data
  * and one log per process (`etcd.log`, `kube-apiserver.log`, `kube-controller-manager.log`);
- * a temp dir made here is removed on stop unless KEEP_TEST_DIRS=1.
+ * a temp dir made here is removed on stop, or when its thread dies, unless KEEP_TEST_DIRS=1.
  */
 import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type ControlPlaneBinaries, locateBinaries } from './binaries.js';
@@ -35,6 +34,7 @@ import { withPortRetries } from './ports.js';
 import type { HarnessProcess } from './processes.js';
 import { repoPath } from './repo.js';
 import { onShutdown } from './shutdown.js';
+import { createTemporaryWorkDir, givenWorkDir } from './work-dir.js';
 
 export interface ControlPlaneOptions {
   /** Where certificates, data and logs go. Default: a fresh temp dir (then removed on stop). A given dir is kept. */
@@ -87,8 +87,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   const binaries = await locateBinaries();
-  const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'zkop-controlplane-')));
-  const removeWorkDir = options.workDir === undefined && process.env.KEEP_TEST_DIRS !== '1';
+  const ownWorkDir =
+    options.workDir === undefined ? await createTemporaryWorkDir('zkop-controlplane-') : givenWorkDir(options.workDir);
+  const workDir = ownWorkDir.path;
+  const removeWorkDir = ownWorkDir.removedOnStop;
   const processes: HarnessProcess[] = [];
 
   let stopping: Promise<void> | undefined;
@@ -96,7 +98,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     stopping ??= (async () => {
       unregister();
       for (const child of [...processes].reverse()) await child.stop();
-      if (removeWorkDir) await rm(workDir, { recursive: true, force: true });
+      await ownWorkDir.remove();
     })();
     return stopping;
   };

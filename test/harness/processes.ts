@@ -92,6 +92,8 @@ export async function startProcess(spec: ProcessSpec): Promise<HarnessProcess> {
     cwd: spec.cwd,
     env: spec.env ?? process.env,
     stdio: ['ignore', log.fd, log.fd],
+    // Own process group: a terminal's Ctrl-C reaches only Node, which stops children in order.
+    detached: true,
   });
   try {
     await new Promise<void>((resolve, reject) => {

@@ -25,11 +25,18 @@ import {
   type V1PersistentVolumeClaim,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { onShutdown } from '../shutdown.js';
 import type { EnvSources } from './env.js';
 import { EventRecorder } from './events.js';
 import type { PodAddress } from './hosts.js';
 import { ImageStore, readZooKeeperVersions } from './images.js';
-import { claimInstance, type KubeletInstance, releaseInstance, removeStaleInstances } from './instance.js';
+import {
+  claimInstance,
+  type KubeletInstance,
+  releaseInstance,
+  releaseInstanceNow,
+  removeStaleInstances,
+} from './instance.js';
 import { apiStatus, describeApiError, type KubeClients, makeClients } from './kube.js';
 import { createKubeletLogger, type Logger } from './log.js';
 import { createBridge, PodAddressPool } from './network.js';
@@ -313,11 +320,25 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     versions,
     logger,
   );
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      unregister();
+      await kubelet.stop();
+    })();
+    return stopping;
+  };
+  // A test process that ends without stop() must not leave ZooKeeper processes behind.
+  const unregister = onShutdown({
+    name: `process kubelet ${nodeName}`,
+    stop,
+    stopNow: () => releaseInstanceNow(instance),
+  });
   try {
     await kubelet.start();
   } catch (error) {
-    await kubelet.stop();
+    await stop();
     throw error;
   }
-  return { nodeName, stop: () => kubelet.stop() };
+  return { nodeName, stop };
 }

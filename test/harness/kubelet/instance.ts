@@ -2,7 +2,9 @@
 // bridge, namespaces and veths (`pkl-<id>`, `pkl-<id>-<n>`), picks its pod /24, and is recorded
 // in /run/process-kubelet/<prefix>.json with the kubelet's pid. A record whose process is gone
 // marks a crashed run; its namespaces, links and processes are removed before a new one starts.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deleteInstanceNetwork, linksNamed, type PodSubnet, subnetClash, subnetForInstance } from './network.js';
@@ -82,4 +84,37 @@ export async function claimInstance(): Promise<KubeletInstance> {
 export async function releaseInstance(instance: KubeletInstance): Promise<void> {
   await deleteInstanceNetwork(instance.prefix);
   await rm(instance.recordPath, { force: true });
+}
+
+/** Synchronous last resort at process exit: SIGKILL every pod process, delete the namespaces,
+ * the bridge, the /etc/netns files and the record. Errors are ignored: nothing can be retried. */
+export function releaseInstanceNow(instance: KubeletInstance): void {
+  const run = (args: string[]): string => {
+    try {
+      return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      return '';
+    }
+  };
+  const namespaces = run(['netns', 'list'])
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((name) => name.startsWith(instance.prefix));
+  for (const netns of namespaces) {
+    for (const pid of run(['netns', 'pids', netns]).split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    run(['netns', 'delete', netns]);
+    rmSync(`/etc/netns/${netns}`, { recursive: true, force: true });
+  }
+  run(['link', 'delete', instance.prefix]);
+  const netnsFiles = existsSync('/etc/netns') ? readdirSync('/etc/netns') : [];
+  for (const entry of netnsFiles.filter((name) => name.startsWith(instance.prefix))) {
+    rmSync(`/etc/netns/${entry}`, { recursive: true, force: true });
+  }
+  rmSync(instance.recordPath, { force: true });
 }

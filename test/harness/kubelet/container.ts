@@ -152,9 +152,11 @@ export class ContainerRunner {
       try {
         prepared = await this.prepare(pulled.distDir);
       } catch (error) {
-        if (!(error instanceof ContainerConfigError)) throw error;
-        this.update({ state: { waiting: { reason: 'CreateContainerConfigError', message: error.message } } });
-        this.env.event('Warning', 'Failed', `Error: ${error.message}`);
+        // Like a kubelet, retry: the missing Secret or key may appear, an API error may pass.
+        const reason = error instanceof ContainerConfigError ? 'CreateContainerConfigError' : 'CreateContainerError';
+        const message = error instanceof Error ? error.message : String(error);
+        this.update({ state: { waiting: { reason, message } } });
+        this.env.event('Warning', 'Failed', `Error: ${message}`);
         await this.sleep(backoffDelay(++crashes));
         continue;
       }

@@ -210,14 +210,17 @@ export class PodWorker {
     }
   }
 
-  /** Retries until every volume is ready (claims bound, ConfigMaps present) or the pod is deleted. */
+  /** Retries every second until every volume is ready or the pod is deleted. */
   private async prepareVolumes(volumesDir: string): Promise<PodVolumes | undefined> {
     while (!this.terminating) {
       try {
         return await PodVolumes.prepare(this.pod, volumesDir, this.node.volumeSources);
       } catch (error) {
-        if (!(error instanceof VolumeNotReadyError)) throw error;
-        this.event('Warning', 'FailedMount', `MountVolume.SetUp failed: ${error.message}`);
+        // Not ready yet (unbound claim, missing ConfigMap) or a passing API error: retry, as a kubelet does.
+        if (!(error instanceof VolumeNotReadyError)) {
+          this.node.logger.warn('volume setup failed', { pod: this.key, error: String(error) });
+        }
+        this.event('Warning', 'FailedMount', `MountVolume.SetUp failed: ${(error as Error).message}`);
         await delay(1000);
       }
     }

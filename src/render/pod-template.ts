@@ -17,6 +17,10 @@ export function jvmFlags(spec: Pick<ResolvedSpec, 'extraJvmFlags'>): string {
     '-Dzookeeper.electionPortBindRetry=0',
     // A member whose volume was wiped must sync from the leader before it may vote.
     '-Dzookeeper.db.autocreate=false',
+    // A restarted peer comes back with a new pod IP; the JVM's default 30 s DNS cache would
+    // keep its members dialling the old one for that long.
+    '-Dsun.net.inetaddr.ttl=1',
+    '-Dsun.net.inetaddr.negative.ttl=1',
     ...spec.extraJvmFlags,
   ].join(' ');
 }

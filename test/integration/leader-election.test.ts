@@ -3,12 +3,12 @@
  * control plane: only the Lease holder acts, and killing it hands over to the standby.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import test from 'ava';
-import { API_GROUP, API_GROUP_VERSION, API_VERSION, KIND, PLURAL } from '../../src/api/constants.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
 import { repoPath } from '../harness/repo.js';
+import { createCluster } from '../support/clusters.js';
 import { grantLeaderElection, operatorKubeconfig } from '../support/operator.js';
 
 interface OperatorProcess {
@@ -46,22 +46,6 @@ async function startOperatorProcess(namespace: string): Promise<OperatorProcess>
   return { child, output, identity };
 }
 
-async function createCluster(namespace: string, name: string) {
-  const custom = (await controlPlane()).kubeConfig.makeApiClient(CustomObjectsApi);
-  await custom.createNamespacedCustomObject({
-    group: API_GROUP,
-    version: API_VERSION,
-    namespace,
-    plural: PLURAL,
-    body: {
-      apiVersion: API_GROUP_VERSION,
-      kind: KIND,
-      metadata: { name },
-      spec: { replicas: 1, storage: { ephemeral: true } },
-    },
-  });
-}
-
 async function configMapCreated(namespace: string, cluster: string, timeoutMs: number) {
   const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
   return pollUntil(
@@ -93,7 +77,7 @@ test('two operators: only the lease holder acts, and the standby takes over when
   t.true(identities.includes(holder));
   const [leader, standby] = holder === identities[0] ? [first, second] : [second, first];
 
-  await createCluster(namespace, 'one');
+  await createCluster(namespace, 'one', { replicas: 1, storage: { ephemeral: true } });
   await configMapCreated(namespace, 'one', 15_000);
   const acted = (p: OperatorProcess) => p.output.some((line) => line.includes('created ConfigMap'));
   t.true(acted(leader), 'the leader created the objects');
@@ -113,7 +97,7 @@ test('two operators: only the lease holder acts, and the standby takes over when
   t.log(`standby took over ${takeoverMs} ms after the leader was killed`);
   t.true((newHolder.spec?.leaseTransitions ?? 0) >= 1);
   t.true(takeoverMs < 15_000 + 2_000 * 2, 'within the lease duration plus a retry period or two');
-  await createCluster(namespace, 'two');
+  await createCluster(namespace, 'two', { replicas: 1, storage: { ephemeral: true } });
   await configMapCreated(namespace, 'two', 15_000);
   t.true(acted(standby), 'the new leader acts');
 });

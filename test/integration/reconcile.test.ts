@@ -2,20 +2,12 @@
  * The reconcile loop against the real control plane (and the process kubelet, which runs the
  * member pods as real ZooKeeper processes), with the operator under the chart's RBAC.
  */
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  PolicyV1Api,
-  setHeaderOptions,
-  type V1ObjectMeta,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, PolicyV1Api, type V1ObjectMeta } from '@kubernetes/client-node';
 import test from 'ava';
-import { API_GROUP, API_GROUP_VERSION, API_VERSION, KIND, PLURAL } from '../../src/api/constants.js';
-import type { ZooKeeperCluster, ZooKeeperClusterSpec } from '../../src/api/types.js';
+import { KIND } from '../../src/api/constants.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
+import { createCluster, deleteCluster, patchCluster, readCluster } from '../support/clusters.js';
 import { runOperator } from '../support/operator.js';
 
 async function clients() {
@@ -24,38 +16,7 @@ async function clients() {
     core: kubeConfig.makeApiClient(CoreV1Api),
     apps: kubeConfig.makeApiClient(AppsV1Api),
     policy: kubeConfig.makeApiClient(PolicyV1Api),
-    custom: kubeConfig.makeApiClient(CustomObjectsApi),
   };
-}
-
-async function createCluster(namespace: string, name: string, spec: ZooKeeperClusterSpec): Promise<ZooKeeperCluster> {
-  const { custom } = await clients();
-  return (await custom.createNamespacedCustomObject({
-    group: API_GROUP,
-    version: API_VERSION,
-    namespace,
-    plural: PLURAL,
-    body: { apiVersion: API_GROUP_VERSION, kind: KIND, metadata: { name }, spec },
-  })) as ZooKeeperCluster;
-}
-
-async function readCluster(namespace: string, name: string): Promise<ZooKeeperCluster> {
-  const { custom } = await clients();
-  return (await custom.getNamespacedCustomObject({
-    group: API_GROUP,
-    version: API_VERSION,
-    namespace,
-    plural: PLURAL,
-    name,
-  })) as ZooKeeperCluster;
-}
-
-async function patchCluster(namespace: string, name: string, patch: object) {
-  const { custom } = await clients();
-  await custom.patchNamespacedCustomObject(
-    { group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL, name, body: patch },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
 }
 
 const notFound = (error: { code?: number }) => {
@@ -197,14 +158,8 @@ test('deleting the cluster lets the garbage collector remove its children', asyn
   await runOperator(t, namespace);
   await createCluster(namespace, 'zk', { replicas: 1, storage: { ephemeral: true } });
   await children(namespace, 'zk');
-  const { custom, core, apps } = await clients();
-  await custom.deleteNamespacedCustomObject({
-    group: API_GROUP,
-    version: API_VERSION,
-    namespace,
-    plural: PLURAL,
-    name: 'zk',
-  });
+  const { core, apps } = await clients();
+  await deleteCluster(namespace, 'zk');
   const gone = await pollUntil(
     'the children to be garbage-collected',
     async () => {

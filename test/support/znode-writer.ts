@@ -23,7 +23,10 @@ function connect(connectString: string, timeoutMs: number): Promise<ZooKeeper> {
     host_order_deterministic: false,
   });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ZooKeeper session with ${connectString} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no ZooKeeper session with ${connectString} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     client.once('connect', () => {
       clearTimeout(timer);
       resolve(client);

@@ -140,7 +140,7 @@ for (const c of heapCases) {
 test('JVM flags keep retrying the election port and forbid an empty database from voting', (t) => {
   t.is(
     env({ jvm: { extraFlags: ['-XX:+UseG1GC'] } }, 'SERVER_JVMFLAGS'),
-    '-Dzookeeper.electionPortBindRetry=0 -Dzookeeper.db.autocreate=false -XX:+UseG1GC',
+    '-Dzookeeper.electionPortBindRetry=0 -Dzookeeper.db.autocreate=false -Dsun.net.inetaddr.ttl=1 -Dsun.net.inetaddr.negative.ttl=1 -XX:+UseG1GC',
   );
 });
 

@@ -1,0 +1,90 @@
+/** ZooKeeperCluster helpers for integration and end-to-end tests (admin credentials). */
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { API_GROUP, API_GROUP_VERSION, API_VERSION, KIND, PLURAL } from '../../src/api/constants.js';
+import type { ZooKeeperCluster, ZooKeeperClusterSpec, ZooKeeperClusterStatus } from '../../src/api/types.js';
+import { controlPlane } from '../harness/fixture.js';
+import { pollUntil } from '../harness/poll.js';
+
+const group = { group: API_GROUP, version: API_VERSION, plural: PLURAL };
+
+async function custom() {
+  return (await controlPlane()).kubeConfig.makeApiClient(CustomObjectsApi);
+}
+
+export async function createCluster(
+  namespace: string,
+  name: string,
+  spec: ZooKeeperClusterSpec,
+): Promise<ZooKeeperCluster> {
+  return (await (
+    await custom()
+  ).createNamespacedCustomObject({
+    ...group,
+    namespace,
+    body: { apiVersion: API_GROUP_VERSION, kind: KIND, metadata: { name }, spec },
+  })) as ZooKeeperCluster;
+}
+
+export async function readCluster(namespace: string, name: string): Promise<ZooKeeperCluster> {
+  return (await (await custom()).getNamespacedCustomObject({ ...group, namespace, name })) as ZooKeeperCluster;
+}
+
+export async function patchCluster(namespace: string, name: string, patch: object): Promise<void> {
+  await (await custom()).patchNamespacedCustomObject(
+    { ...group, namespace, name, body: patch },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+export async function deleteCluster(namespace: string, name: string): Promise<void> {
+  await (await custom()).deleteNamespacedCustomObject({ ...group, namespace, name });
+}
+
+/** Polls the cluster's status until `accept` returns true; returns that status. */
+export async function waitForStatus(
+  namespace: string,
+  name: string,
+  description: string,
+  accept: (status: ZooKeeperClusterStatus, cluster: ZooKeeperCluster) => boolean,
+  timeoutMs: number,
+): Promise<ZooKeeperClusterStatus> {
+  return pollUntil(
+    `${namespace}/${name}: ${description}`,
+    async () => {
+      const cluster = await readCluster(namespace, name);
+      const status = cluster.status;
+      if (status !== undefined && accept(status, cluster)) return status;
+      throw new Error(
+        `status: ${JSON.stringify({ phase: status?.phase, ready: status?.ready, conditions: status?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason}: ${c.message}`) })}`,
+      );
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
+}
+
+const conditionIs = (status: ZooKeeperClusterStatus, type: string, value: string) =>
+  status.conditions?.some((c) => c.type === type && c.status === value) ?? false;
+
+/** Running: Available, nothing degraded, every member on the desired revision and in sync. */
+export function isRunning(status: ZooKeeperClusterStatus, cluster: ZooKeeperCluster): boolean {
+  return (
+    status.observedGeneration === cluster.metadata.generation &&
+    status.phase === 'Running' &&
+    conditionIs(status, 'Available', 'True') &&
+    conditionIs(status, 'Degraded', 'False') &&
+    status.currentRevision !== undefined &&
+    status.currentRevision === status.targetRevision
+  );
+}
+
+export async function memberPods(namespace: string, name: string): Promise<V1Pod[]> {
+  const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+  const list = await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${name}` });
+  return list.items.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+}
+
+/** `ip:port,…` of every member, for a ZooKeeper client (the test reaches pods by IP). */
+export async function connectionString(namespace: string, name: string, clientPort = 2181): Promise<string> {
+  const pods = await memberPods(namespace, name);
+  return pods.map((pod) => `${pod.status?.podIP}:${clientPort}`).join(',');
+}

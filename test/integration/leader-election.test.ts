@@ -2,49 +2,12 @@
  * Two operator processes (the real entry point, under the chart's RBAC) against the real
  * control plane: only the Lease holder acts, and killing it hands over to the standby.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import test from 'ava';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
-import { repoPath } from '../harness/repo.js';
 import { createCluster } from '../support/clusters.js';
-import { grantLeaderElection, operatorKubeconfig } from '../support/operator.js';
-
-interface OperatorProcess {
-  child: ChildProcess;
-  output: string[];
-  identity: Promise<string>;
-}
-
-async function startOperatorProcess(namespace: string): Promise<OperatorProcess> {
-  // Node itself (with tsx as a loader), not the tsx CLI: a signal must reach the operator process.
-  const child = spawn(
-    repoPath('node_modules/.bin/node'),
-    [
-      '--import=tsx',
-      repoPath('src/main.ts'),
-      '--leader-elect',
-      `--leader-election-namespace=${namespace}`,
-      `--namespaces=${namespace}`,
-      '--probe-address=127.0.0.1:0',
-      '--log-format=json',
-    ],
-    { env: { ...process.env, KUBECONFIG: await operatorKubeconfig() }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const output: string[] = [];
-  const identity = new Promise<string>((resolve, reject) => {
-    child.stderr?.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) {
-        output.push(line);
-        const identityField = /"identity":"([^"]+)"/.exec(line)?.[1];
-        if (line.includes('operator started') && identityField) resolve(identityField);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`operator exited with ${code}: ${output.slice(-5).join('\n')}`)));
-  });
-  return { child, output, identity };
-}
+import { grantLeaderElection, type OperatorProcess, startOperatorProcess } from '../support/operator.js';
 
 async function configMapCreated(namespace: string, cluster: string, timeoutMs: number) {
   const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);

@@ -86,5 +86,8 @@ export async function memberPods(namespace: string, name: string): Promise<V1Pod
 /** `ip:port,…` of every member, for a ZooKeeper client (the test reaches pods by IP). */
 export async function connectionString(namespace: string, name: string, clientPort = 2181): Promise<string> {
   const pods = await memberPods(namespace, name);
-  return pods.map((pod) => `${pod.status?.podIP}:${clientPort}`).join(',');
+  return pods
+    .filter((pod) => pod.status?.podIP && pod.metadata?.deletionTimestamp === undefined)
+    .map((pod) => `${pod.status?.podIP}:${clientPort}`)
+    .join(',');
 }

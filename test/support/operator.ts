@@ -4,6 +4,7 @@
  * the test. Each test's operator watches only the test's namespace, so operators of tests
  * running side by side never act on each other's clusters.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import type { ExecutionContext } from 'ava';
@@ -89,4 +90,43 @@ export async function runOperator(t: ExecutionContext, namespace: string): Promi
   t.teardown(() => operator.stop());
   operator.startActing();
   return { operator, requests, logger };
+}
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  output: string[];
+  identity: Promise<string>;
+}
+
+/**
+ * Starts the real entry point (`src/main.ts`) as its own process with leader election, watching
+ * `namespace`; its log lines are collected. Callers kill it (SIGKILL to crash it).
+ */
+export async function startOperatorProcess(namespace: string): Promise<OperatorProcess> {
+  // Node itself (with tsx as a loader), not the tsx CLI: a signal must reach the operator process.
+  const child = spawn(
+    repoPath('node_modules/.bin/node'),
+    [
+      '--import=tsx',
+      repoPath('src/main.ts'),
+      '--leader-elect',
+      `--leader-election-namespace=${namespace}`,
+      `--namespaces=${namespace}`,
+      '--probe-address=127.0.0.1:0',
+      '--log-format=json',
+    ],
+    { env: { ...process.env, KUBECONFIG: await operatorKubeconfig() }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const output: string[] = [];
+  const identity = new Promise<string>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) {
+        output.push(line);
+        const identityField = /"identity":"([^"]+)"/.exec(line)?.[1];
+        if (line.includes('operator started') && identityField) resolve(identityField);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`operator exited with ${code}: ${output.slice(-5).join('\n')}`)));
+  });
+  return { child, output, identity };
 }

@@ -2,7 +2,9 @@
  * A ZooKeeper client that writes sequential znodes without pause during a disruptive
  * operation, then proves that every acknowledged write survived. It also measures how long
  * writes could not be acknowledged (the longest gap between two acknowledgements).
- * Uses the native `zookeeper` client, as an application would.
+ * Uses the native `zookeeper` client, as an application would. Members come back with new pod
+ * IPs after a restart, and the test has no cluster DNS, so the writer keeps the client's server
+ * list current (`set_servers`), as a client resolving the Service's names would.
  */
 import ZooKeeper from 'zookeeper';
 
@@ -39,22 +41,38 @@ export class ZnodeWriter {
   private readonly acknowledged: { path: string; at: number }[] = [];
   private failed = 0;
   private running: Promise<void> | undefined;
+  private refreshing: Promise<void> | undefined;
   private stopping = false;
+  private stopped: Promise<WriteReport> | undefined;
 
   private constructor(
     private readonly client: ZooKeeper,
     private readonly root: string,
+    private servers: string,
   ) {}
 
-  /** Connects and creates the parent znode `root` (e.g. `/e2e`). */
-  static async start(connectString: string, root: string): Promise<ZnodeWriter> {
-    const client = await connect(connectString, 15_000);
+  /** Connects to `servers()` and creates the parent znode `root` (e.g. `/e2e`). */
+  static async start(servers: () => Promise<string>, root: string): Promise<ZnodeWriter> {
+    const initial = await servers();
+    const client = await connect(initial, 15_000);
     await client.create(root, '', ZooKeeper.constants.ZOO_PERSISTENT).catch((error: Error) => {
       if (!/exists/i.test(error.message)) throw error;
     });
-    const writer = new ZnodeWriter(client, root);
+    const writer = new ZnodeWriter(client, root, initial);
     writer.running = writer.loop();
+    writer.refreshing = writer.refreshServers(servers);
     return writer;
+  }
+
+  private async refreshServers(servers: () => Promise<string>): Promise<void> {
+    while (!this.stopping) {
+      const current = await servers().catch(() => this.servers);
+      if (current !== '' && current !== this.servers) {
+        this.servers = current;
+        this.client.set_servers(current);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 
   private async loop(): Promise<void> {
@@ -76,10 +94,15 @@ export class ZnodeWriter {
     return this.acknowledged.length;
   }
 
-  /** Stops writing, reads every child of `root` back, and reports. */
-  async stop(): Promise<WriteReport> {
+  /** Stops writing, reads every child of `root` back, and reports. Safe to call twice. */
+  stop(): Promise<WriteReport> {
+    this.stopped ??= this.finish();
+    return this.stopped;
+  }
+
+  private async finish(): Promise<WriteReport> {
     this.stopping = true;
-    await this.running;
+    await Promise.all([this.running, this.refreshing]);
     await this.client.sync(this.root);
     const children = new Set(await this.client.get_children(this.root, false));
     this.client.close();

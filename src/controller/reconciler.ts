@@ -29,6 +29,7 @@ import type { EnsembleReader } from '../zookeeper/ensemble-reader.js';
 import { assessEnsemble, type EnsembleHealth } from '../zookeeper/health.js';
 import { toMemberAddress, toMemberPod } from './member-pods.js';
 import { isSatisfiedBy } from './object-diff.js';
+import { decidePodCount, type PodCountDecision } from './pod-count.js';
 import { nextRollStep, type RollStep } from './rolling-restart.js';
 import { computeStatus, hasFormed } from './status.js';
 
@@ -97,16 +98,23 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     let desired: DesiredObjects | undefined;
     let applyFailure: SpecProblem | undefined;
     let failure: unknown;
+    let podCount: PodCountDecision | undefined;
     if (review.errors.length === 0) {
-      // Paused: no membership change, so the StatefulSet keeps the pod count it has.
-      const liveStatefulSet = deps.cache.owned('StatefulSet', cluster.metadata.namespace, cluster.metadata.name);
-      const pausedPodCount = cluster.spec.paused
-        ? (liveStatefulSet as V1StatefulSet | undefined)?.spec?.replicas
-        : undefined;
+      const liveStatefulSet = deps.cache.owned('StatefulSet', cluster.metadata.namespace, cluster.metadata.name) as
+        | V1StatefulSet
+        | undefined;
+      podCount = decidePodCount({
+        desiredReplicas: resolveSpec(cluster.spec).replicas,
+        liveReplicas: liveStatefulSet?.spec?.replicas,
+        formed: hasFormed(cluster.status),
+        paused: cluster.spec.paused ?? false,
+      });
+      if (podCount.held !== undefined) await warn(podCount.held.code, podCount.held.message);
       desired = renderCluster({
         cluster,
         bootstrap: !hasFormed(cluster.status),
-        ...(pausedPodCount === undefined ? {} : { podCount: pausedPodCount }),
+        podCount: podCount.podCount,
+        members: Array.from({ length: podCount.podCount }, (_, ordinal) => ordinal + 1),
       });
       try {
         await applyChanged(deps, cluster, desired, ctx);
@@ -136,6 +144,7 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       applyFailure,
       health,
       roll,
+      membershipHeld: podCount?.held,
       now: deps.now(),
     });
     if (canonicalJson(status) !== canonicalJson(cluster.status ?? {})) {

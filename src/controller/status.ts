@@ -18,7 +18,7 @@ import { imageVersion, type SpecProblem } from '../api/validation.js';
 import { objectNames, selectorString } from '../render/names.js';
 import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
 import { type ConditionInput, findCondition, mergeConditions } from './conditions.js';
-import type { RollStep } from './rolling-restart.js';
+import type { Reason, RollStep } from './rolling-restart.js';
 
 export interface StatusInput {
   cluster: ZooKeeperCluster;
@@ -34,6 +34,8 @@ export interface StatusInput {
   health?: EnsembleHealth | undefined;
   /** What the rolling restart decided in this reconcile. */
   roll?: RollStep | undefined;
+  /** Why spec.replicas is not being applied, when it is not. */
+  membershipHeld?: Reason | undefined;
   now: Date;
 }
 
@@ -86,18 +88,20 @@ function memberView(input: StatusInput): MemberStatus[] {
 }
 
 export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
-  const { cluster, pods, desiredRevision, specErrors, applyFailure, health, roll, now } = input;
+  const { cluster, pods, desiredRevision, specErrors, applyFailure, health, roll, membershipHeld, now } = input;
   const previous = cluster.status ?? {};
   const spec = resolveSpec(cluster.spec);
   const members = memberView(input);
   const synced = members.filter((m) => m.synced);
   const unsynced = members.filter((m) => !m.synced);
-  const missing = Math.max(0, spec.replicas - members.length);
-  const quorumSize = health?.quorumSize || spec.replicas;
+  // While a membership change is held, the ensemble's size is what it has, not spec.replicas.
+  const size = membershipHeld === undefined ? spec.replicas : pods.length;
+  const missing = Math.max(0, size - members.length);
+  const quorumSize = health?.quorumSize || size;
   const syncedVoters = health?.syncedVoters ?? synced.length;
   const available = health !== undefined ? health.available : syncedVoters >= majorityOf(quorumSize);
   const formed = available || hasFormed(previous);
-  const designedTolerance = spec.replicas - majorityOf(spec.replicas);
+  const designedTolerance = size - majorityOf(size);
   const faultTolerance = syncedVoters - majorityOf(quorumSize);
   const anomalies = (health?.anomalies ?? []).filter(
     (a) => !(roll?.kind === 'wait' && a.reason === 'MemberNotInConfig'),
@@ -148,7 +152,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
       type: 'Degraded',
       status: 'False',
       reason: 'AllMembersSynced',
-      message: `all ${spec.replicas} members serve in sync; fault tolerance ${faultTolerance}`,
+      message: `all ${size} members serve in sync; fault tolerance ${faultTolerance}`,
     };
   }
 
@@ -161,12 +165,15 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     if (roll?.kind === 'wait' && outdated.length > 0) {
       return { type: 'Progressing', status: 'True', reason: roll.reason.code, message: roll.reason.message };
     }
+    if (membershipHeld !== undefined) {
+      return { type: 'Progressing', status: 'False', reason: membershipHeld.code, message: membershipHeld.message };
+    }
     if (missing > 0 || (!formed && unsynced.length > 0)) {
       return {
         type: 'Progressing',
         status: 'True',
         reason: 'MembersStarting',
-        message: `waiting for ${spec.replicas - synced.length} member(s) to serve`,
+        message: `waiting for ${size - synced.length} member(s) to serve`,
       };
     }
     return {

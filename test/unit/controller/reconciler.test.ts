@@ -241,6 +241,30 @@ test('a paused cluster keeps the StatefulSet at the pod count it has', async (t)
   t.is(world.clusterObject.status?.phase, 'Paused');
 });
 
+test('changing replicas of a formed ensemble changes nothing and says why', async (t) => {
+  const world = new World(cluster({ replicas: 3 }));
+  await world.reconcile();
+  world.addReadyPods(3, renderCluster({ cluster: cluster(), bootstrap: true }).revision);
+  await world.reconcile();
+  world.clusterObject = { ...cluster({ replicas: 1 }), status: world.clusterObject?.status ?? {} };
+  world.events.length = 0;
+  await world.reconcile();
+  t.is((world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas, 3);
+  t.is(
+    (world.objects.get('ConfigMap/example-config') as V1ConfigMap).data?.['zoo.cfg.dynamic']?.trim().split('\n').length,
+    3,
+    'the dynamic config keeps the current members',
+  );
+  t.regex(
+    world.events.join('\n'),
+    /Warning MembershipChangeUnsupported: spec.replicas is 1 but the ensemble has 3 member/,
+  );
+  t.is(
+    world.clusterObject.status?.conditions?.find((c) => c.type === 'Progressing')?.reason,
+    'MembershipChangeUnsupported',
+  );
+});
+
 test('the bootstrap marker turns off once the ensemble has formed', async (t) => {
   const world = new World(cluster());
   await world.reconcile();

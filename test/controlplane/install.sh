@@ -69,14 +69,19 @@ rm -rf "$cache"/.build-* "$cache"/.old-*
 build_dirs=()
 cleanup() { ((${#build_dirs[@]} == 0)) || rm -rf "${build_dirs[@]}"; }
 trap cleanup EXIT
+# Turn INT/TERM into a normal exit so the EXIT trap removes the build dirs too
+# (anything left behind has no marker and is removed by the next run anyway).
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-# new_build_dir <name>: an empty directory on the cache's filesystem, so the
-# final rename is atomic.
+# new_build_dir <variable> <name>: sets <variable> to an empty directory on the
+# cache's filesystem, so the final rename is atomic. (Not $(...): the subshell
+# would lose the build_dirs entry that the EXIT trap cleans up.)
 new_build_dir() {
 	local d
-	d=$(mktemp -d "$cache/.build-$1.XXXXXX")
+	d=$(mktemp -d "$cache/.build-$2.XXXXXX")
 	build_dirs+=("$d")
-	echo "$d"
+	printf -v "$1" '%s' "$d"
 }
 
 # move_into_place <build dir> <final dir>: replace the final directory by the
@@ -197,7 +202,7 @@ install_k8s() {
 		log "k8s $K8S_VERSION: up to date in $k8s_dir"
 		return
 	fi
-	tmp=$(new_build_dir "k8s-$K8S_VERSION")
+	new_build_dir tmp "k8s-$K8S_VERSION"
 	mkdir -p "$tmp/bin"
 	log "k8s $K8S_VERSION: building kube-apiserver, kube-controller-manager, kubectl (cold: 11-17 min on 2 cores)"
 	# One invocation so that the shared packages compile once. No kube-scheduler:
@@ -232,7 +237,7 @@ install_etcd() {
 		log "etcd $ETCD_VERSION: up to date in $etcd_dir"
 		return
 	fi
-	tmp=$(new_build_dir "etcd-$ETCD_VERSION")
+	new_build_dir tmp "etcd-$ETCD_VERSION"
 	mkdir -p "$tmp/bin"
 	log "etcd $ETCD_VERSION: building"
 	# A separate module from k8s so that MVS does not move grpc/otel/bbolt
@@ -267,7 +272,7 @@ install_helm() {
 		log "helm $HELM_VERSION: up to date in $helm_dir"
 		return
 	fi
-	tmp=$(new_build_dir "helm-$HELM_VERSION")
+	new_build_dir tmp "helm-$HELM_VERSION"
 	mkdir -p "$tmp/bin"
 	log "helm $HELM_VERSION: building"
 	(cd "$mod" && go build -buildvcs=false -trimpath -ldflags "$helm_ldflags" -o "$tmp/bin/helm" helm.sh/helm/v4/cmd/helm)
@@ -303,7 +308,7 @@ install_zookeeper() { # <version>
 		log "zookeeper $v: up to date in $dir"
 		return
 	fi
-	tmp=$(new_build_dir "zookeeper-$v")
+	new_build_dir tmp "zookeeper-$v"
 	mkdir -p "$tmp/bin" "$tmp/conf" "$tmp/lib"
 	log "zookeeper $v: resolving jars from Maven Central (zookeeper-prometheus-metrics $pv)"
 	# copy-dependencies fills lib/ like the release tarball's lib/; the versions

@@ -23,6 +23,8 @@ export interface MemberPod {
   terminating: boolean;
   /** Waiting in CrashLoopBackOff, ErrImagePull, ImagePullBackOff or similar: down, not coming back by itself. */
   stuck: boolean;
+  /** The pod's Ready condition (its readiness probe asks the member for a serving mode). */
+  ready: boolean;
   /** When this pod object was created (the restart of the previous incarnation). */
   createdAt: Date;
 }
@@ -60,10 +62,11 @@ export function nextRollStep(input: RollInput): RollStep {
   const pods = [...input.pods].sort((a, b) => b.myid - a.myid);
   const memberOf = (pod: MemberPod) => health.members.find((m) => m.myid === pod.myid);
   const outdated = pods.filter((p) => p.revision !== desiredRevision);
-  // Down: stuck, not answering at all, or not serving while the others have a quorum. A member
-  // that answers but does not serve because there is no quorum (an election) is not "down".
-  const down = (pod: MemberPod) =>
-    pod.stuck || !(memberOf(pod)?.reachable ?? false) || (health.available && !(memberOf(pod)?.serving ?? false));
+  // Down: stuck, or neither serving (as read now) nor Ready (as its probe says), while the
+  // others have a quorum. Both views must agree: a healthy member whose answer was merely slow
+  // is never taken for a broken one, and a member that does not serve because there is no
+  // quorum (an election) is not "down".
+  const down = (pod: MemberPod) => pod.stuck || (health.available && !(memberOf(pod)?.serving ?? false) && !pod.ready);
   if (outdated.length === 0) return { kind: 'done' };
   if (input.paused) {
     return wait('Paused', `spec.paused is set: ${outdated.length} member(s) wait for a restart`);

@@ -12,6 +12,8 @@ interface Scenario {
   down?: number[];
   /** Crash-looping pods (also down). */
   stuck?: number[];
+  /** Serving and Ready, but its answer to the operator's read timed out. */
+  slowToAnswer?: number[];
   /** Serving but still syncing with the leader. */
   syncing?: number[];
   missing?: number[];
@@ -36,6 +38,7 @@ function rollInput(s: Scenario): RollInput {
   };
   const readings: MemberReading[] = present.map((myid) => {
     const pod = `zk-${myid - 1}`;
+    if (has(s.slowToAnswer, myid)) return { pod, myid, unreachable: '4lw srvr: no answer within 3000 ms' };
     if (!serving.includes(myid) || !leaderServes) {
       return serving.includes(myid) ? { pod, myid } : { pod, myid, unreachable: 'connection refused' };
     }
@@ -66,6 +69,8 @@ function rollInput(s: Scenario): RollInput {
     revision: has(s.outdated, myid) ? 'old' : 'new',
     terminating: false,
     stuck: has(s.stuck, myid),
+    // The readiness probe passes for a serving member (slow answers to the operator aside).
+    ready: serving.includes(myid) && leaderServes,
     createdAt: new Date(now.getTime() - (s.podAgeSeconds ?? 30) * 1000),
   }));
   return {
@@ -107,6 +112,11 @@ const cases: { name: string; scenario: Scenario; expect: string }[] = [
     name: 'a down outdated member is restarted first',
     scenario: { size: 5, leader: 5, outdated: [2, 4], down: [2] },
     expect: 'restart zk-1',
+  },
+  {
+    name: 'a Ready member whose answer was slow is waited for, never taken for down',
+    scenario: { size: 5, leader: 5, outdated: [1, 2, 3], slowToAnswer: [1] },
+    expect: 'wait WaitingForSync',
   },
   {
     name: 'a healthy member waits while another is down',

@@ -9,33 +9,26 @@ import type { ZooKeeperClusterStatus } from '../../src/api/types.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
 import {
+  clusterEvents,
   connectionString,
   createCluster,
+  FORMED_MS,
   isRunning,
   memberPods,
   patchCluster,
+  ROLLED_MS,
   waitForStatus,
 } from '../support/clusters.js';
 import { grantLeaderElection, runOperator, startOperatorProcess } from '../support/operator.js';
 import { ZnodeWriter } from '../support/znode-writer.js';
 
-const FORMED_MS = 240_000;
-const ROLLED_MS = 420_000;
 const condition = (status: ZooKeeperClusterStatus, type: string) => status.conditions?.find((c) => c.type === type);
 
 async function core() {
   return (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
 }
 
-async function eventReasons(namespace: string, cluster: string): Promise<string[]> {
-  const events = await (await core()).listNamespacedEvent({
-    namespace,
-    fieldSelector: `involvedObject.name=${cluster}`,
-  });
-  return events.items.map((e) => `${e.reason}: ${e.message}`);
-}
-
-test('a member killed by hand is reported Degraded within 5 s, and the cluster recovers', async (t) => {
+test.serial('a member killed by hand is reported Degraded within 5 s, and the cluster recovers', async (t) => {
   const namespace = await newNamespace(t);
   await runOperator(t, namespace);
   await createCluster(namespace, 'zk', { replicas: 3, storage: { size: '1Gi' } });
@@ -60,7 +53,7 @@ test('a member killed by hand is reported Degraded within 5 s, and the cluster r
   t.is(recovered.ready, '3/3');
 });
 
-test('an upgrade from ZooKeeper 3.8 to 3.9 rolls every member and keeps every write', async (t) => {
+test.serial('an upgrade from ZooKeeper 3.8 to 3.9 rolls every member and keeps every write', async (t) => {
   const namespace = await newNamespace(t);
   await runOperator(t, namespace);
   await createCluster(namespace, 'zk', { replicas: 3, image: 'zookeeper:3.8.6', storage: { size: '1Gi' } });
@@ -91,54 +84,57 @@ test('an upgrade from ZooKeeper 3.8 to 3.9 rolls every member and keeps every wr
   for (const pod of await memberPods(namespace, 'zk')) t.is(pod.spec?.containers[0]?.image, 'zookeeper:3.9.4');
 });
 
-test('a crash-looping member stops the roll with a clear condition, and fixing the spec finishes it', async (t) => {
-  const namespace = await newNamespace(t);
-  await runOperator(t, namespace);
-  await createCluster(namespace, 'zk', {
-    replicas: 3,
-    storage: { size: '1Gi' },
-    rollingUpdate: { stepTimeoutSeconds: 30 },
-  });
-  await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
-  const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/stalled');
-  t.teardown(() => writer.stop().catch(() => undefined));
+test.serial(
+  'a crash-looping member stops the roll with a clear condition, and fixing the spec finishes it',
+  async (t) => {
+    const namespace = await newNamespace(t);
+    await runOperator(t, namespace);
+    await createCluster(namespace, 'zk', {
+      replicas: 3,
+      storage: { size: '1Gi' },
+      rollingUpdate: { stepTimeoutSeconds: 30 },
+    });
+    await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+    const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/stalled');
+    t.teardown(() => writer.stop().catch(() => undefined));
 
-  // A tag no registry has: the restarted member cannot start.
-  await patchCluster(namespace, 'zk', { spec: { image: 'zookeeper:3.9.99' } });
-  const stalled = await waitForStatus(
-    namespace,
-    'zk',
-    'the roll to stall',
-    (status) => condition(status, 'Degraded')?.reason === 'RollStalled',
-    120_000,
-  );
-  t.log(`stalled: ${condition(stalled, 'Degraded')?.message}`);
-  t.regex(condition(stalled, 'Degraded')?.message ?? '', /waiting for zk-\d to serve and sync with the leader/);
-  t.is(condition(stalled, 'Available')?.status, 'True', 'quorum held: only one member was touched');
-  const badPods = (await memberPods(namespace, 'zk')).filter(
-    (p) => p.spec?.containers[0]?.image === 'zookeeper:3.9.99',
-  );
-  t.is(badPods.length, 1, 'the roll stopped after the first member');
-  t.true(
-    (await eventReasons(namespace, 'zk')).some((e) => e.startsWith('RollStalled:')),
-    'a Warning Event says so',
-  );
+    // A tag no registry has: the restarted member cannot start.
+    await patchCluster(namespace, 'zk', { spec: { image: 'zookeeper:3.9.99' } });
+    const stalled = await waitForStatus(
+      namespace,
+      'zk',
+      'the roll to stall',
+      (status) => condition(status, 'Degraded')?.reason === 'RollStalled',
+      120_000,
+    );
+    t.log(`stalled: ${condition(stalled, 'Degraded')?.message}`);
+    t.regex(condition(stalled, 'Degraded')?.message ?? '', /waiting for zk-\d to serve and sync with the leader/);
+    t.is(condition(stalled, 'Available')?.status, 'True', 'quorum held: only one member was touched');
+    const badPods = (await memberPods(namespace, 'zk')).filter(
+      (p) => p.spec?.containers[0]?.image === 'zookeeper:3.9.99',
+    );
+    t.is(badPods.length, 1, 'the roll stopped after the first member');
+    t.true(
+      (await clusterEvents(namespace, 'zk')).some((e) => e.startsWith('RollStalled:')),
+      'a Warning Event says so',
+    );
 
-  await patchCluster(namespace, 'zk', { spec: { image: 'zookeeper:3.9.4', config: { maxClientCnxns: '100' } } });
-  const fixed = await waitForStatus(
-    namespace,
-    'zk',
-    'Running after the fix',
-    (status, cluster) => status.currentVersion === '3.9.4' && isRunning(status, cluster),
-    ROLLED_MS,
-  );
-  const report = await writer.stop();
-  t.log(`writes acknowledged ${report.acknowledged}, longest gap ${report.longestGapMs} ms`);
-  t.deepEqual(report.lost, []);
-  t.is(fixed.ready, '3/3');
-});
+    await patchCluster(namespace, 'zk', { spec: { image: 'zookeeper:3.9.4', config: { maxClientCnxns: '100' } } });
+    const fixed = await waitForStatus(
+      namespace,
+      'zk',
+      'Running after the fix',
+      (status, cluster) => status.currentVersion === '3.9.4' && isRunning(status, cluster),
+      ROLLED_MS,
+    );
+    const report = await writer.stop();
+    t.log(`writes acknowledged ${report.acknowledged}, longest gap ${report.longestGapMs} ms`);
+    t.deepEqual(report.lost, []);
+    t.is(fixed.ready, '3/3');
+  },
+);
 
-test('an operator killed mid-roll is replaced by one that finishes the roll safely', async (t) => {
+test.serial('an operator killed mid-roll is replaced by one that finishes the roll safely', async (t) => {
   const namespace = await newNamespace(t);
   await grantLeaderElection(namespace);
   const first = await startOperatorProcess(namespace);
@@ -152,7 +148,7 @@ test('an operator killed mid-roll is replaced by one that finishes the roll safe
   await pollUntil(
     'the first restart of the roll',
     async () =>
-      (await eventReasons(namespace, 'zk')).some((e) => e.startsWith('RestartingFollower')) ? true : undefined,
+      (await clusterEvents(namespace, 'zk')).some((e) => e.startsWith('RestartingFollower')) ? true : undefined,
     { timeoutMs: 60_000, intervalMs: 100 },
   );
   first.child.kill('SIGKILL');
@@ -168,7 +164,7 @@ test('an operator killed mid-roll is replaced by one that finishes the roll safe
   const report = await writer.stop();
   t.deepEqual(report.lost, []);
   t.is(rolled.ready, '3/3');
-  const restarts = (await eventReasons(namespace, 'zk')).filter((e) => e.startsWith('Restarting'));
+  const restarts = (await clusterEvents(namespace, 'zk')).filter((e) => e.startsWith('Restarting'));
   t.is(restarts.length, 3, `each member restarted once:\n${restarts.join('\n')}`);
   t.true(
     second.output.some((line) => line.includes('restarting')),

@@ -91,3 +91,20 @@ export async function connectionString(namespace: string, name: string, clientPo
     .map((pod) => `${pod.status?.podIP}:${clientPort}`)
     .join(',');
 }
+
+/**
+ * `reason: message` of the Events on cluster `name`, in creation order. Event timestamps have
+ * one-second resolution, so the order comes from resourceVersion: opaque in general, but an
+ * increasing etcd revision on this test control plane.
+ */
+export async function clusterEvents(namespace: string, name: string): Promise<string[]> {
+  const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+  const events = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
+  return events.items
+    .sort((a, b) => Number(a.metadata?.resourceVersion ?? 0) - Number(b.metadata?.resourceVersion ?? 0))
+    .map((e) => `${e.reason}: ${e.message}`);
+}
+
+/** How long a cluster may take to form, and to finish a roll, on a busy 2-core machine. */
+export const FORMED_MS = 240_000;
+export const ROLLED_MS = 420_000;

@@ -3,7 +3,7 @@
  * force, status through /status, pod deletion with a uid precondition, and the error paths a
  * reconcile must classify (409, 403, 5xx, network).
  */
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PolicyV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, PolicyV1Api } from '@kubernetes/client-node';
 import test from 'ava';
 import nock from 'nock';
 import { renderCluster } from '../../../src/render/cluster.js';
@@ -12,6 +12,7 @@ import { classifyKubeError, type KubeErrorKind } from '../../../src/runtime/kube
 import { KubeWriter } from '../../../src/runtime/kube-writer.js';
 import { OperatorMetrics } from '../../../src/runtime/metrics.js';
 import { aCluster } from '../../support/builders.js';
+import { fakeKubeConfig } from '../../support/fake-kubeconfig.js';
 
 const SERVER = 'http://kube.test';
 
@@ -19,13 +20,7 @@ test.before(() => nock.disableNetConnect());
 test.afterEach.always(() => nock.cleanAll());
 
 function writer() {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'test', server: SERVER, skipTLSVerify: true }],
-    users: [{ name: 'operator', token: 'test-token' }],
-    contexts: [{ name: 'test', cluster: 'test', user: 'operator' }],
-    currentContext: 'test',
-  });
+  const kubeConfig = fakeKubeConfig(SERVER);
   const requests: ApiRequest[] = [];
   const metrics = new OperatorMetrics({ processMetrics: false });
   const options = { metrics, onRequest: (request: ApiRequest) => requests.push(request) };
@@ -130,13 +125,7 @@ for (const failure of failures) {
 test.serial('a refused connection is reported without a status and classified as transient', async (t) => {
   nock.enableNetConnect('127.0.0.1');
   t.teardown(() => nock.disableNetConnect());
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'closed', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
-    users: [{ name: 'operator', token: 'test-token' }],
-    contexts: [{ name: 'closed', cluster: 'closed', user: 'operator' }],
-    currentContext: 'closed',
-  });
+  const kubeConfig = fakeKubeConfig('http://127.0.0.1:1');
   const requests: ApiRequest[] = [];
   const core = makeObservedApiClient(kubeConfig, CoreV1Api, { onRequest: (r) => requests.push(r) });
   const error = await t.throwsAsync(core.readNamespacedConfigMap({ namespace: 'default', name: 'x' }));

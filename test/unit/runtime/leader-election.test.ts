@@ -1,4 +1,4 @@
-import { CoordinationV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import test, { type ExecutionContext } from 'ava';
 import nock from 'nock';
 import { FakeClock } from '../../../src/runtime/clock.js';
@@ -9,6 +9,7 @@ import {
   parseLeaseTime,
 } from '../../../src/runtime/leader-election.js';
 import { MemoryLogger } from '../../../src/runtime/logging.js';
+import { fakeKubeConfig } from '../../support/fake-kubeconfig.js';
 
 const SERVER = 'http://kube.test';
 const LEASES_PATH = '/apis/coordination.k8s.io/v1/namespaces/ops/leases';
@@ -60,13 +61,7 @@ function capture(into: V1Lease[]) {
 }
 
 function anElector(options: Partial<LeaderElectionOptions> = {}) {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'test', server: SERVER, skipTLSVerify: true }],
-    users: [{ name: 'operator', token: 'test-token' }],
-    contexts: [{ name: 'test', cluster: 'test', user: 'operator' }],
-    currentContext: 'test',
-  });
+  const kubeConfig = fakeKubeConfig(SERVER);
   const clock = new FakeClock(START_MS);
   const transitions: string[] = [];
   let leadingSignal: AbortSignal | undefined;

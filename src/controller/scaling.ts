@@ -1,0 +1,338 @@
+/**
+ * The scaling planner: the next step that moves the committed membership and the StatefulSet
+ * towards `desiredReplicas` voters (server ids 1..desired), or why not now. Pure.
+ *
+ * Membership changes by ZooKeeper's dynamic reconfiguration, one voter per step:
+ * - up, N -> N+1: raise the StatefulSet by one (the new pod starts with the committed voters plus
+ *   itself and syncs as a non-voting follower), wait until it is synced, then add it with a
+ *   reconfig conditional on the version just read. The pod count is raised only when every pod
+ *   is a committed voter: there is never more than one joiner.
+ * - down, N -> N-1: remove the highest server id from the config (also when it leads: ZooKeeper
+ *   hands leadership over), make one write so that the new config is active everywhere, then
+ *   lower the StatefulSet by one and wait until the pod is gone.
+ * - every step waits while the ensemble is not Available, while members disagree (two leaders,
+ *   another epoch, another config version) and while `paused` is set;
+ * - a member is added or removed only if the synced voters of the resulting config are a
+ *   majority of it: the same rule ZooKeeper enforces with NewConfigNoQuorum, checked first so a
+ *   doomed reconfig is never sent;
+ * - "active" is observed, not remembered: the leader's last processed zxid is beyond the config
+ *   version (the zxid of the reconfig) once a write, or a new leader's epoch, followed it.
+ * The planner keeps no state: the committed config (`/zookeeper/config` as the leader reports
+ * it), the pods, the claims and the StatefulSet's replicas say where a change stands, so an
+ * operator restarted between a reconfig and the StatefulSet change, a failed reconfig, or a pod
+ * lost mid-step are all repaired by the same rules.
+ *
+ * Storage of removed members (claim `myid` = ordinal + 1): a claim is touched only once its
+ * member has left the committed config, the StatefulSet no longer covers its ordinal and its pod
+ * is gone.
+ * - reclaim policy Delete: the claim is deleted (`deleteClaim`).
+ * - reclaim policy Retain: the claim is kept and marked (`markClaim`, the annotation
+ *   REMOVED_MEMBER_ANNOTATION = the config version it left in). Its data is history of a member
+ *   that left: its transaction log may hold proposals the ensemble never committed, and its
+ *   `myid` would pass the start script's identity check. So before a scale-up reuses the
+ *   ordinal, the marked claim is deleted (`deleteClaim`, reason ReleasingRetainedClaim) and the
+ *   StatefulSet creates an empty one; the joiner syncs from the leader (a snapshot) before it
+ *   may vote. The bytes outlive the claim only if the volume's own reclaim policy is Retain.
+ *   A claim found beyond the pod count without a mark (e.g. the operator stopped between the pod
+ *   deletion and the mark) is marked first, so it is never reused unmarked.
+ */
+
+import { ANNOTATION_PREFIX } from '../api/constants.js';
+import type { ResolvedSpec } from '../api/defaults.js';
+import type { ReclaimPolicy } from '../api/types.js';
+import type { ClusterRef } from '../render/names.js';
+import { serverLine } from '../render/zoo-cfg.js';
+import { type EnsembleHealth, type MemberHealth, majorityOf } from '../zookeeper/health.js';
+import type { Reason } from './rolling-restart.js';
+
+/** On a retained claim of a removed member: the config version (hex) it left the ensemble in. */
+export const REMOVED_MEMBER_ANNOTATION = `${ANNOTATION_PREFIX}/removed-in-config-version`;
+
+export interface ScalingPod {
+  name: string;
+  /** ordinal + 1 */
+  myid: number;
+  /** Has a deletionTimestamp. */
+  terminating: boolean;
+}
+
+/** A member's data claim (`<template>-<cluster>-<ordinal>`). */
+export interface MemberClaim {
+  name: string;
+  /** ordinal + 1 */
+  myid: number;
+  /** Carries REMOVED_MEMBER_ANNOTATION. */
+  markedRemoved: boolean;
+}
+
+export interface ScalingInput {
+  cluster: ClusterRef;
+  spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>;
+  desiredReplicas: number;
+  /** The StatefulSet's spec.replicas. */
+  podCount: number;
+  pods: readonly ScalingPod[];
+  claims: readonly MemberClaim[];
+  reclaimPolicy: ReclaimPolicy;
+  health: EnsembleHealth;
+  paused: boolean;
+}
+
+export type ScalingStep =
+  | { kind: 'done' }
+  | { kind: 'wait'; reason: Reason }
+  /** Set the StatefulSet's replicas to `to` (one more pod). */
+  | { kind: 'raisePodCount'; to: number; reason: Reason }
+  /** `reconfig -add <serverLine> -v <fromVersion>`. */
+  | { kind: 'addMember'; myid: number; serverLine: string; fromVersion: string; reason: Reason }
+  /** `reconfig -remove <myid> -v <fromVersion>`; ConnectionLoss when it leads: re-read the config. */
+  | { kind: 'removeMember'; myid: number; fromVersion: string; reason: Reason }
+  /** One write through the ensemble, so the config `version` is active on every new member. */
+  | { kind: 'commitWrite'; version: string; reason: Reason }
+  /** Set the StatefulSet's replicas to `to` (one pod less). */
+  | { kind: 'lowerPodCount'; to: number; reason: Reason }
+  | { kind: 'deleteClaim'; claim: string; reason: Reason }
+  /** Annotate the claim with REMOVED_MEMBER_ANNOTATION = `version`. */
+  | { kind: 'markClaim'; claim: string; version: string; reason: Reason };
+
+export type ScalingStepKind = ScalingStep['kind'];
+
+const reason = (code: string, message: string): Reason => ({ code, message });
+const wait = (code: string, message: string): ScalingStep => ({ kind: 'wait', reason: reason(code, message) });
+const ids = (list: readonly number[]) => list.map((id) => `server ${id}`).join(', ');
+
+/** The voters of `config` that are synced with the leader right now. */
+function syncedIn(config: readonly number[], members: readonly MemberHealth[]): number {
+  return config.filter((id) => members.some((m) => m.myid === id && m.serving && m.synced)).length;
+}
+
+/** The leader's last processed zxid is beyond the config version: the config is active. */
+function activated(health: EnsembleHealth, version: string): boolean {
+  const leader = health.members.find((m) => m.myid === health.leader?.myid);
+  if (leader?.zxid === undefined) return false;
+  return BigInt(leader.zxid) > BigInt(`0x${version}`);
+}
+
+export function nextScalingStep(input: ScalingInput): ScalingStep {
+  const { health, podCount } = input;
+  const target = input.desiredReplicas;
+  const committed = [...health.committedVoters].sort((a, b) => a - b);
+  const inConfig = (id: number) => committed.includes(id);
+  const pods = [...input.pods].sort((a, b) => a.myid - b.myid);
+  const podOf = (id: number) => pods.find((p) => p.myid === id);
+  const memberOf = (id: number) => health.members.find((m) => m.myid === id);
+  const desiredIds = Array.from({ length: Math.max(target, 0) }, (_, i) => i + 1);
+  const missing = desiredIds.filter((id) => !inConfig(id));
+  const extra = committed.filter((id) => id > target).sort((a, b) => b - a);
+  // Claims of removed members: beyond the pod count, not in the config, no pod left.
+  const leftoverClaims = input.claims
+    .filter((c) => c.myid > podCount && !inConfig(c.myid) && podOf(c.myid) === undefined)
+    .sort((a, b) => a.myid - b.myid);
+  const pendingClaims = leftoverClaims.filter((c) => input.reclaimPolicy === 'Delete' || !c.markedRemoved);
+
+  const converged =
+    committed.length > 0 &&
+    missing.length === 0 &&
+    extra.length === 0 &&
+    podCount === target &&
+    pendingClaims.length === 0 &&
+    !pods.some((p) => p.myid > target);
+  if (converged) return { kind: 'done' };
+
+  if (target < 1) return wait('InvalidReplicas', `cannot scale to ${target} members; an ensemble needs at least one`);
+  if (input.paused) {
+    return wait(
+      'Paused',
+      `spec.paused is set: scaling from ${committed.length} to ${target} voters waits (StatefulSet at ${podCount})`,
+    );
+  }
+  if (!health.available || health.leader === undefined) {
+    return wait(
+      'NoQuorum',
+      `the ensemble has no leader with a synced majority (${health.syncedVoters} of ${health.quorumSize} voters synced); membership does not change`,
+    );
+  }
+  const blocking = health.anomalies.filter((a) => a.reason !== 'MemberNotInConfig');
+  if (blocking.length > 0) return wait(blocking[0]?.reason ?? 'Anomaly', blocking.map((a) => a.message).join('; '));
+  const version = health.configVersion;
+  if (version === undefined || committed.length === 0) {
+    return wait(
+      'ConfigUnknown',
+      'the leader did not report its committed config and version; membership does not change',
+    );
+  }
+  // A pod on its way out (deleted, or beyond the StatefulSet's replicas) must be gone first.
+  const terminating = pods.filter((p) => p.terminating || p.myid > podCount);
+  if (terminating.length > 0) {
+    return wait(
+      'MemberTerminating',
+      `waiting for ${terminating.map((p) => p.name).join(', ')} to be gone before the next scaling step`,
+    );
+  }
+
+  // 1. Finish a removal: the highest pod's member has left the config; activate, then lower.
+  if (podCount > target && !inConfig(podCount)) {
+    const leaving = podOf(podCount)?.name ?? `server ${podCount}`;
+    if (!activated(health, version)) {
+      return {
+        kind: 'commitWrite',
+        version,
+        reason: reason(
+          'ActivatingConfig',
+          `writing once so that config ${version} (without ${leaving}) is active before its pod is deleted`,
+        ),
+      };
+    }
+    return {
+      kind: 'lowerPodCount',
+      to: podCount - 1,
+      reason: reason(
+        'RemovingMemberPod',
+        `${leaving} left the committed config ${version}; lowering the StatefulSet to ${podCount - 1}`,
+      ),
+    };
+  }
+
+  // 2. Storage of members that are gone.
+  const claim = pendingClaims[0];
+  if (claim !== undefined) {
+    if (input.reclaimPolicy === 'Delete') {
+      return {
+        kind: 'deleteClaim',
+        claim: claim.name,
+        reason: reason('DeletingClaim', `server ${claim.myid} left the ensemble; deleting its claim ${claim.name}`),
+      };
+    }
+    return {
+      kind: 'markClaim',
+      claim: claim.name,
+      version,
+      reason: reason(
+        'RetainingClaim',
+        `server ${claim.myid} left the ensemble; keeping its claim ${claim.name}, marked as removed in config ${version}`,
+      ),
+    };
+  }
+
+  // 3. Remove one voter: the highest id first, even the leader. When that is not safe, a synced
+  // joiner that the target wants may still be added first (it raises the synced voters).
+  let removalBlocked: ScalingStep | undefined;
+  const leaving = extra[0];
+  if (leaving !== undefined) {
+    const remaining = committed.filter((id) => id !== leaving);
+    const synced = syncedIn(remaining, health.members);
+    if (synced >= majorityOf(remaining.length)) {
+      const isLeader = leaving === health.leader.myid;
+      return {
+        kind: 'removeMember',
+        myid: leaving,
+        fromVersion: version,
+        reason: reason(
+          isLeader ? 'RemovingLeader' : 'RemovingMember',
+          `removing server ${leaving}${isLeader ? ' (the leader; leadership moves)' : ''} from config ${version}: ${committed.length} -> ${remaining.length} voters, target ${target}`,
+        ),
+      };
+    }
+    removalBlocked = wait(
+      'QuorumAtRisk',
+      `removing server ${leaving} would leave ${synced} synced voters of ${remaining.length}; a quorum needs ${majorityOf(remaining.length)} (not synced: ${ids(remaining.filter((id) => !(memberOf(id)?.synced ?? false)))})`,
+    );
+  }
+
+  // 4. Add the joiner: the lowest missing id, once its pod is a synced non-voting follower.
+  const joinerId = missing[0];
+  if (joinerId !== undefined && joinerId <= podCount) {
+    const joiner = memberOf(joinerId);
+    const joinerPod = podOf(joinerId);
+    if (joinerPod === undefined) {
+      return (
+        removalBlocked ??
+        wait('MemberMissing', `waiting for the StatefulSet to create the pod of joining server ${joinerId}`)
+      );
+    }
+    if (!(joiner?.serving && joiner.synced)) {
+      return (
+        removalBlocked ??
+        wait(
+          'WaitingForJoiner',
+          `waiting for ${joinerPod.name} (server ${joinerId}) to sync with the leader as a non-voting follower`,
+        )
+      );
+    }
+    const next = [...committed, joinerId];
+    const synced = syncedIn(next, health.members);
+    if (synced < majorityOf(next.length)) {
+      return (
+        removalBlocked ??
+        wait(
+          'QuorumAtRisk',
+          `adding server ${joinerId} would need ${majorityOf(next.length)} synced voters of ${next.length}; ${synced} are synced`,
+        )
+      );
+    }
+    return {
+      kind: 'addMember',
+      myid: joinerId,
+      serverLine: serverLine(input.cluster, joinerId, input.spec),
+      fromVersion: version,
+      reason: reason(
+        'AddingMember',
+        `adding ${joinerPod.name} (server ${joinerId}) to config ${version}: ${committed.length} -> ${next.length} voters, target ${target}`,
+      ),
+    };
+  }
+  if (removalBlocked !== undefined) return removalBlocked;
+
+  // 5. Raise the pod count by one: a voter's pod that is missing, or the next joiner. Only when
+  // every pod is a voter, so there is never a second joiner.
+  const outsiders = pods.filter((p) => !inConfig(p.myid));
+  const podsBelow = Array.from({ length: podCount }, (_, i) => i + 1);
+  const absent = podsBelow.filter((id) => podOf(id) === undefined);
+  if (absent.length > 0) {
+    return wait('MemberMissing', `waiting for the StatefulSet to recreate the pods of ${ids(absent)}`);
+  }
+  if (outsiders.length > 0) {
+    return wait(
+      'WaitingForJoiner',
+      `pods outside the committed config must join or leave first: ${outsiders.map((p) => p.name).join(', ')}`,
+    );
+  }
+  const midSync = committed.filter((id) => {
+    const m = memberOf(id);
+    return m?.serving === true && !m.synced;
+  });
+  if (midSync.length > 0) {
+    return wait('WaitingForSync', `waiting for ${ids(midSync)} to finish syncing with the leader`);
+  }
+  if (podCount < target) {
+    const nextId = podCount + 1;
+    const reused = input.claims.find((c) => c.myid === nextId && c.markedRemoved);
+    if (reused !== undefined && !inConfig(nextId)) {
+      return {
+        kind: 'deleteClaim',
+        claim: reused.name,
+        reason: reason(
+          'ReleasingRetainedClaim',
+          `deleting the retained claim ${reused.name} of removed server ${nextId} so that its stale data cannot rejoin; the new member syncs from the leader`,
+        ),
+      };
+    }
+    return {
+      kind: 'raisePodCount',
+      to: podCount + 1,
+      reason: inConfig(nextId)
+        ? reason(
+            'RestoringMemberPod',
+            `server ${nextId} is in config ${version} but has no pod; raising the StatefulSet to ${nextId}`,
+          )
+        : reason(
+            'StartingJoiner',
+            `raising the StatefulSet to ${nextId}: server ${nextId} starts as a non-voting follower`,
+          ),
+    };
+  }
+  return wait(
+    'MembershipMismatch',
+    `committed voters ${ids(committed)} and ${podCount} pod(s) do not match the target of ${target}, and no safe step is known`,
+  );
+}

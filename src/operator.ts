@@ -33,7 +33,7 @@ import { OperatorMetrics } from './runtime/metrics.js';
 import { objectKey } from './runtime/object-key.js';
 import * as resources from './runtime/watched-resources.js';
 import { WorkQueue } from './runtime/work-queue.js';
-import { fourLetterWordReader } from './zookeeper/ensemble-reader.js';
+import { memberStateReader } from './zookeeper/ensemble-reader.js';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -181,7 +181,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     cache,
     writer: new KubeWriter(api),
     events,
-    ensemble: fourLetterWordReader(),
+    ensemble: memberStateReader(),
     health: healthGauges(metrics),
     now: () => new Date(),
   });

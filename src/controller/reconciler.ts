@@ -165,7 +165,8 @@ async function readHealth(
 ): Promise<EnsembleHealth | undefined> {
   const addresses = pods.flatMap((pod) => toMemberAddress(cluster.metadata.name, pod) ?? []);
   if (addresses.length === 0) return undefined;
-  return assessEnsemble(await deps.ensemble.read(addresses, resolveSpec(cluster.spec).ports.client));
+  const { client, admin } = resolveSpec(cluster.spec).ports;
+  return assessEnsemble(await deps.ensemble.read(addresses, { client, admin }));
 }
 
 function planRoll(

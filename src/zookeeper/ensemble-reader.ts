@@ -1,12 +1,14 @@
 /**
- * Reads every member of an ensemble over its client port (4lw `srvr`, `mntr`, `conf`), by pod
- * IP as any in-cluster client would. The I/O edge of health: every failure becomes part of the
+ * Reads every member of an ensemble, by pod IP as any in-cluster client would: 4lw `srvr`,
+ * `mntr` and `conf` on the client port, and `zabstate` from the AdminServer. The I/O edge of health: every failure becomes part of the
  * reading (unreachable, or not serving), never an exception, so one bad member cannot hide the
  * others.
  */
+
+import { askAdminServer } from './admin-server.js';
 import { askFourLetterWord } from './four-letter-word.js';
 import type { MemberReading } from './health.js';
-import { parseConf, parseMntr, parseSrvr } from './readings.js';
+import { parseConf, parseMntr, parseSrvr, parseZabState } from './readings.js';
 
 export interface MemberAddress {
   pod: string;
@@ -15,24 +17,35 @@ export interface MemberAddress {
   ip: string | undefined;
 }
 
-export interface EnsembleReader {
-  read(members: readonly MemberAddress[], clientPort: number): Promise<MemberReading[]>;
+export interface MemberPorts {
+  client: number;
+  admin: number;
 }
 
-export function fourLetterWordReader(timeoutMs = 3_000): EnsembleReader {
+export interface EnsembleReader {
+  read(members: readonly MemberAddress[], ports: MemberPorts): Promise<MemberReading[]>;
+}
+
+/** Reads 4lw `srvr`, `mntr`, `conf` on the client port and `zabstate` from the AdminServer. */
+export function memberStateReader(timeoutMs = 3_000): EnsembleReader {
   return {
-    read: (members, clientPort) => Promise.all(members.map((member) => readMember(member, clientPort, timeoutMs))),
+    read: (members, ports) => Promise.all(members.map((member) => readMember(member, ports, timeoutMs))),
   };
 }
 
-async function readMember(member: MemberAddress, clientPort: number, timeoutMs: number): Promise<MemberReading> {
+async function readMember(member: MemberAddress, ports: MemberPorts, timeoutMs: number): Promise<MemberReading> {
   const { pod, myid, ip } = member;
   if (ip === undefined) return { pod, myid, unreachable: 'the pod has no IP yet' };
   try {
-    const [srvr, mntr, conf] = await Promise.all([
-      askFourLetterWord(ip, clientPort, 'srvr', timeoutMs),
-      askFourLetterWord(ip, clientPort, 'mntr', timeoutMs),
-      askFourLetterWord(ip, clientPort, 'conf', timeoutMs),
+    const [srvr, mntr, conf, zabState] = await Promise.all([
+      askFourLetterWord(ip, ports.client, 'srvr', timeoutMs),
+      askFourLetterWord(ip, ports.client, 'mntr', timeoutMs),
+      askFourLetterWord(ip, ports.client, 'conf', timeoutMs),
+      // The AdminServer is optional for health: without it the 4lw answers still decide.
+      askAdminServer(ip, ports.admin, 'zabstate', timeoutMs).then(
+        (answer) => parseZabState(answer.status, answer.body),
+        () => undefined,
+      ),
     ]);
     const parsed = { srvr: parseSrvr(srvr), mntr: parseMntr(mntr), conf: parseConf(conf) };
     return {
@@ -41,6 +54,7 @@ async function readMember(member: MemberAddress, clientPort: number, timeoutMs: 
       ...(parsed.srvr ? { srvr: parsed.srvr } : {}),
       ...(parsed.mntr ? { mntr: parsed.mntr } : {}),
       ...(parsed.conf ? { conf: parsed.conf } : {}),
+      ...(zabState ? { zabState } : {}),
     };
   } catch (error) {
     return { pod, myid, unreachable: (error as Error).message };

@@ -3,6 +3,8 @@
 # the one-line totals CI reads: "N passed, N failed[, N skipped]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The project's own Node 24 and tools, also when called outside make.
+export PATH="$PWD/node_modules/.bin:$PATH"
 log_dir=${TEST_LOG_DIR:-.tmp}
 mkdir -p "$log_dir"
 log="$log_dir/test.tap"

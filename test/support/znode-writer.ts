@@ -7,6 +7,7 @@
  * list current (`set_servers`), as a client resolving the Service's names would.
  */
 import ZooKeeper from 'zookeeper';
+import { pollUntil } from '../harness/poll.js';
 
 export interface WriteReport {
   acknowledged: number;
@@ -53,7 +54,10 @@ export class ZnodeWriter {
 
   /** Connects to `servers()` and creates the parent znode `root` (e.g. `/e2e`). */
   static async start(servers: () => Promise<string>, root: string): Promise<ZnodeWriter> {
-    const initial = await servers();
+    // Pod readiness can trail ZooKeeper's own view by a probe period: wait for a Ready member.
+    const initial = await pollUntil('a Ready member to connect to', async () => (await servers()) || undefined, {
+      timeoutMs: 60_000,
+    });
     const client = await connect(initial, 15_000);
     await client.create(root, '', ZooKeeper.constants.ZOO_PERSISTENT).catch((error: Error) => {
       if (!/exists/i.test(error.message)) throw error;

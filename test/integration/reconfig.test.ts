@@ -1,0 +1,262 @@
+/**
+ * The reconfig client against real ZooKeeper servers on loopback: one 3-member ensemble for
+ * the whole file, changed step by step (the tests run in order). Every change writes a znode
+ * before and reads every znode written so far after it.
+ */
+import test from 'ava';
+import ZooKeeper from 'zookeeper';
+import { assessEnsemble } from '../../src/zookeeper/health.js';
+import {
+  addMember,
+  type CommittedConfig,
+  commitWrite,
+  type ReconfigClientOptions,
+  ReconfigError,
+  readCommittedConfig,
+  removeMember,
+} from '../../src/zookeeper/reconfig-client.js';
+import { generateSuperPassword } from '../../src/zookeeper/super-digest.js';
+import { LocalEnsemble, waitFor } from '../support/local-ensemble.js';
+
+const password = generateSuperPassword();
+let ensemble: LocalEnsemble | undefined;
+const written: string[] = [];
+
+const zk = () => {
+  if (ensemble === undefined) throw new Error('the ensemble did not start');
+  return ensemble;
+};
+const options = (ids?: number[], extra: Partial<ReconfigClientOptions> = {}): ReconfigClientOptions => ({
+  servers: zk().addresses(ids),
+  superPassword: password,
+  connectTimeoutMs: 20_000,
+  ...extra,
+});
+
+/** A plain application client: writes `/scaling/<name>`, then reads back every znode written so far. */
+async function writeAndVerify(name: string, ids?: number[]): Promise<string[]> {
+  const client = new ZooKeeper({
+    connect: zk().addresses(ids).join(','),
+    timeout: 10_000,
+    debug_level: ZooKeeper.constants.ZOO_LOG_LEVEL_ERROR,
+    host_order_deterministic: false,
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no session for the znode check')), 20_000);
+    client.once('connect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.init({});
+  });
+  try {
+    await client.create('/scaling', '', ZooKeeper.constants.ZOO_PERSISTENT).catch((error: Error) => {
+      if (!/exists/i.test(error.message)) throw error;
+    });
+    await client.create(`/scaling/${name}`, name, ZooKeeper.constants.ZOO_PERSISTENT);
+    written.push(name);
+    await client.sync('/scaling');
+    return (await client.get_children('/scaling', false)).sort();
+  } finally {
+    await new Promise((resolve) => setImmediate(resolve));
+    client.close();
+  }
+}
+
+async function expectEveryZnode(t: { deepEqual: (a: unknown, b: unknown, m?: string) => void }, name: string) {
+  const children = await writeAndVerify(name);
+  t.deepEqual(children, [...written].sort(), 'every znode written before survives the change');
+}
+
+async function health() {
+  return assessEnsemble(await zk().readings());
+}
+
+test.before(async () => {
+  ensemble = await LocalEnsemble.start({ size: 3, superPassword: password });
+});
+
+test.after.always(async () => {
+  await ensemble?.stop();
+});
+
+let config: CommittedConfig;
+
+test.serial('reads the committed config of a 3-member ensemble', async (t) => {
+  config = await readCommittedConfig({ servers: zk().addresses() });
+  t.deepEqual(config.voters, [1, 2, 3]);
+  t.deepEqual(
+    config.members.map((m) => m.line),
+    [1, 2, 3].map((id) => zk().member(id).serverLine),
+  );
+  t.regex(config.version, /^[0-9a-f]+$/);
+  // The same version as the leader's conf reports.
+  t.is((await health()).configVersion, config.version);
+  await expectEveryZnode(t, 'initial');
+});
+
+test.serial('a reconfig without the super user is refused with a clear error', async (t) => {
+  const error = await t.throwsAsync(removeMember({ servers: zk().addresses() }, 3, config.version), {
+    instanceOf: ReconfigError,
+  });
+  t.is(error?.code, 'NotAuthenticated');
+  t.regex(error?.message ?? '', /zookeeper\.DigestAuthenticationProvider\.superDigest/);
+  t.deepEqual(error?.observed?.voters, [1, 2, 3], 'nothing changed');
+  t.is(error?.observed?.version, config.version);
+});
+
+test.serial('a reconfig with the wrong super password is refused, naming the digest', async (t) => {
+  const error = await t.throwsAsync(removeMember(options(undefined, { superPassword: 'wrong' }), 3, config.version), {
+    instanceOf: ReconfigError,
+  });
+  t.is(error?.code, 'NotAuthenticated');
+  t.regex(error?.message ?? '', /did not match/);
+  t.deepEqual((await readCommittedConfig(options())).voters, [1, 2, 3]);
+});
+
+test.serial('a reconfig conditional on a stale version is refused with BadVersion', async (t) => {
+  const stale = (BigInt(`0x${config.version}`) - 1n).toString(16);
+  const error = await t.throwsAsync(removeMember(options(), 3, stale), { instanceOf: ReconfigError });
+  t.is(error?.code, 'BadVersion');
+  t.regex(error?.message ?? '', /no longer version/);
+  t.is(error?.observed?.version, config.version, 'the error reports the config read again');
+  t.deepEqual(error?.observed?.voters, [1, 2, 3]);
+});
+
+test.serial(
+  'a joiner started with the committed config plus itself becomes a synced non-voting follower',
+  async (t) => {
+    await writeAndVerify('before-joiner');
+    await zk().startJoiner(4, [1, 2, 3]);
+    const joined = await waitFor(
+      'server 4 to sync as a non-voting follower',
+      async () => {
+        const h = await health();
+        const joiner = h.members.find((m) => m.myid === 4);
+        return joiner?.serving && joiner.synced && !joiner.voting ? h : undefined;
+      },
+      90_000,
+    );
+    const leader = (await zk().readings()).find((r) => r.myid === joined.leader?.myid);
+    t.is(leader?.mntr?.syncedNonVotingFollowers, 1);
+    t.is(leader?.mntr?.quorumSize, 3);
+    t.deepEqual(joined.committedVoters, [1, 2, 3]);
+    t.true(joined.available);
+    // The joiner rewrote its config to the committed one, without itself.
+    const joinerConf = (await zk().readings([4]))[0]?.conf;
+    t.deepEqual(
+      joinerConf?.members.map((m) => m.myid),
+      [1, 2, 3],
+    );
+  },
+);
+
+test.serial('adds the joiner with a conditional reconfig: new version, quorum of 4', async (t) => {
+  const before = await readCommittedConfig(options());
+  const result = await addMember(options([1, 2, 3]), zk().member(4).serverLine, before.version);
+  t.false(result.alreadyApplied);
+  t.deepEqual(result.config.voters, [1, 2, 3, 4]);
+  t.true(BigInt(`0x${result.config.version}`) > BigInt(`0x${before.version}`), 'the version moved');
+  const after = await waitFor('the leader to count 4 synced voters', async () => {
+    const h = await health();
+    return h.quorumSize === 4 && h.syncedVoters === 4 ? h : undefined;
+  });
+  t.true(after.members.find((m) => m.myid === 4)?.voting);
+  t.is(after.configVersion, result.config.version);
+  config = result.config;
+  await expectEveryZnode(t, 'after-add');
+});
+
+test.serial('adding a member that is already in the config sends no reconfig', async (t) => {
+  const result = await addMember(options(), zk().member(4).serverLine, config.version);
+  t.true(result.alreadyApplied);
+  t.is(result.config.version, config.version, 'a no-op reconfig would have bumped the version');
+});
+
+test.serial('removes a follower; a write then activates the new config', async (t) => {
+  const leader = (await health()).leader?.myid;
+  const follower = [4, 3, 2, 1].find((id) => id !== leader) as number;
+  await writeAndVerify('before-remove-follower');
+  const result = await removeMember(options(), follower, config.version);
+  t.false(result.connectionLost);
+  t.false(result.config.voters.includes(follower));
+  t.is(result.config.voters.length, 3);
+  const removed = await waitFor('the leader to count 3 voters', async () => {
+    const h = await health();
+    return h.quorumSize === 3 && h.configVersion === result.config.version ? h : undefined;
+  });
+  t.false(
+    removed.members.find((m) => m.myid === follower)?.voting,
+    'the removed member stays as a non-voting follower',
+  );
+  await commitWrite(options());
+  // What the planner observes as "active": the leader has processed a write after the reconfig.
+  const active = await health();
+  const leaderZxid = active.members.find((m) => m.myid === active.leader?.myid)?.zxid;
+  t.true(BigInt(leaderZxid ?? '0') > BigInt(`0x${result.config.version}`));
+  config = result.config;
+  await zk().stopMember(follower);
+  await expectEveryZnode(t, 'after-remove-follower');
+});
+
+test.serial('removes the leader: the lost answer is handled and the change committed', async (t) => {
+  const before = await health();
+  const leader = before.leader?.myid as number;
+  t.truthy(leader);
+  await writeAndVerify('before-remove-leader');
+  const result = await removeMember(options(config.voters), leader, config.version);
+  t.false(result.config.voters.includes(leader));
+  t.is(result.config.voters.length, 2);
+  t.log(`leader ${leader} removed; connection lost: ${result.connectionLost}`);
+  const survivors = result.config.voters;
+  const after = await waitFor('a new leader among the remaining voters', async () => {
+    const h = assessEnsemble(await zk().readings(survivors));
+    return h.leader !== undefined && h.leader.myid !== leader && h.available && h.quorumSize === 2 ? h : undefined;
+  });
+  t.true(survivors.includes(after.leader?.myid as number));
+  config = result.config;
+  await zk().stopMember(leader);
+  await expectEveryZnode(t, 'after-remove-leader');
+});
+
+test.serial('a change whose new config has no synced quorum is refused with NewConfigNoQuorum', async (t) => {
+  // Grow back to 3 voters and stop one: 2 of 3 synced keep the quorum, but adding a server that
+  // never started makes a config of 4 whose majority (3) is not synced.
+  const [a, b] = config.voters as [number, number];
+  await zk().startJoiner(5, config.voters);
+  await waitFor('server 5 to sync', async () => {
+    const m = (await health()).members.find((x) => x.myid === 5);
+    return m?.synced && !m.voting;
+  });
+  config = (await addMember(options(), zk().member(5).serverLine, config.version)).config;
+  t.deepEqual(
+    config.voters,
+    [a, b, 5].sort((x, y) => x - y),
+  );
+  await zk().stopMember(5);
+  await waitFor('the leader to see 2 synced voters of 3', async () => {
+    const h = assessEnsemble(await zk().readings([a, b]));
+    return h.available && h.syncedVoters === 2 ? h : undefined;
+  });
+  const ghost = await zk().allocate(6);
+  const error = await t.throwsAsync(addMember(options([a, b]), ghost.serverLine, config.version), {
+    instanceOf: ReconfigError,
+  });
+  t.is(error?.code, 'NewConfigNoQuorum');
+  t.regex(error?.message ?? '', /no quorum of the new config/);
+  t.deepEqual(error?.observed?.voters, config.voters, 'nothing changed');
+  zk().restartMember(5);
+  await waitFor('server 5 back as a synced voter', async () => {
+    const h = await health();
+    return h.syncedVoters === 3 ? h : undefined;
+  });
+  await expectEveryZnode(t, 'after-no-quorum');
+});
+
+test.serial('reading from addresses where nothing listens fails with a clear error, not a crash', async (t) => {
+  const error = await t.throwsAsync(readCommittedConfig({ servers: ['127.0.0.1:1'], connectTimeoutMs: 2_000 }), {
+    instanceOf: ReconfigError,
+  });
+  t.is(error?.code, 'NoSession');
+  t.regex(error?.message ?? '', /no ZooKeeper session with 127\.0\.0\.1:1 within 2000 ms/);
+});

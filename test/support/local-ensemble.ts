@@ -1,0 +1,303 @@
+/**
+ * Real ZooKeeper servers on loopback for tests: each member its own directory, its own free
+ * client, quorum and election ports on 127.0.0.1, and the settings the operator renders
+ * (`reconfigEnabled=true`, `standaloneEnabled=false`, every 4lw, `zookeeper.db.autocreate=false`,
+ * the super user's digest). Started from the cached dists (`test/controlplane/install.sh`).
+ *
+ * Members are child processes in their own process group; `stop()` kills them and removes the
+ * directory, and an exit hook kills whatever a crashed test left running. Only processes this
+ * helper started are ever signalled.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { askFourLetterWord, type FourLetterWord } from '../../src/zookeeper/four-letter-word.js';
+import type { MemberReading } from '../../src/zookeeper/health.js';
+import { parseConf, parseMntr, parseSrvr } from '../../src/zookeeper/readings.js';
+import { superDigestJvmFlag } from '../../src/zookeeper/super-digest.js';
+import { binaryCacheDir } from '../harness/binaries.js';
+
+export interface LocalMember {
+  myid: number;
+  clientPort: number;
+  quorumPort: number;
+  electionPort: number;
+  dir: string;
+  /** `127.0.0.1:<clientPort>` */
+  address: string;
+  /** `server.N=127.0.0.1:<quorum>:<election>:participant;127.0.0.1:<client>` */
+  serverLine: string;
+}
+
+export interface LocalEnsembleOptions {
+  size: number;
+  /** A dist in the cache, default 3.9.4. */
+  version?: string;
+  /** The super user's password; its digest goes into SERVER_JVMFLAGS. */
+  superPassword: string;
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) killGroup(child);
+});
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone between the check and the signal.
+  }
+}
+
+/** A port that was free on 127.0.0.1 a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject()));
+    });
+  });
+}
+
+export const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns a value other than undefined/false, or fails naming `description`. */
+export async function waitFor<T>(
+  description: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    await delay(200);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${last ? ` (last error: ${last})` : ''}`);
+}
+
+export class LocalEnsemble {
+  readonly members = new Map<number, LocalMember>();
+  private readonly processes = new Map<number, ChildProcess>();
+
+  private constructor(
+    private readonly root: string,
+    private readonly zkServer: string,
+    private readonly superPassword: string,
+  ) {}
+
+  /** Starts members 1..size with one initial config and waits until they serve with one leader. */
+  static async start(options: LocalEnsembleOptions): Promise<LocalEnsemble> {
+    const version = options.version ?? '3.9.4';
+    const zkServer = join(binaryCacheDir(), `zookeeper-${version}`, 'bin', 'zkServer.sh');
+    await readFile(zkServer).catch(() => {
+      throw new Error(`${zkServer} is missing: run \`bash test/controlplane/install.sh\` once`);
+    });
+    const root = await mkdtemp(join(tmpdir(), 'zkop-ensemble-'));
+    const ensemble = new LocalEnsemble(root, zkServer, options.superPassword);
+    try {
+      const ids = Array.from({ length: options.size }, (_, i) => i + 1);
+      for (const id of ids) await ensemble.allocate(id);
+      for (const id of ids) await ensemble.launch(id, ids, { bootstrap: true });
+      await ensemble.waitForQuorum(ids);
+    } catch (error) {
+      await ensemble.stop();
+      throw error;
+    }
+    return ensemble;
+  }
+
+  member(myid: number): LocalMember {
+    const member = this.members.get(myid);
+    if (member === undefined) throw new Error(`no member ${myid}`);
+    return member;
+  }
+
+  /** `host:port` of the given members' client ports (default: all running). */
+  addresses(ids: readonly number[] = [...this.processes.keys()]): string[] {
+    return [...ids].sort((a, b) => a - b).map((id) => this.member(id).address);
+  }
+
+  /**
+   * Starts a joiner: a new member whose initial config is `committed` plus itself, with an
+   * empty database (it syncs as a non-voting follower until it is added).
+   */
+  async startJoiner(myid: number, committed: readonly number[]): Promise<LocalMember> {
+    await this.allocate(myid);
+    await this.launch(myid, [...committed, myid], { bootstrap: false });
+    return this.member(myid);
+  }
+
+  /** Allocates ports and a directory for a member that is not started (e.g. never to be). */
+  async allocate(myid: number): Promise<LocalMember> {
+    const existing = this.members.get(myid);
+    if (existing !== undefined) return existing;
+    const [clientPort, quorumPort, electionPort] = [await freePort(), await freePort(), await freePort()] as [
+      number,
+      number,
+      number,
+    ];
+    const member: LocalMember = {
+      myid,
+      clientPort,
+      quorumPort,
+      electionPort,
+      dir: join(this.root, String(myid)),
+      address: `127.0.0.1:${clientPort}`,
+      serverLine: `server.${myid}=127.0.0.1:${quorumPort}:${electionPort}:participant;127.0.0.1:${clientPort}`,
+    };
+    this.members.set(myid, member);
+    return member;
+  }
+
+  private async launch(myid: number, initial: readonly number[], { bootstrap }: { bootstrap: boolean }) {
+    const member = this.member(myid);
+    const data = join(member.dir, 'data');
+    await mkdir(data, { recursive: true });
+    await writeFile(join(data, 'myid'), `${myid}\n`);
+    // With zookeeper.db.autocreate=false only the members of a new ensemble may start empty.
+    if (bootstrap) await writeFile(join(data, 'initialize'), '');
+    await writeFile(
+      join(member.dir, 'zoo.cfg.dynamic'),
+      initial.map((id) => `${this.member(id).serverLine}\n`).join(''),
+    );
+    await writeFile(
+      join(member.dir, 'zoo.cfg'),
+      [
+        'tickTime=1000',
+        'initLimit=10',
+        'syncLimit=5',
+        `dataDir=${data}`,
+        'standaloneEnabled=false',
+        'reconfigEnabled=true',
+        '4lw.commands.whitelist=*',
+        'admin.enableServer=false',
+        `dynamicConfigFile=${join(member.dir, 'zoo.cfg.dynamic')}`,
+        '',
+      ].join('\n'),
+    );
+    this.spawnServer(myid);
+  }
+
+  private spawnServer(myid: number): void {
+    const member = this.member(myid);
+    const log = createWriteStream(join(member.dir, 'server.log'), { flags: 'a' });
+    const child = spawn(this.zkServer, ['start-foreground', join(member.dir, 'zoo.cfg')], {
+      env: {
+        ...process.env,
+        ZOOCFGDIR: member.dir,
+        ZOO_LOG_DIR: member.dir,
+        ZK_SERVER_HEAP: '256',
+        SERVER_JVMFLAGS: [
+          superDigestJvmFlag(this.superPassword),
+          '-Dzookeeper.db.autocreate=false',
+          '-Dzookeeper.electionPortBindRetry=0',
+          '-XX:+UseSerialGC',
+          '-XX:TieredStopAtLevel=1',
+        ].join(' '),
+      },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    this.processes.set(myid, child);
+  }
+
+  /** The server's log, for failure messages. */
+  log(myid: number): Promise<string> {
+    return readFile(join(this.member(myid).dir, 'server.log'), 'utf8').catch(() => '');
+  }
+
+  ask(myid: number, word: FourLetterWord): Promise<string> {
+    return askFourLetterWord('127.0.0.1', this.member(myid).clientPort, word, 3_000);
+  }
+
+  /** One reading per running member, shaped as the operator's ensemble reader makes them. */
+  async readings(ids: readonly number[] = [...this.processes.keys()]): Promise<MemberReading[]> {
+    return Promise.all(
+      [...ids]
+        .sort((a, b) => a - b)
+        .map(async (myid): Promise<MemberReading> => {
+          const pod = `member-${myid}`;
+          try {
+            const [srvr, mntr, conf] = await Promise.all([
+              this.ask(myid, 'srvr'),
+              this.ask(myid, 'mntr'),
+              this.ask(myid, 'conf'),
+            ]);
+            const parsed = { srvr: parseSrvr(srvr), mntr: parseMntr(mntr), conf: parseConf(conf) };
+            return {
+              pod,
+              myid,
+              ...(parsed.srvr ? { srvr: parsed.srvr } : {}),
+              ...(parsed.mntr ? { mntr: parsed.mntr } : {}),
+              ...(parsed.conf ? { conf: parsed.conf } : {}),
+            };
+          } catch (error) {
+            return { pod, myid, unreachable: (error as Error).message };
+          }
+        }),
+    );
+  }
+
+  /** Server id of the member whose srvr says leader, if exactly one. */
+  async leader(): Promise<number | undefined> {
+    const leaders = (await this.readings()).filter((r) => r.srvr?.mode === 'leader');
+    return leaders.length === 1 ? leaders[0]?.myid : undefined;
+  }
+
+  /** Waits until every one of `ids` serves and exactly one of them leads. */
+  async waitForQuorum(ids: readonly number[], timeoutMs = 60_000): Promise<number> {
+    return waitFor(
+      `members ${ids.join(',')} to serve with one leader`,
+      async () => {
+        const readings = await this.readings(ids);
+        if (!readings.every((r) => r.srvr !== undefined)) return undefined;
+        const leaders = readings.filter((r) => r.srvr?.mode === 'leader');
+        return leaders.length === 1 ? leaders[0]?.myid : undefined;
+      },
+      timeoutMs,
+    ).catch(async (error: Error) => {
+      const logs = await Promise.all(ids.map(async (id) => `--- ${id}\n${(await this.log(id)).slice(-1500)}`));
+      throw new Error(`${error.message}\n${logs.join('\n')}`);
+    });
+  }
+
+  /** Stops one member (SIGKILL to its process group) and waits until it has exited. */
+  async stopMember(myid: number): Promise<void> {
+    const child = this.processes.get(myid);
+    if (child === undefined) return;
+    this.processes.delete(myid);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    killGroup(child);
+    await exited;
+  }
+
+  /** Restarts a stopped member with its data and the config files ZooKeeper rewrote. */
+  restartMember(myid: number): void {
+    if (this.processes.has(myid)) throw new Error(`member ${myid} is running`);
+    this.spawnServer(myid);
+  }
+
+  /** Kills every member and removes the directory. Safe to call twice. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.processes.keys()].map((id) => this.stopMember(id)));
+    await rm(this.root, { recursive: true, force: true });
+  }
+}

@@ -48,7 +48,8 @@ const only = <T>(items: T[], what: string): T => {
   return items[0] as T;
 };
 const ofKind = (objects: Rendered[], kind: string) => objects.filter((object) => object.kind === kind);
-const deploymentOf = (objects: Rendered[]) => only(ofKind(objects, 'Deployment'), 'Deployment') as V1Deployment;
+const deploymentOf = (objects: Rendered[]) =>
+  only(ofKind(objects, 'Deployment'), 'Deployment') as unknown as V1Deployment;
 const operatorContainer = (objects: Rendered[]) => {
   const containers = deploymentOf(objects).spec?.template.spec?.containers ?? [];
   return only(containers, 'container');

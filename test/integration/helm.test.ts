@@ -1,0 +1,255 @@
+/**
+ * The chart against the real control plane: `helm install`, a server-side dry-run apply of
+ * everything the release created, the permissions its RBAC really grants, upgrade and uninstall.
+ *
+ * The process kubelet runs only ZooKeeper images, so the operator's own pod is admitted (under
+ * the "restricted" Pod Security Standard) and bound but stays Waiting with reason
+ * UnsupportedByProcessKubelet. In its place the test runs the operator entry point as a local
+ * process with exactly what the pod would have: the Deployment's environment (downward-API values
+ * filled in), a token of the chart's ServiceAccount from the TokenRequest API, and the same probe
+ * endpoint; from there an example cluster must reach Running.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1EnvVar,
+} from '@kubernetes/client-node';
+import test, { type ExecutionContext } from 'ava';
+import { loadAll } from 'js-yaml';
+import { CHART_DIR } from '../../scripts/deploy-manifests.js';
+import { controlPlane, newNamespace } from '../harness/fixture.js';
+import { pollUntil } from '../harness/poll.js';
+import { repoPath } from '../harness/repo.js';
+import { FORMED_MS, isRunning, waitForStatus } from '../support/clusters.js';
+
+const run = promisify(execFile);
+
+async function tool(binary: 'helm' | 'kubectl', args: string[], input?: string): Promise<string> {
+  const plane = await controlPlane();
+  const child = run(plane.binaries[binary], args, {
+    env: { ...process.env, KUBECONFIG: plane.kubeconfigPath },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (input !== undefined) {
+    child.child.stdin?.end(input);
+  }
+  try {
+    return (await child).stdout;
+  } catch (error) {
+    const { stderr } = error as { stderr?: string };
+    throw new Error(`${binary} ${args.join(' ')} failed: ${stderr ?? String(error)}`);
+  }
+}
+
+/** A release name that is also every object's full name (it contains the chart's name). */
+const releaseName = () => `zookeeper-operator-${randomBytes(3).toString('hex')}`;
+
+async function install(t: ExecutionContext, release: string, namespace: string, sets: string[] = []): Promise<void> {
+  await tool('helm', ['install', release, CHART_DIR, '-n', namespace, ...sets.flatMap((set) => ['--set', set])]);
+  t.teardown(() => tool('helm', ['uninstall', release, '-n', namespace, '--ignore-not-found']));
+}
+
+/** Namespace where pods must meet the "restricted" Pod Security Standard, or be refused. */
+async function restrictedNamespace(t: ExecutionContext): Promise<string> {
+  const namespace = await newNamespace(t);
+  const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+  await core.patchNamespace(
+    { name: namespace, body: { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  return namespace;
+}
+
+/** `kubectl auth can-i` as the release's ServiceAccount. */
+async function canI(serviceAccount: string, args: string[]): Promise<boolean> {
+  const plane = await controlPlane();
+  const outcome = await run(plane.binaries.kubectl, ['auth', 'can-i', `--as=${serviceAccount}`, ...args], {
+    env: { ...process.env, KUBECONFIG: plane.kubeconfigPath },
+  }).then(
+    ({ stdout }) => stdout,
+    (error: { stdout?: string }) => error.stdout ?? '',
+  );
+  return outcome.trim() === 'yes';
+}
+
+test('helm install creates objects the API server accepts; the RBAC grants exactly the rules; upgrade and uninstall work', async (t) => {
+  const namespace = await restrictedNamespace(t);
+  const release = releaseName();
+  await install(t, release, namespace);
+
+  const manifest = await tool('helm', ['get', 'manifest', release, '-n', namespace]);
+  const objects = (loadAll(manifest) as ({ kind: string } | null)[]).filter((object) => object !== null);
+  t.deepEqual(objects.map((object) => object.kind).sort(), [
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'Deployment',
+    'Role',
+    'RoleBinding',
+    'Service',
+    'ServiceAccount',
+  ]);
+  const dryRun = await tool(
+    'kubectl',
+    ['apply', '--server-side', '--dry-run=server', '--force-conflicts', '-n', namespace, '-f', '-'],
+    manifest,
+  );
+  const applied = dryRun.trim().split('\n');
+  t.is(applied.length, objects.length);
+  for (const line of applied) t.regex(line, /serverside-applied \(server dry run\)$/);
+
+  // Admitted under the restricted profile, bound, and refused only by the process kubelet.
+  const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+  const pod = await pollUntil(
+    'the operator pod, waiting with the process kubelet’s reason',
+    async () => {
+      const [candidate] = (await core.listNamespacedPod({ namespace })).items;
+      const reason = candidate?.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+      if (reason !== 'UnsupportedByProcessKubelet') throw new Error(`pod: ${JSON.stringify(candidate?.status)}`);
+      return candidate;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+  t.truthy(pod?.spec?.nodeName);
+  t.is(pod?.spec?.securityContext?.seccompProfile?.type, 'RuntimeDefault');
+
+  const serviceAccount = `system:serviceaccount:${namespace}:${release}`;
+  t.true(await canI(serviceAccount, ['list', 'zookeeperclusters.zookeeper.ensembles.dev', '--all-namespaces']));
+  t.true(await canI(serviceAccount, ['patch', 'statefulsets.apps', '-n', 'default']));
+  t.true(await canI(serviceAccount, ['delete', 'pods', '-n', 'default']));
+  t.false(await canI(serviceAccount, ['get', 'secrets', '-n', 'default']));
+  t.false(await canI(serviceAccount, ['delete', 'statefulsets.apps', '-n', 'default']));
+  t.false(await canI(serviceAccount, ['update', 'zookeeperclusters.zookeeper.ensembles.dev', '-n', 'default']));
+  t.true(await canI(serviceAccount, ['create', 'leases.coordination.k8s.io', '-n', namespace]));
+  t.false(await canI(serviceAccount, ['create', 'leases.coordination.k8s.io', '-n', 'default']));
+
+  await tool('helm', ['upgrade', release, CHART_DIR, '-n', namespace, '--reuse-values', '--set', 'replicaCount=2']);
+  const apps = (await controlPlane()).kubeConfig.makeApiClient(AppsV1Api);
+  t.is((await apps.readNamespacedDeployment({ name: release, namespace })).spec?.replicas, 2);
+
+  await tool('helm', ['uninstall', release, '-n', namespace]);
+  t.false(await canI(serviceAccount, ['list', 'zookeeperclusters.zookeeper.ensembles.dev', '--all-namespaces']));
+  // The CRD (and so every cluster) outlives the release: Helm never deletes crds/.
+  t.regex(
+    await tool('kubectl', ['get', 'crd', 'zookeeperclusters.zookeeper.ensembles.dev', '-o', 'name']),
+    /zookeeperclusters/,
+  );
+});
+
+/** A kubeconfig that authenticates as `serviceAccount` with a token from the TokenRequest API. */
+async function serviceAccountKubeconfig(namespace: string, serviceAccount: string, directory: string): Promise<string> {
+  const plane = await controlPlane();
+  const core = plane.kubeConfig.makeApiClient(CoreV1Api);
+  const request = await core.createNamespacedServiceAccountToken({
+    name: serviceAccount,
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const token = request.status?.token;
+  if (!token) throw new Error(`no token for ${namespace}/${serviceAccount}`);
+  const cluster = plane.kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('the admin kubeconfig has no cluster');
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: serviceAccount, token }],
+    contexts: [{ name: 'operator', cluster: cluster.name, user: serviceAccount }],
+    currentContext: 'operator',
+  });
+  const path = join(directory, 'operator.kubeconfig');
+  await writeFile(path, kubeConfig.exportConfig(), { mode: 0o600 });
+  return path;
+}
+
+/** The container's environment as the kubelet would give it, downward-API fields filled in. */
+function podEnvironment(env: V1EnvVar[], podNamespace: string, podName: string): Record<string, string> {
+  const fields: Record<string, string> = { 'metadata.namespace': podNamespace, 'metadata.name': podName };
+  return Object.fromEntries(
+    env.map((variable) => {
+      const fieldPath = variable.valueFrom?.fieldRef?.fieldPath;
+      const value = fieldPath === undefined ? variable.value : fields[fieldPath];
+      if (value === undefined) throw new Error(`cannot resolve env ${variable.name}`);
+      return [variable.name, value];
+    }),
+  );
+}
+
+/** Starts src/main.ts as the pod would run dist/main.js; resolves with its probe address. */
+function startAsPod(t: ExecutionContext, env: Record<string, string>): Promise<string> {
+  const child: ChildProcess = spawn(repoPath('node_modules/.bin/node'), ['--import=tsx', repoPath('src/main.ts')], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const output: string[] = [];
+  t.teardown(() => {
+    child.kill('SIGTERM');
+  });
+  return new Promise((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) {
+        output.push(line);
+        const address = /"probeAddress":"([^"]+)"/.exec(line)?.[1];
+        if (line.includes('operator started') && address) resolve(address);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`operator exited with ${code}: ${output.slice(-5).join('\n')}`)));
+  });
+}
+
+test('namespaced install: the operator with the pod’s environment and ServiceAccount runs a cluster in a watched namespace', async (t) => {
+  const namespace = await restrictedNamespace(t);
+  const [watchedA, watchedB, unwatched] = [await newNamespace(t), await newNamespace(t), await newNamespace(t)];
+  const release = releaseName();
+  await install(t, release, namespace, [`watchNamespaces={${watchedA},${watchedB}}`]);
+
+  const serviceAccount = `system:serviceaccount:${namespace}:${release}`;
+  for (const watched of [watchedA, watchedB]) {
+    t.true(await canI(serviceAccount, ['watch', 'zookeeperclusters.zookeeper.ensembles.dev', '-n', watched]));
+    t.true(await canI(serviceAccount, ['create', 'statefulsets.apps', '-n', watched]));
+  }
+  t.false(await canI(serviceAccount, ['list', 'zookeeperclusters.zookeeper.ensembles.dev', '-n', unwatched]));
+  t.false(await canI(serviceAccount, ['list', 'zookeeperclusters.zookeeper.ensembles.dev', '--all-namespaces']));
+
+  const apps = (await controlPlane()).kubeConfig.makeApiClient(AppsV1Api);
+  const deployment = await apps.readNamespacedDeployment({ name: release, namespace });
+  const env = deployment.spec?.template.spec?.containers[0]?.env ?? [];
+  const directory = await mkdtemp(join(tmpdir(), 'zkop-helm-'));
+  t.teardown(() => rm(directory, { recursive: true, force: true }));
+  const podEnv = podEnvironment(env, namespace, `${release}-stand-in`);
+  t.is(podEnv.WATCH_NAMESPACES, `${watchedA},${watchedB}`);
+  const probeAddress = await startAsPod(t, {
+    ...podEnv,
+    // Loopback instead of the pod's :8081, so parallel tests do not collide.
+    PROBE_ADDRESS: '127.0.0.1:0',
+    KUBECONFIG: await serviceAccountKubeconfig(namespace, release, directory),
+  });
+
+  const readinessPath = deployment.spec?.template.spec?.containers[0]?.readinessProbe?.httpGet?.path;
+  t.is(readinessPath, '/readyz');
+  await pollUntil(
+    `${readinessPath} on ${probeAddress}`,
+    async () => {
+      const response = await fetch(`http://${probeAddress}${readinessPath}`);
+      if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
+      return true;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+
+  await tool('kubectl', ['apply', '--server-side', '-n', watchedA, '-f', repoPath('examples/dev-ephemeral.yaml')]);
+  const status = await waitForStatus(watchedA, 'dev', 'running', isRunning, FORMED_MS);
+  t.is(status.ready, '1/1');
+
+  const leases = (await controlPlane()).kubeConfig.makeApiClient(CoordinationV1Api);
+  const lease = await leases.readNamespacedLease({ name: podEnv.LEADER_ELECTION_ID as string, namespace });
+  t.truthy(lease.spec?.holderIdentity);
+});

@@ -34,7 +34,7 @@ export interface LocalMember {
 
 export interface LocalEnsembleOptions {
   size: number;
-  /** A dist in the cache, default 3.9.4. */
+  /** A dist in the cache; default $ZKOP_LOCAL_ZOOKEEPER_VERSION, else 3.9.4. */
   version?: string;
   /** The super user's password; its digest goes into SERVER_JVMFLAGS. */
   superPassword: string;
@@ -100,7 +100,7 @@ export class LocalEnsemble {
 
   /** Starts members 1..size with one initial config and waits until they serve with one leader. */
   static async start(options: LocalEnsembleOptions): Promise<LocalEnsemble> {
-    const version = options.version ?? '3.9.4';
+    const version = options.version ?? (process.env.ZKOP_LOCAL_ZOOKEEPER_VERSION || '3.9.4');
     const zkServer = join(binaryCacheDir(), `zookeeper-${version}`, 'bin', 'zkServer.sh');
     await readFile(zkServer).catch(() => {
       throw new Error(`${zkServer} is missing: run \`bash test/controlplane/install.sh\` once`);

@@ -1,5 +1,5 @@
 # The operator image: `make image` (docker build -t zookeeper-operator:<version> .).
-# Three stages on the same base, so the native `zookeeper` addon is compiled against the very
+# Every stage shares one base, so the native `zookeeper` addon is compiled against the very
 # Node that runs it. The final stage holds only the compiled JS, the CRD, package.json and the
 # production node_modules, and runs as a non-root user.
 

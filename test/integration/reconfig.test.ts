@@ -233,6 +233,12 @@ test.serial('a change whose new config has no synced quorum is refused with NewC
     config.voters,
     [a, b, 5].sort((x, y) => x - y),
   );
+  // Until the joiner has activated the new config it has only the committed config without
+  // itself on disk; killed then, it could not start again ("My id 5 not in the peer list").
+  await waitFor('server 5 to activate the config that has it', async () => {
+    const m = (await health()).members.find((x) => x.myid === 5);
+    return m?.voting && m.synced && m.configVersion === config.version;
+  });
   await zk().stopMember(5);
   await waitFor('the leader to see 2 synced voters of 3', async () => {
     const h = assessEnsemble(await zk().readings([a, b]));
@@ -249,6 +255,8 @@ test.serial('a change whose new config has no synced quorum is refused with NewC
   await waitFor('server 5 back as a synced voter', async () => {
     const h = await health();
     return h.syncedVoters === 3 ? h : undefined;
+  }).catch(async (error: Error) => {
+    throw new Error(`${error.message}\n${JSON.stringify(await health())}\n${(await zk().log(5)).slice(-6000)}`);
   });
   await expectEveryZnode(t, 'after-no-quorum');
 });

@@ -4,6 +4,7 @@ import {
   isConnectionLoss,
   parseCommittedConfig,
   parseServerLine,
+  type ReconfigErrorCode,
   returnCodeOf,
 } from '../../../src/zookeeper/reconfig-client.js';
 
@@ -53,7 +54,7 @@ test('connection loss, timeouts, expiry and a closed handle leave the outcome un
   for (const rc of [-103, -13, -102]) t.false(isConnectionLoss(nativeError(rc, 'x')), String(rc));
 });
 
-const classifications: { rc: number; authenticated: boolean; code: string; message: RegExp }[] = [
+const classifications: { rc: number; authenticated: boolean; code: ReconfigErrorCode; message: RegExp }[] = [
   { rc: -103, authenticated: true, code: 'BadVersion', message: /no longer version 100000000/ },
   { rc: -13, authenticated: true, code: 'NewConfigNoQuorum', message: /no quorum of the new config/ },
   { rc: -102, authenticated: false, code: 'NotAuthenticated', message: /needs the super user.*superDigest/ },

@@ -53,3 +53,15 @@ dev-cluster: deps controlplane ## Start a local control plane with real ZooKeepe
 .PHONY: bench
 bench: deps ## Run the benchmarks
 	npm run bench
+
+# The operator's container image (needs Docker). IMAGE=registry/name:tag to build for a registry.
+IMAGE ?= zookeeper-operator:$(shell node -p "require('./package.json').version" 2>/dev/null)
+
+.PHONY: image
+image: ## Build the operator's container image (needs Docker; IMAGE=repo:tag)
+	docker build -t $(IMAGE) .
+
+.PHONY: manifests
+manifests: deps controlplane ## Regenerate the CRD (repo and chart copies) and deploy/zookeeper-operator.yaml
+	npm run crd
+	tsx scripts/render-manifests.ts

@@ -5,14 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Serve probes and metrics on loopback unless told otherwise: this is a workstation, not a pod.
+probe=(--probe-address="${PROBE_ADDRESS:-127.0.0.1:8081}")
 if [[ -n ${KUBECONFIG:-} || -f $HOME/.kube/config ]]; then
-  exec tsx src/main.ts "$@"
+  exec node --import=tsx src/main.ts "${probe[@]}" "$@"
 fi
 
 echo "run-operator: no kube context configured; starting the local control plane (make dev-cluster)" >&2
 bash test/controlplane/install.sh >&2
 ready_file=$(mktemp -u "${TMPDIR:-/tmp}/zkop-dev-cluster.XXXXXX.json")
-tsx test/harness/dev-cluster.ts --ready-file "$ready_file" --stop-when-pid-exits $$ &
+# node itself (tsx as a loader) so that signals reach the dev cluster directly.
+node --import=tsx test/harness/dev-cluster.ts --ready-file "$ready_file" --stop-when-pid-exits $$ &
 cluster_pid=$!
 trap 'kill -TERM "$cluster_pid" 2>/dev/null; wait "$cluster_pid" 2>/dev/null || true' EXIT
 until [[ -s $ready_file ]]; do
@@ -23,4 +26,4 @@ state=$(node -e 'const d = require(process.argv[1]); console.log(d.state === "re
 [[ $state == failed:* ]] && { echo "run-operator: local control plane $state" >&2; exit 1; }
 export KUBECONFIG=$state
 echo "run-operator: export KUBECONFIG=$KUBECONFIG   (in another shell, to use kubectl against it)" >&2
-tsx src/main.ts "$@"
+node --import=tsx src/main.ts "${probe[@]}" "$@"

@@ -5,6 +5,8 @@
  */
 import test from 'ava';
 import ZooKeeper from 'zookeeper';
+import { resolveSpec } from '../../src/api/defaults.js';
+import { nextScalingStep, type ScalingStep } from '../../src/controller/scaling.js';
 import { assessEnsemble } from '../../src/zookeeper/health.js';
 import {
   addMember,
@@ -16,7 +18,7 @@ import {
   removeMember,
 } from '../../src/zookeeper/reconfig-client.js';
 import { generateSuperPassword } from '../../src/zookeeper/super-digest.js';
-import { LocalEnsemble, waitFor } from '../support/local-ensemble.js';
+import { delay, LocalEnsemble, waitFor } from '../support/local-ensemble.js';
 
 const password = generateSuperPassword();
 let ensemble: LocalEnsemble | undefined;
@@ -34,9 +36,10 @@ const options = (ids?: number[], extra: Partial<ReconfigClientOptions> = {}): Re
 });
 
 /** A plain application client: writes `/scaling/<name>`, then reads back every znode written so far. */
-async function writeAndVerify(name: string, ids?: number[]): Promise<string[]> {
+/** A plain application session, as a user of the ensemble would open one. */
+async function connectApp(servers: string[]): Promise<ZooKeeper> {
   const client = new ZooKeeper({
-    connect: zk().addresses(ids).join(','),
+    connect: servers.join(','),
     timeout: 10_000,
     debug_level: ZooKeeper.constants.ZOO_LOG_LEVEL_ERROR,
     host_order_deterministic: false,
@@ -49,6 +52,11 @@ async function writeAndVerify(name: string, ids?: number[]): Promise<string[]> {
     });
     client.init({});
   });
+  return client;
+}
+
+async function writeAndVerify(name: string, ids?: number[]): Promise<string[]> {
+  const client = await connectApp(zk().addresses(ids));
   try {
     await client.create('/scaling', '', ZooKeeper.constants.ZOO_PERSISTENT).catch((error: Error) => {
       if (!/exists/i.test(error.message)) throw error;
@@ -267,4 +275,164 @@ test.serial('reading from addresses where nothing listens fails with a clear err
   });
   t.is(error?.code, 'NoSession');
   t.regex(error?.message ?? '', /no ZooKeeper session with 127\.0\.0\.1:1 within 2000 ms/);
+});
+
+// ---- the scaling planner driving real ZooKeeper ----------------------------------------------
+
+interface Cluster {
+  ensemble: LocalEnsemble;
+  podCount: number;
+  /** Server ids whose data directory ("claim") exists, and those marked as removed. */
+  claims: Set<number>;
+  marked: Set<number>;
+  reclaim: 'Delete' | 'Retain';
+}
+
+const describeStep = (step: ScalingStep) =>
+  step.kind === 'wait'
+    ? `wait ${step.reason.code}`
+    : step.kind === 'raisePodCount' || step.kind === 'lowerPodCount'
+      ? `${step.kind} ${step.to}`
+      : step.kind === 'addMember' || step.kind === 'removeMember'
+        ? `${step.kind} ${step.myid}`
+        : step.kind === 'deleteClaim' || step.kind === 'markClaim'
+          ? `${step.kind} ${step.claim}`
+          : step.kind;
+
+/**
+ * Plays the operator: observes the processes as pods, asks the planner for a step and performs
+ * it (a process started or stopped for the StatefulSet, a reconfig through the client), until
+ * the planner says done. Returns the actions taken (waits left out).
+ */
+async function driveTo(cluster: Cluster, desired: number): Promise<string[]> {
+  const { ensemble } = cluster;
+  const actions: string[] = [];
+  const clientOptions = () => ({ servers: ensemble.addresses(), superPassword: password, connectTimeoutMs: 20_000 });
+  for (let round = 0; round < 400; round++) {
+    const running = ensemble.runningIds();
+    const health = assessEnsemble(await ensemble.readings(running));
+    const step = nextScalingStep({
+      cluster: { name: 'member', namespace: 'test' },
+      spec: resolveSpec({}),
+      desiredReplicas: desired,
+      podCount: cluster.podCount,
+      pods: running.map((myid) => ({ name: `member-${myid}`, myid, terminating: false })),
+      claims: [...cluster.claims].map((myid) => ({
+        name: `claim-${myid}`,
+        myid,
+        markedRemoved: cluster.marked.has(myid),
+      })),
+      reclaimPolicy: cluster.reclaim,
+      health,
+      paused: false,
+    });
+    if (step.kind === 'done') return actions;
+    if (step.kind === 'wait') {
+      await delay(250);
+      continue;
+    }
+    actions.push(describeStep(step));
+    const claimId = (name: string) => Number(name.replace('claim-', ''));
+    switch (step.kind) {
+      case 'raisePodCount':
+        cluster.podCount = step.to;
+        cluster.claims.add(step.to);
+        if (health.committedVoters.includes(step.to)) ensemble.restartMember(step.to);
+        else await ensemble.startJoiner(step.to, health.committedVoters);
+        break;
+      case 'addMember':
+        // The planner renders the Kubernetes line; on loopback the member has its own ports.
+        await addMember(clientOptions(), ensemble.member(step.myid).serverLine, step.fromVersion);
+        break;
+      case 'removeMember':
+        await removeMember(clientOptions(), step.myid, step.fromVersion);
+        break;
+      case 'commitWrite':
+        await commitWrite(clientOptions());
+        break;
+      case 'lowerPodCount':
+        cluster.podCount = step.to;
+        for (const id of running.filter((id) => id > step.to)) await ensemble.stopMember(id);
+        break;
+      case 'deleteClaim':
+        await ensemble.wipe(claimId(step.claim));
+        cluster.claims.delete(claimId(step.claim));
+        cluster.marked.delete(claimId(step.claim));
+        break;
+      case 'markClaim':
+        cluster.marked.add(claimId(step.claim));
+        break;
+    }
+  }
+  throw new Error(`no convergence to ${desired}; actions: ${actions.join(', ')}`);
+}
+
+const clusters: LocalEnsemble[] = [];
+test.after.always(async () => {
+  await Promise.all(clusters.map((c) => c.stop()));
+});
+
+test.serial('the planner drives a real ensemble 3 -> 5 -> 3 -> 1 -> 3 with no lost znode (Retain)', async (t) => {
+  const ensemble = await LocalEnsemble.start({ size: 3, superPassword: password });
+  clusters.push(ensemble);
+  const cluster: Cluster = { ensemble, podCount: 3, claims: new Set([1, 2, 3]), marked: new Set(), reclaim: 'Retain' };
+  const written: string[] = [];
+  const check = async (name: string) => {
+    const client = await connectApp(ensemble.addresses());
+    try {
+      await client.create('/planner', '', ZooKeeper.constants.ZOO_PERSISTENT).catch((error: Error) => {
+        if (!/exists/i.test(error.message)) throw error;
+      });
+      await client.create(`/planner/${name}`, name, ZooKeeper.constants.ZOO_PERSISTENT);
+      written.push(name);
+      await client.sync('/planner');
+      t.deepEqual((await client.get_children('/planner', false)).sort(), [...written].sort(), `znodes after ${name}`);
+    } finally {
+      await new Promise((resolve) => setImmediate(resolve));
+      client.close();
+    }
+  };
+  const committed = async () => (await readCommittedConfig({ servers: ensemble.addresses() })).voters;
+
+  await check('start');
+  t.deepEqual(await driveTo(cluster, 5), ['raisePodCount 4', 'addMember 4', 'raisePodCount 5', 'addMember 5']);
+  t.deepEqual(await committed(), [1, 2, 3, 4, 5]);
+  await check('at-5');
+
+  const down = await driveTo(cluster, 3);
+  t.deepEqual(
+    down.filter((a) => !a.startsWith('commitWrite')),
+    [
+      'removeMember 5',
+      'lowerPodCount 4',
+      'markClaim claim-5',
+      'removeMember 4',
+      'lowerPodCount 3',
+      'markClaim claim-4',
+    ],
+  );
+  t.deepEqual(await committed(), [1, 2, 3]);
+  t.deepEqual(ensemble.runningIds(), [1, 2, 3]);
+  await check('at-3');
+
+  await driveTo(cluster, 1);
+  t.deepEqual(await committed(), [1]);
+  t.deepEqual(ensemble.runningIds(), [1]);
+  t.deepEqual([...cluster.marked].sort(), [2, 3, 4, 5]);
+  await check('at-1');
+
+  const up = await driveTo(cluster, 3);
+  t.deepEqual(up, [
+    'deleteClaim claim-2',
+    'raisePodCount 2',
+    'addMember 2',
+    'deleteClaim claim-3',
+    'raisePodCount 3',
+    'addMember 3',
+  ]);
+  t.deepEqual(await committed(), [1, 2, 3]);
+  await check('at-3-again');
+  const health = assessEnsemble(await ensemble.readings());
+  t.true(health.fullySynced);
+  t.is(health.quorumSize, 3);
 });

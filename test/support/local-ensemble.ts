@@ -125,6 +125,11 @@ export class LocalEnsemble {
     return member;
   }
 
+  /** Server ids of the members whose process runs, ascending. */
+  runningIds(): number[] {
+    return [...this.processes.keys()].sort((a, b) => a - b);
+  }
+
   /** `host:port` of the given members' client ports (default: all running). */
   addresses(ids: readonly number[] = [...this.processes.keys()]): string[] {
     return [...ids].sort((a, b) => a - b).map((id) => this.member(id).address);
@@ -293,6 +298,12 @@ export class LocalEnsemble {
   restartMember(myid: number): void {
     if (this.processes.has(myid)) throw new Error(`member ${myid} is running`);
     this.spawnServer(myid);
+  }
+
+  /** Removes a stopped member's data and config (its "claim"); its ports stay allocated. */
+  async wipe(myid: number): Promise<void> {
+    if (this.processes.has(myid)) throw new Error(`member ${myid} is running; stop it before wiping its data`);
+    await rm(this.member(myid).dir, { recursive: true, force: true });
   }
 
   /** Kills every member and removes the directory. Safe to call twice. */

@@ -65,6 +65,29 @@ export interface MemberClaim {
   markedRemoved: boolean;
 }
 
+/** The name of the StatefulSet's data claim for a member: `data-<cluster>-<ordinal>`. */
+export const DATA_CLAIM_TEMPLATE = 'data';
+
+/**
+ * A PersistentVolumeClaim as the planner sees it, or undefined when it is not a member's data
+ * claim of this cluster. `annotations` are the claim's metadata.annotations.
+ */
+export function memberClaimOf(
+  clusterName: string,
+  claimName: string,
+  annotations: Readonly<Record<string, string>> | undefined,
+): MemberClaim | undefined {
+  const prefix = `${DATA_CLAIM_TEMPLATE}-${clusterName}-`;
+  if (!claimName.startsWith(prefix)) return undefined;
+  const ordinal = claimName.slice(prefix.length);
+  if (!/^(0|[1-9]\d*)$/.test(ordinal)) return undefined;
+  return {
+    name: claimName,
+    myid: Number(ordinal) + 1,
+    markedRemoved: annotations?.[REMOVED_MEMBER_ANNOTATION] !== undefined,
+  };
+}
+
 export interface ScalingInput {
   cluster: ClusterRef;
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>;

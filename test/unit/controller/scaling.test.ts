@@ -1,7 +1,13 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { resolveSpec } from '../../../src/api/defaults.js';
-import { nextScalingStep, type ScalingInput, type ScalingStep } from '../../../src/controller/scaling.js';
+import {
+  memberClaimOf,
+  nextScalingStep,
+  REMOVED_MEMBER_ANNOTATION,
+  type ScalingInput,
+  type ScalingStep,
+} from '../../../src/controller/scaling.js';
 import { assessEnsemble, type MemberReading, majorityOf } from '../../../src/zookeeper/health.js';
 
 /**
@@ -20,6 +26,8 @@ interface World {
   down: number[];
   /** Serving, still syncing with the leader. */
   syncing: number[];
+  /** Members that still report the config before the last reconfig (not activated yet). */
+  staleConfig: number[];
   leader: number | undefined;
   zxid: bigint;
   version: bigint;
@@ -38,6 +46,7 @@ interface WorldOptions {
   terminating?: number[];
   down?: number[];
   syncing?: number[];
+  staleConfig?: number[];
   /** Writes after the last reconfig. */
   activated?: boolean;
   claims?: { myid: number; marked: boolean }[];
@@ -57,6 +66,7 @@ function aWorld(o: WorldOptions): World {
     terminating: o.terminating ?? [],
     down: o.down ?? [],
     syncing: o.syncing ?? [],
+    staleConfig: o.staleConfig ?? [],
     leader: 'leader' in o ? o.leader : Math.max(...(o.committed ?? range(o.size))),
     version: 0x100000010n,
     zxid: o.activated === false ? 0x100000010n : 0x100000012n,
@@ -103,7 +113,9 @@ function readingsOf(w: World): MemberReading[] {
             serverState: 'follower',
             peerState: `following - ${w.syncing.includes(myid) ? 'synchronization' : 'broadcast'}`,
           },
-      conf: { ...conf, serverId: myid },
+      conf: w.staleConfig.includes(myid)
+        ? { ...conf, serverId: myid, configVersion: hex(w.version - 1n) }
+        : { ...conf, serverId: myid },
     };
   });
 }
@@ -170,6 +182,11 @@ const cases: { name: string; world: WorldOptions; expect: string }[] = [
     name: '3 -> 5 continues with the next joiner after the add',
     world: { size: 4, desired: 5 },
     expect: 'raisePodCount 5',
+  },
+  {
+    name: 'the next joiner waits until the added member has activated the new config',
+    world: { size: 4, desired: 5, leader: 3, staleConfig: [4] },
+    expect: 'wait ConfigVersionMismatch',
   },
   {
     name: 'the next joiner waits while the added member is still syncing',
@@ -328,6 +345,18 @@ test('scaling: the wait for quorum names the members that are not synced', (t) =
   const step = plan({ size: 3, desired: 2, leader: 3, down: [1] });
   t.like(step, { kind: 'wait', reason: { code: 'QuorumAtRisk' } });
   t.regex(step.kind === 'wait' ? step.reason.message : '', /not synced: server 1/);
+});
+
+test('claims: the data claims of members are recognised, with their removal mark', (t) => {
+  t.deepEqual(memberClaimOf('zk', 'data-zk-0', undefined), { name: 'data-zk-0', myid: 1, markedRemoved: false });
+  t.deepEqual(memberClaimOf('zk', 'data-zk-4', { [REMOVED_MEMBER_ANNOTATION]: '100000012' }), {
+    name: 'data-zk-4',
+    myid: 5,
+    markedRemoved: true,
+  });
+  for (const other of ['data-zk-extra-0', 'data-zkb-0', 'logs-zk-0', 'data-zk-', 'data-zk-01', 'data-zk-1x']) {
+    t.is(memberClaimOf('zk', other, undefined), undefined, other);
+  }
 });
 
 // ---- properties --------------------------------------------------------------------------

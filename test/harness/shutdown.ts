@@ -61,13 +61,15 @@ async function stopAllOnSignal(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
   if (signalled) process.exit(exitCode);
   signalled = true;
   while (hooks.length > 0) {
-    const hook = hooks.pop() as ShutdownHook;
+    // Stays registered while it stops, so a second signal (exit → stopAllNow) still finishes it.
+    const hook = hooks.at(-1) as ShutdownHook;
     try {
       await hook.stop();
     } catch (error) {
       process.stderr.write(`harness: could not stop ${hook.name} on ${signal}: ${String(error)}\n`);
       hook.stopNow();
     }
+    hooks.splice(hooks.indexOf(hook), 1);
   }
   process.exit(exitCode);
 }

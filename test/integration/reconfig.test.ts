@@ -436,3 +436,65 @@ test.serial('the planner drives a real ensemble 3 -> 5 -> 3 -> 1 -> 3 with no lo
   t.true(health.fullySynced);
   t.is(health.quorumSize, 3);
 });
+
+test.serial('the planner scales down past a down member and repairs an interrupted removal (Delete)', async (t) => {
+  const ensemble = await LocalEnsemble.start({ size: 5, superPassword: password });
+  clusters.push(ensemble);
+  const cluster: Cluster = {
+    ensemble,
+    podCount: 5,
+    claims: new Set([1, 2, 3, 4, 5]),
+    marked: new Set(),
+    reclaim: 'Delete',
+  };
+  const committed = async () => (await readCommittedConfig({ servers: ensemble.addresses() })).voters;
+  // A voter that is not the leader goes down; 5 -> 3 still keeps a synced majority at each step.
+  const leader = (await ensemble.leader()) as number;
+  const down = [2, 1].find((id) => id !== leader) as number;
+  await ensemble.stopMember(down);
+  const actions = await driveTo(cluster, 3);
+  t.deepEqual(
+    actions.filter((a) => a !== 'commitWrite'),
+    [
+      'removeMember 5',
+      'lowerPodCount 4',
+      'deleteClaim claim-5',
+      'removeMember 4',
+      'lowerPodCount 3',
+      'deleteClaim claim-4',
+    ],
+  );
+  t.deepEqual(await committed(), [1, 2, 3]);
+  t.deepEqual([...cluster.claims].sort(), [1, 2, 3]);
+
+  // 3 -> 2 would leave one synced voter of two: the planner refuses and says why.
+  const health = assessEnsemble(await ensemble.readings());
+  const refused = nextScalingStep({
+    cluster: { name: 'member', namespace: 'test' },
+    spec: resolveSpec({}),
+    desiredReplicas: 2,
+    podCount: 3,
+    pods: ensemble.runningIds().map((myid) => ({ name: `member-${myid}`, myid, terminating: false })),
+    claims: [],
+    reclaimPolicy: 'Delete',
+    health,
+    paused: false,
+  });
+  t.like(refused, { kind: 'wait', reason: { code: 'QuorumAtRisk' } });
+
+  // The down member comes back; then the operator "crashes" right after a reconfig that
+  // removed server 3: the next run finishes the step without a second reconfig.
+  ensemble.restartMember(down);
+  await ensemble.waitForQuorum([1, 2, 3]);
+  await waitFor('three synced voters', async () => assessEnsemble(await ensemble.readings()).fullySynced);
+  const version = (await readCommittedConfig({ servers: ensemble.addresses() })).version;
+  await removeMember({ servers: ensemble.addresses(), superPassword: password }, 3, version);
+  const repaired = await driveTo(cluster, 2);
+  t.deepEqual(
+    repaired.filter((a) => a !== 'commitWrite'),
+    ['lowerPodCount 2', 'deleteClaim claim-3'],
+  );
+  t.deepEqual(await committed(), [1, 2]);
+  t.deepEqual(ensemble.runningIds(), [1, 2]);
+  t.true(assessEnsemble(await ensemble.readings()).fullySynced);
+});

@@ -54,6 +54,8 @@ export interface ScalingPod {
   myid: number;
   /** Has a deletionTimestamp. */
   terminating: boolean;
+  /** When this pod object was created. */
+  createdAt: Date;
 }
 
 /** A member's data claim (`<template>-<cluster>-<ordinal>`). */
@@ -99,11 +101,15 @@ export interface ScalingInput {
   reclaimPolicy: ReclaimPolicy;
   health: EnsembleHealth;
   paused: boolean;
+  /** A joiner that has not synced this long after its pod was created stalls the scaling. */
+  stepTimeoutMs: number;
+  now: Date;
 }
 
 export type ScalingStep =
   | { kind: 'done' }
-  | { kind: 'wait'; reason: Reason }
+  /** `stalled`: waiting longer than the step timeout; a person should look (the reason says where). */
+  | { kind: 'wait'; reason: Reason; stalled: boolean }
   /** Set the StatefulSet's replicas to `to` (one more pod). */
   | { kind: 'raisePodCount'; to: number; reason: Reason }
   /** `reconfig -add <serverLine> -v <fromVersion>`. */
@@ -121,7 +127,11 @@ export type ScalingStep =
 export type ScalingStepKind = ScalingStep['kind'];
 
 const reason = (code: string, message: string): Reason => ({ code, message });
-const wait = (code: string, message: string): ScalingStep => ({ kind: 'wait', reason: reason(code, message) });
+const wait = (code: string, message: string, stalled = false): ScalingStep => ({
+  kind: 'wait',
+  reason: reason(code, message),
+  stalled,
+});
 const ids = (list: readonly number[]) => list.map((id) => `server ${id}`).join(', ');
 
 /** The voters of `config` that are synced with the leader right now. */
@@ -274,11 +284,17 @@ export function nextScalingStep(input: ScalingInput): ScalingStep {
       );
     }
     if (!(joiner?.serving && joiner.synced)) {
+      const waitedMs = input.now.getTime() - joinerPod.createdAt.getTime();
+      const stalled = waitedMs > input.stepTimeoutMs;
       return (
         removalBlocked ??
         wait(
-          'WaitingForJoiner',
-          `waiting for ${joinerPod.name} (server ${joinerId}) to sync with the leader as a non-voting follower`,
+          stalled ? 'JoinerStalled' : 'WaitingForJoiner',
+          `waiting for ${joinerPod.name} (server ${joinerId}) to sync with the leader as a non-voting follower` +
+            (stalled
+              ? ` (more than ${Math.round(input.stepTimeoutMs / 1000)} s; check the pod's logs and events)`
+              : ''),
+          stalled,
         )
       );
     }

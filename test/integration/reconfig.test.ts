@@ -316,7 +316,7 @@ async function driveTo(cluster: Cluster, desired: number): Promise<string[]> {
       spec: resolveSpec({}),
       desiredReplicas: desired,
       podCount: cluster.podCount,
-      pods: running.map((myid) => ({ name: `member-${myid}`, myid, terminating: false })),
+      pods: running.map((myid) => ({ name: `member-${myid}`, myid, terminating: false, createdAt: new Date() })),
       claims: [...cluster.claims].map((myid) => ({
         name: `claim-${myid}`,
         myid,
@@ -325,6 +325,8 @@ async function driveTo(cluster: Cluster, desired: number): Promise<string[]> {
       reclaimPolicy: cluster.reclaim,
       health,
       paused: false,
+      stepTimeoutMs: 120_000,
+      now: new Date(),
     });
     if (step.kind === 'done') return actions;
     if (step.kind === 'wait') {
@@ -474,11 +476,15 @@ test.serial('the planner scales down past a down member and repairs an interrupt
     spec: resolveSpec({}),
     desiredReplicas: 2,
     podCount: 3,
-    pods: ensemble.runningIds().map((myid) => ({ name: `member-${myid}`, myid, terminating: false })),
+    pods: ensemble
+      .runningIds()
+      .map((myid) => ({ name: `member-${myid}`, myid, terminating: false, createdAt: new Date() })),
     claims: [],
     reclaimPolicy: 'Delete',
     health,
     paused: false,
+    stepTimeoutMs: 120_000,
+    now: new Date(),
   });
   t.like(refused, { kind: 'wait', reason: { code: 'QuorumAtRisk' } });
 

@@ -34,6 +34,8 @@ interface World {
   claims: { myid: number; marked: boolean }[];
   reclaim: 'Delete' | 'Retain';
   paused: boolean;
+  /** Seconds since the pods were created. */
+  podAgeSeconds: number;
 }
 
 interface WorldOptions {
@@ -52,6 +54,7 @@ interface WorldOptions {
   claims?: { myid: number; marked: boolean }[];
   reclaim?: 'Delete' | 'Retain';
   paused?: boolean;
+  podAgeSeconds?: number;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -73,10 +76,12 @@ function aWorld(o: WorldOptions): World {
     claims: o.claims ?? pods.map((myid) => ({ myid, marked: false })),
     reclaim: o.reclaim ?? 'Delete',
     paused: o.paused ?? false,
+    podAgeSeconds: o.podAgeSeconds ?? 30,
   };
 }
 
 const cluster = { name: 'zk', namespace: 'ns' };
+const now = new Date('2026-11-25T12:00:00Z');
 const spec = resolveSpec({});
 const podName = (myid: number) => `zk-${myid - 1}`;
 const claimName = (myid: number) => `data-zk-${myid - 1}`;
@@ -126,11 +131,18 @@ function inputOf(w: World): ScalingInput {
     spec,
     desiredReplicas: w.desired,
     podCount: w.podCount,
-    pods: w.pods.map((myid) => ({ name: podName(myid), myid, terminating: w.terminating.includes(myid) })),
+    pods: w.pods.map((myid) => ({
+      name: podName(myid),
+      myid,
+      terminating: w.terminating.includes(myid),
+      createdAt: new Date(now.getTime() - w.podAgeSeconds * 1000),
+    })),
     claims: w.claims.map((c) => ({ name: claimName(c.myid), myid: c.myid, markedRemoved: c.marked })),
     reclaimPolicy: w.reclaim,
     health: assessEnsemble(readingsOf(w)),
     paused: w.paused,
+    stepTimeoutMs: 600_000,
+    now,
   };
 }
 
@@ -172,6 +184,11 @@ const cases: { name: string; world: WorldOptions; expect: string }[] = [
     name: 'a joiner not yet synced is waited for',
     world: { size: 3, desired: 5, pods: [1, 2, 3, 4], syncing: [4] },
     expect: 'wait WaitingForJoiner',
+  },
+  {
+    name: 'a joiner that has not synced within the step timeout stalls the scaling',
+    world: { size: 3, desired: 5, pods: [1, 2, 3, 4], down: [4], podAgeSeconds: 900 },
+    expect: 'wait JoinerStalled',
   },
   {
     name: 'a joiner that is down is waited for',
@@ -331,6 +348,15 @@ test('scaling: the add is conditional on the version read and carries the render
       message: 'adding zk-3 (server 4) to config 100000010: 3 -> 4 voters, target 4',
     },
   });
+});
+
+test('scaling: a stalled joiner is flagged for a person', (t) => {
+  t.like(plan({ size: 3, desired: 4, pods: [1, 2, 3, 4], syncing: [4], podAgeSeconds: 900 }), {
+    kind: 'wait',
+    stalled: true,
+    reason: { code: 'JoinerStalled' },
+  });
+  t.like(plan({ size: 3, desired: 4, pods: [1, 2, 3, 4], syncing: [4] }), { kind: 'wait', stalled: false });
 });
 
 test('scaling: removing the leader says so', (t) => {

@@ -23,7 +23,11 @@ import ZooKeeper from 'zookeeper';
 import { superAuth } from './super-digest.js';
 
 export interface ReconfigClientOptions {
-  /** `host:port` of members' client ports; the client connects to any of them. */
+  /**
+   * `host:port` of members' client ports; the client connects to any of them and ZooKeeper
+   * forwards the reconfig to the leader. Pass the committed voters that stay in the new config
+   * (as Strimzi does); a member being removed or a joiner works too, but may drop the session.
+   */
   servers: readonly string[];
   /** The super user's password (from the cluster's Secret). Reads work without; reconfig is refused. */
   superPassword?: string;

@@ -15,7 +15,6 @@ import {
   type KubeConfig,
   type KubernetesObject,
   PolicyV1Api,
-  type V1Pod,
 } from '@kubernetes/client-node';
 import { API_GROUP, KIND, OPERATOR_NAME } from './api/constants.js';
 import type { ZooKeeperCluster } from './api/types.js';
@@ -34,6 +33,7 @@ import { objectKey } from './runtime/object-key.js';
 import * as resources from './runtime/watched-resources.js';
 import { WorkQueue } from './runtime/work-queue.js';
 import { memberStateReader } from './zookeeper/ensemble-reader.js';
+import { zookeeperMembership } from './zookeeper/reconfig-client.js';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -64,10 +64,17 @@ export interface RunningOperator {
 const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${OPERATOR_NAME}`;
 const CACHE_SYNC_TIMEOUT_MS = 120_000;
 
-/** Member pods belong to the StatefulSet; map them to their cluster by the instance label. */
-const podClusterKeys: KeyMapper<V1Pod> = (pod) => {
-  const instance = pod.metadata?.labels?.['app.kubernetes.io/instance'];
-  return instance === undefined ? [] : [objectKey(pod.metadata?.namespace, instance)];
+/** Member pods and claims belong to the StatefulSet; map them to their cluster by the instance label. */
+const podClusterKeys: KeyMapper<KubernetesObject> = (object) => {
+  const instance = object.metadata?.labels?.['app.kubernetes.io/instance'];
+  return instance === undefined ? [] : [objectKey(object.metadata?.namespace, instance)];
+};
+
+/** Objects carrying the selector labels of cluster `name`. */
+const selectedBy = (namespace: string, name: string) => {
+  const selector = selectorLabels({ name, namespace });
+  return (object: KubernetesObject) =>
+    Object.entries(selector).every(([key, value]) => object.metadata?.labels?.[key] === value);
 };
 
 /** Per-cluster Prometheus gauges from ZooKeeper's view, and a count of leader changes. */
@@ -139,6 +146,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     services: informer(resources.services(api.core), ownedByCluster, MANAGED_SELECTOR),
     configMaps: informer(resources.configMaps(api.core), ownedByCluster, MANAGED_SELECTOR),
     podDisruptionBudgets: informer(resources.podDisruptionBudgets(api.policy), ownedByCluster, MANAGED_SELECTOR),
+    // Claims belong to the StatefulSet (or to no one after a scale-down): map them by label.
+    claims: informer(resources.persistentVolumeClaims(api.core), podClusterKeys, MANAGED_SELECTOR),
   };
   const all = Object.values(informers) as Informer<KubernetesObject>[];
 
@@ -169,12 +178,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       }[kind] as Informer<KubernetesObject>;
       return source.get(name, namespace) as OwnedObject | undefined;
     },
-    memberPods: (namespace, clusterName) => {
-      const selector = selectorLabels({ name: clusterName, namespace });
-      return informers.pods
-        .list(namespace)
-        .filter((pod) => Object.entries(selector).every(([key, value]) => pod.metadata?.labels?.[key] === value));
-    },
+    memberPods: (namespace, clusterName) => informers.pods.list(namespace).filter(selectedBy(namespace, clusterName)),
+    claims: (namespace, clusterName) => informers.claims.list(namespace).filter(selectedBy(namespace, clusterName)),
   };
   const events = new EventRecorder({ core: api.core, clock: systemClock(), logger, instance: identity });
   const reconcile = clusterReconciler({
@@ -182,6 +187,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     writer: new KubeWriter(api),
     events,
     ensemble: memberStateReader(),
+    membership: (servers, superPassword) => zookeeperMembership({ servers, superPassword }),
     health: healthGauges(metrics),
     now: () => new Date(),
   });

@@ -8,18 +8,21 @@
  * 1. read the cluster; gone or being deleted → nothing to do (children are garbage-collected
  *    through their owner references, claims through the StatefulSet's retention policy);
  * 2. review the spec; errors stop every action and are reported (status, Event);
- * 3. render the desired objects and apply those the live objects do not already satisfy;
- * 4. read every member's state from ZooKeeper itself (srvr, mntr, conf);
- * 5. plan the rolling restart and take its one step (delete one pod), if any;
- * 6. compute the status and apply it when it differs from the stored one.
+ * 3. read every member's state from ZooKeeper itself (srvr, mntr, conf, zabstate);
+ * 4. plan the membership change (scaling by reconfig, one voter per step) from what was read;
+ * 5. render the desired objects (the pod count and the dynamic config follow the committed
+ *    membership and the scaling step) and apply those the live objects do not already satisfy;
+ * 6. take the scaling step, if any; otherwise plan the rolling restart and take its one step;
+ * 7. compute the status and apply it when it differs from the stored one.
  * While anything is not perfect it looks again every few seconds (and on every pod event).
  */
-import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1OwnerReference, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { resolveSpec } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import { reviewSpec, type SpecProblem } from '../api/validation.js';
 import { canonicalJson } from '../render/canonical-json.js';
-import { type DesiredObjects, renderCluster } from '../render/cluster.js';
+import { type DesiredObjects, ownerReference, renderCluster } from '../render/cluster.js';
+import { objectNames } from '../render/names.js';
 import type { ReconcileContext, ReconcileOutcome } from '../runtime/controller.js';
 import type { EventTarget, EventType } from '../runtime/event-recorder.js';
 import { classifyKubeError } from '../runtime/kube-errors.js';
@@ -27,9 +30,10 @@ import type { OwnedObject } from '../runtime/kube-writer.js';
 import { parseObjectKey } from '../runtime/object-key.js';
 import type { EnsembleReader } from '../zookeeper/ensemble-reader.js';
 import { assessEnsemble, type EnsembleHealth } from '../zookeeper/health.js';
+import type { MembershipClient } from '../zookeeper/reconfig-client.js';
 import { toMemberAddress, toMemberPod } from './member-pods.js';
+import { planMembership, type ScalingStep, takeScalingStep } from './membership.js';
 import { isSatisfiedBy } from './object-diff.js';
-import { decidePodCount, type PodCountDecision } from './pod-count.js';
 import { nextRollStep, type RollStep } from './rolling-restart.js';
 import { computeStatus, hasFormed } from './status.js';
 
@@ -41,6 +45,8 @@ export interface ClusterCache {
   owned(kind: OwnedKind, namespace: string, name: string): OwnedObject | undefined;
   /** Pods labelled as members of the cluster. */
   memberPods(namespace: string, clusterName: string): V1Pod[];
+  /** PersistentVolumeClaims labelled as the cluster's. */
+  claims(namespace: string, clusterName: string): V1PersistentVolumeClaim[];
 }
 
 /** The writes a reconcile may make. */
@@ -48,8 +54,15 @@ export interface ClusterWriter {
   apply(object: OwnedObject): Promise<void>;
   /** Deletes a member pod, only if it still has this uid (never its successor). */
   deletePod(namespace: string, name: string, uid: string): Promise<void>;
+  /** The super user's password, from the cluster's Secret, which is created when missing. */
+  superUserPassword(namespace: string, secretName: string, owner: V1OwnerReference): Promise<string>;
+  deleteClaim(namespace: string, name: string): Promise<void>;
+  markClaim(namespace: string, name: string, annotation: string, version: string): Promise<void>;
   applyClusterStatus(namespace: string, name: string, status: ZooKeeperCluster['status'] & object): Promise<void>;
 }
+
+/** Opens ZooKeeper sessions for reconfiguration: `servers` are `ip:clientPort`. */
+export type MembershipFactory = (servers: readonly string[], superPassword: string) => MembershipClient;
 
 export interface Events {
   record(target: EventTarget, type: EventType, reason: string, message: string): Promise<boolean>;
@@ -65,6 +78,7 @@ export interface ReconcilerDependencies {
   writer: ClusterWriter;
   events: Events;
   ensemble: EnsembleReader;
+  membership: MembershipFactory;
   health?: HealthObserver;
   now: () => Date;
   /** How often to look again while anything is not perfect. */
@@ -98,26 +112,34 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     let desired: DesiredObjects | undefined;
     let applyFailure: SpecProblem | undefined;
     let failure: unknown;
-    let podCount: PodCountDecision | undefined;
+    let health: EnsembleHealth | undefined;
+    let scaling: ScalingStep | undefined;
+    let roll: RollStep | undefined;
+    const pods = deps.cache.memberPods(cluster.metadata.namespace, cluster.metadata.name);
     if (review.errors.length === 0) {
-      const liveStatefulSet = deps.cache.owned('StatefulSet', cluster.metadata.namespace, cluster.metadata.name) as
-        | V1StatefulSet
-        | undefined;
-      podCount = decidePodCount({
-        desiredReplicas: resolveSpec(cluster.spec).replicas,
-        liveReplicas: liveStatefulSet?.spec?.replicas,
-        formed: hasFormed(cluster.status),
-        paused: cluster.spec.paused ?? false,
-      });
-      if (podCount.held !== undefined) await warn(podCount.held.code, podCount.held.message);
-      desired = renderCluster({
-        cluster,
-        bootstrap: !hasFormed(cluster.status),
-        podCount: podCount.podCount,
-        members: Array.from({ length: podCount.podCount }, (_, ordinal) => ordinal + 1),
-      });
       try {
+        // The Secret comes first: member pods cannot start without the digest it holds.
+        const superPassword = await deps.writer.superUserPassword(
+          cluster.metadata.namespace,
+          objectNames(cluster.metadata).superUserSecret,
+          ownerReference(cluster),
+        );
+        health = await readHealth(deps, cluster, pods);
+        const plan = planMembership(deps, cluster, pods, health);
+        scaling = plan.scaling;
+        desired = renderCluster({
+          cluster,
+          bootstrap: !hasFormed(cluster.status),
+          podCount: plan.podCount,
+          members: plan.members,
+        });
         await applyChanged(deps, cluster, desired, ctx);
+        if (scaling !== undefined && scaling.kind !== 'done') {
+          await takeScalingStep(deps, cluster, pods, health, scaling, superPassword, ctx);
+        } else if (health !== undefined) {
+          roll = planRoll(cluster, desired, pods, health, deps.now());
+          await takeRollStep(deps, cluster, pods, roll, ctx);
+        }
       } catch (error) {
         failure = error;
         applyFailure = describeApplyFailure(error);
@@ -126,15 +148,7 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     } else {
       ctx.logger.warn('spec rejected; no action taken', { problems: review.errors.map((p) => p.message) });
     }
-
-    const pods = deps.cache.memberPods(cluster.metadata.namespace, cluster.metadata.name);
-    const health = review.errors.length === 0 ? await readHealth(deps, cluster, pods) : undefined;
     deps.health?.observe(cluster, health);
-    let roll: RollStep | undefined;
-    if (desired !== undefined && health !== undefined && failure === undefined) {
-      roll = planRoll(cluster, desired, pods, health, deps.now());
-      await takeRollStep(deps, cluster, pods, roll, ctx);
-    }
 
     const status = computeStatus({
       cluster,
@@ -144,7 +158,7 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       applyFailure,
       health,
       roll,
-      membershipHeld: podCount?.held,
+      scaling,
       now: deps.now(),
     });
     if (canonicalJson(status) !== canonicalJson(cluster.status ?? {})) {

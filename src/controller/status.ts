@@ -18,7 +18,8 @@ import { imageVersion, type SpecProblem } from '../api/validation.js';
 import { objectNames, selectorString } from '../render/names.js';
 import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
 import { type ConditionInput, findCondition, mergeConditions } from './conditions.js';
-import type { Reason, RollStep } from './rolling-restart.js';
+import type { RollStep } from './rolling-restart.js';
+import type { ScalingStep } from './scaling.js';
 
 export interface StatusInput {
   cluster: ZooKeeperCluster;
@@ -34,8 +35,8 @@ export interface StatusInput {
   health?: EnsembleHealth | undefined;
   /** What the rolling restart decided in this reconcile. */
   roll?: RollStep | undefined;
-  /** Why spec.replicas is not being applied, when it is not. */
-  membershipHeld?: Reason | undefined;
+  /** What the scaling planner decided in this reconcile. */
+  scaling?: ScalingStep | undefined;
   now: Date;
 }
 
@@ -88,14 +89,15 @@ function memberView(input: StatusInput): MemberStatus[] {
 }
 
 export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
-  const { cluster, pods, desiredRevision, specErrors, applyFailure, health, roll, membershipHeld, now } = input;
+  const { cluster, pods, desiredRevision, specErrors, applyFailure, health, roll, scaling, now } = input;
   const previous = cluster.status ?? {};
   const spec = resolveSpec(cluster.spec);
   const members = memberView(input);
   const synced = members.filter((m) => m.synced);
   const unsynced = members.filter((m) => !m.synced);
-  // While a membership change is held, the ensemble's size is what it has, not spec.replicas.
-  const size = membershipHeld === undefined ? spec.replicas : pods.length;
+  // While membership changes, one voter at a time, the ensemble's size is what it has now.
+  const activeScaling = scaling !== undefined && scaling.kind !== 'done' ? scaling : undefined;
+  const size = activeScaling === undefined ? spec.replicas : pods.length;
   const missing = Math.max(0, size - members.length);
   const quorumSize = health?.quorumSize || size;
   const syncedVoters = health?.syncedVoters ?? synced.length;
@@ -124,6 +126,14 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   function degradedCondition(): ConditionInput {
     if (problem !== undefined)
       return { type: 'Degraded', status: 'True', reason: problem.reason, message: problem.message };
+    if (activeScaling?.kind === 'wait' && activeScaling.stalled) {
+      return {
+        type: 'Degraded',
+        status: 'True',
+        reason: activeScaling.reason.code,
+        message: activeScaling.reason.message,
+      };
+    }
     if (roll?.kind === 'wait' && roll.stalled) {
       return { type: 'Degraded', status: 'True', reason: roll.reason.code, message: roll.reason.message };
     }
@@ -165,8 +175,13 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     if (roll?.kind === 'wait' && outdated.length > 0) {
       return { type: 'Progressing', status: 'True', reason: roll.reason.code, message: roll.reason.message };
     }
-    if (membershipHeld !== undefined) {
-      return { type: 'Progressing', status: 'False', reason: membershipHeld.code, message: membershipHeld.message };
+    if (activeScaling !== undefined) {
+      return {
+        type: 'Progressing',
+        status: 'True',
+        reason: activeScaling.reason.code,
+        message: activeScaling.reason.message,
+      };
     }
     if (missing > 0 || (!formed && unsynced.length > 0)) {
       return {
@@ -206,11 +221,13 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
         ? formed
           ? 'Unavailable'
           : 'Creating'
-        : activeRoll !== undefined
-          ? 'Restarting'
-          : degraded
-            ? 'Degraded'
-            : 'Running',
+        : activeScaling !== undefined
+          ? 'Scaling'
+          : activeRoll !== undefined
+            ? 'Restarting'
+            : degraded
+              ? 'Degraded'
+              : 'Running',
     conditions: merged,
     ...(leader === undefined ? {} : { leader }),
     members,
@@ -221,6 +238,19 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     ...(revisions.length === 1 && revisions[0] ? { currentRevision: revisions[0] } : {}),
     ...(desiredRevision === undefined ? {} : { targetRevision: desiredRevision }),
     clientConnectionString: `${objectNames(cluster.metadata).clientService}.${cluster.metadata.namespace}.svc.${spec.clusterDomain}:${spec.ports.client}`,
+    ...(activeScaling !== undefined
+      ? {
+          operation: {
+            kind:
+              spec.replicas > (health?.committedVoters.length ?? pods.length)
+                ? ('ScaleUp' as const)
+                : ('ScaleDown' as const),
+            waitingFor: activeScaling.reason.message,
+            done: Math.min(health?.committedVoters.length ?? pods.length, spec.replicas),
+            total: spec.replicas,
+          },
+        }
+      : {}),
     ...(activeRoll !== undefined
       ? {
           operation: {

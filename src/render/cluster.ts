@@ -125,7 +125,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
         // Members start together (a quorum needs several), and restart only when the operator deletes them.
         podManagementPolicy: 'Parallel',
         updateStrategy: { type: 'OnDelete' },
-        ...persistence(spec),
+        ...persistence(ref, spec),
         template: podTemplate,
       },
     },
@@ -155,6 +155,7 @@ export function ownerReference(cluster: ZooKeeperCluster): V1OwnerReference {
 }
 
 function persistence(
+  ref: ClusterRef,
   spec: ResolvedSpec,
 ): Pick<NonNullable<V1StatefulSet['spec']>, 'volumeClaimTemplates' | 'persistentVolumeClaimRetentionPolicy'> {
   if (spec.storage.ephemeral) return {};
@@ -166,7 +167,8 @@ function persistence(
       {
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',
-        metadata: { name: 'data' },
+        // Labelled like the pods, so the operator's claim informer sees members' claims.
+        metadata: { name: 'data', labels: commonLabels(ref, 'server') },
         spec: {
           accessModes: ['ReadWriteOnce'],
           ...(storageClassName === undefined ? {} : { storageClassName }),

@@ -15,6 +15,8 @@ export const objectNames = (cluster: ClusterRef) => ({
   clientService: `${cluster.name}-client`,
   configMap: `${cluster.name}-config`,
   podDisruptionBudget: cluster.name,
+  /** The super user's password (for reconfig) and its digest (for the members' JVM flag). */
+  superUserSecret: `${cluster.name}-super-user`,
 });
 
 /** The labels a cluster's pods are selected by. Never change them: StatefulSet selectors are immutable. */

@@ -92,6 +92,11 @@ export function renderPodTemplate(
             { name: 'ZK_CLIENT_PORT', value: String(ports.client) },
             { name: 'ZK_SERVER_HEAP', value: String(spec.heapMiB) },
             { name: 'SERVER_JVMFLAGS', value: jvmFlags(spec) },
+            // The super user may reconfigure the ensemble (no skipACL); start.sh adds the flag.
+            {
+              name: 'ZK_SUPER_DIGEST',
+              valueFrom: { secretKeyRef: { name: objectNames(cluster).superUserSecret, key: 'digest' } },
+            },
           ],
           ports: [
             { name: 'client', containerPort: ports.client, protocol: 'TCP' },

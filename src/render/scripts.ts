@@ -44,23 +44,29 @@ else
   echo "$myid" >"$data_dir/myid"
 fi
 
-# ZooKeeper rewrites its config files on reconfig, so it runs from a writable copy.
+# ZooKeeper rewrites its config files on reconfig, so it runs from a writable copy. The rendered
+# files are read-only (ConfigMap volume), and cp would keep that mode: write fresh files instead.
+rm -f "$conf_dir/zoo.cfg" "$conf_dir/zoo.cfg.dynamic" "$conf_dir/logback.xml"
 {
   cat "$config_source/zoo.cfg"
   echo "dataDir=$data_dir"
   echo "dynamicConfigFile=$conf_dir/zoo.cfg.dynamic"
 } >"$conf_dir/zoo.cfg"
-cp "$config_source/zoo.cfg.dynamic" "$conf_dir/zoo.cfg.dynamic"
+cat "$config_source/zoo.cfg.dynamic" >"$conf_dir/zoo.cfg.dynamic"
 # A member that is joining is not in the committed membership yet: it starts with the
 # committed voters plus itself and syncs as a non-voting follower until the operator adds it.
 if ! grep -q "^server\\.$myid=" "$conf_dir/zoo.cfg.dynamic"; then
   echo "server.$myid=$pod_name.${memberSuffix}:${quorum}:${election}:participant;0.0.0.0:${client}" >>"$conf_dir/zoo.cfg.dynamic"
 fi
 if [[ -f $config_source/logback.xml ]]; then
-  cp "$config_source/logback.xml" "$conf_dir/logback.xml"
+  cat "$config_source/logback.xml" >"$conf_dir/logback.xml"
 fi
 
 export ZOOCFGDIR=$conf_dir
+# The operator's super user, so it can reconfigure membership with ACLs on.
+if [[ -n \${ZK_SUPER_DIGEST:-} ]]; then
+  export SERVER_JVMFLAGS="\${SERVER_JVMFLAGS:-} -Dzookeeper.DigestAuthenticationProvider.superDigest=\${ZK_SUPER_DIGEST}"
+fi
 echo "zookeeper-start: starting server $myid ($pod_name)"
 exec zkServer.sh start-foreground "$conf_dir/zoo.cfg"
 `;

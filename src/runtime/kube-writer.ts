@@ -14,12 +14,15 @@ import {
   type PolicyV1Api,
   setHeaderOptions,
   type V1ConfigMap,
+  type V1OwnerReference,
   type V1PodDisruptionBudget,
   type V1Service,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, KIND, OPERATOR_NAME, PLURAL } from '../api/constants.js';
 import type { ZooKeeperClusterStatus } from '../api/types.js';
+import { generateSuperPassword, superDigest } from '../zookeeper/super-digest.js';
+import { classifyKubeError } from './kube-errors.js';
 
 export interface ApiClients {
   core: CoreV1Api;
@@ -57,6 +60,57 @@ export class KubeWriter {
       default:
         throw new Error(`the operator does not apply objects of kind ${(object as KubernetesObject).kind}`);
     }
+  }
+
+  /**
+   * The cluster's super-user password, from its Secret; created (with the digest the members'
+   * JVM flag needs) when missing. Never rotated: members hold the digest until they restart.
+   */
+  async superUserPassword(namespace: string, name: string, owner: V1OwnerReference): Promise<string> {
+    const read = async () => {
+      const secret = await this.clients.core.readNamespacedSecret({ namespace, name });
+      const password = secret.data?.password;
+      if (password === undefined) throw new Error(`Secret ${namespace}/${name} has no "password" key`);
+      return Buffer.from(password, 'base64').toString('utf8');
+    };
+    try {
+      return await read();
+    } catch (error) {
+      if (classifyKubeError(error).kind !== 'notFound') throw error;
+    }
+    const password = generateSuperPassword();
+    try {
+      await this.clients.core.createNamespacedSecret({
+        namespace,
+        body: {
+          metadata: {
+            name,
+            namespace,
+            labels: { 'app.kubernetes.io/managed-by': OPERATOR_NAME },
+            ownerReferences: [owner],
+          },
+          type: 'Opaque',
+          stringData: { password, digest: superDigest(password) },
+        },
+      });
+      return password;
+    } catch (error) {
+      // Another reconcile created it first: use that one.
+      if (classifyKubeError(error).kind !== 'alreadyExists') throw error;
+      return read();
+    }
+  }
+
+  async deleteClaim(namespace: string, name: string): Promise<void> {
+    await this.clients.core.deleteNamespacedPersistentVolumeClaim({ namespace, name });
+  }
+
+  /** Marks the retained claim of a removed member with the config version it left in. */
+  async markClaim(namespace: string, name: string, annotation: string, version: string): Promise<void> {
+    await this.clients.core.patchNamespacedPersistentVolumeClaim(
+      { namespace, name, body: { metadata: { annotations: { [annotation]: version } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
   }
 
   async deletePod(namespace: string, name: string, uid: string): Promise<void> {

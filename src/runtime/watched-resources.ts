@@ -10,6 +10,7 @@ import type {
   KubernetesObject,
   PolicyV1Api,
   V1ConfigMap,
+  V1PersistentVolumeClaim,
   V1Pod,
   V1PodDisruptionBudget,
   V1Service,
@@ -96,5 +97,16 @@ export function podDisruptionBudgets(policy: PolicyV1Api): WatchedResource<V1Pod
       scope.namespace === undefined
         ? policy.listPodDisruptionBudgetForAllNamespaces(selectors(scope))
         : policy.listNamespacedPodDisruptionBudget({ namespace: scope.namespace, ...selectors(scope) }),
+  };
+}
+
+export function persistentVolumeClaims(core: CoreV1Api): WatchedResource<V1PersistentVolumeClaim> {
+  return {
+    name: 'persistentvolumeclaims',
+    path: collection('/api/v1', 'persistentvolumeclaims'),
+    list: (scope) =>
+      scope.namespace === undefined
+        ? core.listPersistentVolumeClaimForAllNamespaces(selectors(scope))
+        : core.listNamespacedPersistentVolumeClaim({ namespace: scope.namespace, ...selectors(scope) }),
   };
 }

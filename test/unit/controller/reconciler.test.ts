@@ -20,6 +20,7 @@ class World implements ClusterCache {
   readonly writes: string[] = [];
   readonly events: string[] = [];
   failApplyWith: unknown;
+  secretCreated = false;
 
   /** What ZooKeeper answers when every pod here serves: the highest server id leads. */
   healthyReadings(): MemberReading[] {
@@ -59,6 +60,9 @@ class World implements ClusterCache {
   memberPods() {
     return this.pods;
   }
+  claims() {
+    return [];
+  }
 
   reconcile() {
     const reconciler = clusterReconciler({
@@ -72,12 +76,47 @@ class World implements ClusterCache {
         deletePod: async (_namespace, name, uid) => {
           this.writes.push(`delete pod ${name} (uid ${uid})`);
         },
+        superUserPassword: async (_namespace, name) => {
+          if (!this.secretCreated) this.writes.push(`create Secret/${name}`);
+          this.secretCreated = true;
+          return 'secret';
+        },
+        deleteClaim: async (_namespace, name) => {
+          this.writes.push(`delete claim ${name}`);
+        },
+        markClaim: async (_namespace, name, _annotation, version) => {
+          this.writes.push(`mark claim ${name} removed in ${version}`);
+        },
         applyClusterStatus: async (_namespace, name, status) => {
           this.writes.push(`status ${name} ${status.phase}`);
           if (this.clusterObject) this.clusterObject = { ...this.clusterObject, status: structuredClone(status) };
         },
       },
       ensemble: { read: async () => this.healthyReadings() },
+      membership: (servers) => ({
+        read: async () => {
+          throw new Error('not used');
+        },
+        add: async (serverLine, fromVersion) => {
+          this.writes.push(`reconfig add ${serverLine} from ${fromVersion} via ${servers.length} server(s)`);
+          return {
+            config: { members: [], voters: [], version: fromVersion },
+            alreadyApplied: false,
+            connectionLost: false,
+          };
+        },
+        remove: async (myid, fromVersion) => {
+          this.writes.push(`reconfig remove ${myid} from ${fromVersion}`);
+          return {
+            config: { members: [], voters: [], version: fromVersion },
+            alreadyApplied: false,
+            connectionLost: false,
+          };
+        },
+        commitWrite: async () => {
+          this.writes.push('commit write');
+        },
+      }),
       events: {
         record: async (_target, type, reason, message) => {
           this.events.push(`${type} ${reason}: ${message}`);
@@ -121,6 +160,7 @@ test('a new cluster: every object is applied in order, then the status, each wit
   const world = new World(cluster());
   const outcome = await world.reconcile();
   t.deepEqual(world.writes, [
+    'create Secret/example-super-user',
     'apply ConfigMap/example-config',
     'apply Service/example-headless',
     'apply Service/example-client',
@@ -190,7 +230,11 @@ test('a forbidden apply is reported as a missing permission and retried with bac
     }),
   });
   await t.throwsAsync(world.reconcile());
-  t.deepEqual(world.writes, ['apply ConfigMap/example-config', 'status example Creating']);
+  t.deepEqual(world.writes, [
+    'create Secret/example-super-user',
+    'apply ConfigMap/example-config',
+    'status example Creating',
+  ]);
   t.regex(world.events.join('\n'), /Warning PermissionDenied: the operator lacks a permission: .*patch.*configmaps/);
   t.is(world.clusterObject?.status?.conditions?.find((c) => c.type === 'Degraded')?.reason, 'PermissionDenied');
 });
@@ -241,28 +285,22 @@ test('a paused cluster keeps the StatefulSet at the pod count it has', async (t)
   t.is(world.clusterObject.status?.phase, 'Paused');
 });
 
-test('changing replicas of a formed ensemble changes nothing and says why', async (t) => {
+test('scaling a formed ensemble up starts with one more pod, and says so', async (t) => {
   const world = new World(cluster({ replicas: 3 }));
   await world.reconcile();
   world.addReadyPods(3, renderCluster({ cluster: cluster(), bootstrap: true }).revision);
   await world.reconcile();
-  world.clusterObject = { ...cluster({ replicas: 1 }), status: world.clusterObject?.status ?? {} };
+  world.clusterObject = { ...cluster({ replicas: 5 }), status: world.clusterObject?.status ?? {} };
   world.events.length = 0;
   await world.reconcile();
-  t.is((world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas, 3);
+  t.is((world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas, 4, 'one joiner at a time');
   t.is(
     (world.objects.get('ConfigMap/example-config') as V1ConfigMap).data?.['zoo.cfg.dynamic']?.trim().split('\n').length,
     3,
-    'the dynamic config keeps the current members',
+    'new pods start with the committed voters (plus themselves)',
   );
-  t.regex(
-    world.events.join('\n'),
-    /Warning MembershipChangeUnsupported: spec.replicas is 1 but the ensemble has 3 member/,
-  );
-  t.is(
-    world.clusterObject.status?.conditions?.find((c) => c.type === 'Progressing')?.reason,
-    'MembershipChangeUnsupported',
-  );
+  t.regex(world.events.join('\n'), /^Normal \w+: .*/m);
+  t.like(world.clusterObject.status, { phase: 'Scaling', operation: { kind: 'ScaleUp' } });
 });
 
 test('the bootstrap marker turns off once the ensemble has formed', async (t) => {

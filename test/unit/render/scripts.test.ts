@@ -34,10 +34,14 @@ function podDirs(spec: ZooKeeperClusterSpec, bootstrap: boolean, meta = { name: 
   };
   for (const dir of [dirs.config, dirs.bin]) mkdirSync(dir, { recursive: true });
   const data = renderCluster({ cluster: aCluster(spec, meta), bootstrap }).configMap.data ?? {};
-  for (const [file, content] of Object.entries(data)) writeFileSync(join(dirs.config, file), content);
+  // Read-only, as a ConfigMap volume (defaultMode 0555) presents them.
+  for (const [file, content] of Object.entries(data)) writeFileSync(join(dirs.config, file), content, { mode: 0o555 });
   // Records its arguments and environment instead of starting ZooKeeper.
   const fake = join(dirs.bin, 'zkServer.sh');
-  writeFileSync(fake, '#!/usr/bin/env bash\necho "$@" > "$ZOOCFGDIR/started-with"\n');
+  writeFileSync(
+    fake,
+    '#!/usr/bin/env bash\necho "$@" > "$ZOOCFGDIR/started-with"\necho "${SERVER_JVMFLAGS:-}" > "$ZOOCFGDIR/jvm-flags"\n',
+  );
   chmodSync(fake, 0o755);
   return dirs;
 }
@@ -87,6 +91,20 @@ test('start.sh takes myid from the pod ordinal and writes a writable config copy
   t.is(readFileSync(join(dirs.conf, 'started-with'), 'utf8').trim(), `start-foreground ${dirs.conf}/zoo.cfg`);
 });
 
+test('start.sh adds the super user’s digest from the environment to the JVM flags', async (t) => {
+  const dirs = podDirs({ replicas: 3 }, true);
+  t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  const result = await runScript(dirs, 'start.sh', [], 'zk-0', {
+    SERVER_JVMFLAGS: '-Dzookeeper.electionPortBindRetry=0',
+    ZK_SUPER_DIGEST: 'super:lK75jTNcA+U9vtVEw5vB51mj/w4=',
+  });
+  t.is(result.code, 0, result.stderr);
+  t.is(
+    readFileSync(join(dirs.conf, 'jvm-flags'), 'utf8').trim(),
+    '-Dzookeeper.electionPortBindRetry=0 -Dzookeeper.DigestAuthenticationProvider.superDigest=super:lK75jTNcA+U9vtVEw5vB51mj/w4=',
+  );
+});
+
 test('start.sh refuses to start when the volume holds another member’s myid', async (t) => {
   const dirs = podDirs({ replicas: 3 }, false);
   t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
@@ -121,6 +139,7 @@ test('start.sh lets an empty volume vote only while a brand-new ensemble bootstr
 test('start.sh adds its own server line when it is joining and not yet a committed member', async (t) => {
   const dirs = podDirs({ replicas: 4 }, false);
   t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  chmodSync(join(dirs.config, 'zoo.cfg.dynamic'), 0o644);
   const committed = renderCluster({
     cluster: aCluster({ replicas: 4 }, { name: 'zk', namespace: 'ns' }),
     members: [1, 2, 3],

@@ -1,0 +1,144 @@
+/**
+ * Membership of a formed ensemble, between the pure scaling planner (`scaling.ts`) and the
+ * world: what the planner is given (the StatefulSet's pod count, pods, claims, ZooKeeper's
+ * view), and the one step it chose, carried out (a conditional reconfig, a claim deleted or
+ * marked; pod-count changes are applied with the StatefulSet).
+ */
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { resolveSpec } from '../api/defaults.js';
+import type { ZooKeeperCluster } from '../api/types.js';
+import type { ReconcileContext } from '../runtime/controller.js';
+import type { EnsembleHealth } from '../zookeeper/health.js';
+import { myidOfPod } from './member-pods.js';
+import type { ReconcilerDependencies } from './reconciler.js';
+import { memberClaimOf, nextScalingStep, REMOVED_MEMBER_ANNOTATION, type ScalingStep } from './scaling.js';
+import { hasFormed } from './status.js';
+
+export type { ScalingStep } from './scaling.js';
+
+export interface MembershipPlan {
+  /** Member pods the StatefulSet keeps. */
+  podCount: number;
+  /** Server ids the dynamic config lists: the committed voters new pods start with. */
+  members: number[];
+  /** Undefined while the ensemble has not formed, or its members could not be read. */
+  scaling?: ScalingStep;
+}
+
+const serverIds = (count: number) => Array.from({ length: count }, (_, ordinal) => ordinal + 1);
+
+export function planMembership(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  pods: readonly V1Pod[],
+  health: EnsembleHealth | undefined,
+): MembershipPlan {
+  const spec = resolveSpec(cluster.spec);
+  const { namespace, name } = cluster.metadata;
+  const live = (deps.cache.owned('StatefulSet', namespace, name) as V1StatefulSet | undefined)?.spec?.replicas;
+  if (live === undefined || !hasFormed(cluster.status)) {
+    // A new ensemble starts every member at once: they bootstrap together, voting on empty data.
+    const podCount = spec.paused && live !== undefined ? live : spec.replicas;
+    return { podCount, members: serverIds(podCount) };
+  }
+  const committed = health?.committedVoters ?? [];
+  const members = committed.length > 0 ? [...committed] : serverIds(live);
+  if (health === undefined) return { podCount: live, members };
+  const scaling = nextScalingStep({
+    cluster: { name, namespace },
+    spec,
+    desiredReplicas: spec.replicas,
+    podCount: live,
+    pods: pods.flatMap((pod) => {
+      const myid = myidOfPod(name, pod.metadata?.name ?? '');
+      return myid === undefined
+        ? []
+        : [
+            {
+              name: pod.metadata?.name ?? '',
+              myid,
+              terminating: pod.metadata?.deletionTimestamp !== undefined,
+              createdAt: new Date(pod.metadata?.creationTimestamp ?? 0),
+            },
+          ];
+    }),
+    claims: deps.cache
+      .claims(namespace, name)
+      .flatMap((claim) => memberClaimOf(name, claim.metadata?.name ?? '', claim.metadata?.annotations) ?? []),
+    reclaimPolicy: spec.storage.ephemeral ? 'Delete' : spec.storage.reclaimPolicy,
+    health,
+    paused: spec.paused,
+    stepTimeoutMs: spec.stepTimeoutSeconds * 1000,
+    now: deps.now(),
+  });
+  const podCount = scaling.kind === 'raisePodCount' || scaling.kind === 'lowerPodCount' ? scaling.to : live;
+  return { podCount, members, scaling };
+}
+
+/** Carries out a scaling step other than `done` (pod-count changes were applied already). */
+export async function takeScalingStep(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  pods: readonly V1Pod[],
+  health: EnsembleHealth | undefined,
+  step: ScalingStep,
+  superPassword: string,
+  ctx: ReconcileContext,
+): Promise<void> {
+  const { namespace } = cluster.metadata;
+  const note = (type: 'Normal' | 'Warning') =>
+    step.kind === 'done'
+      ? Promise.resolve(false)
+      : deps.events.record(cluster, type, step.reason.code, step.reason.message);
+  // Sessions go to members that serve and stay in the new config.
+  const servers = () => {
+    const staying = (health?.members ?? []).filter(
+      (m) => m.serving && !(step.kind === 'removeMember' && m.myid === step.myid),
+    );
+    const { client } = resolveSpec(cluster.spec).ports;
+    return staying.flatMap((member) => {
+      const ip = pods.find((pod) => pod.metadata?.name === member.pod)?.status?.podIP;
+      return ip === undefined ? [] : [`${ip}:${client}`];
+    });
+  };
+  switch (step.kind) {
+    case 'done':
+      return;
+    case 'wait':
+      ctx.logger.debug('scaling waits', { reason: step.reason.code, message: step.reason.message });
+      if (step.stalled) await note('Warning');
+      return;
+    case 'raisePodCount':
+    case 'lowerPodCount':
+      ctx.logger.info(step.reason.message, { podCount: step.to });
+      await note('Normal');
+      return;
+    case 'addMember': {
+      ctx.logger.info(step.reason.message, { myid: step.myid, fromVersion: step.fromVersion });
+      await deps.membership(servers(), superPassword).add(step.serverLine, step.fromVersion);
+      await note('Normal');
+      return;
+    }
+    case 'removeMember': {
+      ctx.logger.info(step.reason.message, { myid: step.myid, fromVersion: step.fromVersion });
+      await deps.membership(servers(), superPassword).remove(step.myid, step.fromVersion);
+      await note('Normal');
+      return;
+    }
+    case 'commitWrite':
+      ctx.logger.info(step.reason.message, { version: step.version });
+      await deps.membership(servers(), superPassword).commitWrite();
+      await note('Normal');
+      return;
+    case 'deleteClaim':
+      ctx.logger.info(step.reason.message, { claim: step.claim });
+      await deps.writer.deleteClaim(namespace, step.claim);
+      await note('Normal');
+      return;
+    case 'markClaim':
+      ctx.logger.info(step.reason.message, { claim: step.claim });
+      await deps.writer.markClaim(namespace, step.claim, REMOVED_MEMBER_ANNOTATION, step.version);
+      await note('Normal');
+      return;
+  }
+}

@@ -40,7 +40,7 @@ function podDirs(spec: ZooKeeperClusterSpec, bootstrap: boolean, meta = { name: 
   const fake = join(dirs.bin, 'zkServer.sh');
   writeFileSync(
     fake,
-    '#!/usr/bin/env bash\necho "$@" > "$ZOOCFGDIR/started-with"\necho "${SERVER_JVMFLAGS:-}" > "$ZOOCFGDIR/jvm-flags"\n',
+    '#!/usr/bin/env bash\necho "$@" > "$ZOOCFGDIR/started-with"\necho "$SERVER_JVMFLAGS" > "$ZOOCFGDIR/jvm-flags"\n',
   );
   chmodSync(fake, 0o755);
   return dirs;

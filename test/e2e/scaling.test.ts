@@ -3,10 +3,12 @@
  * the real control plane with real ZooKeeper, while a client writes; afterwards every
  * acknowledged write is there.
  */
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import test, { type ExecutionContext } from 'ava';
 import { API_GROUP, API_VERSION, PLURAL } from '../../src/api/constants.js';
+import { REMOVED_MEMBER_ANNOTATION } from '../../src/controller/scaling.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
+import { pollUntil } from '../harness/poll.js';
 import {
   clusterEvents,
   connectionString,
@@ -77,4 +79,51 @@ test.serial('3 -> 5 -> 3 members by reconfiguration, one voter at a time, no wri
 
 test.serial('1 -> 3 -> 1 -> 3 members (a sequence other operators fail), no write lost', async (t) => {
   await scaleSequence(t, [1, 3, 1, 3]);
+});
+
+test.serial('Retain keeps and marks removed members’ claims, and a re-scale-up never reuses their data', async (t) => {
+  const namespace = await newNamespace(t);
+  await runOperator(t, namespace);
+  await createCluster(namespace, 'zk', { replicas: 3, storage: { size: '1Gi', reclaimPolicy: 'Retain' } });
+  await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+  const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/retain');
+  t.teardown(() => writer.stop().catch(() => undefined));
+  const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+  const claims = async () =>
+    (await core.listNamespacedPersistentVolumeClaim({ namespace })).items.sort((a, b) =>
+      (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
+    );
+  const before = new Map((await claims()).map((c) => [c.metadata?.name, c.metadata?.uid]));
+
+  await scale(namespace, 'zk', 1);
+  await scaledTo(t, namespace, 1);
+  const marked = await pollUntil(
+    'the removed members’ claims to be marked',
+    async () => {
+      const list = await claims();
+      const removed = list.filter((c) => c.metadata?.name !== 'data-zk-0');
+      return removed.length === 2 && removed.every((c) => c.metadata?.annotations?.[REMOVED_MEMBER_ANNOTATION])
+        ? removed
+        : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  t.deepEqual(
+    marked.map((c) => c.metadata?.name),
+    ['data-zk-1', 'data-zk-2'],
+    'kept, not deleted',
+  );
+
+  await scale(namespace, 'zk', 3);
+  await scaledTo(t, namespace, 3);
+  const after = await claims();
+  for (const name of ['data-zk-1', 'data-zk-2']) {
+    const claim = after.find((c) => c.metadata?.name === name);
+    t.truthy(claim, `${name} exists again`);
+    t.not(claim?.metadata?.uid, before.get(name), `${name} is a fresh claim, not the retained one`);
+    t.is(claim?.metadata?.annotations?.[REMOVED_MEMBER_ANNOTATION], undefined);
+  }
+  const report = await writer.stop();
+  t.log(`writes acknowledged ${report.acknowledged}, longest gap ${report.longestGapMs} ms`);
+  t.deepEqual(report.lost, []);
 });

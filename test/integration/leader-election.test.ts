@@ -43,7 +43,10 @@ test('two operators: only the lease holder acts, and the standby takes over when
   await createCluster(namespace, 'one', { replicas: 1, storage: { ephemeral: true } });
   await configMapCreated(namespace, 'one', 15_000);
   const acted = (p: OperatorProcess) => p.output.some((line) => line.includes('created ConfigMap'));
-  t.true(acted(leader), 'the leader created the objects');
+  // Its log line may still be in the pipe when the object is already visible.
+  const loggedAction = (p: OperatorProcess) =>
+    pollUntil('the log line of the action', async () => (acted(p) ? true : undefined), { timeoutMs: 10_000 });
+  t.true(await loggedAction(leader), 'the leader created the objects');
   t.false(acted(standby), 'the standby did nothing');
 
   leader.child.kill('SIGKILL');
@@ -62,7 +65,7 @@ test('two operators: only the lease holder acts, and the standby takes over when
   t.true(takeoverMs < 15_000 + 2_000 * 2, 'within the lease duration plus a retry period or two');
   await createCluster(namespace, 'two', { replicas: 1, storage: { ephemeral: true } });
   await configMapCreated(namespace, 'two', 15_000);
-  t.true(acted(standby), 'the new leader acts');
+  t.true(await loggedAction(standby), 'the new leader acts');
 });
 
 test('a graceful stop releases the lease so the standby takes over at once', async (t) => {

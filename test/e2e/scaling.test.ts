@@ -20,7 +20,7 @@ import {
   ROLLED_MS,
   waitForStatus,
 } from '../support/clusters.js';
-import { runOperator } from '../support/operator.js';
+import { grantLeaderElection, runOperator, startOperatorProcess } from '../support/operator.js';
 import { ZnodeWriter } from '../support/znode-writer.js';
 
 /** `kubectl scale zk/NAME --replicas=N`: through the scale subresource. */
@@ -127,3 +127,56 @@ test.serial('Retain keeps and marks removed members’ claims, and a re-scale-up
   t.log(`writes acknowledged ${report.acknowledged}, longest gap ${report.longestGapMs} ms`);
   t.deepEqual(report.lost, []);
 });
+
+test.serial('a joiner deleted by hand mid scale-up comes back and the scale-up completes', async (t) => {
+  const namespace = await newNamespace(t);
+  await runOperator(t, namespace);
+  await createCluster(namespace, 'zk', { replicas: 3, storage: { size: '1Gi', reclaimPolicy: 'Delete' } });
+  await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+  const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/joiner-lost');
+  t.teardown(() => writer.stop().catch(() => undefined));
+  await scale(namespace, 'zk', 4);
+  const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+  const joiner = await pollUntil(
+    'the joiner pod',
+    async () => (await memberPods(namespace, 'zk')).find((p) => p.metadata?.name === 'zk-3'),
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
+  await core.deleteNamespacedPod({ namespace, name: 'zk-3', gracePeriodSeconds: 0 });
+  const status = await scaledTo(t, namespace, 4);
+  const recreated = (await memberPods(namespace, 'zk')).find((p) => p.metadata?.name === 'zk-3');
+  t.not(recreated?.metadata?.uid, joiner.metadata?.uid, 'a new joiner pod');
+  t.is(status.quorum?.size, 4);
+  const report = await writer.stop();
+  t.deepEqual(report.lost, []);
+});
+
+test.serial(
+  'an operator killed between a reconfig and the StatefulSet change is replaced by one that finishes',
+  async (t) => {
+    const namespace = await newNamespace(t);
+    await grantLeaderElection(namespace);
+    const first = await startOperatorProcess(namespace);
+    t.teardown(() => first.child.kill('SIGKILL'));
+    await createCluster(namespace, 'zk', { replicas: 3, storage: { size: '1Gi', reclaimPolicy: 'Delete' } });
+    await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+    const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/takeover');
+    t.teardown(() => writer.stop().catch(() => undefined));
+    await scale(namespace, 'zk', 1);
+    // The removal Event is recorded right after the reconfig committed; the pod count follows later.
+    await pollUntil(
+      'the first member removal',
+      async () =>
+        (await clusterEvents(namespace, 'zk')).some((e) => e.startsWith('RemovingMember')) ? true : undefined,
+      { timeoutMs: 120_000, intervalMs: 50 },
+    );
+    first.child.kill('SIGKILL');
+    const second = await startOperatorProcess(namespace);
+    t.teardown(() => second.child.kill('SIGKILL'));
+    await scaledTo(t, namespace, 1);
+    const report = await writer.stop();
+    t.deepEqual(report.lost, []);
+    const removals = (await clusterEvents(namespace, 'zk')).filter((e) => e.startsWith('RemovingMember'));
+    t.is(removals.length, 2, `one reconfig per removed member:\n${removals.join('\n')}`);
+  },
+);

@@ -3,6 +3,8 @@
  * the real control plane with real ZooKeeper, while a client writes; afterwards every
  * acknowledged write is there.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import test, { type ExecutionContext } from 'ava';
 import { API_GROUP, API_VERSION, PLURAL } from '../../src/api/constants.js';
@@ -70,6 +72,21 @@ async function scaleSequence(t: ExecutionContext, sizes: number[]) {
   t.true(
     events.some((e) => /reconfig|Member|PodCount/i.test(e)),
     events.join('\n'),
+  );
+  // reclaimPolicy Delete: the claims of members that left are gone.
+  const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+  const finalSize = sizes.at(-1) as number;
+  const claims = await pollUntil(
+    'the claims of removed members to be deleted',
+    async () => {
+      const names = (await core.listNamespacedPersistentVolumeClaim({ namespace })).items.map((c) => c.metadata?.name);
+      return names.length === finalSize ? names.sort() : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  t.deepEqual(
+    claims,
+    Array.from({ length: finalSize }, (_, ordinal) => `data-zk-${ordinal}`),
   );
 }
 
@@ -178,5 +195,47 @@ test.serial(
     t.deepEqual(report.lost, []);
     const removals = (await clusterEvents(namespace, 'zk')).filter((e) => e.startsWith('RemovingMember'));
     t.is(removals.length, 2, `one reconfig per removed member:\n${removals.join('\n')}`);
+  },
+);
+
+test.serial(
+  'scaling down while a member is down keeps quorum and finishes; the member rejoins afterwards',
+  async (t) => {
+    const namespace = await newNamespace(t);
+    await runOperator(t, namespace);
+    await createCluster(namespace, 'zk', { replicas: 5, storage: { size: '1Gi', reclaimPolicy: 'Delete' } });
+    await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+    const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/member-down');
+    t.teardown(() => writer.stop().catch(() => undefined));
+    // Keep zk-0 down: its volume now claims to be another member, so its start script refuses to run.
+    const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+    const claim = await core.readNamespacedPersistentVolumeClaim({ namespace, name: 'data-zk-0' });
+    const volume = await core.readPersistentVolume({ name: claim.spec?.volumeName ?? '' });
+    const myidFile = join(volume.spec?.hostPath?.path ?? '', 'myid');
+    await writeFile(myidFile, '9\n');
+    await core.deleteNamespacedPod({ namespace, name: 'zk-0', gracePeriodSeconds: 0 });
+    await waitForStatus(
+      namespace,
+      'zk',
+      'zk-0 down',
+      (s) => s.members?.some((m) => m.pod === 'zk-0' && !m.serving) ?? false,
+      60_000,
+    );
+
+    await scale(namespace, 'zk', 3);
+    const scaled = await waitForStatus(
+      namespace,
+      'zk',
+      'three voters while zk-0 is down',
+      (s) => s.quorum?.size === 3 && s.conditions?.some((c) => c.type === 'Available' && c.status === 'True') === true,
+      ROLLED_MS,
+    );
+    t.is(scaled.quorum?.size, 3);
+    t.is(scaled.quorum?.syncedVoters, 2, 'zk-1 and zk-2 synced; zk-0 still down');
+
+    await writeFile(myidFile, '1\n');
+    await scaledTo(t, namespace, 3);
+    const report = await writer.stop();
+    t.deepEqual(report.lost, []);
   },
 );

@@ -19,7 +19,8 @@ export interface MemberAddress {
 
 export interface MemberPorts {
   client: number;
-  admin: number;
+  /** The AdminServer's port; without it only the 4lw answers are read. */
+  admin?: number;
 }
 
 export interface EnsembleReader {
@@ -33,7 +34,8 @@ export function memberStateReader(timeoutMs = 3_000): EnsembleReader {
   };
 }
 
-async function readMember(member: MemberAddress, ports: MemberPorts, timeoutMs: number): Promise<MemberReading> {
+/** Reads one member; never throws: a failure is part of the reading. */
+export async function readMember(member: MemberAddress, ports: MemberPorts, timeoutMs: number): Promise<MemberReading> {
   const { pod, myid, ip } = member;
   if (ip === undefined) return { pod, myid, unreachable: 'the pod has no IP yet' };
   try {
@@ -42,10 +44,12 @@ async function readMember(member: MemberAddress, ports: MemberPorts, timeoutMs: 
       askFourLetterWord(ip, ports.client, 'mntr', timeoutMs),
       askFourLetterWord(ip, ports.client, 'conf', timeoutMs),
       // The AdminServer is optional for health: without it the 4lw answers still decide.
-      askAdminServer(ip, ports.admin, 'zabstate', timeoutMs).then(
-        (answer) => parseZabState(answer.status, answer.body),
-        () => undefined,
-      ),
+      ports.admin === undefined
+        ? undefined
+        : askAdminServer(ip, ports.admin, 'zabstate', timeoutMs).then(
+            (answer) => parseZabState(answer.status, answer.body),
+            () => undefined,
+          ),
     ]);
     const parsed = { srvr: parseSrvr(srvr), mntr: parseMntr(mntr), conf: parseConf(conf) };
     return {

@@ -223,8 +223,12 @@ export function classifyReconfigError(
 
 const DEFAULTS = { sessionTimeoutMs: 10_000, connectTimeoutMs: 15_000 };
 
-/** One native session; `close()` is idempotent and deferred to a later event-loop turn. */
-class Session {
+/**
+ * One native session; `close()` is idempotent and deferred to a later event-loop turn.
+ * Exported for other users of the native client (the tests' znode writer) so they share the
+ * same careful handling.
+ */
+export class Session {
   private closing: Promise<void> | undefined;
   private closedByClient = false;
 

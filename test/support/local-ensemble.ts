@@ -14,9 +14,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readMember } from '../../src/zookeeper/ensemble-reader.js';
 import { askFourLetterWord, type FourLetterWord } from '../../src/zookeeper/four-letter-word.js';
 import type { MemberReading } from '../../src/zookeeper/health.js';
-import { parseConf, parseMntr, parseSrvr } from '../../src/zookeeper/readings.js';
 import { superDigestJvmFlag } from '../../src/zookeeper/super-digest.js';
 import { binaryCacheDir } from '../harness/binaries.js';
 
@@ -232,31 +232,14 @@ export class LocalEnsemble {
     return askFourLetterWord('127.0.0.1', this.member(myid).clientPort, word, 3_000);
   }
 
-  /** One reading per running member, shaped as the operator's ensemble reader makes them. */
+  /** One reading per running member, made by the operator's own member reader. */
   async readings(ids: readonly number[] = [...this.processes.keys()]): Promise<MemberReading[]> {
     return Promise.all(
       [...ids]
         .sort((a, b) => a - b)
-        .map(async (myid): Promise<MemberReading> => {
-          const pod = `member-${myid}`;
-          try {
-            const [srvr, mntr, conf] = await Promise.all([
-              this.ask(myid, 'srvr'),
-              this.ask(myid, 'mntr'),
-              this.ask(myid, 'conf'),
-            ]);
-            const parsed = { srvr: parseSrvr(srvr), mntr: parseMntr(mntr), conf: parseConf(conf) };
-            return {
-              pod,
-              myid,
-              ...(parsed.srvr ? { srvr: parsed.srvr } : {}),
-              ...(parsed.mntr ? { mntr: parsed.mntr } : {}),
-              ...(parsed.conf ? { conf: parsed.conf } : {}),
-            };
-          } catch (error) {
-            return { pod, myid, unreachable: (error as Error).message };
-          }
-        }),
+        .map((myid) =>
+          readMember({ pod: `member-${myid}`, myid, ip: '127.0.0.1' }, { client: this.member(myid).clientPort }, 3_000),
+        ),
     );
   }
 

@@ -6,12 +6,17 @@
  * Uses the native `zookeeper` client, as an application would. Members come back with new pod
  * IPs after a restart and the test has no cluster DNS, so when writes stall while the set of
  * Ready members changed, the writer opens a new session with the current addresses (as a client
- * resolving the Service's name again would). The native client has crashed processes when it
- * was closed from inside its own callbacks or reconfigured with `set_servers`: sessions here
- * are closed once, on a later turn of the event loop, and `set_servers` is not used.
+ * resolving the Service's name again would). Sessions are the reconfig client's, which close
+ * once, on a later turn of the event loop; `set_servers` is not used (the native client has
+ * crashed processes around it).
  */
 import ZooKeeper from 'zookeeper';
+import { Session } from '../../src/zookeeper/reconfig-client.js';
 import { pollUntil } from '../harness/poll.js';
+
+/** A session with the members in `connectString` (`ip:port,…`). */
+const openSession = (connectString: string) =>
+  Session.open({ servers: connectString.split(','), sessionTimeoutMs: 15_000, connectTimeoutMs: 15_000 });
 
 export interface WriteReport {
   acknowledged: number;
@@ -24,48 +29,6 @@ export interface WriteReport {
 
 /** Writes that fail this long, with other members Ready now, make the writer reconnect. */
 const RECONNECT_AFTER_MS = 3_000;
-
-class Session {
-  private closing: Promise<void> | undefined;
-  private closedByBinding = false;
-
-  private constructor(readonly client: ZooKeeper) {
-    client.once('close', () => {
-      this.closedByBinding = true;
-    });
-  }
-
-  static open(connectString: string, timeoutMs: number): Promise<Session> {
-    const client = new ZooKeeper({
-      connect: connectString,
-      timeout: timeoutMs,
-      debug_level: ZooKeeper.constants.ZOO_LOG_LEVEL_ERROR,
-      host_order_deterministic: false,
-    });
-    const session = new Session(client);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        void session.close();
-        reject(new Error(`no ZooKeeper session with ${connectString} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      client.once('connect', () => {
-        clearTimeout(timer);
-        resolve(session);
-      });
-      client.init({});
-    });
-  }
-
-  close(): Promise<void> {
-    this.closing ??= new Promise((resolve) => {
-      setImmediate(() => {
-        if (!this.closedByBinding) this.client.close();
-        resolve();
-      });
-    });
-    return this.closing;
-  }
-}
 
 export class ZnodeWriter {
   private readonly acknowledged: { path: string; at: number }[] = [];
@@ -87,7 +50,7 @@ export class ZnodeWriter {
     const initial = await pollUntil('a Ready member to connect to', async () => (await servers()) || undefined, {
       timeoutMs: 60_000,
     });
-    const session = await Session.open(initial, 15_000);
+    const session = await openSession(initial);
     await session.client.create(root, '', ZooKeeper.constants.ZOO_PERSISTENT).catch((error: Error) => {
       if (!/exists/i.test(error.message)) throw error;
     });
@@ -122,7 +85,7 @@ export class ZnodeWriter {
   private async reconnectIfMembersMoved(): Promise<void> {
     const current = await this.currentServers().catch(() => '');
     if (current === '' || current === this.servers) return;
-    const replacement = await Session.open(current, 15_000).catch(() => undefined);
+    const replacement = await openSession(current).catch(() => undefined);
     if (replacement === undefined) return;
     const previous = this.session;
     this.session = replacement;

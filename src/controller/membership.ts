@@ -9,7 +9,7 @@ import { resolveSpec } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import type { ReconcileContext } from '../runtime/controller.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
-import { myidOfPod } from './member-pods.js';
+import { toMemberPod } from './member-pods.js';
 import type { ReconcilerDependencies } from './reconciler.js';
 import { memberClaimOf, nextScalingStep, REMOVED_MEMBER_ANNOTATION, type ScalingStep } from './scaling.js';
 import { hasFormed } from './status.js';
@@ -49,19 +49,7 @@ export function planMembership(
     spec,
     desiredReplicas: spec.replicas,
     podCount: live,
-    pods: pods.flatMap((pod) => {
-      const myid = myidOfPod(name, pod.metadata?.name ?? '');
-      return myid === undefined
-        ? []
-        : [
-            {
-              name: pod.metadata?.name ?? '',
-              myid,
-              terminating: pod.metadata?.deletionTimestamp !== undefined,
-              createdAt: new Date(pod.metadata?.creationTimestamp ?? 0),
-            },
-          ];
-    }),
+    pods: pods.flatMap((pod) => toMemberPod(name, pod) ?? []),
     claims: deps.cache
       .claims(namespace, name)
       .flatMap((claim) => memberClaimOf(name, claim.metadata?.name ?? '', claim.metadata?.annotations) ?? []),

@@ -37,6 +37,8 @@ export type OwnedObject = V1ConfigMap | V1Service | V1StatefulSet | V1PodDisrupt
 const applyOptions = () => setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
 export class KubeWriter {
+  private readonly superUserPasswords = new Map<string, string>();
+
   constructor(private readonly clients: ApiClients) {}
 
   async apply(object: OwnedObject): Promise<void> {
@@ -67,6 +69,20 @@ export class KubeWriter {
    * JVM flag needs) when missing. Never rotated: members hold the digest until they restart.
    */
   async superUserPassword(namespace: string, name: string, owner: V1OwnerReference): Promise<string> {
+    // Never rotated, so one read per cluster incarnation (owner uid) is enough: not one per reconcile.
+    const key = `${owner.uid}/${namespace}/${name}`;
+    const known = this.superUserPasswords.get(key);
+    if (known !== undefined) return known;
+    const password = await this.readOrCreateSuperUserPassword(namespace, name, owner);
+    this.superUserPasswords.set(key, password);
+    return password;
+  }
+
+  private async readOrCreateSuperUserPassword(
+    namespace: string,
+    name: string,
+    owner: V1OwnerReference,
+  ): Promise<string> {
     const read = async () => {
       const secret = await this.clients.core.readNamespacedSecret({ namespace, name });
       const password = secret.data?.password;

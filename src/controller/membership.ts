@@ -36,12 +36,20 @@ export function planMembership(
   const spec = resolveSpec(cluster.spec);
   const { namespace, name } = cluster.metadata;
   const live = (deps.cache.owned('StatefulSet', namespace, name) as V1StatefulSet | undefined)?.spec?.replicas;
+  const committed = health?.committedVoters ?? [];
+  if (live === undefined && hasFormed(cluster.status) && committed.length > 0) {
+    // The StatefulSet is gone under a formed ensemble (recreated for new claim sizes, or deleted
+    // by hand): it comes back covering the members that exist, never spec.replicas at once, and
+    // scaling goes on from there one voter at a time.
+    const ordinals = pods.flatMap((pod) => toMemberPod(name, pod)?.myid ?? []);
+    const podCount = Math.max(...committed, ...ordinals);
+    return { podCount, members: [...committed] };
+  }
   if (live === undefined || !hasFormed(cluster.status)) {
     // A new ensemble starts every member at once: they bootstrap together, voting on empty data.
     const podCount = spec.paused && live !== undefined ? live : spec.replicas;
     return { podCount, members: serverIds(podCount) };
   }
-  const committed = health?.committedVoters ?? [];
   const members = committed.length > 0 ? [...committed] : serverIds(live);
   if (health === undefined) return { podCount: live, members };
   const scaling = nextScalingStep({

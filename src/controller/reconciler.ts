@@ -16,7 +16,7 @@
  * 7. compute the status and apply it when it differs from the stored one.
  * While anything is not perfect it looks again every few seconds (and on every pod event).
  */
-import type { V1OwnerReference, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { V1OwnerReference, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { resolveSpec } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import { reviewSpec, type SpecProblem } from '../api/validation.js';
@@ -36,6 +36,8 @@ import { planMembership, type ScalingStep, takeScalingStep } from './membership.
 import { isSatisfiedBy } from './object-diff.js';
 import { nextRollStep, type RollStep } from './rolling-restart.js';
 import { computeStatus, hasFormed } from './status.js';
+import { appliedClaimSize, type StorageStep } from './storage-resize.js';
+import { growVolumes, templateSizeOf, VolumeResizeError } from './volumes.js';
 
 export type OwnedKind = 'ConfigMap' | 'Service' | 'StatefulSet' | 'PodDisruptionBudget';
 
@@ -57,6 +59,10 @@ export interface ClusterWriter {
   /** The super user's password, from the cluster's Secret, which is created when missing. */
   superUserPassword(namespace: string, secretName: string, owner: V1OwnerReference): Promise<string>;
   deleteClaim(namespace: string, name: string): Promise<void>;
+  /** Raises a claim's storage request. */
+  resizeClaim(namespace: string, name: string, size: string): Promise<void>;
+  /** Deletes the StatefulSet, only if it still has this uid, leaving its pods and claims. */
+  deleteStatefulSetKeepingPods(namespace: string, name: string, uid: string): Promise<void>;
   markClaim(namespace: string, name: string, annotation: string, version: string): Promise<void>;
   applyClusterStatus(namespace: string, name: string, status: ZooKeeperCluster['status'] & object): Promise<void>;
 }
@@ -115,6 +121,7 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     let health: EnsembleHealth | undefined;
     let scaling: ScalingStep | undefined;
     let roll: RollStep | undefined;
+    let storage: StorageStep | undefined;
     const pods = deps.cache.memberPods(cluster.metadata.namespace, cluster.metadata.name);
     if (review.errors.length === 0) {
       try {
@@ -127,11 +134,19 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
         health = await readHealth(deps, cluster, pods);
         const plan = planMembership(deps, cluster, pods, health);
         scaling = plan.scaling;
+        const statefulSet = deps.cache.owned('StatefulSet', cluster.metadata.namespace, cluster.metadata.name) as
+          | V1StatefulSet
+          | undefined;
+        const spec = resolveSpec(cluster.spec);
         desired = renderCluster({
           cluster,
           bootstrap: !hasFormed(cluster.status),
           podCount: plan.podCount,
           members: plan.members,
+          claimSize: appliedClaimSize({
+            desiredSize: spec.storage.ephemeral ? undefined : spec.storage.size,
+            templateSize: templateSizeOf(statefulSet),
+          }),
         });
         await applyChanged(deps, cluster, desired, ctx);
         if (scaling !== undefined && scaling.kind !== 'done') {
@@ -139,6 +154,11 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
         } else if (health !== undefined) {
           roll = planRoll(cluster, desired, pods, health, deps.now());
           await takeRollStep(deps, cluster, pods, roll, ctx);
+          // Volumes grow only while membership and revisions are settled: the StatefulSet is
+          // recreated at most when no member is about to come or go.
+          if (roll.kind === 'done' && health.available && !spec.paused && statefulSet !== undefined) {
+            storage = await growVolumes(deps, cluster, statefulSet, ctx);
+          }
         }
       } catch (error) {
         failure = error;
@@ -159,6 +179,7 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       health,
       roll,
       scaling,
+      storage,
       now: deps.now(),
     });
     if (canonicalJson(status) !== canonicalJson(cluster.status ?? {})) {
@@ -240,6 +261,8 @@ async function applyChanged(
     const objectName = object.metadata?.name ?? '';
     const live = deps.cache.owned(kind, namespace, objectName);
     if (live !== undefined && isSatisfiedBy(object, live)) continue;
+    // Being deleted (a StatefulSet recreated for new claim sizes): applied again once it is gone.
+    if (live?.metadata?.deletionTimestamp !== undefined) continue;
     await deps.writer.apply(object);
     const verb = live === undefined ? 'Created' : 'Updated';
     ctx.logger.info(`${verb.toLowerCase()} ${kind} ${objectName}`);
@@ -248,6 +271,7 @@ async function applyChanged(
 }
 
 function describeApplyFailure(error: unknown): SpecProblem {
+  if (error instanceof VolumeResizeError) return { reason: 'VolumeResizeRefused', message: error.message };
   const classified = classifyKubeError(error);
   if (classified.kind === 'forbidden') {
     return {

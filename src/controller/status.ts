@@ -20,6 +20,7 @@ import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
 import { type ConditionInput, findCondition, mergeConditions } from './conditions.js';
 import type { RollStep } from './rolling-restart.js';
 import type { ScalingStep } from './scaling.js';
+import type { StorageStep } from './storage-resize.js';
 
 export interface StatusInput {
   cluster: ZooKeeperCluster;
@@ -37,6 +38,8 @@ export interface StatusInput {
   roll?: RollStep | undefined;
   /** What the scaling planner decided in this reconcile. */
   scaling?: ScalingStep | undefined;
+  /** What the storage-resize planner decided, when it ran (membership and revisions settled). */
+  storage?: StorageStep | undefined;
   now: Date;
 }
 
@@ -89,7 +92,7 @@ function memberView(input: StatusInput): MemberStatus[] {
 }
 
 export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
-  const { cluster, pods, desiredRevision, specErrors, applyFailure, health, roll, scaling, now } = input;
+  const { cluster, pods, desiredRevision, specErrors, applyFailure, health, roll, scaling, storage, now } = input;
   const previous = cluster.status ?? {};
   const spec = resolveSpec(cluster.spec);
   const members = memberView(input);
@@ -137,6 +140,9 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     if (roll?.kind === 'wait' && roll.stalled) {
       return { type: 'Degraded', status: 'True', reason: roll.reason.code, message: roll.reason.message };
     }
+    if (storage?.kind === 'refuseShrink') {
+      return { type: 'Degraded', status: 'True', reason: storage.reason.code, message: storage.reason.message };
+    }
     if (anomalies.length > 0) {
       return {
         type: 'Degraded',
@@ -182,6 +188,9 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
         reason: activeScaling.reason.code,
         message: activeScaling.reason.message,
       };
+    }
+    if (storage !== undefined && storage.kind !== 'done' && storage.kind !== 'refuseShrink') {
+      return { type: 'Progressing', status: 'True', reason: storage.reason.code, message: storage.reason.message };
     }
     if (missing > 0 || (!formed && unsynced.length > 0)) {
       return {

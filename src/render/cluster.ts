@@ -31,6 +31,11 @@ export interface RenderInput {
   podCount?: number;
   /** True until the ensemble first forms: only then may members with empty volumes vote. */
   bootstrap: boolean;
+  /**
+   * The size of the data claim template; defaults to spec.storage.size. A live StatefulSet's
+   * claim template cannot change, so the storage-resize steps keep its size until they recreate it.
+   */
+  claimSize?: string | undefined;
 }
 
 export interface DesiredObjects {
@@ -125,7 +130,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
         // Members start together (a quorum needs several), and restart only when the operator deletes them.
         podManagementPolicy: 'Parallel',
         updateStrategy: { type: 'OnDelete' },
-        ...persistence(ref, spec),
+        ...persistence(ref, spec, input.claimSize),
         template: podTemplate,
       },
     },
@@ -157,9 +162,11 @@ export function ownerReference(cluster: ZooKeeperCluster): V1OwnerReference {
 function persistence(
   ref: ClusterRef,
   spec: ResolvedSpec,
+  claimSize: string | undefined,
 ): Pick<NonNullable<V1StatefulSet['spec']>, 'volumeClaimTemplates' | 'persistentVolumeClaimRetentionPolicy'> {
   if (spec.storage.ephemeral) return {};
-  const { size, storageClassName, reclaimPolicy } = spec.storage;
+  const { storageClassName, reclaimPolicy } = spec.storage;
+  const size = claimSize ?? spec.storage.size;
   return {
     // Scale-down claims are handled by the operator after the member has left the quorum.
     persistentVolumeClaimRetentionPolicy: { whenDeleted: reclaimPolicy, whenScaled: 'Retain' },

@@ -129,6 +129,27 @@ export class KubeWriter {
     );
   }
 
+  /** Raises a claim's storage request; the storage driver grows the volume. */
+  async resizeClaim(namespace: string, name: string, size: string): Promise<void> {
+    await this.clients.core.patchNamespacedPersistentVolumeClaim(
+      { namespace, name, body: { spec: { resources: { requests: { storage: size } } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  /**
+   * Deletes a StatefulSet (only if it still has this uid) and nothing else: the garbage
+   * collector orphans its pods, claims and revisions, and the StatefulSet created in its place
+   * adopts them.
+   */
+  async deleteStatefulSetKeepingPods(namespace: string, name: string, uid: string): Promise<void> {
+    await this.clients.apps.deleteNamespacedStatefulSet({
+      namespace,
+      name,
+      body: { preconditions: { uid }, propagationPolicy: 'Orphan' },
+    });
+  }
+
   async deletePod(namespace: string, name: string, uid: string): Promise<void> {
     await this.clients.core.deleteNamespacedPod({ namespace, name, body: { preconditions: { uid } } });
   }

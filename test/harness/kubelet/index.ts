@@ -171,7 +171,10 @@ class ProcessKubelet {
     await this.heartbeat.register();
     this.heartbeat.start();
     this.claims.on('add', (claim) => this.provision(claim));
-    this.claims.on('update', (claim) => this.provision(claim));
+    this.claims.on('update', (claim) => {
+      this.provision(claim);
+      this.provisioner.grow(claim).catch((error: unknown) => this.logger.error(String(error)));
+    });
     this.claims.on('delete', (claim) => {
       this.provisioner.release(claim).catch((error: unknown) => this.logger.error(String(error)));
     });

@@ -1,11 +1,16 @@
 // Local persistent volumes: for every unbound PersistentVolumeClaim (as the StatefulSet controller
 // creates from volumeClaimTemplates) the kubelet creates a hostPath PersistentVolume under its work
 // dir, pre-bound to the claim, which kube-controller-manager's binder then binds. The directory
-// outlives pods; it is removed, with the volume, when the claim is deleted.
+// outlives pods; it is removed, with the volume, when the claim is deleted. A bound claim whose
+// request grows is grown online, as a CSI driver with online expansion does (external-resizer,
+// then the kubelet's file-system resize): a host directory has no size of its own, so what moves
+// is the volume's capacity and then the claim's status.capacity.
 
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { parseQuantity } from '../../../src/api/defaults.js';
 import { apiStatus, describeApiError, type KubeClients } from './kube.js';
 import type { Logger } from './log.js';
 import { VolumeNotReadyError } from './volumes.js';
@@ -76,6 +81,40 @@ export class LocalVolumeProvisioner {
         );
       }
     }
+  }
+
+  /** Grows the volume of a bound claim whose request exceeds its capacity (idempotent). */
+  async grow(claim: V1PersistentVolumeClaim): Promise<void> {
+    const volumeName = claim.spec?.volumeName;
+    const requested = claim.spec?.resources?.requests?.storage;
+    const capacity = claim.status?.capacity?.storage;
+    if (!volumeName || claim.status?.phase !== 'Bound' || !requested || !capacity) return;
+    if (parseQuantity(requested) <= parseQuantity(capacity)) return;
+    const namespace = claim.metadata?.namespace ?? 'default';
+    const name = claim.metadata?.name ?? '';
+    const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    try {
+      const volume = await this.clients.core.readPersistentVolume({ name: volumeName });
+      if (volume.metadata?.labels?.[NODE_LABEL] !== this.nodeName) return;
+      await this.clients.core.patchPersistentVolume(
+        { name: volumeName, body: { spec: { capacity: { storage: requested } } } },
+        mergePatch,
+      );
+      await this.clients.core.patchNamespacedPersistentVolumeClaimStatus(
+        { namespace, name, body: { status: { capacity: { storage: requested } } } },
+        mergePatch,
+      );
+    } catch (error) {
+      throw new Error(
+        `growing volume ${volumeName} of claim ${namespace}/${name} to ${requested}: ${describeApiError(error)}`,
+      );
+    }
+    this.logger.info('grew volume', {
+      volume: volumeName,
+      claim: `${namespace}/${name}`,
+      from: capacity,
+      to: requested,
+    });
   }
 
   /** Deletes the volume and directory of a claim that is gone. */

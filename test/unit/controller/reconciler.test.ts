@@ -2,7 +2,7 @@
  * The reconciler against fakes of its edges, asserting the exact writes and Events each
  * situation produces (the style of cert-manager's controller tests).
  */
-import type { V1ConfigMap, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import test from 'ava';
 import { REVISION_ANNOTATION } from '../../../src/api/constants.js';
 import type { ZooKeeperCluster, ZooKeeperClusterSpec, ZooKeeperClusterStatus } from '../../../src/api/types.js';
@@ -17,9 +17,11 @@ import { aCluster } from '../../support/builders.js';
 class World implements ClusterCache {
   readonly objects = new Map<string, OwnedObject>();
   readonly pods: V1Pod[] = [];
+  readonly claimObjects: V1PersistentVolumeClaim[] = [];
   readonly writes: string[] = [];
   readonly events: string[] = [];
   failApplyWith: unknown;
+  failResizeWith: unknown;
   secretCreated = false;
 
   /** What ZooKeeper answers when every pod here serves: the highest server id leads. */
@@ -61,7 +63,7 @@ class World implements ClusterCache {
     return this.pods;
   }
   claims() {
-    return [];
+    return this.claimObjects;
   }
 
   reconcile() {
@@ -71,7 +73,9 @@ class World implements ClusterCache {
         apply: async (object) => {
           this.writes.push(`apply ${object.kind}/${object.metadata?.name}`);
           if (this.failApplyWith !== undefined) throw this.failApplyWith;
-          this.objects.set(`${object.kind}/${object.metadata?.name}`, structuredClone(object));
+          const stored = structuredClone(object);
+          stored.metadata = { uid: `${object.kind}-uid`, ...stored.metadata };
+          this.objects.set(`${object.kind}/${object.metadata?.name}`, stored);
         },
         deletePod: async (_namespace, name, uid) => {
           this.writes.push(`delete pod ${name} (uid ${uid})`);
@@ -86,6 +90,13 @@ class World implements ClusterCache {
         },
         markClaim: async (_namespace, name, _annotation, version) => {
           this.writes.push(`mark claim ${name} removed in ${version}`);
+        },
+        resizeClaim: async (_namespace, name, size) => {
+          this.writes.push(`resize claim ${name} to ${size}`);
+          if (this.failResizeWith !== undefined) throw this.failResizeWith;
+        },
+        deleteStatefulSetKeepingPods: async (_namespace, name, uid) => {
+          this.writes.push(`delete StatefulSet/${name} (uid ${uid}) keeping its pods`);
         },
         applyClusterStatus: async (_namespace, name, status) => {
           this.writes.push(`status ${name} ${status.phase}`);
@@ -148,6 +159,26 @@ class World implements ClusterCache {
         status: { conditions: [{ type: 'Ready', status: 'True' }] },
       });
     }
+  }
+
+  /** Data claims of the member pods, bound with this size. */
+  addClaims(size: string) {
+    for (const pod of this.pods) {
+      this.claimObjects.push({
+        metadata: { name: `data-${pod.metadata?.name}` },
+        spec: { resources: { requests: { storage: size } } },
+        status: { phase: 'Bound', capacity: { storage: size } },
+      });
+    }
+  }
+
+  /** A formed, healthy ensemble of `count` members with bound claims of the rendered size. */
+  async formed(count: number, size: string) {
+    await this.reconcile();
+    this.addReadyPods(count, renderCluster({ cluster: cluster({ replicas: count }), bootstrap: true }).revision);
+    this.addClaims(size);
+    await this.reconcile();
+    await this.reconcile();
   }
 }
 
@@ -311,4 +342,142 @@ test('the bootstrap marker turns off once the ensemble has formed', async (t) =>
   await world.reconcile();
   await world.reconcile();
   t.is((world.objects.get('ConfigMap/example-config') as V1ConfigMap | undefined)?.data?.bootstrap, 'false');
+});
+
+const claimTemplateSize = (world: World) =>
+  (world.objects.get('StatefulSet/example') as V1StatefulSet | undefined)?.spec?.volumeClaimTemplates?.[0]?.spec
+    ?.resources?.requests?.storage;
+
+test('a grown storage size: claims grow, then the StatefulSet is recreated keeping its pods; no member restarts', async (t) => {
+  const world = new World(cluster());
+  await world.formed(3, '10Gi');
+  world.clusterObject = { ...cluster({ storage: { size: '20Gi' } }), status: world.clusterObject?.status ?? {} };
+  world.writes.length = 0;
+  world.events.length = 0;
+  await world.reconcile();
+  t.deepEqual(world.writes.slice(0, 3), [
+    'resize claim data-example-0 to 20Gi',
+    'resize claim data-example-1 to 20Gi',
+    'resize claim data-example-2 to 20Gi',
+  ]);
+  t.is(claimTemplateSize(world), '10Gi', 'the live claim template is never patched (it is immutable)');
+  t.regex(world.events.join('\n'), /Normal ResizingVolumes: growing the volumes of data-example-0, /);
+  t.like(
+    world.clusterObject.status?.conditions?.find((c) => c.type === 'Progressing'),
+    {
+      status: 'True',
+      reason: 'ResizingVolumes',
+    },
+  );
+
+  // The API server stored the new requests; the driver has not grown the volumes yet.
+  for (const claim of world.claimObjects) claim.spec = { resources: { requests: { storage: '20Gi' } } };
+  world.writes.length = 0;
+  await world.reconcile();
+  t.deepEqual(
+    world.writes.filter((w) => !w.startsWith('status')),
+    ['delete StatefulSet/example (uid StatefulSet-uid) keeping its pods'],
+  );
+  t.regex(world.events.join('\n'), /Normal RecreatingStatefulSet: every member claim asks for 20Gi/);
+
+  // The garbage collector orphaned the pods and removed the StatefulSet: it comes back, new size.
+  world.objects.delete('StatefulSet/example');
+  world.writes.length = 0;
+  await world.reconcile();
+  t.deepEqual(
+    world.writes.filter((w) => !w.startsWith('status')),
+    ['apply StatefulSet/example'],
+  );
+  t.is(claimTemplateSize(world), '20Gi');
+  t.is((world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas, 3);
+  await world.reconcile(); // the informer now has the new StatefulSet
+  t.like(
+    world.clusterObject.status?.conditions?.find((c) => c.type === 'Progressing'),
+    {
+      status: 'True',
+      reason: 'ResizingVolumes',
+      message:
+        'waiting for the storage driver to grow data-example-0 (10Gi), data-example-1 (10Gi), data-example-2 (10Gi) to 20Gi',
+    },
+  );
+
+  for (const claim of world.claimObjects) claim.status = { phase: 'Bound', capacity: { storage: '20Gi' } };
+  world.writes.length = 0;
+  await world.reconcile();
+  t.deepEqual(world.writes, ['status example Running']);
+  t.is(world.clusterObject.status?.conditions?.find((c) => c.type === 'Progressing')?.reason, 'Reconciled');
+  t.false(
+    world.events.some((e) => e.includes('Restarting')),
+    'no member was restarted',
+  );
+});
+
+test('a claim that may not grow is reported with what to fix; the StatefulSet keeps its template', async (t) => {
+  const world = new World(cluster());
+  await world.formed(3, '10Gi');
+  world.clusterObject = { ...cluster({ storage: { size: '20Gi' } }), status: world.clusterObject?.status ?? {} };
+  world.failResizeWith = Object.assign(new Error('HTTP-Code: 403'), {
+    code: 403,
+    body: JSON.stringify({
+      kind: 'Status',
+      reason: 'Forbidden',
+      code: 403,
+      message:
+        'persistentvolumeclaims "data-example-0" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
+    }),
+  });
+  world.events.length = 0;
+  await t.throwsAsync(world.reconcile(), { message: /growing claim data-example-0 to 20Gi was refused/ });
+  const degraded = world.clusterObject.status?.conditions?.find((c) => c.type === 'Degraded');
+  t.is(degraded?.reason, 'VolumeResizeRefused');
+  t.regex(degraded?.message ?? '', /must support resize\. The claim's StorageClass must allow volume expansion/);
+  t.regex(world.events.join('\n'), /Warning VolumeResizeRefused: cluster default\/example: growing claim/);
+  t.is(claimTemplateSize(world), '10Gi');
+});
+
+test('volumes wait while a roll is under way: one change to members at a time', async (t) => {
+  const world = new World(cluster());
+  await world.formed(3, '10Gi');
+  world.clusterObject = {
+    ...cluster({ storage: { size: '20Gi' }, config: { tickTime: '3000' } }),
+    status: world.clusterObject?.status ?? {},
+  };
+  world.writes.length = 0;
+  await world.reconcile();
+  t.true(world.writes.some((w) => w.startsWith('delete pod')));
+  t.false(world.writes.some((w) => w.startsWith('resize claim')));
+});
+
+test('a smaller storage size (past the CRD) is refused: the volumes and the template stay', async (t) => {
+  const world = new World(cluster());
+  await world.formed(3, '10Gi');
+  world.clusterObject = { ...cluster({ storage: { size: '5Gi' } }), status: world.clusterObject?.status ?? {} };
+  world.writes.length = 0;
+  world.events.length = 0;
+  await world.reconcile();
+  t.false(world.writes.some((w) => w.startsWith('resize') || w.startsWith('delete') || w.startsWith('apply')));
+  t.is(claimTemplateSize(world), '10Gi');
+  t.like(
+    world.clusterObject.status?.conditions?.find((c) => c.type === 'Degraded'),
+    {
+      status: 'True',
+      reason: 'StorageShrinkRefused',
+    },
+  );
+  t.regex(world.events.join('\n'), /Warning StorageShrinkRefused: .*volumes cannot shrink/);
+});
+
+test('a StatefulSet deleted under a formed ensemble comes back with the members it has, not spec.replicas', async (t) => {
+  const world = new World(cluster());
+  await world.formed(3, '10Gi');
+  world.clusterObject = { ...cluster({ replicas: 5 }), status: world.clusterObject?.status ?? {} };
+  world.objects.delete('StatefulSet/example');
+  await world.reconcile();
+  t.is((world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas, 3, 'no two joiners at once');
+  t.is(
+    (world.objects.get('ConfigMap/example-config') as V1ConfigMap).data?.['zoo.cfg.dynamic']?.trim().split('\n').length,
+    3,
+  );
+  await world.reconcile();
+  t.is((world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas, 4, 'then one joiner');
 });

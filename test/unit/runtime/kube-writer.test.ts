@@ -86,6 +86,33 @@ test.serial('a pod is deleted only with its uid as a precondition', async (t) =>
   t.like(body, { preconditions: { uid: 'uid-1' } });
 });
 
+test.serial('a StatefulSet is recreated by deleting only it: uid precondition, dependents orphaned', async (t) => {
+  let body: unknown;
+  nock(SERVER)
+    .delete('/apis/apps/v1/namespaces/default/statefulsets/example')
+    .reply(200, async (request: Request) => {
+      body = JSON.parse(await request.text());
+      return { kind: 'StatefulSet', metadata: { name: 'example' } };
+    });
+  await writer().writer.deleteStatefulSetKeepingPods('default', 'example', 'uid-sts');
+  t.deepEqual(body, { preconditions: { uid: 'uid-sts' }, propagationPolicy: 'Orphan' });
+});
+
+test.serial('a claim grows by a merge patch of its storage request alone', async (t) => {
+  let contentType: string | null | undefined;
+  let body: unknown;
+  nock(SERVER)
+    .patch('/api/v1/namespaces/default/persistentvolumeclaims/data-example-0')
+    .reply(200, async (request: Request) => {
+      contentType = request.headers.get('content-type');
+      body = JSON.parse(await request.text());
+      return { kind: 'PersistentVolumeClaim', metadata: { name: 'data-example-0' } };
+    });
+  await writer().writer.resizeClaim('default', 'data-example-0', '20Gi');
+  t.is(contentType, 'application/merge-patch+json');
+  t.deepEqual(body, { spec: { resources: { requests: { storage: '20Gi' } } } });
+});
+
 const failures: {
   name: string;
   reply: (scope: nock.Interceptor) => nock.Scope;

@@ -1,0 +1,110 @@
+/**
+ * Growing the members' volumes when `storage.size` grows. Pure: the next step, or why not now.
+ *
+ * A StatefulSet's volumeClaimTemplates cannot be changed, so the operator keeps applying the
+ * live template's size (`appliedClaimSize`) and grows the storage in steps that never touch a
+ * running member:
+ * 1. `resizeClaims`: raise the request of every member claim that asks for less than the
+ *    spec. The storage driver grows the volume online; the API server refuses when the claim's
+ *    StorageClass does not allow volume expansion, and that refusal is reported as it is.
+ * 2. `recreateStatefulSet`: once every claim asks for the new size, delete the StatefulSet
+ *    leaving its pods and claims in place (orphan propagation); the next reconcile creates it
+ *    again with the new template and it adopts the running pods. The pod template is unchanged,
+ *    so no member restarts; new members get claims of the new size.
+ * 3. `waitForVolumes`: the claims' capacity follows as the driver finishes.
+ * The reconciler takes these steps only while no scaling step or restart is under way, so the
+ * StatefulSet is never missing while members come and go. A smaller size (the CRD refuses it) is
+ * never applied: volumes cannot shrink, and the live template stays.
+ */
+import { parseQuantity } from '../api/defaults.js';
+import type { ClusterRef } from '../render/names.js';
+import type { Reason } from './rolling-restart.js';
+
+/** A member's data claim, as the planner sees it. */
+export interface SizedClaim {
+  name: string;
+  /** spec.resources.requests.storage */
+  requested: string | undefined;
+  /** status.capacity.storage, once bound. */
+  capacity: string | undefined;
+  /** The driver grew the volume but its file system grows only when the pod mounts it again. */
+  fileSystemResizePending: boolean;
+}
+
+export interface StorageResizeInput {
+  cluster: ClusterRef;
+  /** spec.storage.size; undefined for ephemeral storage. */
+  desiredSize: string | undefined;
+  /** The live StatefulSet's data claim template size; undefined before it exists. */
+  templateSize: string | undefined;
+  /** The data claims of the members the StatefulSet runs now. */
+  claims: readonly SizedClaim[];
+}
+
+export type StorageStep =
+  | { kind: 'done' }
+  | { kind: 'resizeClaims'; claims: string[]; size: string; reason: Reason }
+  | { kind: 'recreateStatefulSet'; reason: Reason }
+  | { kind: 'waitForVolumes'; reason: Reason }
+  | { kind: 'refuseShrink'; reason: Reason };
+
+const bytes = (quantity: string | undefined): number => (quantity === undefined ? 0 : parseQuantity(quantity));
+
+/** The size the StatefulSet's claim template must keep: the live one until it is recreated. */
+export function appliedClaimSize(input: Pick<StorageResizeInput, 'desiredSize' | 'templateSize'>): string | undefined {
+  return input.templateSize ?? input.desiredSize;
+}
+
+export function nextStorageStep(input: StorageResizeInput): StorageStep {
+  const { desiredSize, templateSize } = input;
+  if (desiredSize === undefined || templateSize === undefined) return { kind: 'done' };
+  const key = `${input.cluster.namespace}/${input.cluster.name}`;
+  const desired = bytes(desiredSize);
+  if (desired < bytes(templateSize)) {
+    return {
+      kind: 'refuseShrink',
+      reason: {
+        code: 'StorageShrinkRefused',
+        message: `cluster ${key}: storage.size ${desiredSize} is smaller than the members' volumes (${templateSize}); volumes cannot shrink, so they stay at ${templateSize}. Set storage.size back to ${templateSize} or more`,
+      },
+    };
+  }
+  const short = input.claims.filter((claim) => bytes(claim.requested) < desired);
+  if (short.length > 0) {
+    const names = short.map((claim) => claim.name);
+    return {
+      kind: 'resizeClaims',
+      claims: names,
+      size: desiredSize,
+      reason: {
+        code: 'ResizingVolumes',
+        message: `growing the volumes of ${names.join(', ')} to ${desiredSize} (storage.size); members keep running`,
+      },
+    };
+  }
+  if (desired > bytes(templateSize)) {
+    return {
+      kind: 'recreateStatefulSet',
+      reason: {
+        code: 'RecreatingStatefulSet',
+        message: `every member claim asks for ${desiredSize}; recreating the StatefulSet ${input.cluster.name} with the new claim size, leaving its pods and claims in place`,
+      },
+    };
+  }
+  const growing = input.claims.filter((claim) => bytes(claim.capacity) < desired);
+  const offline = growing.filter((claim) => claim.fileSystemResizePending);
+  if (growing.length > 0) {
+    return {
+      kind: 'waitForVolumes',
+      reason: {
+        code: 'ResizingVolumes',
+        message:
+          `waiting for the storage driver to grow ${growing.map((c) => `${c.name} (${c.capacity ?? 'unbound'})`).join(', ')} to ${desiredSize}` +
+          (offline.length > 0
+            ? `; the driver finishes ${offline.map((c) => c.name).join(', ')} only when the member's pod restarts (FileSystemResizePending)`
+            : ''),
+      },
+    };
+  }
+  return { kind: 'done' };
+}

@@ -1,0 +1,99 @@
+/**
+ * Growing the members' volumes, between the pure planner (`storage-resize.ts`) and the world:
+ * what the planner is given (the live StatefulSet's claim template, the member claims) and the
+ * step it chose, carried out (claims patched, the StatefulSet deleted with its pods orphaned).
+ */
+import type { V1PersistentVolumeClaim, V1StatefulSet } from '@kubernetes/client-node';
+import { resolveSpec } from '../api/defaults.js';
+import type { ZooKeeperCluster } from '../api/types.js';
+import type { ReconcileContext } from '../runtime/controller.js';
+import { classifyKubeError } from '../runtime/kube-errors.js';
+import type { ReconcilerDependencies } from './reconciler.js';
+import { DATA_CLAIM_TEMPLATE, memberClaimOf } from './scaling.js';
+import { nextStorageStep, type SizedClaim, type StorageResizeInput, type StorageStep } from './storage-resize.js';
+
+/** A claim the API server refused to grow; the message says which and why. */
+export class VolumeResizeError extends Error {
+  override readonly name = 'VolumeResizeError';
+}
+
+/** The size of the live StatefulSet's data claim template, if it has one. */
+export function templateSizeOf(statefulSet: V1StatefulSet | undefined): string | undefined {
+  const template = statefulSet?.spec?.volumeClaimTemplates?.find((t) => t.metadata?.name === DATA_CLAIM_TEMPLATE);
+  return template?.spec?.resources?.requests?.storage;
+}
+
+function sizedClaim(claim: V1PersistentVolumeClaim): SizedClaim {
+  return {
+    name: claim.metadata?.name ?? '',
+    requested: claim.spec?.resources?.requests?.storage,
+    capacity: claim.status?.capacity?.storage,
+    fileSystemResizePending: (claim.status?.conditions ?? []).some(
+      (c) => c.type === 'FileSystemResizePending' && c.status === 'True',
+    ),
+  };
+}
+
+export function storageInput(
+  deps: Pick<ReconcilerDependencies, 'cache'>,
+  cluster: ZooKeeperCluster,
+  statefulSet: V1StatefulSet | undefined,
+): StorageResizeInput {
+  const { namespace, name } = cluster.metadata;
+  const spec = resolveSpec(cluster.spec);
+  const podCount = statefulSet?.spec?.replicas ?? 0;
+  // Claims of the members the StatefulSet runs now; a removed member's claim is not grown.
+  const claims = deps.cache.claims(namespace, name).flatMap((claim) => {
+    const member = memberClaimOf(name, claim.metadata?.name ?? '', claim.metadata?.annotations);
+    return member !== undefined && !member.markedRemoved && member.myid <= podCount ? [{ member, claim }] : [];
+  });
+  return {
+    cluster: { namespace, name },
+    desiredSize: spec.storage.ephemeral ? undefined : spec.storage.size,
+    templateSize: templateSizeOf(statefulSet),
+    // In server-id order, so steps and their messages do not depend on the cache's order.
+    claims: claims.sort((a, b) => a.member.myid - b.member.myid).map(({ claim }) => sizedClaim(claim)),
+  };
+}
+
+/** Plans and takes the next storage step; call only while no scaling step or restart is under way. */
+export async function growVolumes(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  statefulSet: V1StatefulSet | undefined,
+  ctx: ReconcileContext,
+): Promise<StorageStep> {
+  const step = nextStorageStep(storageInput(deps, cluster, statefulSet));
+  const { namespace, name } = cluster.metadata;
+  switch (step.kind) {
+    case 'done':
+      return step;
+    case 'waitForVolumes':
+      ctx.logger.debug('volumes grow', { message: step.reason.message });
+      return step;
+    case 'refuseShrink':
+      await deps.events.record(cluster, 'Warning', step.reason.code, step.reason.message);
+      return step;
+    case 'resizeClaims':
+      ctx.logger.info(step.reason.message, { claims: step.claims, size: step.size });
+      for (const claim of step.claims) {
+        try {
+          await deps.writer.resizeClaim(namespace, claim, step.size);
+        } catch (error) {
+          throw new VolumeResizeError(
+            `cluster ${namespace}/${name}: growing claim ${claim} to ${step.size} was refused: ${classifyKubeError(error).message}. The claim's StorageClass must allow volume expansion (allowVolumeExpansion: true)`,
+          );
+        }
+      }
+      await deps.events.record(cluster, 'Normal', step.reason.code, step.reason.message);
+      return step;
+    case 'recreateStatefulSet': {
+      const uid = statefulSet?.metadata?.uid;
+      if (uid === undefined) throw new Error(`cluster ${namespace}/${name}: the StatefulSet to recreate has no uid`);
+      ctx.logger.info(step.reason.message);
+      await deps.writer.deleteStatefulSetKeepingPods(namespace, name, uid);
+      await deps.events.record(cluster, 'Normal', step.reason.code, step.reason.message);
+      return step;
+    }
+  }
+}

@@ -138,7 +138,9 @@ test('helm install creates objects the API server accepts; the RBAC grants exact
   t.true(await canI(serviceAccount, ['delete', 'pods', '-n', 'default']));
   // Secrets only as far as the rules file grants them.
   t.is(await canI(serviceAccount, ['get', 'secrets', '-n', 'default']), fileGrants('', 'secrets', 'get'));
-  t.false(await canI(serviceAccount, ['delete', 'statefulsets.apps', '-n', 'default']));
+  // StatefulSets are deleted (pods orphaned) to grow volumes; Deployments are never touched.
+  t.true(await canI(serviceAccount, ['delete', 'statefulsets.apps', '-n', 'default']));
+  t.false(await canI(serviceAccount, ['delete', 'deployments.apps', '-n', 'default']));
   t.false(await canI(serviceAccount, ['update', 'zookeeperclusters.zookeeper.ensembles.dev', '-n', 'default']));
   t.true(await canI(serviceAccount, ['create', 'leases.coordination.k8s.io', '-n', namespace]));
   t.false(await canI(serviceAccount, ['create', 'leases.coordination.k8s.io', '-n', 'default']));

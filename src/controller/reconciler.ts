@@ -156,7 +156,8 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
           await takeRollStep(deps, cluster, pods, roll, ctx);
           // Volumes grow only while membership and revisions are settled: the StatefulSet is
           // recreated at most when no member is about to come or go.
-          if (roll.kind === 'done' && health.available && !spec.paused && statefulSet !== undefined) {
+          const settled = statefulSet !== undefined && statefulSet.metadata?.deletionTimestamp === undefined;
+          if (roll.kind === 'done' && health.available && !spec.paused && settled) {
             storage = await growVolumes(deps, cluster, statefulSet, ctx);
           }
         }

@@ -161,6 +161,15 @@ class World implements ClusterCache {
     }
   }
 
+  /** The user edits the spec; what was written and recorded so far is forgotten. */
+  edit(spec: ZooKeeperClusterSpec): ZooKeeperCluster {
+    const edited = { ...cluster(spec), status: this.clusterObject?.status ?? {} };
+    this.clusterObject = edited;
+    this.writes.length = 0;
+    this.events.length = 0;
+    return edited;
+  }
+
   /** Data claims of the member pods, bound with this size. */
   addClaims(size: string) {
     for (const pod of this.pods) {
@@ -227,9 +236,7 @@ test('an unchanged, healthy cluster: no write calls and no Events at all', async
 test('a changed image updates only the StatefulSet', async (t) => {
   const world = new World(cluster());
   await world.reconcile();
-  world.clusterObject = { ...cluster({ image: 'zookeeper:3.9.3' }), status: world.clusterObject?.status ?? {} };
-  world.writes.length = 0;
-  world.events.length = 0;
+  world.edit({ image: 'zookeeper:3.9.3' });
   await world.reconcile();
   t.deepEqual(
     world.writes.filter((w) => w.startsWith('apply')),
@@ -275,8 +282,8 @@ test('a changed config restarts one member per reconcile: followers first, the l
   await world.reconcile();
   world.addReadyPods(3, renderCluster({ cluster: cluster(), bootstrap: true }).revision);
   await world.reconcile();
-  world.clusterObject = { ...cluster({ config: { tickTime: '3000' } }), status: world.clusterObject?.status ?? {} };
-  const newRevision = renderCluster({ cluster: world.clusterObject, bootstrap: false }).revision;
+  const edited = world.edit({ config: { tickTime: '3000' } });
+  const newRevision = renderCluster({ cluster: edited, bootstrap: false }).revision;
   const deleted: string[] = [];
   for (let round = 0; round < 3; round++) {
     world.writes.length = 0;
@@ -298,7 +305,7 @@ test('a changed config restarts one member per reconcile: followers first, the l
     world.writes.some((w) => w.startsWith('delete pod')),
     'the roll is done',
   );
-  t.is(world.clusterObject.status?.phase, 'Running');
+  t.is(world.clusterObject?.status?.phase, 'Running');
 });
 
 test('a cluster being deleted is left to the garbage collector', async (t) => {
@@ -310,10 +317,10 @@ test('a cluster being deleted is left to the garbage collector', async (t) => {
 test('a paused cluster keeps the StatefulSet at the pod count it has', async (t) => {
   const world = new World(cluster({ replicas: 3 }));
   await world.reconcile();
-  world.clusterObject = { ...cluster({ replicas: 5, paused: true }), status: world.clusterObject?.status ?? {} };
+  world.edit({ replicas: 5, paused: true });
   await world.reconcile();
   t.is((world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas, 3);
-  t.is(world.clusterObject.status?.phase, 'Paused');
+  t.is(world.clusterObject?.status?.phase, 'Paused');
 });
 
 test('scaling a formed ensemble up starts with one more pod, and says so', async (t) => {
@@ -321,8 +328,7 @@ test('scaling a formed ensemble up starts with one more pod, and says so', async
   await world.reconcile();
   world.addReadyPods(3, renderCluster({ cluster: cluster(), bootstrap: true }).revision);
   await world.reconcile();
-  world.clusterObject = { ...cluster({ replicas: 5 }), status: world.clusterObject?.status ?? {} };
-  world.events.length = 0;
+  world.edit({ replicas: 5 });
   await world.reconcile();
   t.is((world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas, 4, 'one joiner at a time');
   t.is(
@@ -331,7 +337,7 @@ test('scaling a formed ensemble up starts with one more pod, and says so', async
     'new pods start with the committed voters (plus themselves)',
   );
   t.regex(world.events.join('\n'), /^Normal \w+: .*/m);
-  t.like(world.clusterObject.status, { phase: 'Scaling', operation: { kind: 'ScaleUp' } });
+  t.like(world.clusterObject?.status, { phase: 'Scaling', operation: { kind: 'ScaleUp' } });
 });
 
 test('the bootstrap marker turns off once the ensemble has formed', async (t) => {
@@ -351,9 +357,7 @@ const claimTemplateSize = (world: World) =>
 test('a grown storage size: claims grow, then the StatefulSet is recreated keeping its pods; no member restarts', async (t) => {
   const world = new World(cluster());
   await world.formed(3, '10Gi');
-  world.clusterObject = { ...cluster({ storage: { size: '20Gi' } }), status: world.clusterObject?.status ?? {} };
-  world.writes.length = 0;
-  world.events.length = 0;
+  world.edit({ storage: { size: '20Gi' } });
   await world.reconcile();
   t.deepEqual(world.writes.slice(0, 3), [
     'resize claim data-example-0 to 20Gi',
@@ -363,7 +367,7 @@ test('a grown storage size: claims grow, then the StatefulSet is recreated keepi
   t.is(claimTemplateSize(world), '10Gi', 'the live claim template is never patched (it is immutable)');
   t.regex(world.events.join('\n'), /Normal ResizingVolumes: growing the volumes of data-example-0, /);
   t.like(
-    world.clusterObject.status?.conditions?.find((c) => c.type === 'Progressing'),
+    world.clusterObject?.status?.conditions?.find((c) => c.type === 'Progressing'),
     {
       status: 'True',
       reason: 'ResizingVolumes',
@@ -392,7 +396,7 @@ test('a grown storage size: claims grow, then the StatefulSet is recreated keepi
   t.is((world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas, 3);
   await world.reconcile(); // the informer now has the new StatefulSet
   t.like(
-    world.clusterObject.status?.conditions?.find((c) => c.type === 'Progressing'),
+    world.clusterObject?.status?.conditions?.find((c) => c.type === 'Progressing'),
     {
       status: 'True',
       reason: 'ResizingVolumes',
@@ -405,7 +409,7 @@ test('a grown storage size: claims grow, then the StatefulSet is recreated keepi
   world.writes.length = 0;
   await world.reconcile();
   t.deepEqual(world.writes, ['status example Running']);
-  t.is(world.clusterObject.status?.conditions?.find((c) => c.type === 'Progressing')?.reason, 'Reconciled');
+  t.is(world.clusterObject?.status?.conditions?.find((c) => c.type === 'Progressing')?.reason, 'Reconciled');
   t.false(
     world.events.some((e) => e.includes('Restarting')),
     'no member was restarted',
@@ -415,7 +419,7 @@ test('a grown storage size: claims grow, then the StatefulSet is recreated keepi
 test('a claim that may not grow is reported with what to fix; the StatefulSet keeps its template', async (t) => {
   const world = new World(cluster());
   await world.formed(3, '10Gi');
-  world.clusterObject = { ...cluster({ storage: { size: '20Gi' } }), status: world.clusterObject?.status ?? {} };
+  world.edit({ storage: { size: '20Gi' } });
   world.failResizeWith = Object.assign(new Error('HTTP-Code: 403'), {
     code: 403,
     body: JSON.stringify({
@@ -428,7 +432,7 @@ test('a claim that may not grow is reported with what to fix; the StatefulSet ke
   });
   world.events.length = 0;
   await t.throwsAsync(world.reconcile(), { message: /growing claim data-example-0 to 20Gi was refused/ });
-  const degraded = world.clusterObject.status?.conditions?.find((c) => c.type === 'Degraded');
+  const degraded = world.clusterObject?.status?.conditions?.find((c) => c.type === 'Degraded');
   t.is(degraded?.reason, 'VolumeResizeRefused');
   t.regex(degraded?.message ?? '', /must support resize\. The claim's StorageClass must allow volume expansion/);
   t.regex(world.events.join('\n'), /Warning VolumeResizeRefused: cluster default\/example: growing claim/);
@@ -451,14 +455,12 @@ test('volumes wait while a roll is under way: one change to members at a time', 
 test('a smaller storage size (past the CRD) is refused: the volumes and the template stay', async (t) => {
   const world = new World(cluster());
   await world.formed(3, '10Gi');
-  world.clusterObject = { ...cluster({ storage: { size: '5Gi' } }), status: world.clusterObject?.status ?? {} };
-  world.writes.length = 0;
-  world.events.length = 0;
+  world.edit({ storage: { size: '5Gi' } });
   await world.reconcile();
   t.false(world.writes.some((w) => w.startsWith('resize') || w.startsWith('delete') || w.startsWith('apply')));
   t.is(claimTemplateSize(world), '10Gi');
   t.like(
-    world.clusterObject.status?.conditions?.find((c) => c.type === 'Degraded'),
+    world.clusterObject?.status?.conditions?.find((c) => c.type === 'Degraded'),
     {
       status: 'True',
       reason: 'StorageShrinkRefused',
@@ -470,7 +472,7 @@ test('a smaller storage size (past the CRD) is refused: the volumes and the temp
 test('a StatefulSet deleted under a formed ensemble comes back with the members it has, not spec.replicas', async (t) => {
   const world = new World(cluster());
   await world.formed(3, '10Gi');
-  world.clusterObject = { ...cluster({ replicas: 5 }), status: world.clusterObject?.status ?? {} };
+  world.edit({ replicas: 5 });
   world.objects.delete('StatefulSet/example');
   await world.reconcile();
   t.is((world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas, 3, 'no two joiners at once');
@@ -480,4 +482,18 @@ test('a StatefulSet deleted under a formed ensemble comes back with the members 
   );
   await world.reconcile();
   t.is((world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas, 4, 'then one joiner');
+});
+
+test('a StatefulSet still being deleted is neither applied nor deleted again', async (t) => {
+  const world = new World(cluster());
+  await world.formed(3, '10Gi');
+  world.edit({ storage: { size: '20Gi' } });
+  for (const claim of world.claimObjects) claim.spec = { resources: { requests: { storage: '20Gi' } } };
+  const statefulSet = world.objects.get('StatefulSet/example') as V1StatefulSet;
+  statefulSet.metadata = { ...statefulSet.metadata, deletionTimestamp: new Date() };
+  await world.reconcile();
+  t.deepEqual(
+    world.writes.filter((w) => !w.startsWith('status')),
+    [],
+  );
 });

@@ -12,6 +12,7 @@ import { AppsV1Api, CoreV1Api, StorageV1Api, type V1PersistentVolumeClaim } from
 import test, { type ExecutionContext } from 'ava';
 import type { ZooKeeperClusterStatus } from '../../src/api/types.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
+import { pollUntil } from '../harness/poll.js';
 import {
   clusterEvents,
   connectionString,
@@ -83,6 +84,17 @@ test.serial('growing storage.size grows every claim and recreates the StatefulSe
   t.teardown(() => writer.stop().catch(() => undefined));
 
   await patchCluster(namespace, 'zk', { spec: { storage: { size: '2Gi' } } });
+  await pollUntil(
+    'a StatefulSet with 2Gi claims, and every member volume at 2Gi',
+    async () => {
+      const template = await apps.readNamespacedStatefulSet({ namespace, name: 'zk' }).catch(() => undefined);
+      const size = template?.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage;
+      const capacities = (await memberClaims(namespace)).map((c) => c.status?.capacity?.storage);
+      if (size === '2Gi' && capacities.every((c) => c === '2Gi')) return true;
+      throw new Error(`template ${size}, claims ${capacities.join(' ')}`);
+    },
+    { timeoutMs: ROLLED_MS, intervalMs: 250 },
+  );
   await waitForStatus(
     namespace,
     'zk',

@@ -30,6 +30,9 @@ export interface WriteReport {
 /** Writes that fail this long, with other members Ready now, make the writer reconnect. */
 const RECONNECT_AFTER_MS = 3_000;
 
+/** The native client's answer once a session has expired: no operation on it succeeds again. */
+const isSessionGone = (error: unknown) => error instanceof Error && /ZINVALIDSTATE|ZSESSIONEXPIRED/.test(error.message);
+
 export class ZnodeWriter {
   private readonly acknowledged: { path: string; at: number }[] = [];
   private failed = 0;
@@ -71,20 +74,24 @@ export class ZnodeWriter {
         );
         this.acknowledged.push({ path, at: Date.now() });
         failingSince = undefined;
-      } catch {
+      } catch (error) {
         // Not acknowledged (connection loss, no quorum): retried with the next write.
         this.failed++;
         failingSince ??= Date.now();
-        if (Date.now() - failingSince > RECONNECT_AFTER_MS) await this.reconnectIfMembersMoved();
+        if (Date.now() - failingSince > RECONNECT_AFTER_MS) await this.reconnect(isSessionGone(error));
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
-  private async reconnectIfMembersMoved(): Promise<void> {
+  /**
+   * Opens a session on the members Ready now when they are not the ones this session knows, or
+   * when `always` (the session expired: an election outlasted its timeout).
+   */
+  private async reconnect(always: boolean): Promise<void> {
     const current = await this.currentServers().catch(() => '');
-    if (current === '' || current === this.servers) return;
+    if (current === '' || (current === this.servers && !always)) return;
     const replacement = await openSession(current).catch(() => undefined);
     if (replacement === undefined) return;
     const previous = this.session;
@@ -106,11 +113,23 @@ export class ZnodeWriter {
   private async finish(): Promise<WriteReport> {
     this.stopping = true;
     await this.running;
-    // A fresh session on the members Ready now reads back what the ensemble kept.
-    await this.reconnectIfMembersMoved();
-    await this.session.client.sync(this.root);
-    const children = new Set(await this.session.client.get_children(this.root, false));
     await this.session.close();
+    // A fresh session on the members Ready now reads back what the ensemble kept.
+    const reader = await pollUntil(
+      'a session on the Ready members to read the writes back',
+      async () => {
+        const current = await this.currentServers();
+        return current === '' ? undefined : openSession(current);
+      },
+      { timeoutMs: 60_000 },
+    );
+    let children: Set<string>;
+    try {
+      await reader.client.sync(this.root);
+      children = new Set(await reader.client.get_children(this.root, false));
+    } finally {
+      await reader.close();
+    }
     let longestGapMs = 0;
     for (let i = 1; i < this.acknowledged.length; i++) {
       longestGapMs = Math.max(longestGapMs, (this.acknowledged[i]?.at ?? 0) - (this.acknowledged[i - 1]?.at ?? 0));

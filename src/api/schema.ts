@@ -198,17 +198,20 @@ const specSchema = obj(
           'Keep data in an emptyDir instead of a PersistentVolumeClaim. Data is lost when a pod restarts: development only.',
           { default: false },
         ),
-        size: str('Size of each member’s PersistentVolumeClaim. May grow, never shrink.', {
-          default: DEFAULTS.storageSize,
-          pattern: quantityPattern,
-          'x-kubernetes-validations': [
-            {
-              rule: 'quantity(self).compareTo(quantity(oldSelf)) >= 0',
-              messageExpression:
-                "'storage.size may not shrink (from ' + oldSelf + ' to ' + self + '): a volume cannot be made smaller'",
-            },
-          ],
-        }),
+        size: str(
+          'Size of each member’s PersistentVolumeClaim. May grow, never shrink: growing resizes the existing claims online (their StorageClass must allow volume expansion) without restarting a member.',
+          {
+            default: DEFAULTS.storageSize,
+            pattern: quantityPattern,
+            'x-kubernetes-validations': [
+              {
+                rule: 'quantity(self).compareTo(quantity(oldSelf)) >= 0',
+                messageExpression:
+                  "'storage.size may not shrink (from ' + oldSelf + ' to ' + self + '): a volume cannot be made smaller'",
+              },
+            ],
+          },
+        ),
         storageClassName: str('StorageClass of the claims. Cannot be changed after creation.', {
           minLength: 1,
           maxLength: 253,

@@ -11,8 +11,11 @@
  * 3. read every member's state from ZooKeeper itself (srvr, mntr, conf, zabstate);
  * 4. plan the membership change (scaling by reconfig, one voter per step) from what was read;
  * 5. render the desired objects (the pod count and the dynamic config follow the committed
- *    membership and the scaling step) and apply those the live objects do not already satisfy;
- * 6. take the scaling step, if any; otherwise plan the rolling restart and take its one step;
+ *    membership and the scaling step; the claim template keeps the live StatefulSet's size) and
+ *    apply those the live objects do not already satisfy;
+ * 6. take the scaling step, if any; otherwise plan the rolling restart (outdated revisions, and
+ *    members whose grown volume waits for a remount) and take its one step; once nothing is to
+ *    restart, take the next step of growing volumes (`volumes.ts`);
  * 7. compute the status and apply it when it differs from the stored one.
  * While anything is not perfect it looks again every few seconds (and on every pod event).
  */
@@ -34,10 +37,10 @@ import type { MembershipClient } from '../zookeeper/reconfig-client.js';
 import { toMemberAddress, toMemberPod } from './member-pods.js';
 import { planMembership, type ScalingStep, takeScalingStep } from './membership.js';
 import { isSatisfiedBy } from './object-diff.js';
-import { nextRollStep, type RollStep } from './rolling-restart.js';
+import { type MemberPod, nextRollStep, type RollStep } from './rolling-restart.js';
 import { computeStatus, hasFormed } from './status.js';
-import { appliedClaimSize, type StorageStep } from './storage-resize.js';
-import { growVolumes, templateSizeOf, VolumeResizeError } from './volumes.js';
+import { appliedClaimSize, podsToRemount, type StorageStep } from './storage-resize.js';
+import { growVolumes, storageInput, templateSizeOf, VolumeResizeError } from './volumes.js';
 
 export type OwnedKind = 'ConfigMap' | 'Service' | 'StatefulSet' | 'PodDisruptionBudget';
 
@@ -122,6 +125,7 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     let scaling: ScalingStep | undefined;
     let roll: RollStep | undefined;
     let storage: StorageStep | undefined;
+    let remount: string[] | undefined;
     const pods = deps.cache.memberPods(cluster.metadata.namespace, cluster.metadata.name);
     if (review.errors.length === 0) {
       try {
@@ -152,13 +156,16 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
         if (scaling !== undefined && scaling.kind !== 'done') {
           await takeScalingStep(deps, cluster, pods, health, scaling, superPassword, ctx);
         } else if (health !== undefined) {
-          roll = planRoll(cluster, desired, pods, health, deps.now());
+          const volumes = storageInput(deps, cluster, statefulSet);
+          const memberPods = pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []);
+          remount = podsToRemount(volumes.claims, memberPods);
+          roll = planRoll(cluster, desired, memberPods, remount, health, deps.now());
           await takeRollStep(deps, cluster, pods, roll, ctx);
           // Volumes grow only while membership and revisions are settled: the StatefulSet is
           // recreated at most when no member is about to come or go.
           const settled = statefulSet !== undefined && statefulSet.metadata?.deletionTimestamp === undefined;
           if (roll.kind === 'done' && health.available && !spec.paused && settled) {
-            storage = await growVolumes(deps, cluster, statefulSet, ctx);
+            storage = await growVolumes(deps, cluster, statefulSet, volumes, ctx);
           }
         }
       } catch (error) {
@@ -181,6 +188,7 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       roll,
       scaling,
       storage,
+      remount,
       now: deps.now(),
     });
     if (canonicalJson(status) !== canonicalJson(cluster.status ?? {})) {
@@ -208,7 +216,8 @@ async function readHealth(
 function planRoll(
   cluster: ZooKeeperCluster,
   desired: DesiredObjects,
-  pods: readonly V1Pod[],
+  pods: readonly MemberPod[],
+  remount: readonly string[],
   health: EnsembleHealth,
   now: Date,
 ): RollStep {
@@ -216,8 +225,9 @@ function planRoll(
   const podCount = desired.statefulSet.spec?.replicas ?? spec.replicas;
   return nextRollStep({
     desiredRevision: desired.revision,
+    remount,
     expectedMyids: Array.from({ length: podCount }, (_, ordinal) => ordinal + 1),
-    pods: pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []),
+    pods,
     health,
     paused: spec.paused,
     stepTimeoutMs: spec.stepTimeoutSeconds * 1000,

@@ -10,6 +10,8 @@
  *   (ensembles of one or two voters have no spare: they restart anyway, and say so);
  * - followers before the leader, highest server id first; the leader only when it is the last
  *   outdated member (leadership is re-read before every step, so a moved leader still goes last).
+ * "Outdated" also covers a member whose grown volume waits for its pod to mount it again
+ * (`remount`): it takes the same path.
  * The planner keeps no state: the cluster (pod revisions and UIDs) and ZooKeeper's readings
  * say where a roll stands, so an operator restarted mid-roll continues exactly there.
  */
@@ -31,6 +33,8 @@ export interface MemberPod {
 
 export interface RollInput {
   desiredRevision: string;
+  /** Pods to restart although on the desired revision: their grown volumes wait for a remount. */
+  remount?: readonly string[];
   /** Server ids the cluster should have now (1..pod count). */
   expectedMyids: readonly number[];
   pods: readonly MemberPod[];
@@ -61,7 +65,8 @@ export function nextRollStep(input: RollInput): RollStep {
   const { desiredRevision, health } = input;
   const pods = [...input.pods].sort((a, b) => b.myid - a.myid);
   const memberOf = (pod: MemberPod) => health.members.find((m) => m.myid === pod.myid);
-  const outdated = pods.filter((p) => p.revision !== desiredRevision);
+  const remount = input.remount ?? [];
+  const outdated = pods.filter((p) => p.revision !== desiredRevision || remount.includes(p.name));
   // Down: stuck, or neither serving (as read now) nor Ready (as its probe says), while the
   // others have a quorum. Both views must agree: a healthy member whose answer was merely slow
   // is never taken for a broken one, and a member that does not serve because there is no
@@ -87,7 +92,7 @@ export function nextRollStep(input: RollInput): RollStep {
       pod: brokenOutdated.name,
       reason: {
         code: 'RestartingDownMember',
-        message: `restarting ${brokenOutdated.name}: it is ${brokenOutdated.stuck ? 'stuck' : 'not serving'} and on an outdated revision`,
+        message: `restarting ${brokenOutdated.name}: it is ${brokenOutdated.stuck ? 'stuck' : 'not serving'} and ${brokenOutdated.revision === desiredRevision ? 'its grown volume waits for a remount' : 'on an outdated revision'}`,
       },
     };
   }

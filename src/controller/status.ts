@@ -40,6 +40,8 @@ export interface StatusInput {
   scaling?: ScalingStep | undefined;
   /** What the storage-resize planner decided, when it ran (membership and revisions settled). */
   storage?: StorageStep | undefined;
+  /** Member pods to restart so their grown volumes are mounted again (counted as outdated). */
+  remount?: readonly string[] | undefined;
   now: Date;
 }
 
@@ -114,7 +116,11 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   const outdated =
     desiredRevision === undefined
       ? []
-      : pods.filter((p) => p.metadata?.annotations?.[REVISION_ANNOTATION] !== desiredRevision);
+      : pods.filter(
+          (p) =>
+            p.metadata?.annotations?.[REVISION_ANNOTATION] !== desiredRevision ||
+            (input.remount ?? []).includes(p.metadata?.name ?? ''),
+        );
   const problem = specErrors[0] ?? applyFailure;
   const quorumMessage = `${syncedVoters} of ${quorumSize} voters synced${health?.leader ? `, leader ${health.leader.pod}` : ''}; a quorum needs ${majorityOf(quorumSize)}`;
 

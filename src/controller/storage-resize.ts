@@ -11,7 +11,9 @@
  *    leaving its pods and claims in place (orphan propagation); the next reconcile creates it
  *    again with the new template and it adopts the running pods. The pod template is unchanged,
  *    so no member restarts; new members get claims of the new size.
- * 3. `waitForVolumes`: the claims' capacity follows as the driver finishes.
+ * 3. `waitForVolumes`: the claims' capacity follows as the driver finishes. A driver that grows
+ *    file systems only when a pod mounts the volume again leaves FileSystemResizePending on the
+ *    claim: those members are restarted through the rolling restart (`podsToRemount`).
  * The reconciler takes these steps only while no scaling step or restart is under way, so the
  * StatefulSet is never missing while members come and go. A smaller size (the CRD refuses it) is
  * never applied: volumes cannot shrink, and the live template stays.
@@ -23,12 +25,17 @@ import type { Reason } from './rolling-restart.js';
 /** A member's data claim, as the planner sees it. */
 export interface SizedClaim {
   name: string;
+  /** The member's server id (ordinal + 1). */
+  myid: number;
   /** spec.resources.requests.storage */
   requested: string | undefined;
   /** status.capacity.storage, once bound. */
   capacity: string | undefined;
-  /** The driver grew the volume but its file system grows only when the pod mounts it again. */
-  fileSystemResizePending: boolean;
+  /**
+   * Since when the driver has grown the volume but not its file system, which grows only when a
+   * pod mounts it again (condition FileSystemResizePending); undefined when not pending.
+   */
+  fileSystemResizePendingSince: Date | undefined;
 }
 
 export interface StorageResizeInput {
@@ -92,7 +99,7 @@ export function nextStorageStep(input: StorageResizeInput): StorageStep {
     };
   }
   const growing = input.claims.filter((claim) => bytes(claim.capacity) < desired);
-  const offline = growing.filter((claim) => claim.fileSystemResizePending);
+  const offline = growing.filter((claim) => claim.fileSystemResizePendingSince !== undefined);
   if (growing.length > 0) {
     return {
       kind: 'waitForVolumes',
@@ -101,10 +108,29 @@ export function nextStorageStep(input: StorageResizeInput): StorageStep {
         message:
           `waiting for the storage driver to grow ${growing.map((c) => `${c.name} (${c.capacity ?? 'unbound'})`).join(', ')} to ${desiredSize}` +
           (offline.length > 0
-            ? `; the driver finishes ${offline.map((c) => c.name).join(', ')} only when the member's pod restarts (FileSystemResizePending)`
+            ? `; ${offline.map((c) => c.name).join(', ')} finish when their members restart (FileSystemResizePending), one at a time`
             : ''),
       },
     };
   }
   return { kind: 'done' };
+}
+
+/**
+ * Member pods to restart so that their grown volumes get their file systems grown: the claim is
+ * FileSystemResizePending and the pod was created before that, so it still has the volume
+ * mounted from before. A pod created since has mounted it again: restarting it once more would
+ * not help (and could loop), so it is left alone. The restarts go through the rolling restart,
+ * one member at a time, the leader last.
+ */
+export function podsToRemount(
+  claims: readonly SizedClaim[],
+  pods: readonly { name: string; myid: number; createdAt: Date }[],
+): string[] {
+  return pods
+    .filter((pod) => {
+      const since = claims.find((claim) => claim.myid === pod.myid)?.fileSystemResizePendingSince;
+      return since !== undefined && pod.createdAt < since;
+    })
+    .map((pod) => pod.name);
 }

@@ -23,14 +23,18 @@ export function templateSizeOf(statefulSet: V1StatefulSet | undefined): string |
   return template?.spec?.resources?.requests?.storage;
 }
 
-function sizedClaim(claim: V1PersistentVolumeClaim): SizedClaim {
+function sizedClaim(myid: number, claim: V1PersistentVolumeClaim): SizedClaim {
+  const pending = (claim.status?.conditions ?? []).find(
+    (c) => c.type === 'FileSystemResizePending' && c.status === 'True',
+  );
   return {
     name: claim.metadata?.name ?? '',
+    myid,
     requested: claim.spec?.resources?.requests?.storage,
     capacity: claim.status?.capacity?.storage,
-    fileSystemResizePending: (claim.status?.conditions ?? []).some(
-      (c) => c.type === 'FileSystemResizePending' && c.status === 'True',
-    ),
+    // Without a transition time nothing shows that a pod predates it: counted from the epoch, so
+    // no pod is restarted for it.
+    fileSystemResizePendingSince: pending === undefined ? undefined : new Date(pending.lastTransitionTime ?? 0),
   };
 }
 
@@ -52,7 +56,9 @@ export function storageInput(
     desiredSize: spec.storage.ephemeral ? undefined : spec.storage.size,
     templateSize: templateSizeOf(statefulSet),
     // In server-id order, so steps and their messages do not depend on the cache's order.
-    claims: claims.sort((a, b) => a.member.myid - b.member.myid).map(({ claim }) => sizedClaim(claim)),
+    claims: claims
+      .sort((a, b) => a.member.myid - b.member.myid)
+      .map(({ member, claim }) => sizedClaim(member.myid, claim)),
   };
 }
 
@@ -61,9 +67,10 @@ export async function growVolumes(
   deps: ReconcilerDependencies,
   cluster: ZooKeeperCluster,
   statefulSet: V1StatefulSet | undefined,
+  input: StorageResizeInput,
   ctx: ReconcileContext,
 ): Promise<StorageStep> {
-  const step = nextStorageStep(storageInput(deps, cluster, statefulSet));
+  const step = nextStorageStep(input);
   const { namespace, name } = cluster.metadata;
   switch (step.kind) {
     case 'done':

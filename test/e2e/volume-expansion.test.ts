@@ -4,9 +4,11 @@
  * write is lost, and a member added afterwards gets a claim of the new size. A claim whose
  * StorageClass does not allow expansion is reported, not forced.
  *
- * The process kubelet grows a bound claim as an online-expanding CSI driver would; the API
- * server's PersistentVolumeClaimResize admission decides, from the StorageClass, whether a
- * claim may grow at all.
+ * The process kubelet grows a bound claim as a CSI driver would, online or (with a class
+ * parameter) only when a pod mounts the volume again; the API server's PersistentVolumeClaimResize
+ * admission decides, from the StorageClass, whether a claim may grow at all. A driver that grows
+ * file systems only at mount time makes the operator restart each member once, through the
+ * rolling restart: followers first, the leader last.
  */
 import { AppsV1Api, CoreV1Api, StorageV1Api, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import test, { type ExecutionContext } from 'ava';
@@ -36,15 +38,21 @@ async function clients() {
   };
 }
 
-/** A StorageClass served by the process kubelet; removed when the test ends. */
-async function storageClass(t: ExecutionContext, namespace: string, allowVolumeExpansion: boolean): Promise<string> {
+type Expansion = 'online' | 'offline' | 'none';
+
+/**
+ * A StorageClass served by the process kubelet; removed when the test ends. `offline`: the
+ * kubelet grows a file system only when a pod mounts the volume again.
+ */
+async function storageClass(t: ExecutionContext, namespace: string, expansion: Expansion): Promise<string> {
   const { storage } = await clients();
-  const name = `${namespace}-${allowVolumeExpansion ? 'expandable' : 'fixed'}`;
+  const name = `${namespace}-${expansion}`;
   await storage.createStorageClass({
     body: {
       metadata: { name },
       provisioner: 'process-kubelet.zookeeper-operator/local',
-      allowVolumeExpansion,
+      allowVolumeExpansion: expansion !== 'none',
+      ...(expansion === 'offline' ? { parameters: { expansion: 'offline' } } : {}),
       reclaimPolicy: 'Delete',
       volumeBindingMode: 'Immediate',
     },
@@ -66,7 +74,7 @@ const condition = (status: ZooKeeperClusterStatus, type: string) => status.condi
 
 test.serial('growing storage.size grows every claim and recreates the StatefulSet; no member restarts', async (t) => {
   const namespace = await newNamespace(t);
-  const storageClassName = await storageClass(t, namespace, true);
+  const storageClassName = await storageClass(t, namespace, 'online');
   await runOperator(t, namespace);
   await createCluster(namespace, 'zk', {
     replicas: 3,
@@ -152,7 +160,7 @@ test.serial('growing storage.size grows every claim and recreates the StatefulSe
 
 test.serial('a StorageClass without volume expansion: the refusal is reported and nothing is recreated', async (t) => {
   const namespace = await newNamespace(t);
-  const storageClassName = await storageClass(t, namespace, false);
+  const storageClassName = await storageClass(t, namespace, 'none');
   await runOperator(t, namespace);
   await createCluster(namespace, 'zk', { replicas: 3, storage: { size: '1Gi', storageClassName } });
   await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
@@ -177,4 +185,47 @@ test.serial('a StorageClass without volume expansion: the refusal is reported an
   t.is(statefulSet.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage, '1Gi');
   for (const claim of await memberClaims(namespace)) t.is(claim.spec?.resources?.requests?.storage, '1Gi');
   t.true((await clusterEvents(namespace, 'zk')).some((e) => e.startsWith('VolumeResizeRefused: ')));
+});
+
+test.serial('a driver that grows file systems only at mount: each member restarts once, the leader last', async (t) => {
+  const namespace = await newNamespace(t);
+  const storageClassName = await storageClass(t, namespace, 'offline');
+  await runOperator(t, namespace);
+  await createCluster(namespace, 'zk', { replicas: 3, storage: { size: '1Gi', storageClassName } });
+  await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+  const before = uids(await memberPods(namespace, 'zk'));
+  const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/remount');
+  t.teardown(() => writer.stop().catch(() => undefined));
+
+  await patchCluster(namespace, 'zk', { spec: { storage: { size: '2Gi' } } });
+  await pollUntil(
+    'every member volume at 2Gi, with no file-system resize pending',
+    async () => {
+      const claims = await memberClaims(namespace);
+      const pending = claims.filter(
+        (c) => c.status?.capacity?.storage !== '2Gi' || (c.status?.conditions ?? []).length > 0,
+      );
+      if (claims.length === 3 && pending.length === 0) return true;
+      throw new Error(
+        `pending: ${pending.map((c) => `${c.metadata?.name} ${c.status?.capacity?.storage}`).join(', ')}`,
+      );
+    },
+    { timeoutMs: ROLLED_MS, intervalMs: 250 },
+  );
+  const status = await waitForStatus(
+    namespace,
+    'zk',
+    'Running, every volume grown',
+    (s, cluster) => isRunning(s, cluster) && condition(s, 'Progressing')?.reason === 'Reconciled',
+    ROLLED_MS,
+  );
+  const after = uids(await memberPods(namespace, 'zk'));
+  for (const [pod, uid] of Object.entries(after)) t.not(uid, before[pod], `${pod} was restarted`);
+  const restarts = (await clusterEvents(namespace, 'zk')).filter((e) => e.startsWith('Restarting'));
+  t.is(restarts.length, 3, restarts.join('\n'));
+  t.regex(restarts[2] ?? '', /^RestartingLeader: /, 'the leader last');
+  t.is(status.ready, '3/3');
+  const report = await writer.stop();
+  t.log(`writes acknowledged ${report.acknowledged}, longest gap ${report.longestGapMs} ms`);
+  t.deepEqual(report.lost, []);
 });

@@ -6,6 +6,7 @@ import {
   CoreV1Api,
   type KubeConfig,
   PatchStrategy,
+  StorageV1Api,
   setHeaderOptions,
 } from '@kubernetes/client-node';
 
@@ -13,6 +14,7 @@ export interface KubeClients {
   kubeConfig: KubeConfig;
   core: CoreV1Api;
   coordination: CoordinationV1Api;
+  storage: StorageV1Api;
 }
 
 export function makeClients(kubeConfig: KubeConfig): KubeClients {
@@ -20,6 +22,7 @@ export function makeClients(kubeConfig: KubeConfig): KubeClients {
     kubeConfig,
     core: kubeConfig.makeApiClient(CoreV1Api),
     coordination: kubeConfig.makeApiClient(CoordinationV1Api),
+    storage: kubeConfig.makeApiClient(StorageV1Api),
   };
 }
 

@@ -1,17 +1,20 @@
 // Local persistent volumes: for every unbound PersistentVolumeClaim (as the StatefulSet controller
 // creates from volumeClaimTemplates) the kubelet creates a hostPath PersistentVolume under its work
 // dir, pre-bound to the claim, which kube-controller-manager's binder then binds. The directory
-// outlives pods; it is removed, with the volume, when the claim is deleted. A bound claim whose
-// request grows is grown online, as a CSI driver with online expansion does (external-resizer,
-// then the kubelet's file-system resize): a host directory has no size of its own, so what moves
-// is the volume's capacity and then the claim's status.capacity.
+// outlives pods; it is removed, with the volume, when the claim is deleted.
+//
+// A bound claim whose request grows is grown as a CSI driver would (external-resizer, then the
+// kubelet's file-system resize). A host directory has no size of its own, so what moves is the
+// volume's capacity and the claim's status. By default the file system grows online
+// (status.capacity follows at once); a StorageClass with the parameter `expansion: offline`
+// grows it only when a pod mounts the volume again: the claim shows FileSystemResizePending
+// until then, as with drivers that cannot grow a mounted file system.
 
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { parseQuantity } from '../../../src/api/defaults.js';
-import { apiStatus, describeApiError, type KubeClients } from './kube.js';
+import { apiStatus, describeApiError, type KubeClients, mergePatch } from './kube.js';
 import type { Logger } from './log.js';
 import { VolumeNotReadyError } from './volumes.js';
 
@@ -89,19 +92,36 @@ export class LocalVolumeProvisioner {
     const requested = claim.spec?.resources?.requests?.storage;
     const capacity = claim.status?.capacity?.storage;
     if (!volumeName || claim.status?.phase !== 'Bound' || !requested || !capacity) return;
-    if (parseQuantity(requested) <= parseQuantity(capacity)) return;
+    if (parseQuantity(requested) <= parseQuantity(capacity) || fileSystemResizePending(claim)) return;
     const namespace = claim.metadata?.namespace ?? 'default';
     const name = claim.metadata?.name ?? '';
-    const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    let offline = false;
     try {
       const volume = await this.clients.core.readPersistentVolume({ name: volumeName });
       if (volume.metadata?.labels?.[NODE_LABEL] !== this.nodeName) return;
+      const className = claim.spec?.storageClassName;
+      if (className) {
+        const storageClass = await this.clients.storage.readStorageClass({ name: className });
+        offline = storageClass.parameters?.expansion === 'offline';
+      }
       await this.clients.core.patchPersistentVolume(
         { name: volumeName, body: { spec: { capacity: { storage: requested } } } },
         mergePatch,
       );
+      const status = offline
+        ? {
+            conditions: [
+              {
+                type: 'FileSystemResizePending',
+                status: 'True',
+                lastTransitionTime: new Date().toISOString(),
+                message: 'Waiting for user to (re-)start a pod to finish file system resize of volume on node.',
+              },
+            ],
+          }
+        : { capacity: { storage: requested } };
       await this.clients.core.patchNamespacedPersistentVolumeClaimStatus(
-        { namespace, name, body: { status: { capacity: { storage: requested } } } },
+        { namespace, name, body: { status } },
         mergePatch,
       );
     } catch (error) {
@@ -109,12 +129,29 @@ export class LocalVolumeProvisioner {
         `growing volume ${volumeName} of claim ${namespace}/${name} to ${requested}: ${describeApiError(error)}`,
       );
     }
-    this.logger.info('grew volume', {
+    this.logger.info(offline ? 'grew volume; file system grows at the next mount' : 'grew volume', {
       volume: volumeName,
       claim: `${namespace}/${name}`,
       from: capacity,
       to: requested,
     });
+  }
+
+  /** A pod mounts the claim: a file-system resize that waited for this finishes now. */
+  private async finishFileSystemResize(claim: V1PersistentVolumeClaim): Promise<void> {
+    if (!fileSystemResizePending(claim)) return;
+    const namespace = claim.metadata?.namespace ?? 'default';
+    const name = claim.metadata?.name ?? '';
+    const requested = claim.spec?.resources?.requests?.storage;
+    try {
+      await this.clients.core.patchNamespacedPersistentVolumeClaimStatus(
+        { namespace, name, body: { status: { capacity: { storage: requested }, conditions: null } } },
+        mergePatch,
+      );
+    } catch (error) {
+      throw new Error(`finishing the file-system resize of claim ${namespace}/${name}: ${describeApiError(error)}`);
+    }
+    this.logger.info('grew file system at mount', { claim: `${namespace}/${name}`, to: requested });
   }
 
   /** Deletes the volume and directory of a claim that is gone. */
@@ -145,7 +182,12 @@ export class LocalVolumeProvisioner {
     const volume = await this.clients.core.readPersistentVolume({ name: volumeName });
     const path = volume.spec?.hostPath?.path ?? volume.spec?.local?.path;
     if (!path) throw new VolumeNotReadyError(`volume ${volumeName} of claim "${claimName}" has no local path`);
+    await this.finishFileSystemResize(claim);
     await mkdir(path, { recursive: true });
     return path;
   }
+}
+
+function fileSystemResizePending(claim: V1PersistentVolumeClaim): boolean {
+  return (claim.status?.conditions ?? []).some((c) => c.type === 'FileSystemResizePending' && c.status === 'True');
 }

@@ -237,3 +237,14 @@ test('property: a full roll of a healthy ensemble restarts each member once, the
   );
   t.pass('fc.assert throws on a counterexample');
 });
+
+test('members whose grown volume waits for a remount take the roll path: followers first, the leader last', (t) => {
+  const input = { ...rollInput({ size: 3, leader: 3 }), remount: ['zk-2', 'zk-0'] };
+  const first = nextRollStep(input);
+  t.like(first, { kind: 'restart', pod: 'zk-0', reason: { code: 'RestartingFollower' } });
+  const last = nextRollStep({ ...input, remount: ['zk-2'] });
+  t.like(last, { kind: 'restart', pod: 'zk-2', reason: { code: 'RestartingLeader' } });
+  t.deepEqual(nextRollStep({ ...input, remount: [] }), { kind: 'done' });
+  const paused = nextRollStep({ ...input, paused: true });
+  t.like(paused, { kind: 'wait', reason: { code: 'Paused' } });
+});

@@ -4,16 +4,21 @@ import { parseQuantity } from '../../../src/api/defaults.js';
 import {
   appliedClaimSize,
   nextStorageStep,
+  podsToRemount,
   type SizedClaim,
   type StorageResizeInput,
   type StorageStep,
 } from '../../../src/controller/storage-resize.js';
 
-const claim = (name: string, requested: string, capacity?: string, fileSystemResizePending = false): SizedClaim => ({
+const PENDING_SINCE = new Date('2026-11-25T12:00:00Z');
+
+/** Claim `data-zk-<ordinal>`; `pending`: FileSystemResizePending since PENDING_SINCE. */
+const claim = (name: string, requested: string, capacity?: string, pending = false): SizedClaim => ({
   name,
+  myid: Number(/(\d+)$/.exec(name)?.[1]) + 1,
   requested,
   capacity,
-  fileSystemResizePending,
+  fileSystemResizePendingSince: pending ? PENDING_SINCE : undefined,
 });
 
 const input = (overrides: Partial<StorageResizeInput>): StorageResizeInput => ({
@@ -62,7 +67,7 @@ const table: { title: string; given: Partial<StorageResizeInput>; kind: StorageS
     title: 'an offline resize still pending',
     given: { desiredSize: '20Gi', templateSize: '20Gi', claims: [claim('data-zk-0', '20Gi', '10Gi', true)] },
     kind: 'waitForVolumes',
-    detail: /finishes data-zk-0 only when the member's pod restarts \(FileSystemResizePending\)/,
+    detail: /data-zk-0 finish when their members restart \(FileSystemResizePending\), one at a time/,
   },
   {
     title: 'a claim made from the old template after the others grew',
@@ -133,4 +138,24 @@ test('property: from any state, carrying out each step reaches a StatefulSet and
       },
     ),
   );
+});
+
+test('a member is restarted for its volume only if its pod predates the pending file-system resize', (t) => {
+  const before = new Date(PENDING_SINCE.getTime() - 1_000);
+  const after = new Date(PENDING_SINCE.getTime() + 1_000);
+  const claims = [
+    claim('data-zk-0', '2Gi', '1Gi', true),
+    claim('data-zk-1', '2Gi', '1Gi', true),
+    claim('data-zk-2', '2Gi', '2Gi'),
+  ];
+  t.deepEqual(
+    podsToRemount(claims, [
+      { name: 'zk-0', myid: 1, createdAt: before },
+      { name: 'zk-1', myid: 2, createdAt: after },
+      { name: 'zk-2', myid: 3, createdAt: before },
+    ]),
+    ['zk-0'],
+    'zk-1 mounted its volume after the resize (no loop); zk-2 has nothing pending',
+  );
+  t.deepEqual(podsToRemount([], [{ name: 'zk-0', myid: 1, createdAt: before }]), []);
 });

@@ -61,6 +61,19 @@ async function storageClass(t: ExecutionContext, namespace: string, expansion: E
   return name;
 }
 
+/** A new namespace with the operator and a running 3-member cluster `zk` of 1Gi claims (Delete). */
+async function runningCluster(t: ExecutionContext, expansion: Expansion): Promise<string> {
+  const namespace = await newNamespace(t);
+  const storageClassName = await storageClass(t, namespace, expansion);
+  await runOperator(t, namespace);
+  await createCluster(namespace, 'zk', {
+    replicas: 3,
+    storage: { size: '1Gi', storageClassName, reclaimPolicy: 'Delete' },
+  });
+  await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+  return namespace;
+}
+
 async function memberClaims(namespace: string): Promise<V1PersistentVolumeClaim[]> {
   const { core } = await clients();
   const list = await core.listNamespacedPersistentVolumeClaim({ namespace });
@@ -73,14 +86,7 @@ const uids = (objects: readonly { metadata?: { name?: string; uid?: string } }[]
 const condition = (status: ZooKeeperClusterStatus, type: string) => status.conditions?.find((c) => c.type === type);
 
 test.serial('growing storage.size grows every claim and recreates the StatefulSet; no member restarts', async (t) => {
-  const namespace = await newNamespace(t);
-  const storageClassName = await storageClass(t, namespace, 'online');
-  await runOperator(t, namespace);
-  await createCluster(namespace, 'zk', {
-    replicas: 3,
-    storage: { size: '1Gi', storageClassName, reclaimPolicy: 'Delete' },
-  });
-  await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+  const namespace = await runningCluster(t, 'online');
   const { apps } = await clients();
   const before = {
     statefulSet: (await apps.readNamespacedStatefulSet({ namespace, name: 'zk' })).metadata?.uid,
@@ -159,11 +165,7 @@ test.serial('growing storage.size grows every claim and recreates the StatefulSe
 });
 
 test.serial('a StorageClass without volume expansion: the refusal is reported and nothing is recreated', async (t) => {
-  const namespace = await newNamespace(t);
-  const storageClassName = await storageClass(t, namespace, 'none');
-  await runOperator(t, namespace);
-  await createCluster(namespace, 'zk', { replicas: 3, storage: { size: '1Gi', storageClassName } });
-  await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+  const namespace = await runningCluster(t, 'none');
   const { apps } = await clients();
   const before = (await apps.readNamespacedStatefulSet({ namespace, name: 'zk' })).metadata?.uid;
 
@@ -188,11 +190,7 @@ test.serial('a StorageClass without volume expansion: the refusal is reported an
 });
 
 test.serial('a driver that grows file systems only at mount: each member restarts once, the leader last', async (t) => {
-  const namespace = await newNamespace(t);
-  const storageClassName = await storageClass(t, namespace, 'offline');
-  await runOperator(t, namespace);
-  await createCluster(namespace, 'zk', { replicas: 3, storage: { size: '1Gi', storageClassName } });
-  await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+  const namespace = await runningCluster(t, 'offline');
   const before = uids(await memberPods(namespace, 'zk'));
   const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/remount');
   t.teardown(() => writer.stop().catch(() => undefined));

@@ -191,6 +191,13 @@ class World implements ClusterCache {
   }
 }
 
+/** An API error as client-node throws it for a 403 with this message. */
+const forbidden = (message: string) =>
+  Object.assign(new Error('HTTP-Code: 403'), {
+    code: 403,
+    body: JSON.stringify({ kind: 'Status', reason: 'Forbidden', code: 403, message }),
+  });
+
 const cluster = (spec: ZooKeeperClusterSpec = {}, status?: ZooKeeperClusterStatus) => ({
   ...aCluster(spec),
   ...(status ? { status } : {}),
@@ -257,16 +264,9 @@ test('a spec the operator cannot act on: nothing is applied, status and a Warnin
 
 test('a forbidden apply is reported as a missing permission and retried with back-off', async (t) => {
   const world = new World(cluster());
-  world.failApplyWith = Object.assign(new Error('HTTP-Code: 403'), {
-    code: 403,
-    body: JSON.stringify({
-      kind: 'Status',
-      reason: 'Forbidden',
-      code: 403,
-      message:
-        'configmaps "example-config" is forbidden: User "system:serviceaccount:zk:op" cannot patch resource "configmaps" in API group "" in the namespace "default"',
-    }),
-  });
+  world.failApplyWith = forbidden(
+    'configmaps "example-config" is forbidden: User "system:serviceaccount:zk:op" cannot patch resource "configmaps" in API group "" in the namespace "default"',
+  );
   await t.throwsAsync(world.reconcile());
   t.deepEqual(world.writes, [
     'create Secret/example-super-user',
@@ -420,16 +420,9 @@ test('a claim that may not grow is reported with what to fix; the StatefulSet ke
   const world = new World(cluster());
   await world.formed(3, '10Gi');
   world.edit({ storage: { size: '20Gi' } });
-  world.failResizeWith = Object.assign(new Error('HTTP-Code: 403'), {
-    code: 403,
-    body: JSON.stringify({
-      kind: 'Status',
-      reason: 'Forbidden',
-      code: 403,
-      message:
-        'persistentvolumeclaims "data-example-0" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
-    }),
-  });
+  world.failResizeWith = forbidden(
+    'persistentvolumeclaims "data-example-0" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
+  );
   world.events.length = 0;
   await t.throwsAsync(world.reconcile(), { message: /growing claim data-example-0 to 20Gi was refused/ });
   const degraded = world.clusterObject?.status?.conditions?.find((c) => c.type === 'Degraded');

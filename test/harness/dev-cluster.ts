@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     [
       `Control plane ready: ${controlPlane.server} (work dir ${controlPlane.workDir})`,
       `  export KUBECONFIG=${controlPlane.kubeconfigPath}`,
-      `  export PATH=${dirname(controlPlane.binaries.kubectl)}:$PATH   # kubectl ${controlPlane.binaries.versions.kubernetes}`,
+      `  export PATH=${dirname(controlPlane.binaries.kubectl)}:${dirname(controlPlane.binaries.helm)}:$PATH   # kubectl ${controlPlane.binaries.versions.kubernetes}, helm`,
       '  kubectl get namespaces',
       ...(readyFile === undefined
         ? []

@@ -3,7 +3,8 @@
  * cannot run with a clear reason, and runs a hand-written three-member ZooKeeper StatefulSet
  * (following docs/design/pod-contract.md) as real processes in their own network namespaces
  * that form a quorum, turn Ready through their readiness probe, survive a pod being re-created
- * with their data, and disappear with their namespace.
+ * with their data, and disappear with their namespace. A pod of the local operator image gets
+ * what in-cluster clients rely on: the image's user, a token at the standard path, and the API.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -151,6 +152,45 @@ test('a pod without a ZooKeeper image is bound but waits, saying why', async (t)
     return found.length > 0 ? found : undefined;
   });
   t.regex(events[0]?.message ?? '', /busybox:1\.36/);
+  await core.deleteNamespace({ name: namespace });
+});
+
+test('a pod of the local operator image runs as uid 1000 with a bound token and reaches the API server', async (t) => {
+  const namespace = await createNamespace('kubelet-api-access');
+  const tokenDir = '/var/run/secrets/kubernetes.io/serviceaccount';
+  // The image's own command is replaced by a check of what the operator relies on: who it runs
+  // as, the token files, and an authenticated request through KUBERNETES_SERVICE_HOST/PORT.
+  const check = [
+    'set -eu',
+    'test "$(id -u)" = 1000',
+    `test "$(cat ${tokenDir}/namespace)" = "${namespace}"`,
+    `curl -sS --fail --cacert ${tokenDir}/ca.crt -H "Authorization: Bearer $(cat ${tokenDir}/token)" \\`,
+    '  -H "Content-Type: application/json" -X POST -d \'{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}\' \\',
+    '  "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/apis/authentication.k8s.io/v1/selfsubjectreviews" \\',
+    `  | grep -q '"username": *"system:serviceaccount:${namespace}:default"'`,
+  ].join('\n');
+  await waitFor('the default ServiceAccount', 30_000, async () =>
+    core.readNamespacedServiceAccount({ name: 'default', namespace }).catch(() => undefined),
+  );
+  await core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name: 'operator-check' },
+      spec: {
+        restartPolicy: 'Never',
+        serviceAccountName: 'default',
+        containers: [{ name: 'main', image: 'zookeeper-operator:dev', command: ['bash', '-c', check] }],
+      },
+    },
+  });
+  const pod = await waitFor('the check to finish', 60_000, async () => {
+    const current = await core.readNamespacedPod({ name: 'operator-check', namespace });
+    if (current.status?.phase === 'Succeeded' || current.status?.phase === 'Failed') return current;
+    throw new Error(`${current.status?.phase}: ${JSON.stringify(current.status?.containerStatuses?.[0])}`);
+  });
+  t.is(pod.status?.phase, 'Succeeded', JSON.stringify(pod.status?.containerStatuses?.[0]?.state));
+  t.is(pod.status?.containerStatuses?.[0]?.imageID, 'process-kubelet://zookeeper-operator-local');
+  t.false(existsSync('/run/secrets/kubernetes.io'), 'the token mount stays inside the pod');
   await core.deleteNamespace({ name: namespace });
 });
 

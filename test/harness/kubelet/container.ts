@@ -7,9 +7,17 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
+import { repoPath } from '../repo.js';
+import { nodeWithTsx, type PodApiAccess, SERVICE_ACCOUNT_DIR } from './api-access.js';
 import { ContainerConfigError, type EnvSources, expandReferences, resolveContainerEnv } from './env.js';
 import type { EventType } from './events.js';
-import { type ImageStore, versionForTag, type ZooKeeperVersions, zookeeperImageTag } from './images.js';
+import {
+  type ImageStore,
+  isLocalOperatorImage,
+  versionForTag,
+  type ZooKeeperVersions,
+  zookeeperImageTag,
+} from './images.js';
 import type { Logger } from './log.js';
 import { type ProbeOutcome, runProbe, runProbeLoop } from './probes.js';
 import { ContainerProcess, execInContainer, logTail, type ProcessUser } from './process.js';
@@ -20,6 +28,8 @@ const INITIAL_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
 const BACKOFF_RESET_AFTER_MS = 2 * MAX_BACKOFF_MS;
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The Dockerfile's `USER 1000:1000`. */
+const OPERATOR_IMAGE_USER: ProcessUser = { uid: 1000, gid: 1000, groups: [] };
 
 /** What a container needs from its pod incarnation. */
 export interface ContainerEnvironment {
@@ -34,6 +44,8 @@ export interface ContainerEnvironment {
   images: ImageStore;
   versions: ZooKeeperVersions;
   envSources: EnvSources;
+  /** The pod's token and API relay, when it runs the operator. */
+  apiAccess: PodApiAccess | undefined;
   event(type: EventType, reason: string, message: string): void;
   onChange(): void;
   logger: Logger;
@@ -47,6 +59,22 @@ function shouldRestart(policy: string | undefined, exitCode: number): boolean {
   if (policy === 'Never') return false;
   if (policy === 'OnFailure') return exitCode !== 0;
   return true;
+}
+
+/** A container's process, ready to start. */
+interface Prepared {
+  argv: string[];
+  env: Record<string, string>;
+  user: ProcessUser | undefined;
+}
+
+/** What a pulled image provides: an id for the status, its entrypoint, its PATH and USER. */
+interface PulledImage {
+  id: string;
+  entrypoint: string[];
+  path: string;
+  /** The image's USER, used when the pod sets no runAsUser. */
+  user?: ProcessUser;
 }
 
 export class ContainerRunner {
@@ -106,9 +134,21 @@ export class ContainerRunner {
     await delay(ms, undefined, { signal: this.wake.signal }).catch(() => undefined);
   }
 
-  /** The ZooKeeper distribution for the image, or why there is none (ErrImagePull). */
-  private async pullImage(): Promise<{ distDir: string; version: string } | { error: string }> {
+  /**
+   * What the image runs: a ZooKeeper distribution, or the local build of the operator with its
+   * entrypoint; or why there is nothing to run (ErrImagePull).
+   */
+  private async pullImage(): Promise<PulledImage | { error: string }> {
     const image = this.container.image ?? '';
+    if (isLocalOperatorImage(image)) {
+      // The Dockerfile's ENTRYPOINT runs dist/main.js; the checkout's source is the same program.
+      return {
+        id: 'zookeeper-operator-local',
+        entrypoint: [...nodeWithTsx(), repoPath('src/main.ts')],
+        path: SYSTEM_PATH,
+        user: OPERATOR_IMAGE_USER,
+      };
+    }
     const tag = zookeeperImageTag(image);
     const version = tag === undefined ? undefined : versionForTag(tag, this.env.versions);
     if (!version) {
@@ -117,7 +157,8 @@ export class ContainerRunner {
       };
     }
     try {
-      return { distDir: await this.env.images.pull(version), version };
+      const distDir = await this.env.images.pull(version);
+      return { id: `zookeeper-${version}`, entrypoint: [], path: `${join(distDir, 'bin')}:${SYSTEM_PATH}` };
     } catch (error) {
       return { error: `image ${image}: ${(error as Error).message}` };
     }
@@ -145,12 +186,12 @@ export class ContainerRunner {
         await this.sleep(wait);
         continue;
       }
-      this.status.imageID = `process-kubelet://zookeeper-${pulled.version}`;
+      this.status.imageID = `process-kubelet://${pulled.id}`;
       pullFailures = 0;
       this.env.event('Normal', 'Pulled', `Container image "${this.container.image}" already present on machine`);
-      let prepared: { argv: string[]; env: Record<string, string> };
+      let prepared: Prepared;
       try {
-        prepared = await this.prepare(pulled.distDir);
+        prepared = await this.prepare(pulled);
       } catch (error) {
         // Like a kubelet, retry: the missing Secret or key may appear, an API error may pass.
         const reason = error instanceof ContainerConfigError ? 'CreateContainerConfigError' : 'CreateContainerError';
@@ -182,13 +223,14 @@ export class ContainerRunner {
   }
 
   /** The command line and environment with container paths mapped to volume directories. */
-  private async prepare(distDir: string): Promise<{ argv: string[]; env: Record<string, string> }> {
-    const command = [...(this.container.command ?? []), ...(this.container.args ?? [])];
-    if ((this.container.command ?? []).length === 0) {
+  private async prepare(image: PulledImage): Promise<Prepared> {
+    const entrypoint = (this.container.command ?? []).length > 0 ? (this.container.command ?? []) : image.entrypoint;
+    if (entrypoint.length === 0) {
       throw new ContainerConfigError(
-        `container ${this.container.name} has no command; the process kubelet does not run image entrypoints`,
+        `container ${this.container.name} has no command; the process kubelet runs no ZooKeeper image entrypoint`,
       );
     }
+    const command = [...entrypoint, ...(this.container.args ?? [])];
     const mounts = this.env.volumes.mountsOf(this.container);
     const specEnv = await resolveContainerEnv(
       this.env.pod(),
@@ -196,15 +238,21 @@ export class ContainerRunner {
       { podIP: this.env.podIP, hostIP: this.env.hostIP },
       this.env.envSources,
     );
-    const env: Record<string, string> = { PATH: `${join(distDir, 'bin')}:${SYSTEM_PATH}`, HOSTNAME: this.env.hostname };
+    const env: Record<string, string> = {
+      PATH: image.path,
+      HOSTNAME: this.env.hostname,
+      // As for a user without a home in an image: no ~/.kube/config of the host's is found.
+      HOME: '/nonexistent',
+      ...this.env.apiAccess?.env,
+    };
     for (const [name, value] of Object.entries(specEnv)) env[name] = mapContainerPath(value, mounts);
     const argv = command.map((arg) => mapContainerPath(expandReferences(arg, specEnv), mounts));
-    return { argv, env };
+    return { argv, env, user: this.env.user ?? image.user };
   }
 
   /** Runs the process once, with its probes; resolves when it has exited. */
   private async runOnce(
-    prepared: { argv: string[]; env: Record<string, string> },
+    prepared: Prepared,
     previousRuns: number,
   ): Promise<{ exitCode: number; ranMs: number; tail: string }> {
     const logDir = join(this.env.logsDir, this.container.name);
@@ -217,9 +265,10 @@ export class ContainerRunner {
       hostname: this.env.hostname,
       argv: prepared.argv,
       env: prepared.env,
-      user: this.env.user,
+      user: prepared.user,
       workingDir,
       logFile: join(logDir, `${previousRuns}.log`),
+      binds: this.env.apiAccess ? [{ source: this.env.apiAccess.tokenDir, target: SERVICE_ACCOUNT_DIR }] : [],
     });
     this.process = process;
     if (this.stopping) void process.stop(0);
@@ -239,7 +288,7 @@ export class ContainerRunner {
       ready: false,
     });
     const probing = new AbortController();
-    const probes = this.runProbes(process, prepared.env, probing.signal);
+    const probes = this.runProbes(process, prepared, probing.signal);
     const exit = await process.exited;
     probing.abort();
     await probes;
@@ -264,11 +313,11 @@ export class ContainerRunner {
     return { exitCode: exit.exitCode, ranMs: finished.getTime() - started.getTime(), tail };
   }
 
-  private execProbe(process: ContainerProcess, env: Record<string, string>) {
+  private execProbe(process: ContainerProcess, { env, user }: Prepared) {
     const mounts = this.env.volumes.mountsOf(this.container);
     return async (command: readonly string[], timeoutSeconds: number): Promise<ProbeOutcome> => {
       const argv = command.map((arg) => mapContainerPath(arg, mounts));
-      const result = await execInContainer(process.pid, this.env.user, argv, env, timeoutSeconds);
+      const result = await execInContainer(process.pid, user, argv, env, timeoutSeconds);
       if (result.exitCode === 0) return { success: true };
       if (result.timedOut) return { success: false, message: `command ${JSON.stringify(command)} timed out` };
       return {
@@ -279,8 +328,8 @@ export class ContainerRunner {
   }
 
   /** Startup, then liveness and readiness, as a kubelet sequences them. */
-  private async runProbes(process: ContainerProcess, env: Record<string, string>, signal: AbortSignal): Promise<void> {
-    const target = { podIP: this.env.podIP, container: this.container, exec: this.execProbe(process, env) };
+  private async runProbes(process: ContainerProcess, prepared: Prepared, signal: AbortSignal): Promise<void> {
+    const target = { podIP: this.env.podIP, container: this.container, exec: this.execProbe(process, prepared) };
     const attempt = (probe: V1Probe) => () => runProbe(probe, target);
     const grace = (probe: V1Probe): number =>
       probe.terminationGracePeriodSeconds ?? this.env.pod().spec?.terminationGracePeriodSeconds ?? 30;

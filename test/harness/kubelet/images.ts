@@ -2,6 +2,8 @@
 // in `/zookeeper`) stands for a ZooKeeper distribution from the test cache. The tag picks the
 // version among ZOOKEEPER_VERSIONS in test/controlplane/versions.env. Pulling copies the
 // distribution under the kubelet's work dir, where a pod's non-root user can read it.
+// `zookeeper-operator:<tag>` without a registry (what `make image` builds) stands for this
+// checkout's operator: its entrypoint runs src/main.ts on the project's Node 24.
 import { access, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +33,12 @@ export function zookeeperImageTag(image: string): string | undefined {
   const nameAndTag = withoutDigest.slice(lastSlash + 1);
   const [name, tag = 'latest'] = nameAndTag.split(':');
   return name === 'zookeeper' ? tag : undefined;
+}
+
+/** Whether `image` is the locally built operator image, `zookeeper-operator[:tag]`. */
+export function isLocalOperatorImage(image: string): boolean {
+  const withoutDigest = image.split('@')[0] ?? '';
+  return !withoutDigest.includes('/') && withoutDigest.split(':')[0] === 'zookeeper-operator';
 }
 
 function compareVersions(a: string, b: string): number {

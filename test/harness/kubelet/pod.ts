@@ -7,6 +7,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { PodApiAccess } from './api-access.js';
 import { ContainerRunner } from './container.js';
 import type { EnvSources } from './env.js';
 import type { EventRecorder, EventType } from './events.js';
@@ -18,7 +19,7 @@ import {
   writeInPlace,
   writeNetnsFiles,
 } from './hosts.js';
-import { type ImageStore, type ZooKeeperVersions, zookeeperImageTag } from './images.js';
+import { type ImageStore, isLocalOperatorImage, type ZooKeeperVersions, zookeeperImageTag } from './images.js';
 import { apiStatus, describeApiError, type KubeClients, strategicMergePatch } from './kube.js';
 import type { Logger } from './log.js';
 import { createPodNetwork, deletePodNetwork, type PodAddressPool, type PodSubnet } from './network.js';
@@ -54,9 +55,11 @@ const UNSUPPORTED = 'UnsupportedByProcessKubelet';
 /** Why the process kubelet cannot run `pod`, or undefined when it can. */
 export function unsupportedReason(pod: V1Pod): string | undefined {
   if ((pod.spec?.initContainers ?? []).length > 0) return 'the process kubelet does not run init containers';
-  const other = (pod.spec?.containers ?? []).find((c) => zookeeperImageTag(c.image ?? '') === undefined);
+  const other = (pod.spec?.containers ?? []).find(
+    (c) => zookeeperImageTag(c.image ?? '') === undefined && !isLocalOperatorImage(c.image ?? ''),
+  );
   if (other) {
-    return `the process kubelet runs only ZooKeeper images (zookeeper:<tag>); container ${other.name} has image ${other.image}`;
+    return `the process kubelet runs only ZooKeeper images (zookeeper:<tag>) and the local operator image (zookeeper-operator:<tag>); container ${other.name} has image ${other.image}`;
   }
   return undefined;
 }
@@ -77,6 +80,8 @@ export class PodWorker {
   private netns: string | undefined;
   address: string | undefined;
   private volumes: PodVolumes | undefined;
+  /** Token and API relay, for pods that run the operator. */
+  private apiAccess: PodApiAccess | undefined;
   private runners: ContainerRunner[] = [];
   private waitingContainers: ContainerStatus[];
   private conditions: PodCondition[] = [];
@@ -188,6 +193,17 @@ export class PodWorker {
     this.volumes = volumes;
     const logsDir = join(this.node.logsDir, `${this.namespace}_${this.pod.metadata?.name}_${this.uid}`);
     await mkdir(logsDir, { recursive: true });
+    const talksToKubernetes = (this.pod.spec?.containers ?? []).some((c) => isLocalOperatorImage(c.image ?? ''));
+    if (talksToKubernetes) {
+      this.apiAccess = await PodApiAccess.open({
+        clients: this.node.clients,
+        pod: this.pod,
+        netns,
+        dir: incarnationDir,
+        logger: this.node.logger,
+      });
+      if (this.terminating) return;
+    }
     for (const container of this.pod.spec?.containers ?? []) {
       const runner = new ContainerRunner(container, {
         pod: () => this.pod,
@@ -201,6 +217,7 @@ export class PodWorker {
         images: this.node.images,
         versions: this.node.versions,
         envSources: this.node.envSources,
+        apiAccess: this.apiAccess,
         event: (type, reason, message) => this.event(type, reason, message),
         onChange: () => this.schedulePublish(),
         logger: this.node.logger,
@@ -268,6 +285,7 @@ export class PodWorker {
       30;
     for (const runner of this.runners) this.event('Normal', 'Killing', `Stopping container ${runner.status.name}`);
     await Promise.all(this.runners.map((runner) => runner.stop(grace)));
+    this.apiAccess?.close();
     await this.publishing;
     try {
       if (this.netns) {

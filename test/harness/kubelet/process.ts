@@ -1,5 +1,6 @@
 // Container processes: a container runs as a process group inside its pod's network namespace
-// (`ip netns exec`) and a UTS namespace of its own whose hostname is the pod's (`unshare --uts`),
+// (`ip netns exec`, which also gives it a mount namespace of its own, where bind mounts such as
+// the service-account token stay private) and a UTS namespace whose hostname is the pod's (`unshare --uts`),
 // optionally as the pod's non-root user (`setpriv`), with stdout and stderr appended to a log
 // file. Exec probes enter the same namespaces (`nsenter`) of the running container.
 import { spawn } from 'node:child_process';
@@ -22,6 +23,8 @@ export interface ContainerProcessSpec {
   user: ProcessUser | undefined;
   workingDir: string;
   logFile: string;
+  /** Host directories bind-mounted at container paths (in the mount namespace `ip netns exec` makes). */
+  binds?: readonly { source: string; target: string }[];
 }
 
 export interface ProcessExit {
@@ -33,6 +36,20 @@ function asUser(user: ProcessUser | undefined, argv: readonly string[]): string[
   if (!user) return [...argv];
   const groups = user.groups.length > 0 ? [`--groups=${user.groups.join(',')}`] : ['--clear-groups'];
   return ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, ...groups, '--', ...argv];
+}
+
+/**
+ * Shell commands that bind-mount each source at its target; paths are the kubelet's own. A
+ * container with binds gets a /run of its own (a tmpfs, as in a container), so the mount points
+ * made under it (/var/run/secrets/...) never appear on the host.
+ */
+function mountBinds(binds: readonly { source: string; target: string }[]): string {
+  if (binds.length === 0) return '';
+  const quote = (path: string) => `'${path.replaceAll("'", "'\\''")}'`;
+  const mounts = binds.map(
+    ({ source, target }) => `mkdir -p -- ${quote(target)} && mount --bind -- ${quote(source)} ${quote(target)} && `,
+  );
+  return `mount -t tmpfs -o mode=755 tmpfs /run && ${mounts.join('')}`;
 }
 
 function exitOf(code: number | null, signal: NodeJS.Signals | null): ProcessExit {
@@ -58,7 +75,7 @@ export class ContainerProcess {
       '--',
       'bash',
       '-c',
-      'hostname -- "$1" && cd -- "$2" && shift 2 && exec "$@"',
+      `${mountBinds(spec.binds ?? [])}hostname -- "$1" && cd -- "$2" && shift 2 && exec "$@"`,
       'pod-init',
       spec.hostname,
       spec.workingDir,

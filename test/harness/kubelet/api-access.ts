@@ -10,7 +10,7 @@
 // the kubelet forwards it to the API server. TLS passes through untouched: the client verifies
 // the API server's certificate (which names 127.0.0.1) with the mounted CA.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,11 +31,26 @@ export function nodeWithTsx(): string[] {
 }
 
 export class PodApiAccess {
+  private refresh: NodeJS.Timeout | undefined;
+
   private constructor(
     private readonly server: Server,
     private readonly relay: ChildProcess,
     readonly tokenDir: string,
   ) {}
+
+  /**
+   * Replaces the token at 80% of its lifetime, as the kubelet does for projected tokens; client
+   * libraries read the file again (client-node every minute), so a long-lived pod stays signed in.
+   */
+  private keepTokenFresh(clients: KubeClients, pod: V1Pod, logger: Logger): void {
+    this.refresh = setTimeout(() => {
+      writeToken(clients, pod, this.tokenDir)
+        .catch((error: unknown) => logger.error('token refresh failed', { error: String(error) }))
+        .finally(() => this.keepTokenFresh(clients, pod, logger));
+    }, TOKEN_SECONDS * 800);
+    this.refresh.unref();
+  }
 
   /** The environment a pod's containers get (as from the `kubernetes` Service). */
   get env(): Record<string, string> {
@@ -91,16 +106,34 @@ export class PodApiAccess {
       pod: `${pod.metadata?.namespace}/${pod.metadata?.name}`,
       serviceAccount: pod.spec?.serviceAccountName ?? 'default',
     });
-    return new PodApiAccess(server, relay, tokenDir);
+    const access = new PodApiAccess(server, relay, tokenDir);
+    access.keepTokenFresh(clients, pod, options.logger);
+    return access;
   }
 
   close(): void {
+    clearTimeout(this.refresh);
     this.relay.kill('SIGKILL');
     this.server.close();
   }
 }
 
 async function writeServiceAccountFiles(clients: KubeClients, pod: V1Pod, dir: string): Promise<void> {
+  const cluster = clients.kubeConfig.getCurrentCluster();
+  const ca = cluster?.caData
+    ? Buffer.from(cluster.caData, 'base64').toString('utf8')
+    : cluster?.caFile
+      ? await readFile(cluster.caFile, 'utf8')
+      : undefined;
+  if (ca === undefined) throw new Error("the kubelet's kubeconfig names no cluster CA to give pods");
+  await writeReadable(dir, 'ca.crt', ca);
+  await writeReadable(dir, 'namespace', pod.metadata?.namespace ?? 'default');
+  await writeToken(clients, pod, dir);
+  await chmod(dir, 0o755);
+}
+
+/** Requests a token for the pod's ServiceAccount and replaces `token` in one rename. */
+async function writeToken(clients: KubeClients, pod: V1Pod, dir: string): Promise<void> {
   const namespace = pod.metadata?.namespace ?? 'default';
   const serviceAccount = pod.spec?.serviceAccountName ?? 'default';
   let token: string | undefined;
@@ -132,22 +165,12 @@ async function writeServiceAccountFiles(clients: KubeClients, pod: V1Pod, dir: s
     throw new Error(`requesting a token for ServiceAccount ${namespace}/${serviceAccount}: ${describeApiError(error)}`);
   }
   if (!token) throw new Error(`the TokenRequest for ServiceAccount ${namespace}/${serviceAccount} returned no token`);
-  const cluster = clients.kubeConfig.getCurrentCluster();
-  const ca = cluster?.caData
-    ? Buffer.from(cluster.caData, 'base64').toString('utf8')
-    : cluster?.caFile
-      ? await readFile(cluster.caFile, 'utf8')
-      : undefined;
-  if (ca === undefined) throw new Error("the kubelet's kubeconfig names no cluster CA to give pods");
-  const files: [string, string][] = [
-    ['token', token],
-    ['ca.crt', ca],
-    ['namespace', namespace],
-  ];
-  for (const [name, content] of files) {
-    await writeFile(join(dir, name), content);
-    // Readable by the pod's non-root user, as the kubelet's projected volume makes it.
-    await chmod(join(dir, name), 0o644);
-  }
-  await chmod(dir, 0o755);
+  await writeReadable(dir, 'token.new', token);
+  await rename(join(dir, 'token.new'), join(dir, 'token'));
+}
+
+/** Readable by the pod's non-root user, as the kubelet's projected volume makes it. */
+async function writeReadable(dir: string, name: string, content: string): Promise<void> {
+  await writeFile(join(dir, name), content);
+  await chmod(join(dir, name), 0o644);
 }

@@ -1,6 +1,7 @@
 /**
  * Benchmarks of the decisions every reconcile makes (`npm run bench`): rendering a cluster,
- * assessing an ensemble from its readings, planning a rolling-restart step. Reports the mean
+ * assessing an ensemble from its readings, planning a rolling-restart step and a volume-growth
+ * step. Reports the mean
  * time per call and calls per second; tests assert behaviour, this measures speed.
  */
 import { performance } from 'node:perf_hooks';
@@ -9,6 +10,7 @@ import { API_GROUP_VERSION, KIND, REVISION_ANNOTATION } from '../src/api/constan
 import type { ZooKeeperCluster } from '../src/api/types.js';
 import { nextRollStep } from '../src/controller/rolling-restart.js';
 import { computeStatus } from '../src/controller/status.js';
+import { nextStorageStep } from '../src/controller/storage-resize.js';
 import { renderCluster } from '../src/render/cluster.js';
 import { assessEnsemble, type MemberReading } from '../src/zookeeper/health.js';
 
@@ -87,6 +89,21 @@ for (const size of [3, 5, 15]) {
       paused: false,
       stepTimeoutMs: 600_000,
       now: new Date(),
+    }),
+  );
+  const claims = Array.from({ length: size }, (_, i) => ({
+    name: `data-bench-${i}`,
+    myid: i + 1,
+    requested: '20Gi',
+    capacity: '10Gi',
+    fileSystemResizePendingSince: undefined,
+  }));
+  bench(`plan a storage step, ${size} claims growing`, () =>
+    nextStorageStep({
+      cluster: { namespace: 'default', name: 'bench' },
+      desiredSize: '20Gi',
+      templateSize: '20Gi',
+      claims,
     }),
   );
   bench(`compute status, ${size} members`, () =>

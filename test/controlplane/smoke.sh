@@ -38,20 +38,8 @@ cleanup() {
 trap cleanup EXIT
 log() { printf '[smoke %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
-used=" "
-free_port() { # random free port in 30000-39999 on 127.0.0.1
-	local p
-	for _ in {1..100}; do
-		p=$((30000 + RANDOM % 10000))
-		[[ $used == *" $p "* ]] && continue
-		if [[ -z $(ss -Hltn "sport = :$p") ]]; then
-			used+="$p "
-			echo "$p"
-			return
-		fi
-	done
-	return 1
-}
+# shellcheck source=../lib/free-port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/free-port.sh"
 wait_for() { # <seconds> <description> <command...>
 	local deadline=$((SECONDS + $1)) what=$2
 	shift 2
@@ -81,9 +69,9 @@ subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes.default.svc
 	openssl pkey -in sa.key -pubout -out sa.pub
 ) >"$work/openssl.log" 2>&1
 
-etcd_port=$(free_port)
-etcd_peer=$(free_port)
-api_port=$(free_port)
+free_port etcd_port 30000
+free_port etcd_peer 30000
+free_port api_port 30000
 
 b64() { base64 -w0 <"$1"; }
 cat >"$work/admin.kubeconfig" <<EOF

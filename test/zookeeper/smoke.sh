@@ -22,24 +22,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Free TCP ports on 127.0.0.1, picked at random in 20000-29999 so that parallel
-# runs and other test processes are unlikely to collide.
-used=" "
-free_port() {
-	local p
-	for _ in {1..100}; do
-		p=$((20000 + RANDOM % 10000))
-		[[ $used == *" $p "* ]] && continue
-		if [[ -z $(ss -Hltn "sport = :$p") ]]; then
-			used+="$p "
-			echo "$p"
-			return
-		fi
-	done
-	echo "no free port found" >&2
-	return 1
-}
-client=$(free_port); peer=$(free_port); election=$(free_port); admin=$(free_port); metrics=$(free_port)
+# shellcheck source=../lib/free-port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/free-port.sh"
+free_port client 20000; free_port peer 20000; free_port election 20000; free_port admin 20000; free_port metrics 20000
 
 mkdir -p "$work/conf" "$work/data" "$work/logs"
 echo 1 >"$work/data/myid"

@@ -21,7 +21,7 @@ import {
 import type { Logger } from './log.js';
 import { type ProbeOutcome, runProbe, runProbeLoop } from './probes.js';
 import { ContainerProcess, execInContainer, logTail, type ProcessUser } from './process.js';
-import { apiTime, type ContainerStatus } from './status.js';
+import { apiTime, type ContainerStatus, waitingContainerStatus } from './status.js';
 import { mapContainerPath, type PodVolumes } from './volumes.js';
 
 const INITIAL_BACKOFF_MS = 1000;
@@ -88,16 +88,7 @@ export class ContainerRunner {
     private readonly container: V1Container,
     private readonly env: ContainerEnvironment,
   ) {
-    this.status = {
-      name: container.name,
-      image: container.image ?? '',
-      imageID: '',
-      ready: false,
-      started: false,
-      restartCount: 0,
-      state: { waiting: { reason: 'ContainerCreating' } },
-      lastState: {},
-    };
+    this.status = waitingContainerStatus(container, 'ContainerCreating');
   }
 
   private get podKey(): string {

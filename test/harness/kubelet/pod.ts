@@ -24,7 +24,7 @@ import { apiStatus, describeApiError, type KubeClients, strategicMergePatch } fr
 import type { Logger } from './log.js';
 import { createPodNetwork, deletePodNetwork, type PodAddressPool, type PodSubnet } from './network.js';
 import type { ProcessUser } from './process.js';
-import { apiTime, buildPodStatus, type ContainerStatus, type PodCondition } from './status.js';
+import { apiTime, buildPodStatus, type ContainerStatus, type PodCondition, waitingContainerStatus } from './status.js';
 import { PodVolumes, VolumeNotReadyError, type VolumeSources } from './volumes.js';
 
 /** Everything a pod worker shares with the kubelet. */
@@ -147,16 +147,7 @@ export class PodWorker {
   }
 
   private containersWaiting(reason: string, message?: string): ContainerStatus[] {
-    return (this.pod.spec?.containers ?? []).map((container) => ({
-      name: container.name,
-      image: container.image ?? '',
-      imageID: '',
-      ready: false,
-      started: false,
-      restartCount: 0,
-      state: { waiting: { reason, ...(message ? { message } : {}) } },
-      lastState: {},
-    }));
+    return (this.pod.spec?.containers ?? []).map((container) => waitingContainerStatus(container, reason, message));
   }
 
   private failStart(error: unknown): void {

@@ -4,7 +4,7 @@
 // with whole seconds, as the API server stores them, so an unchanged status compares equal.
 // The status is sent as a strategic merge patch: conditions merge by type, so readiness-gate
 // conditions written by others are left alone.
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
 
 export type ContainerState =
   | { waiting: { reason: string; message?: string } }
@@ -31,6 +31,20 @@ export interface ContainerStatus {
   restartCount: number;
   state: ContainerState;
   lastState: ContainerState | Record<string, never>;
+}
+
+/** A container that has not run yet, waiting for `reason`. */
+export function waitingContainerStatus(container: V1Container, reason: string, message?: string): ContainerStatus {
+  return {
+    name: container.name,
+    image: container.image ?? '',
+    imageID: '',
+    ready: false,
+    started: false,
+    restartCount: 0,
+    state: { waiting: { reason, ...(message ? { message } : {}) } },
+    lastState: {},
+  };
 }
 
 export interface PodCondition {

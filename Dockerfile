@@ -23,10 +23,11 @@ COPY src ./src
 # (x64 only) first on PATH.
 RUN ./node_modules/.bin/tsc -p tsconfig.build.json
 
-# Production dependencies only, with the addon built for this base.
+# Production dependencies only, from the lockfile, with the addon built for this base. The
+# script is shared with the production-install test, so the two cannot drift.
 FROM toolchain AS deps
-RUN npm ci --omit=dev --no-audit --no-fund \
- && node -e "require('zookeeper')"
+COPY scripts/install-production-deps.sh ./scripts/
+RUN sh scripts/install-production-deps.sh
 
 FROM node:24-slim
 ENV NODE_ENV=production

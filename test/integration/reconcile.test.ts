@@ -7,7 +7,15 @@ import test from 'ava';
 import { KIND } from '../../src/api/constants.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
-import { createCluster, deleteCluster, patchCluster, readCluster } from '../support/clusters.js';
+import {
+  createCluster,
+  deleteCluster,
+  FORMED_MS,
+  isSettled,
+  patchCluster,
+  readCluster,
+  waitForStatus,
+} from '../support/clusters.js';
 import { runOperator } from '../support/operator.js';
 
 async function clients() {
@@ -121,18 +129,7 @@ test('reconciling an unchanged cluster makes no write calls', async (t) => {
   const { requests, operator } = await runOperator(t, namespace);
   await createCluster(namespace, 'zk', { replicas: 1, storage: { ephemeral: true } });
   await children(namespace, 'zk');
-  // Settle: wait until a few seconds pass without any write by the operator.
-  let lastWrites = -1;
-  await pollUntil(
-    'the operator to stop writing',
-    async () => {
-      const writes = requests.filter((r) => r.method !== 'GET').length;
-      const settled = writes === lastWrites;
-      lastWrites = writes;
-      return settled ? true : undefined;
-    },
-    { timeoutMs: 120_000, intervalMs: 3_000 },
-  );
+  await waitForStatus(namespace, 'zk', 'settled', isSettled, FORMED_MS);
   const reconcilesBefore = await reconcileCount(operator.metrics.render());
   requests.length = 0;
   // A metadata-only change (no new generation) triggers a reconcile that must find nothing to do.

@@ -77,6 +77,23 @@ export function isRunning(status: ZooKeeperClusterStatus, cluster: ZooKeeperClus
   );
 }
 
+/**
+ * Settled: Running, no operation under way, and every member serving and in sync with the
+ * leader. From here an unchanged cluster gives the operator nothing to write, so a test that
+ * counts writes waits for this state rather than for a pause in the writing.
+ */
+export function isSettled(status: ZooKeeperClusterStatus, cluster: ZooKeeperCluster): boolean {
+  const members = status.members ?? [];
+  return (
+    isRunning(status, cluster) &&
+    conditionIs(status, 'Progressing', 'False') &&
+    status.operation === undefined &&
+    status.readyReplicas === status.replicas &&
+    members.length === status.replicas &&
+    members.every((member) => member.serving && member.synced)
+  );
+}
+
 export async function memberPods(namespace: string, name: string): Promise<V1Pod[]> {
   const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
   const list = await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${name}` });

@@ -41,8 +41,9 @@ for m in "${staging[@]}"; do
 	go mod edit -replace="$m=$m@${K8S_STAGING_VERSION}"
 done
 go get "k8s.io/kubernetes@${K8S_VERSION}"
-# No kube-scheduler: the test kubelet binds pods itself. The explicit @version
-# matters: without it "go get -tool" resolves @latest and upgrades k8s.io/kubernetes.
-go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@${K8S_VERSION}" "k8s.io/kubernetes/cmd/kube-controller-manager@${K8S_VERSION}" "k8s.io/kubernetes/cmd/kubectl@${K8S_VERSION}"
+# The explicit @version matters: without it "go get -tool" resolves @latest and
+# upgrades k8s.io/kubernetes.
+go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@${K8S_VERSION}" "k8s.io/kubernetes/cmd/kube-controller-manager@${K8S_VERSION}" \
+	"k8s.io/kubernetes/cmd/kube-scheduler@${K8S_VERSION}" "k8s.io/kubernetes/cmd/kubectl@${K8S_VERSION}"
 go mod tidy
 echo "generated $mod_dir/go.mod: go $go_line, ${godebug_default:-no godebug}, ${#staging[@]} staging replaces"

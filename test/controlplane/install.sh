@@ -3,7 +3,7 @@
 # outside the repo (nothing here is committed):
 #
 #   $ZKOP_CACHE_DIR (default ~/.cache/zookeeper-operator)
-#     k8s-v1.36.3/bin/{kube-apiserver,kube-controller-manager,kubectl}
+#     k8s-v1.36.3/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}
 #     etcd-v3.6.14/bin/etcd
 #     helm-v4.3.1/bin/helm
 #     zookeeper-3.9.4/{bin/zkServer.sh,bin/zkCli.sh,conf/logback.xml,lib/*.jar}
@@ -191,8 +191,9 @@ verify_k8s() {
 	local out
 	out=$("$1/bin/kube-apiserver" --version) && [[ $out == "Kubernetes $K8S_VERSION" ]] || return 1
 	out=$("$1/bin/kube-controller-manager" --version) && [[ $out == "Kubernetes $K8S_VERSION" ]] || return 1
+	out=$("$1/bin/kube-scheduler" --version) && [[ $out == "Kubernetes $K8S_VERSION" ]] || return 1
 	out=$("$1/bin/kubectl" version --client 2>/dev/null) && [[ $out == *"Client Version: $K8S_VERSION"* ]] || return 1
-	echo "kube-apiserver/kube-controller-manager/kubectl report $K8S_VERSION"
+	echo "kube-apiserver/kube-controller-manager/kube-scheduler/kubectl report $K8S_VERSION"
 }
 
 install_k8s() {
@@ -204,13 +205,15 @@ install_k8s() {
 	fi
 	new_build_dir tmp "k8s-$K8S_VERSION"
 	mkdir -p "$tmp/bin"
-	log "k8s $K8S_VERSION: building kube-apiserver, kube-controller-manager, kubectl (cold: 11-17 min on 2 cores)"
-	# One invocation so that the shared packages compile once. No kube-scheduler:
-	# the test kubelet binds pods itself. -buildvcs=false: the helper module
-	# sits in our git checkout, whose state must not end up in the binaries.
+	log "k8s $K8S_VERSION: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (cold: 11-17 min on 2 cores)"
+	# One invocation so that the shared packages compile once. The real
+	# kube-scheduler places pods on the process kubelet's nodes. -buildvcs=false:
+	# the helper module sits in our git checkout, whose state must not end up in
+	# the binaries.
 	(cd "$mod" && go build -buildvcs=false -trimpath -ldflags "$k8s_ldflags" -o "$tmp/bin/" \
 		k8s.io/kubernetes/cmd/kube-apiserver \
 		k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kube-scheduler \
 		k8s.io/kubernetes/cmd/kubectl)
 	verify_k8s "$tmp" || die "k8s: built binaries do not report $K8S_VERSION: $("$tmp/bin/kube-apiserver" --version 2>&1)"
 	echo "$fp" >"$tmp/.complete"
@@ -354,6 +357,7 @@ build_dirs+=("$paths_tmp")
 	if [[ -f $k8s_dir/.complete ]]; then
 		echo "KUBE_APISERVER=$k8s_dir/bin/kube-apiserver"
 		echo "KUBE_CONTROLLER_MANAGER=$k8s_dir/bin/kube-controller-manager"
+		echo "KUBE_SCHEDULER=$k8s_dir/bin/kube-scheduler"
 		echo "KUBECTL=$k8s_dir/bin/kubectl"
 	fi
 	if [[ -f $etcd_dir/.complete ]]; then echo "ETCD=$etcd_dir/bin/etcd"; fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Smoke-test the installed control plane: etcd, kube-apiserver and
-# kube-controller-manager on 127.0.0.1 and free ports, then kubectl and helm
-# against it. It proves the binaries run together (static linking, version
+# Smoke-test the installed control plane: etcd, kube-apiserver,
+# kube-controller-manager and kube-scheduler on 127.0.0.1 and free ports, then
+# kubectl and helm against it. It proves the binaries run together (static linking, version
 # ldflags, flags of this release); the real harness is test/harness/ (TypeScript).
 #   usage: test/controlplane/smoke.sh      (reads $ZKOP_CACHE_DIR/paths.env)
 # Flags follow /work/shared/notes/test-control-plane.md sections 4 and 5.
@@ -26,7 +26,7 @@ cleanup() {
 			tail -20 "$f" >&2
 		done
 	fi
-	# Reverse start order: KCM, apiserver, etcd.
+	# Reverse start order: scheduler, KCM, apiserver, etcd.
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
 		pid=${pids[i]}
 		kill "$pid" 2>/dev/null || continue
@@ -72,6 +72,7 @@ subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes.default.svc
 free_port etcd_port 30000
 free_port etcd_peer 30000
 free_port api_port 30000
+free_port scheduler_port 30000
 
 b64() { base64 -w0 <"$1"; }
 cat >"$work/admin.kubeconfig" <<EOF
@@ -135,12 +136,25 @@ pids+=($!)
 wait_for 60 "kube-controller-manager (kube-root-ca.crt in default)" "$KUBECTL" get configmap kube-root-ca.crt -n default
 log "kube-controller-manager working after $((SECONDS - start))s (published kube-root-ca.crt)"
 
+# -- kube-scheduler (its self-signed serving cert is made in memory, hence -k;
+# /readyz includes sched-handler-sync, i.e. its informers have synced)
+start=$SECONDS
+"${KUBE_SCHEDULER:?kube-scheduler not installed}" --kubeconfig="$KUBECONFIG" --leader-elect=false \
+	--bind-address=127.0.0.1 --secure-port="$scheduler_port" --v=1 >"$work/kube-scheduler.log" 2>&1 &
+pids+=($!)
+wait_for 60 "kube-scheduler /readyz" curl -fsSk "https://127.0.0.1:$scheduler_port/readyz"
+log "kube-scheduler ready after $((SECONDS - start))s"
+
 # -- kubectl and helm against it
 "$KUBECTL" create namespace smoke >/dev/null
 "$KUBECTL" -n smoke create deployment smoke --image=example.invalid/none --replicas=1 >/dev/null
 wait_for 60 "a ReplicaSet's Pod (deployment and replicaset controllers)" \
 	bash -c "[[ -n \$('$KUBECTL' -n smoke get pods -o name) ]]"
 log "kubectl: $("$KUBECTL" version 2>/dev/null | paste -sd' '); deployment -> pod $("$KUBECTL" -n smoke get pods -o name)"
+# No nodes here: the scheduler proves it works by saying so.
+wait_for 60 "the scheduler's FailedScheduling event" \
+	bash -c "[[ -n \$('$KUBECTL' -n smoke get events --field-selector reason=FailedScheduling -o name) ]]"
+log "kube-scheduler: $("$KUBECTL" -n smoke get events --field-selector reason=FailedScheduling -o jsonpath='{.items[0].message}')"
 if [[ -n ${HELM:-} ]]; then
 	"$HELM" list -A >/dev/null
 	log "helm $("$HELM" version --template '{{.Version}}'): list -A against the apiserver OK"

@@ -47,8 +47,10 @@ run: deps ## Run the operator against the current kube context, or a local contr
 	bash scripts/run-operator.sh
 
 .PHONY: dev-cluster
+# node with tsx as a loader, not the tsx command: that one relays Ctrl-C to a child and SIGKILLs
+# it unless it acknowledges within 30 ms, which would cut the dev cluster's clean-up short.
 dev-cluster: deps controlplane ## Start a local control plane with real ZooKeeper pods until Ctrl-C
-	tsx test/harness/dev-cluster.ts
+	node --import=tsx test/harness/dev-cluster.ts
 
 .PHONY: bench
 bench: deps ## Run the benchmarks

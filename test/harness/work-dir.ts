@@ -39,7 +39,14 @@ export async function createTemporaryWorkDir(prefix: string): Promise<WorkDir> {
     path,
     removedOnStop: true,
     remove: async () => {
-      reaper?.kill('SIGKILL');
+      // The whole group: the reaper's `sleep` would otherwise outlive it by up to an hour.
+      if (reaper?.pid !== undefined) {
+        try {
+          process.kill(-reaper.pid, 'SIGKILL');
+        } catch {
+          // ESRCH: the reaper is gone already.
+        }
+      }
       await rm(path, { recursive: true, force: true });
     },
   };

@@ -1,8 +1,13 @@
 /**
  * A local development cluster: the test control plane plus the process kubelet, with the
- * repo's CRDs installed, running until SIGINT/SIGTERM.
+ * repo's CRDs installed, running until SIGINT/SIGTERM/SIGHUP. Before it starts, it sweeps what
+ * runs killed earlier left (leftovers.ts); when it stops, nothing of it remains: no process,
+ * network namespace, link, /etc/netns dir, kubelet record or work dir (shutdown.ts).
  *
- *   tsx test/harness/dev-cluster.ts [--ready-file <path>] [--stop-when-pid-exits <pid>]
+ *   node --import=tsx test/harness/dev-cluster.ts [--ready-file <path>] [--stop-when-pid-exits <pid>]
+ *
+ * Not through the `tsx` command: it relays signals to a child process, and SIGKILLs that child
+ * if it has not acknowledged a signal within 30 ms, which a busy dev cluster cannot promise.
  *
  * --ready-file           write a JSON description (state, kubeconfig path, server, CA, ...)
  *                        there once ready, or the error if it failed (see ready-file.ts), so
@@ -12,6 +17,7 @@
  *                        uses it to tie the cluster to one ava run).
  * Progress goes to stderr; the `export KUBECONFIG=...` lines go to stdout.
  */
+import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -55,7 +61,14 @@ async function main(): Promise<void> {
     })();
     return stopping;
   };
-  onShutdown({ name: 'dev cluster', stop: shutDown, stopNow: () => {} });
+  // The control plane, the kubelet and their work dirs have hooks of their own for the exit path.
+  onShutdown({
+    name: 'dev cluster',
+    stop: shutDown,
+    stopNow: () => {
+      if (readyFile !== undefined) rmSync(readyFile, { force: true });
+    },
+  });
   if (readyFile !== undefined) {
     await writeReadyFile(readyFile, { state: 'ready', pid: process.pid, controlPlane: controlPlane.describe() });
   }
@@ -79,7 +92,13 @@ async function main(): Promise<void> {
     if (watchedPid !== undefined && !isProcessAlive(watchedPid)) {
       clearInterval(watch);
       log(`process ${watchedPid} is gone; stopping`);
-      void shutDown().then(() => process.exit(0));
+      shutDown().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log(`stopping failed: ${(error as Error).message}`);
+          process.exit(1);
+        },
+      );
     }
   }, PARENT_CHECK_INTERVAL_MS);
 }

@@ -6,13 +6,13 @@
  *
  * The kubelet gets a temp dir of its own (pods running as non-root must be able to traverse
  * it, unlike the control plane's private work dir), removed after it stops unless
- * KEEP_TEST_DIRS=1.
+ * KEEP_TEST_DIRS=1. Unlike the control plane's, it has no reaper: after a SIGKILL its pods run
+ * on and still use it, so the next start sweeps both (leftovers.ts) before anything starts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type ControlPlane, startControlPlane } from './controlplane.js';
 import { type Kubelet, startKubelet } from './kubelet/index.js';
+import { describeLeftovers, sweepLeftovers } from './leftovers.js';
+import { createTemporaryWorkDir } from './work-dir.js';
 
 export interface TestEnvironment {
   readonly controlPlane: ControlPlane;
@@ -23,6 +23,8 @@ export interface TestEnvironment {
 
 /** Starts the control plane and the kubelet; on failure stops what was started and throws. */
 export async function startTestEnvironment(log: (line: string) => void): Promise<TestEnvironment> {
+  const swept = describeLeftovers(await sweepLeftovers());
+  if (swept !== undefined) log(`swept what a killed run left: ${swept}`);
   const controlPlane = await startControlPlane({ log });
   let kubelet: Kubelet;
   try {
@@ -43,9 +45,9 @@ export async function startTestEnvironment(log: (line: string) => void): Promise
 
 async function startKubeletFor(controlPlane: ControlPlane, log: (line: string) => void): Promise<Kubelet> {
   const started = Date.now();
-  const workDir = await mkdtemp(join(tmpdir(), 'zkop-kubelet-'));
-  const removeWorkDir = () =>
-    process.env.KEEP_TEST_DIRS === '1' ? Promise.resolve() : rm(workDir, { recursive: true, force: true });
+  const ownWorkDir = await createTemporaryWorkDir('zkop-kubelet-', { removeWhenThreadDies: false });
+  const workDir = ownWorkDir.path;
+  const removeWorkDir = () => ownWorkDir.remove();
   let kubelet: Kubelet;
   try {
     kubelet = await startKubelet({ kubeConfig: controlPlane.kubeConfig, workDir });

@@ -2,12 +2,18 @@
  * Process-wide teardown for the test harness.
  *
  * Anything that owns an outside resource (a child process, a work directory) registers a hook
- * here. Hooks run once, newest first, on whichever comes first:
+ * here, and unregisters it only once its own stop has finished, so that an exit in the middle of
+ * that stop still runs the hook's `stopNow`. Hooks run once, newest first, on whichever comes
+ * first:
  * - the owner's own stop (it unregisters its hook);
- * - SIGINT or SIGTERM: every hook's async `stop`, then the process exits with 128 + signal;
- *   a second signal exits at once;
+ * - SIGINT, SIGTERM or SIGHUP: every hook's async `stop`, then the process exits with
+ *   128 + signal. A terminal's Ctrl-C reaches the whole process group, and make (SIGTERM) or a
+ *   script in between may pass the same request on again, so a further signal within
+ *   DUPLICATE_SIGNAL_MS of the first counts as the same request. A later one, or a graceful stop
+ *   still running after GRACEFUL_STOP_MS, exits at once, which runs the synchronous path below;
  * - process exit (normal end, uncaught error, `process.exit`): every hook's synchronous
- *   `stopNow`, because nothing asynchronous runs after 'exit'.
+ *   `stopNow`, because nothing asynchronous runs after 'exit'. It must be complete on its own
+ *   (SIGKILL every process, remove every namespace and directory), and fast with hundreds of pods.
  * The signal and exit handlers are installed once, on the first registration.
  * (In a worker thread signals are not delivered; there 'exit' fires when the thread ends.)
  */
@@ -21,9 +27,16 @@ export interface ShutdownHook {
   stopNow(): void;
 }
 
+const HANDLED_SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+type HandledSignal = keyof typeof HANDLED_SIGNALS;
+/** A second signal this soon after the first is the same request passed on by make or a script. */
+export const DUPLICATE_SIGNAL_MS = 1_000;
+/** Longest graceful stop (pods get 5 s, control-plane processes 10 s each) before the synchronous path takes over. */
+const GRACEFUL_STOP_MS = 60_000;
+
 const hooks: ShutdownHook[] = [];
 let handlersInstalled = false;
-let signalled = false;
+let firstSignalAt: number | undefined;
 
 /** Registers a hook and returns the function that unregisters it. */
 export function onShutdown(hook: ShutdownHook): () => void {
@@ -39,10 +52,8 @@ function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   process.once('exit', stopAllNow);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      void stopAllOnSignal(signal);
-    });
+  for (const signal of Object.keys(HANDLED_SIGNALS) as HandledSignal[]) {
+    process.on(signal, () => onSignal(signal));
   }
 }
 
@@ -56,20 +67,41 @@ function stopAllNow(): void {
   }
 }
 
-async function stopAllOnSignal(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
-  const exitCode = 128 + (signal === 'SIGINT' ? 2 : 15);
-  if (signalled) process.exit(exitCode);
-  signalled = true;
+function onSignal(signal: HandledSignal): void {
+  const exitCode = 128 + HANDLED_SIGNALS[signal];
+  if (firstSignalAt === undefined) {
+    firstSignalAt = Date.now();
+    if (hooks.length > 0) {
+      process.stderr.write(`harness: ${signal}: stopping everything; signal again to stop at once\n`);
+    }
+    const deadline = setTimeout(() => {
+      process.stderr.write(`harness: still stopping after ${GRACEFUL_STOP_MS / 1000} s; stopping at once\n`);
+      process.exit(exitCode);
+    }, GRACEFUL_STOP_MS);
+    deadline.unref();
+    void stopAllGracefully(signal).then(() => process.exit(exitCode));
+    return;
+  }
+  if (Date.now() - firstSignalAt < DUPLICATE_SIGNAL_MS) return;
+  process.stderr.write(`harness: ${signal} again: stopping at once\n`);
+  process.exit(exitCode);
+}
+
+async function stopAllGracefully(signal: HandledSignal): Promise<void> {
   while (hooks.length > 0) {
-    // Stays registered while it stops, so a second signal (exit → stopAllNow) still finishes it.
+    // Stays registered while it stops, so an exit meanwhile (stopAllNow) still finishes it.
     const hook = hooks.at(-1) as ShutdownHook;
     try {
       await hook.stop();
     } catch (error) {
       process.stderr.write(`harness: could not stop ${hook.name} on ${signal}: ${String(error)}\n`);
-      hook.stopNow();
+      try {
+        hook.stopNow();
+      } catch (nowError) {
+        process.stderr.write(`harness: could not stop ${hook.name} at once either: ${String(nowError)}\n`);
+      }
     }
-    hooks.splice(hooks.indexOf(hook), 1);
+    const index = hooks.indexOf(hook);
+    if (index >= 0) hooks.splice(index, 1);
   }
-  process.exit(exitCode);
 }

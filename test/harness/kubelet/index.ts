@@ -326,8 +326,9 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      unregister();
       await kubelet.stop();
+      // Only now: a process that exits while stop() runs still kills the pods (stopNow).
+      unregister();
     })();
     return stopping;
   };

@@ -1,16 +1,29 @@
 // Identity of one process-kubelet instance on this machine: a short random id that names its
 // bridge, namespaces and veths (`pkl-<id>`, `pkl-<id>-<n>`), picks its pod /24, and is recorded
-// in /run/process-kubelet/<prefix>.json with the kubelet's pid. A record whose process is gone
-// marks a crashed run; its namespaces, links and processes are removed before a new one starts.
-import { execFileSync } from 'node:child_process';
+// in /run/process-kubelet/<prefix>.json with the kubelet's pid and start time. The record is
+// written before any of those names exist and removed after they are gone, so names without a
+// record, or whose record names a dead process, are what a killed run left; they are removed
+// (with every process still inside the namespaces) before a new instance starts.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deleteInstanceNetwork, linksNamed, type PodSubnet, subnetClash, subnetForInstance } from './network.js';
+import { isAlive, parseIdentity, thisProcess } from '../process-table.js';
+import {
+  linksNamed,
+  type NetworkRemoval,
+  type PodSubnet,
+  removeInstanceNetworksNow,
+  subnetClash,
+  subnetForInstance,
+} from './network.js';
 
 const RECORD_DIR = '/run/process-kubelet';
 const NAME_PREFIX = 'pkl-';
+/** `pkl-<6 hex digits>`, the part of every name of an instance that names the instance. */
+const INSTANCE_NAME = /^pkl-[0-9a-f]{6}(?=$|-)/;
+/** A record younger than this that cannot be parsed may be one being written right now. */
+const RECORD_WRITE_GRACE_MS = 60_000;
 
 export interface KubeletInstance {
   id: string;
@@ -20,35 +33,79 @@ export interface KubeletInstance {
   recordPath: string;
 }
 
-interface InstanceRecord {
-  pid: number;
-  processStartTime: string;
+/** What `sweepDeadInstances` removed. */
+export interface InstanceSweep extends NetworkRemoval {
+  /** Prefixes of the instances it removed. */
+  prefixes: string[];
+  records: string[];
 }
 
-/** Field 22 of /proc/<pid>/stat, so a recycled pid is not mistaken for the recorded process. */
-async function processStartTime(pid: number): Promise<string | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-}
-
-async function isRecordedProcessAlive(record: InstanceRecord): Promise<boolean> {
-  return (await processStartTime(record.pid)) === record.processStartTime;
-}
-
-/** Removes the namespaces, links, processes and records of instances whose kubelet process is dead. */
-export async function removeStaleInstances(): Promise<string[]> {
-  const removed: string[] = [];
-  const entries = await readdir(RECORD_DIR).catch(() => []);
-  for (const entry of entries.filter((name) => name.startsWith(NAME_PREFIX) && name.endsWith('.json')).sort()) {
-    const recordPath = join(RECORD_DIR, entry);
-    const record = JSON.parse(await readFile(recordPath, 'utf8')) as InstanceRecord;
-    if (await isRecordedProcessAlive(record)) continue;
-    const prefix = entry.slice(0, -'.json'.length);
-    await deleteInstanceNetwork(prefix);
-    await rm(recordPath, { force: true });
-    removed.push(prefix);
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
   }
-  return removed;
+}
+
+/** Whether the record at `path` belongs to a live kubelet. */
+function recordIsLive(path: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return false;
+  }
+  const owner = parseIdentity(text);
+  if (owner !== undefined) return isAlive(owner);
+  // Unparsable: cut short by a crash, or being written this instant by a starting kubelet.
+  try {
+    return Date.now() - statSync(path).mtimeMs < RECORD_WRITE_GRACE_MS;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes, synchronously, the namespaces, links, /etc/netns dirs, processes and records of every
+ * instance whose kubelet is dead, and names of instances without a record. Names are listed
+ * before records: a live instance writes its record before it makes a name, so a name seen
+ * first has a record by the time records are read.
+ */
+export function sweepDeadInstances(): InstanceSweep {
+  const named = new Set<string>();
+  for (const dir of ['/run/netns', '/sys/class/net', '/etc/netns']) {
+    for (const name of listDir(dir)) {
+      const instance = INSTANCE_NAME.exec(name)?.[0];
+      if (instance !== undefined) named.add(instance);
+    }
+  }
+  const records = new Map<string, string>();
+  for (const entry of listDir(RECORD_DIR)) {
+    if (entry.startsWith(NAME_PREFIX) && entry.endsWith('.json')) {
+      records.set(entry.slice(0, -'.json'.length), join(RECORD_DIR, entry));
+    }
+  }
+  const dead = [...new Set([...named, ...records.keys()])]
+    .filter((prefix) => {
+      const record = records.get(prefix);
+      return record === undefined || !recordIsLive(record);
+    })
+    .sort();
+  const removal = removeInstanceNetworksNow(dead);
+  const removedRecords: string[] = [];
+  for (const prefix of dead) {
+    const record = records.get(prefix);
+    if (record === undefined) continue;
+    rmSync(record, { force: true });
+    removedRecords.push(record);
+  }
+  return { ...removal, prefixes: dead, records: removedRecords };
+}
+
+/** The sweep as the kubelet runs it at start; returns the prefixes of the instances it removed. */
+export async function removeStaleInstances(): Promise<string[]> {
+  return sweepDeadInstances().prefixes;
 }
 
 /** Picks a fresh id whose names and /24 are unused on this machine and records it for this process. */
@@ -65,10 +122,7 @@ export async function claimInstance(): Promise<KubeletInstance> {
       continue;
     }
     const recordPath = join(RECORD_DIR, `${prefix}.json`);
-    const record: InstanceRecord = {
-      pid: process.pid,
-      processStartTime: (await processStartTime(process.pid)) ?? '',
-    };
+    const record = thisProcess();
     try {
       await writeFile(recordPath, `${JSON.stringify(record)}\n`, { flag: 'wx' });
     } catch (error) {
@@ -80,41 +134,17 @@ export async function claimInstance(): Promise<KubeletInstance> {
   throw new Error(`no free process-kubelet instance id after 16 tries: ${clashes.join('; ')}`);
 }
 
-/** Removes everything the instance created in the root namespace and its record. */
+/** Removes everything the instance made in the root namespace (see removeInstanceNetworksNow), then its record. */
 export async function releaseInstance(instance: KubeletInstance): Promise<void> {
-  await deleteInstanceNetwork(instance.prefix);
-  await rm(instance.recordPath, { force: true });
+  releaseInstanceNow(instance);
 }
 
-/** Synchronous last resort at process exit: SIGKILL every pod process, delete the namespaces,
- * the bridge, the /etc/netns files and the record. Errors are ignored: nothing can be retried. */
+/**
+ * The same, synchronous, for the exit path: SIGKILLs every pod process, deletes the namespaces,
+ * the bridge and the /etc/netns dirs, then the record. If something stays, the record stays too
+ * (its owner is dead by then, so the next start sweeps what is left) and the error says what.
+ */
 export function releaseInstanceNow(instance: KubeletInstance): void {
-  const run = (args: string[]): string => {
-    try {
-      return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    } catch {
-      return '';
-    }
-  };
-  const namespaces = run(['netns', 'list'])
-    .split('\n')
-    .map((line) => line.split(' ')[0] ?? '')
-    .filter((name) => name.startsWith(instance.prefix));
-  for (const netns of namespaces) {
-    for (const pid of run(['netns', 'pids', netns]).split('\n').filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-    run(['netns', 'delete', netns]);
-    rmSync(`/etc/netns/${netns}`, { recursive: true, force: true });
-  }
-  run(['link', 'delete', instance.prefix]);
-  const netnsFiles = existsSync('/etc/netns') ? readdirSync('/etc/netns') : [];
-  for (const entry of netnsFiles.filter((name) => name.startsWith(instance.prefix))) {
-    rmSync(`/etc/netns/${entry}`, { recursive: true, force: true });
-  }
+  removeInstanceNetworksNow([instance.prefix]);
   rmSync(instance.recordPath, { force: true });
 }

@@ -3,7 +3,11 @@
 // The bridge holds the first address, so the root namespace (operator, tests) reaches pods by
 // pod IP; pods reach each other over the bridge. Nothing leaves the machine: no uplink on the
 // bridge, no NAT, IP forwarding untouched, and a pod's only default route points at the bridge.
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { killProcesses, readProcessTable } from '../process-table.js';
 import { runCommand } from './command.js';
 
 const PREFIX_LENGTH = 24;
@@ -171,12 +175,103 @@ export async function netnsNamed(prefix: string): Promise<string[]> {
     .sort();
 }
 
-/** Removes every namespace, link and /etc/netns directory whose name starts with `instancePrefix`. */
-export async function deleteInstanceNetwork(instancePrefix: string): Promise<void> {
-  for (const netns of await netnsNamed(instancePrefix)) await deletePodNetwork(netns);
-  for (const link of await linksNamed(instancePrefix)) await deleteLink(link);
-  const netnsFiles = await readdir('/etc/netns').catch(() => []);
-  for (const name of netnsFiles.filter((entry) => entry.startsWith(instancePrefix))) {
-    await rm(`/etc/netns/${name}`, { recursive: true, force: true });
+/** What `removeInstanceNetworksNow` removed. */
+export interface NetworkRemoval {
+  /** Pids of the processes it SIGKILLed inside the namespaces. */
+  killedPids: number[];
+  namespaces: string[];
+  /** Bridges, and veths that outlived their namespace. */
+  links: string[];
+  netnsDirs: string[];
+}
+
+const NETNS_DIR = '/run/netns';
+const LINKS_DIR = '/sys/class/net';
+const NETNS_FILES_DIR = '/etc/netns';
+/** How long the kernel may take to destroy a deleted namespace, veth included, once its last process has exited. */
+const NAMESPACE_TEARDOWN_MS = 5_000;
+
+/** True for the names of instance `prefix`: its bridge `prefix` and its pods' `prefix-<n>`. */
+export function belongsToInstance(name: string, prefix: string): boolean {
+  return name === prefix || name.startsWith(`${prefix}-`);
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
   }
+}
+
+function inodeOf(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sleeps without the event loop (usable in an 'exit' handler). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Runs `ip -force -batch -` (one process for any number of commands); returns what it printed on failure. */
+function ipBatch(commands: readonly string[]): string {
+  if (commands.length === 0) return '';
+  try {
+    execFileSync('ip', ['-force', '-batch', '-'], {
+      input: `${commands.join('\n')}\n`,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    return '';
+  } catch (error) {
+    return String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim();
+  }
+}
+
+/**
+ * Removes everything the kubelet instances `prefixes` made in the root namespace, synchronously,
+ * so it also serves the exit path: SIGKILLs every process in their namespaces (one pass over
+ * /proc), deletes the namespaces and bridges (one `ip -batch`), waits for the kernel to take
+ * the veths with their namespaces, and removes their /etc/netns dirs. Deleting only the
+ * namespaces lets the kernel tear down all their veths in one batch (measured with 200 pods:
+ * 0.2 s, against 3.8 s for deleting each veth). Throws, naming what is left, if anything stays.
+ */
+export function removeInstanceNetworksNow(prefixes: readonly string[]): NetworkRemoval {
+  const owned = (name: string) => prefixes.some((prefix) => belongsToInstance(name, prefix));
+  const namespaces = listDir(NETNS_DIR).filter(owned);
+  const inodes = new Set(namespaces.map((netns) => inodeOf(join(NETNS_DIR, netns))));
+  const killInNamespaces = () =>
+    killProcesses(
+      readProcessTable()
+        .filter((entry) => entry.netnsInode !== undefined && inodes.has(entry.netnsInode))
+        .map((entry) => entry.pid),
+    );
+  const killedPids = new Set(killInNamespaces());
+  const bridges = listDir(LINKS_DIR).filter((name) => prefixes.includes(name));
+  const failures = [
+    ipBatch([...namespaces.map((netns) => `netns delete ${netns}`), ...bridges.map((link) => `link delete ${link}`)]),
+  ];
+  // An `ip netns exec` that had opened a namespace before the first pass entered it only now.
+  for (const pid of killInNamespaces()) killedPids.add(pid);
+  const deadline = Date.now() + NAMESPACE_TEARDOWN_MS;
+  let veths = listDir(LINKS_DIR).filter(owned);
+  while (veths.length > 0 && Date.now() < deadline) {
+    sleepSync(20);
+    veths = listDir(LINKS_DIR).filter(owned);
+  }
+  // Something still holds a namespace (a process this pass could not see, an open handle): cut its veth off.
+  failures.push(ipBatch(veths.map((link) => `link delete ${link}`)));
+  const netnsDirs = listDir(NETNS_FILES_DIR).filter(owned);
+  for (const dir of netnsDirs) rmSync(join(NETNS_FILES_DIR, dir), { recursive: true, force: true });
+
+  const left = [...listDir(NETNS_DIR).filter(owned), ...listDir(LINKS_DIR).filter(owned)];
+  if (left.length > 0) {
+    throw new Error(
+      `could not remove ${left.join(', ')} of ${prefixes.join(', ')}: ${failures.filter(Boolean).join('; ') || 'no error reported'}`,
+    );
+  }
+  return { killedPids: [...killedPids], namespaces, links: [...bridges, ...veths], netnsDirs };
 }

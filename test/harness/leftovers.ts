@@ -1,0 +1,50 @@
+/**
+ * What a killed run left behind (dev-cluster or a test process ended by SIGKILL, so no handler
+ * ran): its pods' processes, which run on, their network namespaces, veths and bridge, their
+ * /etc/netns dirs, the kubelet record in /run/process-kubelet, its work dirs under the temp dir
+ * and the control-plane processes still using them. A new dev cluster sweeps them before it
+ * starts. Only what belongs to a dead owner goes (a kubelet record or work-dir owner file names
+ * a process that is gone); several live runs side by side keep everything of theirs.
+ */
+import { sweepDeadInstances } from './kubelet/instance.js';
+import { sweepDeadWorkDirs } from './work-dir.js';
+
+export interface Leftovers {
+  readonly processes: number;
+  readonly networkNamespaces: number;
+  readonly links: number;
+  readonly netnsDirs: number;
+  readonly kubeletRecords: number;
+  readonly workDirs: number;
+}
+
+/** Removes what dead runs left and says how much of each kind. */
+export async function sweepLeftovers(): Promise<Leftovers> {
+  // Network first: its pass over /proc finds the pods' processes by namespace, the surest sign.
+  const network = sweepDeadInstances();
+  const workDirs = await sweepDeadWorkDirs();
+  return {
+    processes: new Set([...network.killedPids, ...workDirs.killedPids]).size,
+    networkNamespaces: network.namespaces.length,
+    links: network.links.length,
+    netnsDirs: network.netnsDirs.length,
+    kubeletRecords: network.records.length,
+    workDirs: workDirs.workDirs.length,
+  };
+}
+
+/** `12 processes, 3 network namespaces, 2 work dirs`, or undefined when nothing was left. */
+export function describeLeftovers(leftovers: Leftovers): string | undefined {
+  const counts: [number, string, string][] = [
+    [leftovers.processes, 'process', 'processes'],
+    [leftovers.networkNamespaces, 'network namespace', 'network namespaces'],
+    [leftovers.links, 'link', 'links'],
+    [leftovers.netnsDirs, '/etc/netns dir', '/etc/netns dirs'],
+    [leftovers.kubeletRecords, 'kubelet record', 'kubelet records'],
+    [leftovers.workDirs, 'work dir', 'work dirs'],
+  ];
+  const parts = counts
+    .filter(([count]) => count > 0)
+    .map(([count, one, many]) => `${count} ${count === 1 ? one : many}`);
+  return parts.length === 0 ? undefined : parts.join(', ');
+}

@@ -395,5 +395,6 @@ printf '    %-22s %5d\n' total $((SECONDS - total_start))
 if [[ ${ZKOP_INSTALL_DU:-1} == 1 ]]; then
 	log "disk usage:"
 	m2=$(sed -n 's/.*-Dmaven\.repo\.local=\([^ ]*\).*/\1/p' <<<"${MAVEN_OPTS:-}")
-	du -sh "$cache" ${gomodcache:+"$gomodcache"} ${gocache:+"$gocache"} "${m2:-$HOME/.m2/repository}" 2>/dev/null | sed 's/^/    /'
+	# A report only: a directory this run never needed (no Go build, a fresh HOME) is no error.
+	du -sh "$cache" ${gomodcache:+"$gomodcache"} ${gocache:+"$gocache"} "${m2:-$HOME/.m2/repository}" 2>/dev/null | sed 's/^/    /' || true
 fi

@@ -552,8 +552,6 @@ test.serial(
       HOME: home,
       ZKOP_CACHE_DIR: cacheDir(),
       PROBE_ADDRESS: `127.0.0.1:${probePort}`,
-      // install.sh's closing `du` fails on the empty HOME's missing Go and Maven caches.
-      ZKOP_INSTALL_DU: '0',
     };
     for (const name of ['KUBECONFIG', 'MAKEFLAGS', 'MAKELEVEL', 'MFLAGS']) delete env[name];
     // -o: never reinstall node_modules from a test, even if package.json is newer.

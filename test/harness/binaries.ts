@@ -1,7 +1,7 @@
 /**
  * Where the control-plane binaries are. They are built once per machine by
  * `bash test/controlplane/install.sh` into `${ZKOP_CACHE_DIR:-$HOME/.cache/zookeeper-operator}`,
- * one directory per component and version (`k8s-v1.36.3/bin/kube-apiserver`,
+ * one directory per component and version (`k8s-v1.36.3/bin/kube-apiserver`, `.../kube-scheduler`,
  * `etcd-v3.6.14/bin/etcd`, `helm-v4.3.1/bin/helm`). The versions come from
  * `test/controlplane/versions.env` (KEY=value lines), the single source of truth.
  */
@@ -25,6 +25,7 @@ export interface ControlPlaneBinaries {
   readonly etcd: string;
   readonly kubeApiserver: string;
   readonly kubeControllerManager: string;
+  readonly kubeScheduler: string;
   /** May not exist: the control plane does not need it. */
   readonly kubectl: string;
   /** May not exist: the control plane does not need it. */
@@ -58,10 +59,16 @@ export async function locateBinaries(cacheDir = binaryCacheDir()): Promise<Contr
     etcd: join(cacheDir, `etcd-${versions.etcd}`, 'bin', 'etcd'),
     kubeApiserver: join(kubernetesBin, 'kube-apiserver'),
     kubeControllerManager: join(kubernetesBin, 'kube-controller-manager'),
+    kubeScheduler: join(kubernetesBin, 'kube-scheduler'),
     kubectl: join(kubernetesBin, 'kubectl'),
     helm: join(cacheDir, `helm-${versions.helm}`, 'bin', 'helm'),
   };
-  const serverBinaries = [binaries.etcd, binaries.kubeApiserver, binaries.kubeControllerManager];
+  const serverBinaries = [
+    binaries.etcd,
+    binaries.kubeApiserver,
+    binaries.kubeControllerManager,
+    binaries.kubeScheduler,
+  ];
   const missing = (
     await Promise.all(serverBinaries.map(async (path) => ((await isExecutable(path)) ? [] : [path])))
   ).flat();

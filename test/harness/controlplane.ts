@@ -1,17 +1,19 @@
 /**
  * A real, local Kubernetes control plane for integration and end-to-end tests (no Docker):
- * etcd, kube-apiserver and kube-controller-manager as child processes on 127.0.0.1, with
- * ports picked at run time so several test processes can run side by side.
+ * etcd, kube-apiserver, kube-controller-manager and kube-scheduler as child processes on
+ * 127.0.0.1, with ports picked at run time so several test processes can run side by side.
  *
  * Start-up order: certificates, etcd, kube-apiserver (ready on /readyz), the repo's CRDs
  * (Established), then kube-controller-manager, so the garbage collector knows the CRDs from its
- * first discovery (it re-discovers only every 30 s). There is no kube-scheduler: the
- * process kubelet binds pods.
+ * first discovery (it re-discovers only every 30 s), then kube-scheduler (ready on /readyz).
+ * Nodes come from the process kubelet (kubelet/index.ts); until it registers them, the
+ * scheduler reports every pod unschedulable.
  *
  * Every child process dies on `stop()`, on a start-up failure, on process exit and on
  * SIGINT/SIGTERM (see shutdown.ts). The work dir holds certificates, kubeconfigs, etcd's data
- * and one log per process (`etcd.log`, `kube-apiserver.log`, `kube-controller-manager.log`);
- * a temp dir made here is removed on stop, or when its thread dies, unless KEEP_TEST_DIRS=1.
+ * and one log per process (`etcd.log`, `kube-apiserver.log`, `kube-controller-manager.log`,
+ * `kube-scheduler.log`); a temp dir made here is removed on stop, or when its thread dies,
+ * unless KEEP_TEST_DIRS=1.
  */
 import { rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -29,6 +31,7 @@ import { installCrds } from './crds.js';
 import { startEtcd } from './etcd.js';
 import { type ControlPlanePki, startKubeApiserver } from './kube-apiserver.js';
 import { startKubeControllerManager } from './kube-controller-manager.js';
+import { createKubeSchedulerCredentials, SCHEDULER_USER, startKubeScheduler } from './kube-scheduler.js';
 import { loadKubeConfig, mintClientKubeconfig, writeKubeconfig } from './kubeconfig.js';
 import { withPortRetries } from './ports.js';
 import type { HarnessProcess } from './processes.js';
@@ -81,7 +84,7 @@ const SERVING_ALT_NAMES = {
   ],
 };
 
-/** Starts a control plane and resolves once kube-controller-manager's controllers run. */
+/** Starts a control plane and resolves once kube-controller-manager's controllers run and kube-scheduler schedules. */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const log = options.log ?? (() => {});
   const started = Date.now();
@@ -145,6 +148,17 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       await startKubeControllerManager(binaries.kubeControllerManager, workDir, kubeconfigPath, kubeConfig, pki),
     );
     log(`kube-controller-manager running (${elapsed()})`);
+
+    const schedulerCredentials = await createKubeSchedulerCredentials(
+      pki.ca,
+      join(workDir, 'pki'),
+      workDir,
+      apiserver.server,
+    );
+    processes.push(
+      await withPortRetries(() => startKubeScheduler(binaries.kubeScheduler, workDir, pki.ca, schedulerCredentials)),
+    );
+    log(`kube-scheduler ready, running as ${SCHEDULER_USER} (${elapsed()})`);
     for (const child of processes) reportUnexpectedExit(child, () => stopping !== undefined, log);
 
     const description: ControlPlaneDescription = {

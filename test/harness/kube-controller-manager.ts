@@ -8,8 +8,8 @@
  * - endpoints, endpointslice, endpointslice-mirroring: pod IPs in tests are not valid endpoint
  *   addresses, and nothing may dial a Service anyway;
  * - node-lifecycle: nodes belong to the process kubelet; this controller would taint them and
- *   evict their pods whenever a heartbeat is late on a busy machine.
- * No kube-scheduler runs at all: the process kubelet binds pods itself.
+ *   evict their pods whenever a heartbeat is late on a busy machine (taints a test sets itself
+ *   stay: kube-scheduler honours them).
  */
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';

@@ -11,7 +11,7 @@ import { loadKubeConfig } from '../harness/kubeconfig.js';
 import { pollUntil } from '../harness/poll.js';
 
 const CONTROLLER_TIMEOUT_MS = 60_000;
-/** Nothing serves this scheduler name, so neither a scheduler nor the process kubelet takes these pods. */
+/** kube-scheduler serves only `default-scheduler`, so pods naming this scheduler stay unbound and never run. */
 const UNSERVED_SCHEDULER = 'zkop-test-unscheduled';
 
 function statusCode(error: unknown): number | undefined {

@@ -1,8 +1,8 @@
 /**
  * The whole test environment: the control plane (CRDs from `crds/` installed before the
- * controllers start) plus the process kubelet (kubelet/index.ts), which registers a node, binds
- * pods to it and runs them as real processes. dev-cluster.ts starts it, and through dev-cluster
- * the shared ava fixture.
+ * controllers start, kube-scheduler placing pods) plus the process kubelet (kubelet/index.ts),
+ * which registers three nodes in three zones and runs the pods scheduled to them as real
+ * processes. dev-cluster.ts starts it, and through dev-cluster the shared ava fixture.
  *
  * The kubelet gets a temp dir of its own (pods running as non-root must be able to traverse
  * it, unlike the control plane's private work dir), removed after it stops unless
@@ -55,9 +55,11 @@ async function startKubeletFor(controlPlane: ControlPlane, log: (line: string) =
     await removeWorkDir();
     throw error;
   }
-  log(`process kubelet ${kubelet.nodeName} running in ${workDir} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  log(
+    `process kubelet running nodes ${kubelet.nodeNames.join(', ')} in ${workDir} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
   return {
-    nodeName: kubelet.nodeName,
+    nodeNames: kubelet.nodeNames,
     stop: async () => {
       await kubelet.stop();
       await removeWorkDir();

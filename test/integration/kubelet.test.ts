@@ -1,10 +1,12 @@
 /**
- * The process kubelet against the real local control plane: it binds pods, refuses what it
- * cannot run with a clear reason, and runs a hand-written three-member ZooKeeper StatefulSet
- * (following docs/design/pod-contract.md) as real processes in their own network namespaces
- * that form a quorum, turn Ready through their readiness probe, survive a pod being re-created
- * with their data, and disappear with their namespace. A pod of the local operator image gets
- * what in-cluster clients rely on: the image's user, a token at the standard path, and the API.
+ * The process kubelet against the real local control plane: it registers three nodes in three
+ * zones, runs what kube-scheduler binds to them (a taint keeps pods that do not tolerate it off
+ * its node), refuses what it cannot run with a clear reason, and runs a hand-written
+ * three-member ZooKeeper StatefulSet (following docs/design/pod-contract.md, one member per
+ * node) as real processes in their own network namespaces that form a quorum across nodes, turn
+ * Ready through their readiness probe, survive a pod being re-created with their data, and
+ * disappear with their namespace. A pod of the local operator image gets what in-cluster
+ * clients rely on: the image's user, a token at the standard path, and the API.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -22,11 +24,13 @@ import {
   type V1ContainerStatus,
   type V1Pod,
   type V1StatefulSet,
+  type V1Toleration,
 } from '@kubernetes/client-node';
 import test from 'ava';
 import { type ControlPlane, startControlPlane } from '../harness/controlplane.js';
 import { runCommand } from '../harness/kubelet/command.js';
 import { type Kubelet, startKubelet } from '../harness/kubelet/index.js';
+import { mergePatch } from '../harness/kubelet/kube.js';
 
 const STS = 'zk';
 const HEADLESS = `${STS}-headless`;
@@ -121,19 +125,30 @@ async function waitingReason(namespace: string, name: string): Promise<string | 
   return pod.status?.containerStatuses?.[0]?.state?.waiting?.reason;
 }
 
-test('the node is registered Ready with the bridge address as InternalIP', async (t) => {
-  const node = await core.readNode({ name: kubelet.nodeName });
-  t.is(node.metadata?.labels?.['kubernetes.io/hostname'], kubelet.nodeName);
-  t.is(node.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
-  const internalIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '';
-  t.regex(internalIP, /^10\.(1[2-9][0-9])\.\d+\.1$/);
-  const lease = await plane.kubeConfig
-    .makeApiClient(CoordinationV1Api)
-    .readNamespacedLease({ name: kubelet.nodeName, namespace: 'kube-node-lease' });
-  t.is(lease.spec?.holderIdentity, kubelet.nodeName);
+test('three nodes are registered Ready, one per zone, with the bridge address as InternalIP and a Lease each', async (t) => {
+  t.is(kubelet.nodeNames.length, 3);
+  const coordination = plane.kubeConfig.makeApiClient(CoordinationV1Api);
+  const zones: string[] = [];
+  const internalIPs = new Set<string>();
+  for (const name of kubelet.nodeNames) {
+    const node = await core.readNode({ name });
+    const labels = node.metadata?.labels ?? {};
+    t.is(labels['kubernetes.io/hostname'], name);
+    t.is(labels['topology.kubernetes.io/region'], 'local');
+    zones.push(labels['topology.kubernetes.io/zone'] ?? '');
+    t.is(node.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+    t.deepEqual(node.spec?.taints ?? [], []);
+    const internalIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '';
+    t.regex(internalIP, /^10\.(1[2-9][0-9])\.\d+\.1$/);
+    internalIPs.add(internalIP);
+    const lease = await coordination.readNamespacedLease({ name, namespace: 'kube-node-lease' });
+    t.is(lease.spec?.holderIdentity, name);
+  }
+  t.deepEqual(zones, ['zone-a', 'zone-b', 'zone-c']);
+  t.is(internalIPs.size, 1, 'the nodes share one bridge');
 });
 
-test('a pod without a ZooKeeper image is bound but waits, saying why', async (t) => {
+test('a pod without a ZooKeeper image is scheduled but waits, saying why', async (t) => {
   const namespace = await createNamespace('kubelet-unsupported');
   await core.createNamespacedPod({
     namespace,
@@ -145,7 +160,7 @@ test('a pod without a ZooKeeper image is bound but waits, saying why', async (t)
   });
   t.is(reason, 'UnsupportedByProcessKubelet');
   const pod = await core.readNamespacedPod({ name: 'busybox', namespace });
-  t.is(pod.spec?.nodeName, kubelet.nodeName);
+  t.true(kubelet.nodeNames.includes(pod.spec?.nodeName ?? ''), `scheduled to ${pod.spec?.nodeName}`);
   t.is(pod.status?.phase, 'Pending');
   const events = await waitFor('an UnsupportedByProcessKubelet event', 10_000, async () => {
     const found = (await eventsOf(namespace, 'busybox')).filter((e) => e.reason === 'UnsupportedByProcessKubelet');
@@ -389,6 +404,14 @@ function statefulSet(): V1StatefulSet {
         metadata: { labels },
         spec: {
           terminationGracePeriodSeconds: 10,
+          // One member per node, so the quorum is formed across nodes.
+          affinity: {
+            podAntiAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: [
+                { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: labels } },
+              ],
+            },
+          },
           securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 },
           containers: [
             {
@@ -474,7 +497,7 @@ async function claimDirectory(namespace: string, member: number): Promise<string
 
 let ensembleNamespace = '';
 
-test.serial('three StatefulSet pods run real ZooKeeper processes that form a quorum and turn Ready', async (t) => {
+test.serial('three StatefulSet pods on three nodes run ZooKeeper processes that form a quorum', async (t) => {
   t.timeout(240_000);
   ensembleNamespace = await createNamespace('kubelet-zk');
   const namespace = ensembleNamespace;
@@ -519,6 +542,7 @@ test.serial('three StatefulSet pods run real ZooKeeper processes that form a quo
   t.is(roles.filter((role) => role === 'follower').length, 2);
   const ips = new Set(pods.map((pod) => pod.status?.podIP));
   t.is(ips.size, MEMBERS, 'every pod has its own address');
+  t.deepEqual(pods.map((pod) => pod.spec?.nodeName).sort(), [...kubelet.nodeNames].sort(), 'one member per node');
   for (const pod of pods) {
     const { netns, pid } = containerProcess(pod);
     t.true(existsSync(`/proc/${pid}`), `the process of ${pod.metadata?.name} runs`);
@@ -530,7 +554,8 @@ test.serial('three StatefulSet pods run real ZooKeeper processes that form a quo
   }
   const status = pods[0]?.status;
   t.is(status?.phase, 'Running');
-  t.is(status?.hostIP, (await core.readNode({ name: kubelet.nodeName })).status?.addresses?.[0]?.address);
+  const node = await core.readNode({ name: pods[0]?.spec?.nodeName ?? '' });
+  t.is(status?.hostIP, node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address);
   t.deepEqual(
     status?.podIPs?.map((podIP) => podIP.ip),
     [status?.podIP],
@@ -599,3 +624,77 @@ test.serial('deleting the namespace stops every process and removes its network 
   );
   t.pass();
 });
+
+test.serial(
+  'a tainted node runs only the pods that tolerate its taint, and takes the others once untainted',
+  async (t) => {
+    t.timeout(120_000);
+    const namespace = await createNamespace('kubelet-taint');
+    const [, , tainted = ''] = kubelet.nodeNames;
+    const taint = { key: 'zookeeper-operator.test/reserved', value: 'true', effect: 'NoSchedule' };
+    await core.patchNode({ name: tainted, body: { spec: { taints: [taint] } } }, mergePatch);
+    t.teardown(() => core.patchNode({ name: tainted, body: { spec: { taints: null } } }, mergePatch));
+    const onTaintedNode = (name: string, tolerations: V1Toleration[]): V1Pod => {
+      const pod = commandPod(name, 'exec sleep 600');
+      return {
+        ...pod,
+        spec: {
+          ...pod.spec,
+          containers: pod.spec?.containers ?? [],
+          nodeSelector: { 'kubernetes.io/hostname': tainted },
+          tolerations,
+        },
+      };
+    };
+    await core.createNamespacedPod({ namespace, body: onTaintedNode('intolerant', []) });
+    await core.createNamespacedPod({
+      namespace,
+      body: onTaintedNode('tolerant', [{ key: taint.key, operator: 'Equal', value: 'true', effect: 'NoSchedule' }]),
+    });
+    // Pods free to go anywhere: the scheduler would favour the nearly empty tainted node.
+    const others = ['other-0', 'other-1', 'other-2', 'other-3'];
+    for (const name of others) {
+      await core.createNamespacedPod({
+        namespace,
+        body: { metadata: { name }, spec: { containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10' }] } },
+      });
+    }
+
+    const tolerant = await waitFor('the tolerant pod to run on the tainted node', 60_000, async () => {
+      const pod = await core.readNamespacedPod({ name: 'tolerant', namespace });
+      return pod.status?.containerStatuses?.[0]?.state?.running ? pod : undefined;
+    });
+    t.is(tolerant.spec?.nodeName, tainted);
+    const failed = await waitFor('FailedScheduling for the intolerant pod', 30_000, async () =>
+      (await eventsOf(namespace, 'intolerant')).find((e) => e.reason === 'FailedScheduling'),
+    );
+    t.is(failed.reportingComponent, 'default-scheduler');
+    t.regex(failed.message ?? '', /^0\/3 nodes are available: .*1 node\(s\) had untolerated taint/);
+    t.log(`FailedScheduling: ${failed.message}`);
+    const intolerant = await core.readNamespacedPod({ name: 'intolerant', namespace });
+    t.is(intolerant.spec?.nodeName, undefined);
+    t.is(intolerant.status?.phase, 'Pending');
+    t.like(
+      intolerant.status?.conditions?.find((c) => c.type === 'PodScheduled'),
+      {
+        status: 'False',
+        reason: 'Unschedulable',
+      },
+    );
+    const placed = await waitFor('the other pods to be scheduled', 30_000, async () => {
+      const nodes = await Promise.all(
+        others.map(async (name) => (await core.readNamespacedPod({ name, namespace })).spec?.nodeName),
+      );
+      return nodes.every((node) => node !== undefined) ? nodes : undefined;
+    });
+    t.false(placed.includes(tainted), `none on ${tainted}: ${placed.join(', ')}`);
+
+    await core.patchNode({ name: tainted, body: { spec: { taints: null } } }, mergePatch);
+    const rescheduled = await waitFor('the intolerant pod to run once the taint is gone', 60_000, async () => {
+      const pod = await core.readNamespacedPod({ name: 'intolerant', namespace });
+      return pod.status?.containerStatuses?.[0]?.state?.running ? pod : undefined;
+    });
+    t.is(rescheduled.spec?.nodeName, tainted);
+    await core.deleteNamespace({ name: namespace });
+  },
+);

@@ -1,4 +1,4 @@
-// Kubernetes Events about pods, as a kubelet records them (source `kubelet`, the node as host).
+// Kubernetes Events about pods, as a kubelet records them (source `kubelet`, the pod's node as host).
 // Repeats of the same reason and message on a pod bump the count of one Event instead of
 // creating new ones. Recording is best effort: a lost Event must not stop a pod.
 
@@ -14,7 +14,6 @@ export class EventRecorder {
 
   constructor(
     private readonly core: CoreV1Api,
-    private readonly nodeName: string,
     private readonly logger: Logger,
     private readonly component = 'kubelet',
   ) {}
@@ -39,6 +38,7 @@ export class EventRecorder {
         }
       }
       const name = `${pod.metadata?.name}.${randomBytes(8).toString('hex')}`;
+      const nodeName = pod.spec?.nodeName ?? '';
       const body: CoreV1Event = {
         metadata: { name, namespace },
         involvedObject: {
@@ -54,9 +54,9 @@ export class EventRecorder {
         count: 1,
         firstTimestamp: now,
         lastTimestamp: now,
-        source: { component: this.component, host: this.nodeName },
+        source: { component: this.component, host: nodeName },
         reportingComponent: this.component,
-        reportingInstance: this.nodeName,
+        reportingInstance: nodeName,
       };
       await this.core.createNamespacedEvent({ namespace, body });
       this.recorded.set(key, { name, namespace, count: 1 });

@@ -1,10 +1,14 @@
-// The process kubelet: test infrastructure that makes pods real without Docker or a scheduler.
-// It registers a Node and keeps it Ready, binds every unscheduled pod to itself, provisions
-// local volumes for claims, and runs the ZooKeeper containers of its pods as processes, each pod
-// in its own network and UTS namespace on a private bridge (see network.ts, pod.ts). Wiring
-// only: informers in, pod workers and the volume provisioner out.
+// The process kubelet: test infrastructure that makes pods real without Docker. One instance
+// registers several Nodes (default 3, one per zone, see node.ts) and keeps each Ready with its
+// own Lease; kube-scheduler places pods on them, and the kubelet runs the pods bound to any of
+// its nodes. It provisions local volumes for claims and runs the ZooKeeper containers of its
+// pods as processes, each pod in its own network and UTS namespace on one private bridge shared
+// by all its nodes (see network.ts, pod.ts), so pods on different nodes reach each other as in
+// a cluster. Pods it is not bound to (Pending, or on another kubelet's node) it leaves alone.
+// Wiring only: informers in, pod workers and the volume provisioner out.
 //
-// Names: instance id = 6 random hex digits; bridge `pkl-<id>` holding `10.<128+n>.<m>.1/24`
+// Names: instance id = 6 random hex digits; nodes `process-kubelet-<id>-a`, `-b`, ... (every
+// node's InternalIP is the bridge address); bridge `pkl-<id>` holding `10.<128+n>.<m>.1/24`
 // (derived from the id, inside 10.128.0.0/10, refused if anything on the machine overlaps);
 // per pod incarnation a netns and host-side veth `pkl-<id>-<counter>`; /etc/netns/<netns>/;
 // /run/process-kubelet/pkl-<id>.json. Work dir: `pods/<netns>/volumes/<volume>` (emptyDir,
@@ -40,7 +44,7 @@ import {
 import { apiStatus, describeApiError, type KubeClients, makeClients } from './kube.js';
 import { createKubeletLogger, type Logger } from './log.js';
 import { createBridge, PodAddressPool } from './network.js';
-import { NodeHeartbeat } from './node.js';
+import { DEFAULT_NODE_COUNT, NodeHeartbeat, type NodeIdentity, nodeIdentities } from './node.js';
 import { type NodeResources, PodWorker } from './pod.js';
 import { LocalVolumeProvisioner } from './storage.js';
 import type { VolumeSources } from './volumes.js';
@@ -49,14 +53,17 @@ export interface KubeletOptions {
   kubeConfig: KubeConfig;
   /** Pod volumes, local persistent volumes, copied ZooKeeper distributions and logs go here. */
   workDir: string;
-  /** Default `process-kubelet-<instance id>`. */
-  nodeName?: string;
+  /** Node names are `<prefix>-a`, `<prefix>-b`, ...; default prefix `process-kubelet-<instance id>`. */
+  nodeNamePrefix?: string;
+  /** How many Nodes to register, one per zone (1-26); default 3. */
+  nodeCount?: number;
   /** Where the ZooKeeper distributions are built; default `${ZKOP_CACHE_DIR:-$HOME/.cache/zookeeper-operator}`. */
   cacheDir?: string;
 }
 
 export interface Kubelet {
-  nodeName: string;
+  /** The registered Nodes, in zone order (`zone-a`, `zone-b`, ...). */
+  nodeNames: readonly string[];
   /** Kills every pod process, removes every namespace, link and pod file; the API objects stay. */
   stop(): Promise<void>;
 }
@@ -95,20 +102,21 @@ function startInformer<T extends KubernetesObject>(
 
 class ProcessKubelet {
   private readonly workers = new Map<string, PodWorker>();
-  private readonly binding = new Set<string>();
   private readonly pods: Cached<V1Pod>;
   private readonly configMaps: Cached<V1ConfigMap>;
   private readonly claims: Cached<V1PersistentVolumeClaim>;
   private readonly provisioner: LocalVolumeProvisioner;
-  private readonly heartbeat: NodeHeartbeat;
+  private readonly heartbeats: NodeHeartbeat[];
+  private readonly nodeNames: ReadonlySet<string>;
   private readonly resources: NodeResources;
   private stopped = false;
   private netnsCounter = 0;
 
   constructor(
     private readonly instance: KubeletInstance,
-    private readonly clients: KubeClients,
-    readonly nodeName: string,
+    clients: KubeClients,
+    private readonly name: string,
+    nodes: readonly NodeIdentity[],
     private readonly workDir: string,
     cacheDir: string,
     versions: Awaited<ReturnType<typeof readZooKeeperVersions>>,
@@ -122,14 +130,16 @@ class ProcessKubelet {
     this.claims = makeInformer<V1PersistentVolumeClaim>(clients.kubeConfig, '/api/v1/persistentvolumeclaims', () =>
       core.listPersistentVolumeClaimForAllNamespaces(),
     );
+    this.nodeNames = new Set(nodes.map((node) => node.name));
     this.provisioner = new LocalVolumeProvisioner(
       clients,
-      nodeName,
+      name,
+      nodes.map((node) => node.name),
       join(workDir, 'volumes'),
-      (namespace, name) => this.claims.get(name, namespace),
+      (namespace, claimName) => this.claims.get(claimName, namespace),
       logger,
     );
-    this.heartbeat = new NodeHeartbeat(clients, nodeName, instance.subnet.gateway, logger);
+    this.heartbeats = nodes.map((node) => new NodeHeartbeat(clients, node, instance.subnet.gateway, logger));
     const envSources: EnvSources = {
       configMap: async (namespace, name) => this.configMaps.get(name, namespace),
       secret: async (namespace, name) => {
@@ -147,7 +157,6 @@ class ProcessKubelet {
     };
     this.resources = {
       clients,
-      nodeName,
       hostIP: instance.subnet.gateway,
       bridge: instance.prefix,
       subnet: instance.subnet,
@@ -159,7 +168,7 @@ class ProcessKubelet {
       versions,
       envSources,
       volumeSources,
-      events: new EventRecorder(core, nodeName, logger),
+      events: new EventRecorder(core, logger),
       logger,
       peers: (namespace) => this.peers(namespace),
       addressChanged: (namespace) => this.refreshHosts(namespace),
@@ -168,8 +177,10 @@ class ProcessKubelet {
 
   async start(): Promise<void> {
     await createBridge(this.instance.prefix, this.instance.subnet);
-    await this.heartbeat.register();
-    this.heartbeat.start();
+    for (const heartbeat of this.heartbeats) {
+      await heartbeat.register();
+      heartbeat.start();
+    }
     this.claims.on('add', (claim) => this.provision(claim));
     this.claims.on('update', (claim) => {
       this.provision(claim);
@@ -187,7 +198,11 @@ class ProcessKubelet {
     await startInformer(this.claims, 'persistentvolumeclaim', this.logger, isStopped);
     await startInformer(this.configMaps, 'configmap', this.logger, isStopped);
     await startInformer(this.pods, 'pod', this.logger, isStopped);
-    this.logger.info('process kubelet started', { bridge: this.instance.prefix, subnet: this.instance.subnet.cidr });
+    this.logger.info('process kubelet started', {
+      nodes: [...this.nodeNames],
+      bridge: this.instance.prefix,
+      subnet: this.instance.subnet.cidr,
+    });
   }
 
   private provision(claim: V1PersistentVolumeClaim): void {
@@ -206,11 +221,9 @@ class ProcessKubelet {
     }
   }
 
+  /** Runs the pods bound to one of this kubelet's nodes; the scheduler binds them, never the kubelet. */
   private podChanged(pod: V1Pod): void {
-    const nodeName = pod.spec?.nodeName;
-    if (!nodeName) {
-      this.bind(pod);
-    } else if (nodeName === this.nodeName) {
+    if (this.runsOnOwnNode(pod)) {
       const uid = pod.metadata?.uid ?? '';
       let worker = this.workers.get(uid);
       if (!worker) {
@@ -234,38 +247,8 @@ class ProcessKubelet {
     this.refreshHosts(pod.metadata?.namespace ?? 'default');
   }
 
-  /** Does the scheduler's job: every pod for the default scheduler lands on this node. */
-  private bind(pod: V1Pod): void {
-    const uid = pod.metadata?.uid ?? '';
-    const schedulerName = pod.spec?.schedulerName ?? 'default-scheduler';
-    if (pod.metadata?.deletionTimestamp || schedulerName !== 'default-scheduler' || this.binding.has(uid)) return;
-    this.binding.add(uid);
-    const name = pod.metadata?.name ?? '';
-    const namespace = pod.metadata?.namespace ?? 'default';
-    this.clients.core
-      .createNamespacedPodBinding({
-        name,
-        namespace,
-        body: {
-          metadata: { name, namespace, uid },
-          target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName },
-        },
-      })
-      .then(() =>
-        this.resources.events.record(
-          pod,
-          'Normal',
-          'Scheduled',
-          `Successfully assigned ${namespace}/${name} to ${this.nodeName}`,
-        ),
-      )
-      .catch((error: unknown) => {
-        // 409: another kubelet bound it first, or it is gone; either way not ours to run.
-        if (apiStatus(error) !== 409 && apiStatus(error) !== 404) {
-          this.logger.error('binding failed', { pod: `${namespace}/${name}`, error: describeApiError(error) });
-        }
-      })
-      .finally(() => this.binding.delete(uid));
+  private runsOnOwnNode(pod: V1Pod): boolean {
+    return this.nodeNames.has(pod.spec?.nodeName ?? '');
   }
 
   private peers(namespace: string): PodAddress[] {
@@ -275,7 +258,7 @@ class ProcessKubelet {
       if (!subdomain || pod.metadata?.deletionTimestamp) continue;
       if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
       const worker = this.workers.get(pod.metadata?.uid ?? '');
-      const ip = worker ? worker.address : pod.spec?.nodeName === this.nodeName ? undefined : pod.status?.podIP;
+      const ip = worker ? worker.address : this.runsOnOwnNode(pod) ? undefined : pod.status?.podIP;
       if (!ip) continue;
       peers.push({ ip, subdomain, namespace, hostname: pod.spec?.hostname ?? pod.metadata?.name ?? '' });
     }
@@ -290,13 +273,13 @@ class ProcessKubelet {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.heartbeat.stop();
+    for (const heartbeat of this.heartbeats) heartbeat.stop();
     for (const informer of [this.pods, this.configMaps, this.claims]) await informer.stop();
     await Promise.all([...this.workers.values()].map((worker) => worker.shutdown()));
     await releaseInstance(this.instance);
     for (const dir of ['pods', 'volumes', 'images'])
       await rm(join(this.workDir, dir), { recursive: true, force: true });
-    this.logger.info('process kubelet stopped');
+    this.logger.info('process kubelet stopped', { kubelet: this.name });
     await new Promise<void>((done) => {
       this.logger.on('finish', () => done());
       this.logger.end();
@@ -311,13 +294,15 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const versions = await readZooKeeperVersions();
   await removeStaleInstances();
   const instance = await claimInstance();
-  const nodeName = options.nodeName ?? `process-kubelet-${instance.id}`;
+  const name = options.nodeNamePrefix ?? `process-kubelet-${instance.id}`;
+  const nodes = nodeIdentities(name, options.nodeCount ?? DEFAULT_NODE_COUNT);
   await mkdir(join(workDir, 'logs'), { recursive: true });
-  const logger = createKubeletLogger(join(workDir, 'logs', 'kubelet.log'), nodeName);
+  const logger = createKubeletLogger(join(workDir, 'logs', 'kubelet.log'), name);
   const kubelet = new ProcessKubelet(
     instance,
     makeClients(options.kubeConfig),
-    nodeName,
+    name,
+    nodes,
     workDir,
     cacheDir,
     versions,
@@ -334,7 +319,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   };
   // A test process that ends without stop() must not leave ZooKeeper processes behind.
   const unregister = onShutdown({
-    name: `process kubelet ${nodeName}`,
+    name: `process kubelet ${name}`,
     stop,
     stopNow: () => releaseInstanceNow(instance),
   });
@@ -344,5 +329,5 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     await stop();
     throw error;
   }
-  return { nodeName, stop };
+  return { nodeNames: nodes.map((node) => node.name), stop };
 }

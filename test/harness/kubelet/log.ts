@@ -4,10 +4,10 @@ import winston from 'winston';
 
 export type Logger = winston.Logger;
 
-export function createKubeletLogger(file: string, nodeName: string): Logger {
+export function createKubeletLogger(file: string, kubeletName: string): Logger {
   return winston.createLogger({
     level: 'debug',
-    defaultMeta: { node: nodeName },
+    defaultMeta: { kubelet: kubeletName },
     format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
     transports: [new winston.transports.File({ filename: file })],
   });

@@ -1,7 +1,8 @@
-// One pod on this node, from binding to deletion. Each worker is one pod incarnation (one UID):
-// its own network namespace and address, fresh emptyDirs, its containers, and the pod status it
-// publishes. A pod with a deletionTimestamp is stopped (SIGTERM, grace period, SIGKILL), its
-// network torn down, and its object deleted with grace period 0, as a kubelet does.
+// One pod on one of the kubelet's nodes, from binding (by kube-scheduler) to deletion. Each
+// worker is one pod incarnation (one UID): its own network namespace and address, fresh
+// emptyDirs, its containers, and the pod status it publishes. A pod with a deletionTimestamp is
+// stopped (SIGTERM, grace period, SIGKILL), its network torn down, and its object deleted with
+// grace period 0, as a kubelet does.
 
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ import { PodVolumes, VolumeNotReadyError, type VolumeSources } from './volumes.j
 /** Everything a pod worker shares with the kubelet. */
 export interface NodeResources {
   clients: KubeClients;
-  nodeName: string;
+  /** The InternalIP of every node of this kubelet (the bridge address). */
   hostIP: string;
   bridge: string;
   subnet: PodSubnet;

@@ -1,7 +1,10 @@
 // Local persistent volumes: for every unbound PersistentVolumeClaim (as the StatefulSet controller
 // creates from volumeClaimTemplates) the kubelet creates a hostPath PersistentVolume under its work
 // dir, pre-bound to the claim, which kube-controller-manager's binder then binds. The directory
-// outlives pods; it is removed, with the volume, when the claim is deleted.
+// outlives pods; it is removed, with the volume, when the claim is deleted. All of the kubelet's
+// nodes share this machine, so the volume's node affinity names every one of them: like network
+// storage, a volume never keeps the scheduler from placing its pod where the pod's own
+// constraints say.
 //
 // A bound claim whose request grows is grown as a CSI driver would (external-resizer, then the
 // kubelet's file-system resize). A host directory has no size of its own, so what moves is the
@@ -19,12 +22,14 @@ import type { Logger } from './log.js';
 import { VolumeNotReadyError } from './volumes.js';
 
 const PROVISIONER = 'process-kubelet';
-const NODE_LABEL = 'process-kubelet.zookeeper-operator/node';
+/** Marks the volumes of one kubelet (value: its name), so it grows and releases only its own. */
+const KUBELET_LABEL = 'process-kubelet.zookeeper-operator/kubelet';
 
 export class LocalVolumeProvisioner {
   constructor(
     private readonly clients: KubeClients,
-    private readonly nodeName: string,
+    private readonly kubeletName: string,
+    private readonly nodeNames: readonly string[],
     private readonly volumesDir: string,
     private readonly claims: (namespace: string, name: string) => V1PersistentVolumeClaim | undefined,
     private readonly logger: Logger,
@@ -45,7 +50,7 @@ export class LocalVolumeProvisioner {
     const body: V1PersistentVolume = {
       metadata: {
         name,
-        labels: { [NODE_LABEL]: this.nodeName },
+        labels: { [KUBELET_LABEL]: this.kubeletName },
         annotations: { 'pv.kubernetes.io/provisioned-by': PROVISIONER },
       },
       spec: {
@@ -65,7 +70,7 @@ export class LocalVolumeProvisioner {
         nodeAffinity: {
           required: {
             nodeSelectorTerms: [
-              { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [this.nodeName] }] },
+              { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [...this.nodeNames] }] },
             ],
           },
         },
@@ -98,7 +103,7 @@ export class LocalVolumeProvisioner {
     let offline = false;
     try {
       const volume = await this.clients.core.readPersistentVolume({ name: volumeName });
-      if (volume.metadata?.labels?.[NODE_LABEL] !== this.nodeName) return;
+      if (volume.metadata?.labels?.[KUBELET_LABEL] !== this.kubeletName) return;
       const className = claim.spec?.storageClassName;
       if (className) {
         const storageClass = await this.clients.storage.readStorageClass({ name: className });
@@ -159,7 +164,7 @@ export class LocalVolumeProvisioner {
     const name = this.volumeName(claim);
     try {
       const volume = await this.clients.core.readPersistentVolume({ name });
-      if (volume.metadata?.labels?.[NODE_LABEL] !== this.nodeName) return;
+      if (volume.metadata?.labels?.[KUBELET_LABEL] !== this.kubeletName) return;
       await this.clients.core.deletePersistentVolume({ name });
     } catch (error) {
       if (apiStatus(error) !== 404) throw new Error(`deleting volume ${name}: ${describeApiError(error)}`);

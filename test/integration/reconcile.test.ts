@@ -130,6 +130,17 @@ test('reconciling an unchanged cluster makes no write calls', async (t) => {
   await createCluster(namespace, 'zk', { replicas: 1, storage: { ephemeral: true } });
   await children(namespace, 'zk');
   await waitForStatus(namespace, 'zk', 'settled', isSettled, FORMED_MS);
+  // The bootstrap marker turns off one reconcile after the status first says the ensemble formed
+  // (see the reconciler unit test); that write may still be on its way when the status settles.
+  const { core } = await clients();
+  await pollUntil(
+    'the bootstrap marker to turn off',
+    async () =>
+      (await core.readNamespacedConfigMap({ namespace, name: 'zk-config' })).data?.bootstrap === 'false'
+        ? true
+        : undefined,
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
   const reconcilesBefore = await reconcileCount(operator.metrics.render());
   requests.length = 0;
   // A metadata-only change (no new generation) triggers a reconcile that must find nothing to do.

@@ -4,7 +4,7 @@
  * runs killed earlier left (leftovers.ts); when it stops, nothing of it remains: no process,
  * network namespace, link, /etc/netns dir, kubelet record or work dir (shutdown.ts).
  *
- *   node --import=tsx test/harness/dev-cluster.ts [--ready-file <path>] [--stop-when-pid-exits <pid>]
+ *   node --import=tsx test/harness/dev-cluster.ts [--ready-file <path>] [--stop-when-pid-exits <pid>] [--run-dir <dir>]
  *
  * Not through the `tsx` command: it relays signals to a child process, and SIGKILLs that child
  * if it has not acknowledged a signal within 30 ms, which a busy dev cluster cannot promise.
@@ -15,6 +15,9 @@
  *                        Point ZKOP_TEST_CONTROL_PLANE at it to run tests against this cluster.
  * --stop-when-pid-exits  stop everything once that process is gone (the shared ava fixture
  *                        uses it to tie the cluster to one ava run).
+ * --run-dir              a directory that belongs to this cluster alone (the ava fixture's,
+ *                        which holds this process's log): removed after a clean stop unless
+ *                        KEEP_TEST_DIRS=1, kept after a failed start or stop for its log.
  * Progress goes to stderr; the `export KUBECONFIG=...` lines go to stdout.
  */
 import { rmSync } from 'node:fs';
@@ -33,9 +36,11 @@ async function main(): Promise<void> {
     options: {
       'ready-file': { type: 'string' },
       'stop-when-pid-exits': { type: 'string' },
+      'run-dir': { type: 'string' },
     },
   });
   const readyFile = values['ready-file'];
+  const runDir = process.env.KEEP_TEST_DIRS === '1' ? undefined : values['run-dir'];
   const watchedPid = values['stop-when-pid-exits'] === undefined ? undefined : Number(values['stop-when-pid-exits']);
   if (watchedPid !== undefined && !Number.isInteger(watchedPid)) {
     throw new Error(`--stop-when-pid-exits needs a process id, got ${values['stop-when-pid-exits']}`);
@@ -58,6 +63,7 @@ async function main(): Promise<void> {
     stopping ??= (async () => {
       await environment.stop();
       if (readyFile !== undefined) await rm(readyFile, { force: true });
+      if (runDir !== undefined) await rm(runDir, { recursive: true, force: true });
     })();
     return stopping;
   };

@@ -9,8 +9,9 @@
  * - Otherwise the first test file that asks starts `dev-cluster.ts` as a detached process for
  *   this ava run: it takes an exclusive lock file in `$TMPDIR/zkop-test-run-<ava pid>/`, and
  *   every other file waits for the ready file there. dev-cluster watches the ava process and
- *   stops everything once ava has exited, however it exited (its log stays in that directory,
- *   which the next run removes). `npx ava <one file>` works too, at the cost of one start-up.
+ *   stops everything once ava has exited, however it exited, and then removes that directory
+ *   (after a failed start or stop it keeps it, with its log, until the next run removes it).
+ *   `npx ava <one file>` works too, at the cost of one start-up.
  * A test that needs the control plane FAILS with the reason (never skips) when it cannot start.
  */
 import { spawn } from 'node:child_process';
@@ -142,6 +143,8 @@ async function spawnDevCluster(dir: string, readyFile: string): Promise<number> 
         readyFile,
         '--stop-when-pid-exits',
         String(avaPid()),
+        '--run-dir',
+        dir,
       ],
       { cwd: repoPath(''), detached: true, stdio: ['ignore', logFile.fd, logFile.fd] },
     );

@@ -14,7 +14,8 @@
  *                        a script can start this in the background and wait for the file.
  *                        Point ZKOP_TEST_CONTROL_PLANE at it to run tests against this cluster.
  * --stop-when-pid-exits  stop everything once that process is gone (the shared ava fixture
- *                        uses it to tie the cluster to one ava run).
+ *                        uses it to tie the cluster to one ava run), within the same deadline
+ *                        as a signal; exits 0, or 1 if a part could not be stopped gracefully.
  * --run-dir              a directory that belongs to this cluster alone (the ava fixture's,
  *                        which holds this process's log): removed after a clean stop unless
  *                        KEEP_TEST_DIRS=1, kept after a failed start or stop for its log.
@@ -27,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { startTestEnvironment, type TestEnvironment } from './environment.js';
 import { isProcessAlive } from './processes.js';
 import { writeReadyFile } from './ready-file.js';
-import { onShutdown } from './shutdown.js';
+import { onShutdown, stopAll } from './shutdown.js';
 
 const PARENT_CHECK_INTERVAL_MS = 1_000;
 
@@ -93,18 +94,13 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  // Stays alive until a signal (handled by shutdown.ts) or until the watched process is gone.
+  // Stays alive until a signal (handled by shutdown.ts) or until the watched process is gone,
+  // which stops everything the same way, under the same deadline.
   const watch = setInterval(() => {
     if (watchedPid !== undefined && !isProcessAlive(watchedPid)) {
       clearInterval(watch);
       log(`process ${watchedPid} is gone; stopping`);
-      shutDown().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          log(`stopping failed: ${(error as Error).message}`);
-          process.exit(1);
-        },
-      );
+      void stopAll(`the end of process ${watchedPid}`, 1).then((stopped) => process.exit(stopped ? 0 : 1));
     }
   }, PARENT_CHECK_INTERVAL_MS);
 }

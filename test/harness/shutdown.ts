@@ -6,11 +6,13 @@
  * that stop still runs the hook's `stopNow`. Hooks run once, newest first, on whichever comes
  * first:
  * - the owner's own stop (it unregisters its hook);
- * - SIGINT, SIGTERM or SIGHUP: every hook's async `stop`, then the process exits with
+ * - SIGINT, SIGTERM or SIGHUP, or a caller's `stopAll` (dev-cluster.ts when the process it is
+ *   tied to is gone): every hook's async `stop`; on a signal the process then exits with
  *   128 + signal. A terminal's Ctrl-C reaches the whole process group, and make (SIGTERM) or a
  *   script in between may pass the same request on again, so a further signal within
  *   DUPLICATE_SIGNAL_MS of the first counts as the same request. A later one, or a graceful stop
- *   still running after GRACEFUL_STOP_MS, exits at once, which runs the synchronous path below;
+ *   (either way) still running after GRACEFUL_STOP_MS, exits at once, which runs the synchronous
+ *   path below;
  * - process exit (normal end, uncaught error, `process.exit`): every hook's synchronous
  *   `stopNow`, because nothing asynchronous runs after 'exit'. It must be complete on its own
  *   (SIGKILL every process, remove every namespace and directory), and fast with hundreds of pods.
@@ -74,12 +76,7 @@ function onSignal(signal: HandledSignal): void {
     if (hooks.length > 0) {
       process.stderr.write(`harness: ${signal}: stopping everything; signal again to stop at once\n`);
     }
-    const deadline = setTimeout(() => {
-      process.stderr.write(`harness: still stopping after ${GRACEFUL_STOP_MS / 1000} s; stopping at once\n`);
-      process.exit(exitCode);
-    }, GRACEFUL_STOP_MS);
-    deadline.unref();
-    void stopAllGracefully(signal).then(() => process.exit(exitCode));
+    void stopAll(signal, exitCode).then(() => process.exit(exitCode));
     return;
   }
   if (Date.now() - firstSignalAt < DUPLICATE_SIGNAL_MS) return;
@@ -87,14 +84,40 @@ function onSignal(signal: HandledSignal): void {
   process.exit(exitCode);
 }
 
-async function stopAllGracefully(signal: HandledSignal): Promise<void> {
+let stoppingAll: Promise<boolean> | undefined;
+
+/**
+ * Every hook's graceful stop, newest first, as on a signal; `reason` goes into the messages.
+ * Past GRACEFUL_STOP_MS the process exits with `exitCodeAtDeadline` (which runs the synchronous
+ * path). The deadline timer is not unref'd: a stop that waits on something without an open
+ * handle would otherwise let Node exit 0 in the middle of it; it is cleared once the stop ends.
+ * Resolves true when every hook stopped gracefully. Called again, it returns the same promise.
+ */
+export function stopAll(reason: string, exitCodeAtDeadline: number): Promise<boolean> {
+  stoppingAll ??= (async () => {
+    const deadline = setTimeout(() => {
+      process.stderr.write(`harness: still stopping after ${GRACEFUL_STOP_MS / 1000} s; stopping at once\n`);
+      process.exit(exitCodeAtDeadline);
+    }, GRACEFUL_STOP_MS);
+    try {
+      return await stopAllGracefully(reason);
+    } finally {
+      clearTimeout(deadline);
+    }
+  })();
+  return stoppingAll;
+}
+
+async function stopAllGracefully(reason: string): Promise<boolean> {
+  let allStopped = true;
   while (hooks.length > 0) {
     // Stays registered while it stops, so an exit meanwhile (stopAllNow) still finishes it.
     const hook = hooks.at(-1) as ShutdownHook;
     try {
       await hook.stop();
     } catch (error) {
-      process.stderr.write(`harness: could not stop ${hook.name} on ${signal}: ${String(error)}\n`);
+      allStopped = false;
+      process.stderr.write(`harness: could not stop ${hook.name} on ${reason}: ${String(error)}\n`);
       try {
         hook.stopNow();
       } catch (nowError) {
@@ -104,4 +127,5 @@ async function stopAllGracefully(signal: HandledSignal): Promise<void> {
     const index = hooks.indexOf(hook);
     if (index >= 0) hooks.splice(index, 1);
   }
+  return allStopped;
 }

@@ -15,7 +15,6 @@
  * `kube-scheduler.log`); a temp dir made here is removed on stop, or when its thread dies,
  * unless KEEP_TEST_DIRS=1.
  */
-import { rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -99,19 +98,20 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      unregister();
       for (const child of [...processes].reverse()) await child.stop();
       await ownWorkDir.remove();
+      // Only now: an exit while this runs still finds every hook below registered.
+      unregister();
     })();
     return stopping;
   };
-  // Each child process has its own SIGKILL-at-exit hook, registered later and so run earlier.
+  // On exit there is nothing left for this hook to do: each child process has its own
+  // SIGKILL-at-exit hook, and the work dir its own removal (work-dir.ts), registered before the
+  // processes and so run after them. This one gives signals a stop in order.
   const unregister = onShutdown({
     name: `control plane in ${workDir}`,
     stop,
-    stopNow: () => {
-      if (removeWorkDir) rmSync(workDir, { recursive: true, force: true });
-    },
+    stopNow: () => {},
   });
 
   try {

@@ -28,7 +28,7 @@ import { isProcessAlive, readLogTail } from './processes.js';
 import { type ReadyFile, readReadyFile, writeReadyFile } from './ready-file.js';
 import { repoPath } from './repo.js';
 
-/** Longest wait for a shared control plane: binaries check, 120 s for the apiserver, CRDs, KCM, kubelet. */
+/** Longest wait for a shared control plane: binaries check, 120 s for the apiserver, CRDs, KCM, kube-scheduler, kubelet. */
 const START_TIMEOUT_MS = 300_000;
 
 let sharedControlPlane: Promise<ControlPlane> | undefined;

@@ -6,14 +6,15 @@
  * Taints are proven in kubelet.test.ts, on a control plane of its own: tainting a node of this
  * shared one would move other test files' pods.
  */
-import { readdir, readFile } from 'node:fs/promises';
 import { AppsV1Api, CoreV1Api, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import test from 'ava';
 import { selectorLabels } from '../../src/render/names.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
+import { readProcessTable } from '../harness/process-table.js';
 import { createCluster, FORMED_MS, isRunning, memberPods, waitForStatus } from '../support/clusters.js';
 import { runOperator } from '../support/operator.js';
+import { assertUnschedulable } from '../support/pods.js';
 
 const ZONE = 'topology.kubernetes.io/zone';
 const HOSTNAME = 'kubernetes.io/hostname';
@@ -35,15 +36,11 @@ async function zonesByNode(): Promise<Map<string, string>> {
   return new Map((await nodes()).map((node) => [node.metadata?.name ?? '', node.metadata?.labels?.[ZONE] ?? '']));
 }
 
-/** Processes on this machine whose command line contains `marker`. */
-async function processesWith(marker: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(marker)) found.push(Number(entry));
-  }
-  return found;
+/** Processes on this machine with an argument containing `marker`. */
+function processesWith(marker: string): number[] {
+  return readProcessTable()
+    .filter((entry) => entry.argv.some((arg) => arg.includes(marker)))
+    .map((entry) => entry.pid);
 }
 
 /** A pod running `sleep` under the name `marker` (argv[0]), so its process can be found. */
@@ -78,7 +75,7 @@ test('a pod whose nodeSelector matches no node stays Pending with FailedScheduli
     { timeoutMs: 60_000, intervalMs: 250 },
   );
   t.is((await zonesByNode()).get(running.spec?.nodeName ?? ''), 'zone-b');
-  t.is((await processesWith(marker('zone-b'))).length > 0, true, 'the control pod has a process');
+  t.true(processesWith(marker('zone-b')).length > 0, 'the control pod has a process');
 
   const failed = await pollUntil(
     'the scheduler to report pod nowhere unschedulable',
@@ -101,17 +98,9 @@ test('a pod whose nodeSelector matches no node stays Pending with FailedScheduli
     failed.message,
   );
   const nowhere = await core.readNamespacedPod({ namespace, name: 'nowhere' });
-  t.is(nowhere.spec?.nodeName, undefined);
-  t.is(nowhere.status?.phase, 'Pending');
-  t.like(
-    nowhere.status?.conditions?.find((c) => c.type === 'PodScheduled'),
-    {
-      status: 'False',
-      reason: 'Unschedulable',
-    },
-  );
+  assertUnschedulable(t, nowhere);
   t.is(nowhere.status?.containerStatuses, undefined, 'no kubelet reported on it');
-  t.deepEqual(await processesWith(marker('nowhere')), [], 'no process was started for it');
+  t.deepEqual(processesWith(marker('nowhere')), [], 'no process was started for it');
 });
 
 test("a three-member cluster lands on three nodes through the operator's default anti-affinity", async (t) => {

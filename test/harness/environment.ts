@@ -11,7 +11,7 @@
  */
 import { type ControlPlane, startControlPlane } from './controlplane.js';
 import { type Kubelet, startKubelet } from './kubelet/index.js';
-import { describeLeftovers, sweepLeftovers } from './leftovers.js';
+import { sweepLeftoversBeforeStart } from './leftovers.js';
 import { createTemporaryWorkDir } from './work-dir.js';
 
 export interface TestEnvironment {
@@ -23,8 +23,7 @@ export interface TestEnvironment {
 
 /** Starts the control plane and the kubelet; on failure stops what was started and throws. */
 export async function startTestEnvironment(log: (line: string) => void): Promise<TestEnvironment> {
-  const swept = describeLeftovers(await sweepLeftovers());
-  if (swept !== undefined) log(`swept what a killed run left: ${swept}`);
+  await sweepLeftoversBeforeStart(log);
   const controlPlane = await startControlPlane({ log });
   let kubelet: Kubelet;
   try {

@@ -81,10 +81,8 @@ export function readProcessTable(): ProcessEntry[] {
   return entries.sort((a, b) => a.pid - b.pid);
 }
 
-/** True when the process refers to `dir`: an argument naming it or a path under it, or its working directory inside it. */
-export function usesDirectory(entry: ProcessEntry, dir: string): boolean {
-  const inside = (path: string) => path === dir || path.startsWith(`${dir}/`);
-  if (entry.cwd !== undefined && inside(entry.cwd)) return true;
+/** True when an argument of the process names `dir` or a path under it. */
+export function namesDirectory(entry: ProcessEntry, dir: string): boolean {
   return entry.argv.some((arg) => {
     // `--data-dir=/tmp/x/etcd`, `-cp /tmp/x/lib/*:...`: the path may follow a `=` or a `:`.
     for (let at = arg.indexOf(dir); at >= 0; at = arg.indexOf(dir, at + 1)) {
@@ -101,6 +99,11 @@ export function usesDirectory(entry: ProcessEntry, dir: string): boolean {
   });
 }
 
+/** True when the process's working directory is `dir` or inside it (a shell cd'd there, say). */
+export function worksInDirectory(entry: ProcessEntry, dir: string): boolean {
+  return entry.cwd !== undefined && (entry.cwd === dir || entry.cwd.startsWith(`${dir}/`));
+}
+
 /** SIGKILLs each process (except this one); returns the pids that were signalled. */
 export function killProcesses(pids: Iterable<number>): number[] {
   const killed: number[] = [];
@@ -114,6 +117,32 @@ export function killProcesses(pids: Iterable<number>): number[] {
     }
   }
   return killed;
+}
+
+/** Sleeps without the event loop (usable in an 'exit' handler). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Waits, synchronously (usable in an 'exit' handler), until none of `pids` runs any more or
+ * `timeoutMs` has passed; returns the pids still running. A zombie counts as gone: it has
+ * released its files and memory, and only its parent's wait is missing (which, in an 'exit'
+ * handler, never comes).
+ */
+export function waitUntilGoneSync(pids: readonly number[], timeoutMs: number): number[] {
+  const deadline = Date.now() + timeoutMs;
+  const running = () =>
+    pids.filter((pid) => {
+      const stat = readStat(pid);
+      return stat !== undefined && !isDead(stat);
+    });
+  let left = running();
+  while (left.length > 0 && Date.now() < deadline) {
+    sleepSync(10);
+    left = running();
+  }
+  return left;
 }
 
 /** This process, as an owner. */

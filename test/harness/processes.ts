@@ -2,7 +2,8 @@
  * Child processes of the test harness (etcd, kube-apiserver, kube-controller-manager, ...).
  *
  * Each process writes stdout and stderr to its own log file, whose tail goes into every error
- * about it. Each is registered with the shutdown hooks (SIGKILL at exit, SIGTERM on signals)
+ * about it. Each is registered with the shutdown hooks (SIGTERM on signals; at exit SIGKILL,
+ * then up to 2 s for it to be gone, so its work dir is not removed under its last write)
  * and, where util-linux `setpriv` exists, started with PR_SET_PDEATHSIG=SIGKILL, so it dies
  * with the thread that started it even when Node itself is killed with SIGKILL.
  */
@@ -10,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pollUntil } from './poll.js';
+import { waitUntilGoneSync } from './process-table.js';
 import { onShutdown } from './shutdown.js';
 
 export interface ProcessSpec {
@@ -29,6 +31,8 @@ export interface ExitStatus {
 
 const SETPRIV = '/usr/bin/setpriv';
 const STOP_GRACE_MS = 10_000;
+/** How long the exit path waits for a SIGKILLed process to be gone. */
+const KILL_WAIT_MS = 2_000;
 
 /** A running child process; `exited` resolves when it ends, whoever ended it. */
 export class HarnessProcess {
@@ -113,7 +117,11 @@ export async function startProcess(spec: ProcessSpec): Promise<HarnessProcess> {
   const unregister = onShutdown({
     name: `${spec.name} (pid ${pid})`,
     stop: () => harnessProcess.stop(),
-    stopNow: () => signal(pid, 'SIGKILL'),
+    stopNow: () => {
+      signal(pid, 'SIGKILL');
+      // Gone before the work-dir hook (run after this one) removes the files it may still be writing.
+      waitUntilGoneSync([pid], KILL_WAIT_MS);
+    },
   });
   void harnessProcess.exited.then(unregister);
   return harnessProcess;

@@ -19,10 +19,12 @@ import { join } from 'node:path';
 import {
   isAlive,
   killProcesses,
+  namesDirectory,
   parseIdentity,
   readProcessTable,
   thisProcess,
-  usesDirectory,
+  waitUntilGoneSync,
+  worksInDirectory,
 } from './process-table.js';
 import { onShutdown } from './shutdown.js';
 
@@ -46,13 +48,17 @@ export interface TemporaryWorkDirOptions {
 /** What `sweepDeadWorkDirs` removed. */
 export interface WorkDirSweep {
   readonly workDirs: string[];
-  /** Pids of the processes it SIGKILLed because they still used one of those dirs. */
+  /** Pids of the processes it SIGKILLed because their command line named one of those dirs. */
   readonly killedPids: number[];
+  /** Dirs of dead runs it left in place, each with why. */
+  readonly notRemoved: string[];
 }
 
 export const OWNER_FILE = '.zkop-owner.json';
 const WORK_DIR_PREFIX = 'zkop-';
 const SETPRIV = '/usr/bin/setpriv';
+/** How long a SIGKILLed process may take to be gone before its dir is removed anyway. */
+const KILL_WAIT_MS = 2_000;
 // $1 is the directory. `wait` returns as soon as the trapped signal arrives; the trap also ends the sleep.
 const REAPER_SCRIPT =
   'trap \'kill $! 2>/dev/null; rm -rf -- "$1"; exit 0\' TERM; while :; do sleep 3600 & wait $!; done';
@@ -94,7 +100,8 @@ export async function createTemporaryWorkDir(prefix: string, options: TemporaryW
     stop: remove,
     stopNow: () => {
       retireReaper();
-      // A process SIGKILLed a moment ago (etcd) may still be writing its last file.
+      if (reaper?.pid !== undefined) waitUntilGoneSync([reaper.pid], KILL_WAIT_MS);
+      // The processes using the dir were SIGKILLed and waited for (processes.ts); retries for any other writer.
       rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     },
   });
@@ -108,10 +115,11 @@ export function givenWorkDir(path: string): WorkDir {
 
 /**
  * Removes every `zkop-*` dir under the temp dir whose owner file names a process that is gone,
- * after SIGKILLing the processes still using it (its path in their command line, or their
- * working directory inside it: the control plane of a killed run, its pods' JVMs). A dir without
- * an owner file is never touched: it may be kept on purpose (KEEP_TEST_DIRS=1) or belong to a
- * live run of older harness code.
+ * after SIGKILLing the processes whose command line names it (the control plane of a killed run,
+ * its pods' JVMs). A dir without an owner file is never touched: it may be kept on purpose
+ * (KEEP_TEST_DIRS=1) or belong to a live run of older harness code. A process that only works
+ * inside a dead dir (a developer's shell cd'd there) is not killed; the dir stays, and is named
+ * in `notRemoved`, as is one whose removal failed; the next sweep tries again.
  */
 export async function sweepDeadWorkDirs(): Promise<WorkDirSweep> {
   const root = tmpdir();
@@ -128,20 +136,28 @@ export async function sweepDeadWorkDirs(): Promise<WorkDirSweep> {
     const owner = parseIdentity(ownerText);
     if (owner !== undefined && !isAlive(owner)) deadDirs.push(dir);
   }
-  if (deadDirs.length === 0) return { workDirs: [], killedPids: [] };
-  const users = readProcessTable().filter((entry) => deadDirs.some((dir) => usesDirectory(entry, dir)));
-  const killedPids = killProcesses(users.map((entry) => entry.pid));
-  for (const dir of deadDirs) await removeWhenReleased(dir);
-  return { workDirs: deadDirs, killedPids };
-}
-
-/** `rm -rf`, tolerating a SIGKILLed process that still writes a file while it dies. */
-async function removeWhenReleased(dir: string): Promise<void> {
-  try {
-    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-  } catch (error) {
-    throw new Error(`could not remove ${dir}, left by a run that is gone: ${(error as Error).message}`, {
-      cause: error,
-    });
+  if (deadDirs.length === 0) return { workDirs: [], killedPids: [], notRemoved: [] };
+  const table = readProcessTable().filter((entry) => entry.state !== 'Z');
+  const killedPids = killProcesses(
+    table.filter((entry) => deadDirs.some((dir) => namesDirectory(entry, dir))).map((entry) => entry.pid),
+  );
+  // Gone before their dirs are removed, so no last write lands in a dir being removed.
+  waitUntilGoneSync(killedPids, KILL_WAIT_MS);
+  const workDirs: string[] = [];
+  const notRemoved: string[] = [];
+  for (const dir of deadDirs) {
+    const insiders = table.filter((entry) => !killedPids.includes(entry.pid) && worksInDirectory(entry, dir));
+    if (insiders.length > 0) {
+      const names = insiders.map((entry) => `${entry.pid} (${entry.argv[0] ?? '?'})`).join(', ');
+      notRemoved.push(`${dir}, left by a run that is gone: kept, processes work inside it: ${names}`);
+      continue;
+    }
+    try {
+      await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      workDirs.push(dir);
+    } catch (error) {
+      notRemoved.push(`${dir}, left by a run that is gone: could not remove it: ${(error as Error).message}`);
+    }
   }
+  return { workDirs, killedPids, notRemoved };
 }

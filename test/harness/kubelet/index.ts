@@ -1,5 +1,5 @@
 // The process kubelet: test infrastructure that makes pods real without Docker. One instance
-// registers several Nodes (default 3, one per zone, see node.ts) and keeps each Ready with its
+// registers three Nodes (one per zone, see node.ts) and keeps each Ready with its
 // own Lease; kube-scheduler places pods on them, and the kubelet runs the pods bound to any of
 // its nodes. It provisions local volumes for claims and runs the ZooKeeper containers of its
 // pods as processes, each pod in its own network and UTS namespace on one private bridge shared
@@ -34,13 +34,7 @@ import type { EnvSources } from './env.js';
 import { EventRecorder } from './events.js';
 import type { PodAddress } from './hosts.js';
 import { ImageStore, readZooKeeperVersions } from './images.js';
-import {
-  claimInstance,
-  type KubeletInstance,
-  releaseInstance,
-  releaseInstanceNow,
-  removeStaleInstances,
-} from './instance.js';
+import { claimInstance, type KubeletInstance, releaseInstance, releaseInstanceNow } from './instance.js';
 import { apiStatus, describeApiError, type KubeClients, makeClients } from './kube.js';
 import { createKubeletLogger, type Logger } from './log.js';
 import { createBridge, PodAddressPool } from './network.js';
@@ -53,10 +47,6 @@ export interface KubeletOptions {
   kubeConfig: KubeConfig;
   /** Pod volumes, local persistent volumes, copied ZooKeeper distributions and logs go here. */
   workDir: string;
-  /** Node names are `<prefix>-a`, `<prefix>-b`, ...; default prefix `process-kubelet-<instance id>`. */
-  nodeNamePrefix?: string;
-  /** How many Nodes to register, one per zone (1-26); default 3. */
-  nodeCount?: number;
   /** Where the ZooKeeper distributions are built; default `${ZKOP_CACHE_DIR:-$HOME/.cache/zookeeper-operator}`. */
   cacheDir?: string;
 }
@@ -275,27 +265,38 @@ class ProcessKubelet {
     this.stopped = true;
     for (const heartbeat of this.heartbeats) heartbeat.stop();
     for (const informer of [this.pods, this.configMaps, this.claims]) await informer.stop();
-    await Promise.all([...this.workers.values()].map((worker) => worker.shutdown()));
-    await releaseInstance(this.instance);
-    for (const dir of ['pods', 'volumes', 'images'])
-      await rm(join(this.workDir, dir), { recursive: true, force: true });
-    this.logger.info('process kubelet stopped', { kubelet: this.name });
-    await new Promise<void>((done) => {
-      this.logger.on('finish', () => done());
-      this.logger.end();
-    });
+    try {
+      await Promise.all([...this.workers.values()].map((worker) => worker.shutdown()));
+      // If this throws, its record stays for the next sweep; the files below go regardless.
+      await releaseInstance(this.instance);
+    } finally {
+      try {
+        for (const dir of ['pods', 'volumes', 'images']) {
+          await rm(join(this.workDir, dir), { recursive: true, force: true });
+        }
+        this.logger.info('process kubelet stopped', { kubelet: this.name });
+      } finally {
+        await new Promise<void>((done) => {
+          this.logger.on('finish', () => done());
+          this.logger.end();
+        });
+      }
+    }
   }
 }
 
+/**
+ * Starts a kubelet instance. What killed runs left is not swept here: the caller sweeps first
+ * (leftovers.ts `sweepLeftoversBeforeStart`, as environment.ts does), once for everything it starts.
+ */
 export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const workDir = resolve(options.workDir);
   const cacheDir = options.cacheDir ?? process.env.ZKOP_CACHE_DIR ?? join(homedir(), '.cache', 'zookeeper-operator');
   await prepareWorkDir(workDir);
   const versions = await readZooKeeperVersions();
-  await removeStaleInstances();
   const instance = await claimInstance();
-  const name = options.nodeNamePrefix ?? `process-kubelet-${instance.id}`;
-  const nodes = nodeIdentities(name, options.nodeCount ?? DEFAULT_NODE_COUNT);
+  const name = `process-kubelet-${instance.id}`;
+  const nodes = nodeIdentities(name, DEFAULT_NODE_COUNT);
   await mkdir(join(workDir, 'logs'), { recursive: true });
   const logger = createKubeletLogger(join(workDir, 'logs', 'kubelet.log'), name);
   const kubelet = new ProcessKubelet(

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { killProcesses, readProcessTable } from '../process-table.js';
+import { killProcesses, readProcessTable, sleepSync } from '../process-table.js';
 import { runCommand } from './command.js';
 
 const PREFIX_LENGTH = 24;
@@ -185,9 +185,9 @@ export interface NetworkRemoval {
   netnsDirs: string[];
 }
 
-const NETNS_DIR = '/run/netns';
-const LINKS_DIR = '/sys/class/net';
-const NETNS_FILES_DIR = '/etc/netns';
+export const NETNS_DIR = '/run/netns';
+export const LINKS_DIR = '/sys/class/net';
+export const NETNS_FILES_DIR = '/etc/netns';
 /** How long the kernel may take to destroy a deleted namespace, veth included, once its last process has exited. */
 const NAMESPACE_TEARDOWN_MS = 5_000;
 
@@ -196,7 +196,8 @@ export function belongsToInstance(name: string, prefix: string): boolean {
   return name === prefix || name.startsWith(`${prefix}-`);
 }
 
-function listDir(dir: string): string[] {
+/** The entries of `dir`, sorted; none when it does not exist. */
+export function listDir(dir: string): string[] {
   try {
     return readdirSync(dir).sort();
   } catch {
@@ -210,11 +211,6 @@ function inodeOf(path: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Sleeps without the event loop (usable in an 'exit' handler). */
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Runs `ip -force -batch -` (one process for any number of commands); returns what it printed on failure. */

@@ -22,8 +22,8 @@
 # its binary reports the wanted version. Each component is built in a temporary
 # directory next to its final place and renamed into place only after it has
 # been verified, so an interrupted run never leaves something that looks
-# complete. Measured on 2 cores: the first run takes 11-22 minutes (kube-apiserver
-# and friends 11-17, helm 3-5, etcd 1, ZooKeeper < 1; GOCACHE ends at 4.2 GB,
+# complete. Measured on 2 cores: the first run takes 9-22 minutes (kube-apiserver
+# and friends 6-17, helm 2-5, etcd 0.5-1, ZooKeeper < 1; GOCACHE ends at 4.2 GB,
 # GOMODCACHE 1.4 GB); later runs take a few seconds.
 set -euo pipefail
 
@@ -205,7 +205,7 @@ install_k8s() {
 	fi
 	new_build_dir tmp "k8s-$K8S_VERSION"
 	mkdir -p "$tmp/bin"
-	log "k8s $K8S_VERSION: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (cold: 11-17 min on 2 cores)"
+	log "k8s $K8S_VERSION: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (cold: 6-17 min on 2 cores)"
 	# One invocation so that the shared packages compile once. The real
 	# kube-scheduler places pods on the process kubelet's nodes. -buildvcs=false:
 	# the helper module sits in our git checkout, whose state must not end up in

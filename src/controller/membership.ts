@@ -3,12 +3,21 @@
  * world: what the planner is given (the StatefulSet's pod count, pods, claims, ZooKeeper's
  * view), and the one step it chose, carried out (a conditional reconfig, a claim deleted or
  * marked; pod-count changes are applied with the StatefulSet).
+ *
+ * The StatefulSet never covers fewer pods than the committed voters. Someone may scale it by
+ * hand (`kubectl scale sts`), which would take a voter's pod away and could cost the quorum for
+ * good; the operator owns that count, so it restores it and says so. Which voters are committed
+ * is taken from ZooKeeper (`conf`) and, when no member answers (no quorum, no pods), from the
+ * live ConfigMap's dynamic list: the members every pod starts with.
  */
-import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { resolveSpec } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
+import { DYNAMIC_CONFIG_KEY } from '../render/cluster.js';
+import { objectNames } from '../render/names.js';
 import type { ReconcileContext } from '../runtime/controller.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
+import { parseServerLines } from '../zookeeper/readings.js';
 import { toMemberPod } from './member-pods.js';
 import type { ReconcilerDependencies } from './reconciler.js';
 import { memberClaimOf, nextScalingStep, REMOVED_MEMBER_ANNOTATION, type ScalingStep } from './scaling.js';
@@ -19,6 +28,8 @@ export type { ScalingStep } from './scaling.js';
 export interface MembershipPlan {
   /** Member pods the StatefulSet keeps. */
   podCount: number;
+  /** The StatefulSet's replicas were below the committed voters (changed outside the operator). */
+  restoredFrom?: number;
   /** Server ids the dynamic config lists: the committed voters new pods start with. */
   members: number[];
   /** Undefined while the ensemble has not formed, or its members could not be read. */
@@ -35,8 +46,14 @@ export function planMembership(
 ): MembershipPlan {
   const spec = resolveSpec(cluster.spec);
   const { namespace, name } = cluster.metadata;
-  const live = (deps.cache.owned('StatefulSet', namespace, name) as V1StatefulSet | undefined)?.spec?.replicas;
-  const committed = health?.committedVoters ?? [];
+  const liveReplicas = (deps.cache.owned('StatefulSet', namespace, name) as V1StatefulSet | undefined)?.spec?.replicas;
+  const configMap = deps.cache.owned('ConfigMap', namespace, objectNames(cluster.metadata).configMap) as
+    | V1ConfigMap
+    | undefined;
+  const committed = committedVoters(health, configMap?.data?.[DYNAMIC_CONFIG_KEY]);
+  const floor = Math.max(0, ...committed);
+  const live = liveReplicas === undefined ? undefined : Math.max(liveReplicas, floor);
+  const restored = live !== undefined && live !== liveReplicas ? { restoredFrom: liveReplicas as number } : {};
   if (live === undefined && hasFormed(cluster.status) && committed.length > 0) {
     // The StatefulSet is gone under a formed ensemble (recreated for new claim sizes, or deleted
     // by hand): it comes back covering the members that exist, never spec.replicas at once, and
@@ -51,7 +68,7 @@ export function planMembership(
     return { podCount, members: serverIds(podCount) };
   }
   const members = committed.length > 0 ? [...committed] : serverIds(live);
-  if (health === undefined) return { podCount: live, members };
+  if (health === undefined) return { podCount: live, members, ...restored };
   const scaling = nextScalingStep({
     cluster: { name, namespace },
     spec,
@@ -68,7 +85,19 @@ export function planMembership(
     now: deps.now(),
   });
   const podCount = scaling.kind === 'raisePodCount' || scaling.kind === 'lowerPodCount' ? scaling.to : live;
-  return { podCount, members, scaling };
+  return { podCount, members, scaling, ...restored };
+}
+
+/**
+ * The committed voters: ZooKeeper's own committed config when a member reports it; otherwise
+ * the participants of the rendered dynamic list that every member starts with (none for a
+ * cluster that has not rendered one yet).
+ */
+export function committedVoters(health: EnsembleHealth | undefined, renderedDynamic: string | undefined): number[] {
+  if (health !== undefined && health.committedVoters.length > 0) return [...health.committedVoters];
+  return parseServerLines(renderedDynamic ?? '')
+    .filter((member) => member.role === 'participant')
+    .map((member) => member.myid);
 }
 
 /** Carries out a scaling step other than `done` (pod-count changes were applied already). */

@@ -153,6 +153,11 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
           }),
         });
         await applyChanged(deps, cluster, desired, ctx);
+        if (plan.restoredFrom !== undefined) {
+          const message = `the StatefulSet was set to ${plan.restoredFrom} replicas outside the operator, fewer than the committed voters; restored to ${plan.podCount}. Change the member count with \`kubectl scale zk/${name}\``;
+          ctx.logger.warn(message);
+          await warn('StatefulSetReplicasRestored', message);
+        }
         if (scaling !== undefined && scaling.kind !== 'done') {
           await takeScalingStep(deps, cluster, pods, health, scaling, superPassword, ctx);
         } else if (health !== undefined) {

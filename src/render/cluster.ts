@@ -20,6 +20,9 @@ import { renderPodTemplate } from './pod-template.js';
 import { LOGBACK_XML, PROBE_SCRIPT, renderStartScript } from './scripts.js';
 import { renderDynamicConfig, renderStaticConfig } from './zoo-cfg.js';
 
+/** The ConfigMap key of the dynamic `server.N` list that every member starts with. */
+export const DYNAMIC_CONFIG_KEY = 'zoo.cfg.dynamic';
+
 export interface RenderInput {
   cluster: ZooKeeperCluster;
   /**
@@ -83,7 +86,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
         'probe.sh': PROBE_SCRIPT,
         'start.sh': startScript,
         'zoo.cfg': staticConfig,
-        'zoo.cfg.dynamic': renderDynamicConfig(ref, members, spec),
+        [DYNAMIC_CONFIG_KEY]: renderDynamicConfig(ref, members, spec),
       },
     },
     headlessService: {

@@ -121,19 +121,24 @@ export function parseMntr(text: string): MntrReading | undefined {
 const camel = (key: string) => key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
 /** `conf`: the server's settings, then `membership:` with its `server.N` lines and `version=`. */
+/**
+ * The `server.N=host:quorum:election[:role][;client]` lines of a dynamic config, as `conf`
+ * prints them and as the rendered `zoo.cfg.dynamic` holds them.
+ */
+export function parseServerLines(text: string): ConfMember[] {
+  return [...text.matchAll(/^server\.(\d+)=([^:;\n]+):\d+:\d+(?::(participant|observer))?/gm)].map((match) => ({
+    myid: Number(match[1]),
+    host: match[2] ?? '',
+    role: match[3] === 'observer' ? ('observer' as const) : ('participant' as const),
+  }));
+}
+
 export function parseConf(text: string): ConfReading | undefined {
   if (isNotServing(text)) return undefined;
   const serverId = /^serverId=(\d+)$/m.exec(text)?.[1];
   if (serverId === undefined)
     throw new Error(`unexpected conf answer (no serverId): ${JSON.stringify(text.slice(0, 200))}`);
-  const members: ConfMember[] = [];
-  for (const match of text.matchAll(/^server\.(\d+)=([^:;\n]+):\d+:\d+(?::(participant|observer))?/gm)) {
-    members.push({
-      myid: Number(match[1]),
-      host: match[2] ?? '',
-      role: match[3] === 'observer' ? 'observer' : 'participant',
-    });
-  }
+  const members = parseServerLines(text);
   const version = /^version=([0-9a-fA-F]+)$/m.exec(text)?.[1];
   return { serverId: Number(serverId), members, ...(version === undefined ? {} : { configVersion: version }) };
 }

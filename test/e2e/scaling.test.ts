@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import test, { type ExecutionContext } from 'ava';
 import { API_GROUP, API_VERSION, PLURAL } from '../../src/api/constants.js';
 import { REMOVED_MEMBER_ANNOTATION } from '../../src/controller/scaling.js';
@@ -251,3 +251,55 @@ test.serial(
     t.deepEqual(report.lost, []);
   },
 );
+
+/** `kubectl scale sts NAME --replicas=N`: past the operator, through the StatefulSet's scale subresource. */
+async function scaleStatefulSetByHand(namespace: string, name: string, replicas: number): Promise<void> {
+  const apps = (await controlPlane()).kubeConfig.makeApiClient(AppsV1Api);
+  await apps.patchNamespacedStatefulSetScale(
+    { namespace, name, body: { spec: { replicas } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+for (const replicas of [1, 0]) {
+  test.serial(
+    `a StatefulSet scaled by hand to ${replicas} is restored to the committed voters; quorum comes back, no write lost`,
+    async (t) => {
+      const namespace = await newNamespace(t);
+      await runOperator(t, namespace);
+      await createCluster(namespace, 'zk', { replicas: 3, storage: { size: '1Gi', reclaimPolicy: 'Delete' } });
+      await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+      const claimsBefore = await claimUids(namespace);
+      const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/scaled-by-hand');
+      t.teardown(() => writer.stop().catch(() => undefined));
+      await pollUntil('the first writes', async () => (writer.count >= 20 ? true : undefined), { timeoutMs: 30_000 });
+      await scaleStatefulSetByHand(namespace, 'zk', replicas);
+      const scaledAt = Date.now();
+      const restored = await pollUntil(
+        'the restore Event',
+        async () => (await clusterEvents(namespace, 'zk')).find((e) => e.startsWith('StatefulSetReplicasRestored: ')),
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      t.log(`${Date.now() - scaledAt} ms after the StatefulSet was scaled to ${replicas}: ${restored}`);
+      // The client writes through the restored ensemble again (it may have had no quorum meanwhile).
+      const writtenBefore = writer.count;
+      await pollUntil(
+        'writes through the restored ensemble',
+        async () => (writer.count >= writtenBefore + 20 ? true : undefined),
+        { timeoutMs: 120_000 },
+      );
+      const status = await scaledTo(t, namespace, 3);
+      t.is(status.quorum?.size, 3, 'the committed membership never shrank');
+      t.deepEqual(await claimUids(namespace), claimsBefore, 'every member came back on its own claim');
+      const report = await writer.stop();
+      t.log(`writes acknowledged ${report.acknowledged}, longest gap ${report.longestGapMs} ms`);
+      t.deepEqual(report.lost, [], 'every acknowledged write survived');
+    },
+  );
+}
+
+async function claimUids(namespace: string): Promise<Record<string, string>> {
+  const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+  const claims = (await core.listNamespacedPersistentVolumeClaim({ namespace })).items;
+  return Object.fromEntries(claims.map((c) => [c.metadata?.name ?? '', c.metadata?.uid ?? '']));
+}

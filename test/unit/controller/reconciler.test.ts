@@ -23,6 +23,8 @@ class World implements ClusterCache {
   failApplyWith: unknown;
   failResizeWith: unknown;
   secretCreated = false;
+  /** False: no member has a quorum, so none serves or answers `conf` (as after losing pods). */
+  quorum = true;
 
   /** What ZooKeeper answers when every pod here serves: the highest server id leads. */
   healthyReadings(): MemberReading[] {
@@ -103,7 +105,10 @@ class World implements ClusterCache {
           if (this.clusterObject) this.clusterObject = { ...this.clusterObject, status: structuredClone(status) };
         },
       },
-      ensemble: { read: async () => this.healthyReadings() },
+      ensemble: {
+        read: async () =>
+          this.quorum ? this.healthyReadings() : this.healthyReadings().map(({ pod, myid }) => ({ pod, myid })),
+      },
       membership: (servers) => ({
         read: async () => {
           throw new Error('not used');
@@ -489,4 +494,62 @@ test('a StatefulSet still being deleted is neither applied nor deleted again', a
     world.writes.filter((w) => !w.startsWith('status')),
     [],
   );
+});
+
+const statefulSetReplicas = (world: World) =>
+  (world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas;
+const dynamicServerIds = (world: World) =>
+  [
+    ...((world.objects.get('ConfigMap/example-config') as V1ConfigMap).data?.['zoo.cfg.dynamic'] ?? '').matchAll(
+      /^server\.(\d+)=/gm,
+    ),
+  ].map((match) => Number(match[1]));
+
+/** Someone runs `kubectl scale sts example --replicas=<to>`; the StatefulSet controller follows. */
+function scaleStatefulSetByHand(world: World, to: number, { podsGone }: { podsGone: boolean }) {
+  const statefulSet = world.objects.get('StatefulSet/example') as V1StatefulSet;
+  world.objects.set('StatefulSet/example', {
+    ...statefulSet,
+    spec: { ...statefulSet.spec, replicas: to },
+  } as V1StatefulSet);
+  if (podsGone) world.pods.splice(to);
+  world.writes.length = 0;
+  world.events.length = 0;
+}
+
+for (const { to, podsGone, quorum } of [
+  { to: 1, podsGone: false, quorum: true },
+  { to: 1, podsGone: true, quorum: false },
+  { to: 0, podsGone: true, quorum: false },
+]) {
+  test(`a StatefulSet scaled by hand to ${to} (${podsGone ? 'pods gone, no quorum' : 'pods still there'}) is restored to the committed voters, with a Warning`, async (t) => {
+    const world = new World(cluster());
+    await world.formed(3, '10Gi');
+    scaleStatefulSetByHand(world, to, { podsGone });
+    world.quorum = quorum;
+    await world.reconcile();
+    t.is(statefulSetReplicas(world), 3);
+    t.deepEqual(dynamicServerIds(world), [1, 2, 3], 'never fewer members than the committed voters');
+    t.true(world.writes.includes('apply StatefulSet/example'));
+    t.false(
+      world.writes.some((write) => write.startsWith('delete claim') || write.startsWith('mark claim')),
+      'the claims of the members whose pods went stay untouched',
+    );
+    t.true(
+      world.events.includes(
+        `Warning StatefulSetReplicasRestored: the StatefulSet was set to ${to} replicas outside the operator, fewer than the committed voters; restored to 3. Change the member count with \`kubectl scale zk/example\``,
+      ),
+      world.events.join('\n'),
+    );
+  });
+}
+
+test('a legitimate scale-down lowers the StatefulSet only after the member left the config', async (t) => {
+  const world = new World(cluster({ replicas: 3 }));
+  await world.formed(3, '10Gi');
+  world.edit({ replicas: 2 });
+  await world.reconcile();
+  t.is(statefulSetReplicas(world), 3, 'server 3 is still a committed voter');
+  t.true(world.writes.includes('reconfig remove 3 from 100000000'));
+  t.false(world.events.some((event) => event.includes('StatefulSetReplicasRestored')));
 });

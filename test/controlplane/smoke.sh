@@ -94,6 +94,8 @@ contexts:
 current-context: smoke
 EOF
 export KUBECONFIG=$work/admin.kubeconfig
+# kubectl's and helm's discovery cache stays in the work dir, not in ~/.kube/cache.
+export KUBECACHEDIR=$work/kube-cache
 
 # -- etcd
 start=$SECONDS

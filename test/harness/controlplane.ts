@@ -204,6 +204,15 @@ export function attachControlPlane(description: ControlPlaneDescription): Contro
   };
 }
 
+/**
+ * The environment for kubectl and helm against this control plane, as admin: its kubeconfig,
+ * and their discovery cache in its work dir rather than ~/.kube/cache, so that a run leaves
+ * nothing in the user's home.
+ */
+export function toolEnvironment(plane: ControlPlaneDescription): NodeJS.ProcessEnv {
+  return { ...process.env, KUBECONFIG: plane.kubeconfigPath, KUBECACHEDIR: join(plane.workDir, 'kube-cache') };
+}
+
 /** Logs, with its log tail, a process that ends while the control plane is meant to be running. */
 function reportUnexpectedExit(child: HarnessProcess, stopRequested: () => boolean, log: (line: string) => void): void {
   void child.exited.then(async () => {

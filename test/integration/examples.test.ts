@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { load } from 'js-yaml';
 import type { ZooKeeperCluster } from '../../src/api/types.js';
+import { toolEnvironment } from '../harness/controlplane.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { repoPath } from '../harness/repo.js';
 import { FORMED_MS, isRunning, readCluster, waitForStatus } from '../support/clusters.js';
@@ -24,16 +25,9 @@ const EXAMPLES = readdirSync(repoPath('examples'))
 async function applyExample(namespace: string, file: string): Promise<ZooKeeperCluster> {
   const plane = await controlPlane();
   const path = repoPath(`examples/${file}`);
-  await run(plane.binaries.kubectl, [
-    '--kubeconfig',
-    plane.kubeconfigPath,
-    'apply',
-    '--server-side',
-    '-n',
-    namespace,
-    '-f',
-    path,
-  ]);
+  await run(plane.binaries.kubectl, ['apply', '--server-side', '-n', namespace, '-f', path], {
+    env: toolEnvironment(plane),
+  });
   return load(readFileSync(path, 'utf8')) as ZooKeeperCluster;
 }
 

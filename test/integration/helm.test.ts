@@ -25,6 +25,7 @@ import {
 import test, { type ExecutionContext } from 'ava';
 import { load, loadAll } from 'js-yaml';
 import { CHART_DIR } from '../../scripts/deploy-manifests.js';
+import { toolEnvironment } from '../harness/controlplane.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
 import { repoPath } from '../harness/repo.js';
@@ -35,7 +36,7 @@ const run = promisify(execFile);
 async function tool(binary: 'helm' | 'kubectl', args: string[], input?: string): Promise<string> {
   const plane = await controlPlane();
   const child = run(plane.binaries[binary], args, {
-    env: { ...process.env, KUBECONFIG: plane.kubeconfigPath },
+    env: toolEnvironment(plane),
     maxBuffer: 16 * 1024 * 1024,
   });
   if (input !== undefined) {
@@ -80,7 +81,7 @@ function fileGrants(apiGroup: string, resource: string, verb: string): boolean {
 async function canI(serviceAccount: string, args: string[]): Promise<boolean> {
   const plane = await controlPlane();
   const outcome = await run(plane.binaries.kubectl, ['auth', 'can-i', `--as=${serviceAccount}`, ...args], {
-    env: { ...process.env, KUBECONFIG: plane.kubeconfigPath },
+    env: toolEnvironment(plane),
   }).then(
     ({ stdout }) => stdout,
     (error: { stdout?: string }) => error.stdout ?? '',

@@ -30,6 +30,8 @@ fail() {
 myid=$((10#\${BASH_REMATCH[1]} + 1))
 
 mkdir -p "$data_dir" "$conf_dir"
+bootstrapping=false
+[[ $(cat "$config_source/bootstrap" 2>/dev/null || true) == true ]] && bootstrapping=true
 if [[ -f $data_dir/myid ]]; then
   recorded=$(tr -d '[:space:]' <"$data_dir/myid")
   # A volume that belongs to another member must never vote as this one.
@@ -38,10 +40,16 @@ if [[ -f $data_dir/myid ]]; then
 else
   # With zookeeper.db.autocreate=false an empty member syncs from the leader before it may vote.
   # Only the members of a brand-new ensemble may vote on an empty database.
-  if [[ $(cat "$config_source/bootstrap" 2>/dev/null || true) == true ]]; then
+  if $bootstrapping; then
     touch "$data_dir/initialize"
   fi
   echo "$myid" >"$data_dir/myid"
+fi
+# ZooKeeper removes the marker as it starts. One left by a first start that never got that far
+# must not outlive the bootstrap: once the ensemble exists, this member syncs before it votes.
+if [[ -f $data_dir/initialize ]] && ! $bootstrapping; then
+  echo "zookeeper-start: removing the initialize marker of an interrupted first start; the ensemble exists, so server $myid syncs from the leader"
+  rm -f "$data_dir/initialize"
 fi
 
 # ZooKeeper rewrites its config files on reconfig, so it runs from a writable copy. The rendered

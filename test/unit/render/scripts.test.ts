@@ -136,6 +136,20 @@ test('start.sh lets an empty volume vote only while a brand-new ensemble bootstr
   }
 });
 
+test('start.sh drops the initialize marker of an interrupted first start once the ensemble exists', async (t) => {
+  for (const bootstrap of [true, false]) {
+    const dirs = podDirs({ replicas: 3 }, bootstrap);
+    t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+    // What a first start leaves when ZooKeeper dies before it consumes the marker.
+    mkdirSync(dirs.data, { recursive: true });
+    writeFileSync(join(dirs.data, 'myid'), '1\n');
+    writeFileSync(join(dirs.data, 'initialize'), '');
+    const result = await start(dirs, 'zk-0');
+    t.is(result.code, 0, result.stderr);
+    t.is(existsSync(join(dirs.data, 'initialize')), bootstrap, `bootstrap=${bootstrap}: kept only while bootstrapping`);
+  }
+});
+
 test('start.sh adds its own server line when it is joining and not yet a committed member', async (t) => {
   const dirs = podDirs({ replicas: 4 }, false);
   t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));

@@ -29,7 +29,13 @@ export interface MemberPod {
   ready: boolean;
   /** When this pod object was created (the restart of the previous incarnation). */
   createdAt: Date;
+  /** What the scheduler or kubelet says is wrong with it (`podProblem`), for messages. */
+  problem?: string;
 }
+
+/** `name`, with what is wrong with it in parentheses when something is known. */
+export const describePod = (pod: Pick<MemberPod, 'name' | 'problem'>): string =>
+  pod.problem === undefined ? pod.name : `${pod.name} (${pod.problem})`;
 
 export interface RollInput {
   desiredRevision: string;
@@ -92,7 +98,7 @@ export function nextRollStep(input: RollInput): RollStep {
       pod: brokenOutdated.name,
       reason: {
         code: 'RestartingDownMember',
-        message: `restarting ${brokenOutdated.name}: it is ${brokenOutdated.stuck ? 'stuck' : 'not serving'} and ${brokenOutdated.revision === desiredRevision ? 'its grown volume waits for a remount' : 'on an outdated revision'}`,
+        message: `restarting ${describePod(brokenOutdated)}: it is ${brokenOutdated.stuck ? 'stuck' : 'not serving'} and ${brokenOutdated.revision === desiredRevision ? 'its grown volume waits for a remount' : 'on an outdated revision'}`,
       },
     };
   }
@@ -109,7 +115,7 @@ export function nextRollStep(input: RollInput): RollStep {
     const stalled = notSynced.some((p) => p.revision === desiredRevision) && waitedMs > input.stepTimeoutMs;
     return wait(
       stalled ? 'RollStalled' : 'WaitingForSync',
-      `waiting for ${notSynced.map((p) => p.name).join(', ')} to serve and sync with the leader` +
+      `waiting for ${notSynced.map(describePod).join(', ')} to serve and sync with the leader` +
         (stalled ? ` (more than ${Math.round(input.stepTimeoutMs / 1000)} s; check the pod's logs and events)` : ''),
       stalled,
     );

@@ -43,7 +43,7 @@ import type { ReclaimPolicy } from '../api/types.js';
 import type { ClusterRef } from '../render/names.js';
 import { serverLine } from '../render/zoo-cfg.js';
 import { type EnsembleHealth, type MemberHealth, majorityOf } from '../zookeeper/health.js';
-import type { Reason } from './rolling-restart.js';
+import { describePod, type Reason } from './rolling-restart.js';
 
 /** On a retained claim of a removed member: the config version (hex) it left the ensemble in. */
 export const REMOVED_MEMBER_ANNOTATION = `${ANNOTATION_PREFIX}/removed-in-config-version`;
@@ -56,6 +56,8 @@ export interface ScalingPod {
   terminating: boolean;
   /** When this pod object was created. */
   createdAt: Date;
+  /** What the scheduler or kubelet says is wrong with it, for messages. */
+  problem?: string;
 }
 
 /** A member's data claim (`<template>-<cluster>-<ordinal>`). */
@@ -290,7 +292,7 @@ export function nextScalingStep(input: ScalingInput): ScalingStep {
         removalBlocked ??
         wait(
           stalled ? 'JoinerStalled' : 'WaitingForJoiner',
-          `waiting for ${joinerPod.name} (server ${joinerId}) to sync with the leader as a non-voting follower` +
+          `waiting for ${describePod(joinerPod)}, server ${joinerId}, to sync with the leader as a non-voting follower` +
             (stalled
               ? ` (more than ${Math.round(input.stepTimeoutMs / 1000)} s; check the pod's logs and events)`
               : ''),

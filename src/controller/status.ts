@@ -18,7 +18,8 @@ import { imageVersion, type SpecProblem } from '../api/validation.js';
 import { objectNames, selectorString } from '../render/names.js';
 import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
 import { type ConditionInput, findCondition, mergeConditions } from './conditions.js';
-import type { RollStep } from './rolling-restart.js';
+import { toMemberPod } from './member-pods.js';
+import { describePod, type RollStep } from './rolling-restart.js';
 import type { ScalingStep } from './scaling.js';
 import type { StorageStep } from './storage-resize.js';
 
@@ -48,8 +49,6 @@ export interface StatusInput {
 export const isPodReady = (pod: V1Pod): boolean =>
   pod.metadata?.deletionTimestamp === undefined &&
   (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-
-const names = (list: readonly { pod: string }[]): string => list.map((m) => m.pod).join(', ');
 
 /**
  * Whether the ensemble has ever had a quorum. Sticky: once Available left its initial reason
@@ -122,6 +121,12 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
             (input.remount ?? []).includes(p.metadata?.name ?? ''),
         );
   const problem = specErrors[0] ?? applyFailure;
+  // A member not in sync, with what its pod's scheduler or kubelet says is wrong, if anything.
+  const withPodProblem = (member: { pod: string }): string => {
+    const pod = pods.find((p) => p.metadata?.name === member.pod);
+    const memberPod = pod === undefined ? undefined : toMemberPod(cluster.metadata.name, pod);
+    return memberPod === undefined ? member.pod : describePod(memberPod);
+  };
   const quorumMessage = `${syncedVoters} of ${quorumSize} voters synced${health?.leader ? `, leader ${health.leader.pod}` : ''}; a quorum needs ${majorityOf(quorumSize)}`;
 
   const conditions: ConditionInput[] = [
@@ -159,7 +164,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     }
     if (unsynced.length > 0 || missing > 0 || faultTolerance < designedTolerance) {
       const parts = [
-        unsynced.length > 0 ? `not serving in sync: ${names(unsynced)}` : '',
+        unsynced.length > 0 ? `not serving in sync: ${unsynced.map(withPodProblem).join(', ')}` : '',
         missing > 0 ? `${missing} member pod(s) missing` : '',
         `fault tolerance ${Math.max(faultTolerance, 0)} of ${designedTolerance}`,
       ];

@@ -108,15 +108,21 @@ test.serial(
       120_000,
     );
     t.log(`stalled: ${condition(stalled, 'Degraded')?.message}`);
-    t.regex(condition(stalled, 'Degraded')?.message ?? '', /waiting for zk-\d to serve and sync with the leader/);
+    // It says why, in the kubelet's words, not only that it waits.
+    t.regex(
+      condition(stalled, 'Degraded')?.message ?? '',
+      /waiting for zk-\d \((ErrImagePull|ImagePullBackOff): .*zookeeper:3\.9\.99.*\) to serve and sync with the leader/,
+    );
     t.is(condition(stalled, 'Available')?.status, 'True', 'quorum held: only one member was touched');
     const badPods = (await memberPods(namespace, 'zk')).filter(
       (p) => p.spec?.containers[0]?.image === 'zookeeper:3.9.99',
     );
     t.is(badPods.length, 1, 'the roll stopped after the first member');
     t.true(
-      (await clusterEvents(namespace, 'zk')).some((e) => e.startsWith('RollStalled:')),
-      'a Warning Event says so',
+      (await clusterEvents(namespace, 'zk')).some(
+        (e) => e.startsWith('RollStalled:') && /ImagePull|ErrImagePull/.test(e),
+      ),
+      'a Warning Event says so, and why',
     );
 
     await patchCluster(namespace, 'zk', { spec: { image: 'zookeeper:3.9.4', config: { maxClientCnxns: '100' } } });

@@ -248,3 +248,20 @@ test('members whose grown volume waits for a remount take the roll path: followe
   const paused = nextRollStep({ ...input, paused: true });
   t.like(paused, { kind: 'wait', reason: { code: 'Paused' } });
 });
+
+test('a stalled roll names what the kubelet says is wrong with the member it waits for', (t) => {
+  const input = rollInput({ size: 3, leader: 3, outdated: [3], down: [2], podAgeSeconds: 700 });
+  const pods = input.pods.map((pod) =>
+    pod.name === 'zk-1' ? { ...pod, problem: 'ImagePullBackOff: Back-off pulling image "zookeeper:3.9.99"' } : pod,
+  );
+  const step = nextRollStep({ ...input, pods });
+  t.like(step, {
+    kind: 'wait',
+    stalled: true,
+    reason: {
+      code: 'RollStalled',
+      message:
+        'waiting for zk-1 (ImagePullBackOff: Back-off pulling image "zookeeper:3.9.99") to serve and sync with the leader (more than 600 s; check the pod\'s logs and events)',
+    },
+  });
+});

@@ -76,6 +76,32 @@ test('one member down after forming: Available but Degraded, naming the member',
   t.true(hasFormed(s));
 });
 
+test("a member down in a crash loop: Degraded says why, in the kubelet's words", (t) => {
+  const formed = status([aPod(0), aPod(1), aPod(2)]);
+  const crashing: V1Pod = {
+    ...aPod(1, { ready: false }),
+    status: {
+      conditions: [{ type: 'Ready', status: 'False' }],
+      containerStatuses: [
+        {
+          name: 'zookeeper',
+          image: 'zookeeper:3.9.4',
+          imageID: '',
+          ready: false,
+          restartCount: 4,
+          state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 1m20s restarting failed container' } },
+          lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+        },
+      ],
+    },
+  };
+  const s = status([aPod(0), crashing, aPod(2)], formed);
+  t.is(
+    condition(s, 'Degraded')?.message,
+    'not serving in sync: example-1 (CrashLoopBackOff: back-off 1m20s restarting failed container; last exit code 1 (Error)); fault tolerance 0 of 1',
+  );
+});
+
 test('losing quorum after forming is Unavailable, and stays "formed" across reconciles', (t) => {
   const formed = status([aPod(0), aPod(1), aPod(2)]);
   const lost = status([aPod(0), aPod(1, { ready: false }), aPod(2, { ready: false })], formed);

@@ -59,6 +59,7 @@ export function toMemberPod(clusterName: string, pod: V1Pod): MemberPod | undefi
   const name = pod.metadata?.name ?? '';
   const myid = myidOfPod(clusterName, name);
   if (myid === undefined) return undefined;
+  const problem = podProblem(pod);
   return {
     name,
     myid,
@@ -67,11 +68,9 @@ export function toMemberPod(clusterName: string, pod: V1Pod): MemberPod | undefi
     stuck: (pod.status?.containerStatuses ?? []).some((c) => STUCK_REASONS.has(c.state?.waiting?.reason ?? '')),
     ready: (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     createdAt: new Date(pod.metadata?.creationTimestamp ?? 0),
-    ...withProblem(podProblem(pod)),
+    ...(problem === undefined ? {} : { problem }),
   };
 }
-
-const withProblem = (problem: string | undefined) => (problem === undefined ? {} : { problem });
 
 export function toMemberAddress(clusterName: string, pod: V1Pod): MemberAddress | undefined {
   const name = pod.metadata?.name ?? '';

@@ -53,7 +53,7 @@ export function planMembership(
   const committed = committedVoters(health, configMap?.data?.[DYNAMIC_CONFIG_KEY]);
   const floor = Math.max(0, ...committed);
   const live = liveReplicas === undefined ? undefined : Math.max(liveReplicas, floor);
-  const restored = live !== undefined && live !== liveReplicas ? { restoredFrom: liveReplicas as number } : {};
+  const restored = liveReplicas !== undefined && liveReplicas < floor ? { restoredFrom: liveReplicas } : {};
   if (live === undefined && hasFormed(cluster.status) && committed.length > 0) {
     // The StatefulSet is gone under a formed ensemble (recreated for new claim sizes, or deleted
     // by hand): it comes back covering the members that exist, never spec.replicas at once, and

@@ -120,7 +120,6 @@ export function parseMntr(text: string): MntrReading | undefined {
 
 const camel = (key: string) => key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
-/** `conf`: the server's settings, then `membership:` with its `server.N` lines and `version=`. */
 /**
  * The `server.N=host:quorum:election[:role][;client]` lines of a dynamic config, as `conf`
  * prints them and as the rendered `zoo.cfg.dynamic` holds them.
@@ -133,6 +132,7 @@ export function parseServerLines(text: string): ConfMember[] {
   }));
 }
 
+/** `conf`: the server's settings, then `membership:` with its `server.N` lines and `version=`. */
 export function parseConf(text: string): ConfReading | undefined {
   if (isNotServing(text)) return undefined;
   const serverId = /^serverId=(\d+)$/m.exec(text)?.[1];

@@ -42,7 +42,6 @@ function readings(size: number): MemberReading[] {
           }
         : { serverState: 'follower', peerState: 'following - broadcast' },
     conf: { serverId: myid, members, configVersion: '100000000' },
-    zabState: { voting: true, phase: 'broadcast' },
   }));
 }
 

@@ -81,5 +81,8 @@ export const INTEGER_CONFIG_KEYS = [
   'tickTime',
 ] as const;
 
-/** 4lw commands the probes and the operator use; nothing else is allowed. */
-export const FOUR_LETTER_WORDS = ['conf', 'isro', 'mntr', 'ruok', 'srvr', 'stat'] as const;
+/**
+ * 4lw commands the members answer, and nothing else: probe.sh asks `ruok` (live) and `srvr`
+ * (ready), the operator `srvr`, `mntr` and `conf`. None reveals a secret or changes state.
+ */
+export const FOUR_LETTER_WORDS = ['conf', 'mntr', 'ruok', 'srvr'] as const;

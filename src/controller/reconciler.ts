@@ -214,8 +214,8 @@ async function readHealth(
 ): Promise<EnsembleHealth | undefined> {
   const addresses = pods.flatMap((pod) => toMemberAddress(cluster.metadata.name, pod) ?? []);
   if (addresses.length === 0) return undefined;
-  const { client, admin } = resolveSpec(cluster.spec).ports;
-  return assessEnsemble(await deps.ensemble.read(addresses, { client, admin }));
+  const { client } = resolveSpec(cluster.spec).ports;
+  return assessEnsemble(await deps.ensemble.read(addresses, { client }));
 }
 
 function planRoll(

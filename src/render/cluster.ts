@@ -102,7 +102,6 @@ export function renderCluster(input: RenderInput): DesiredObjects {
           { name: 'client', port: spec.ports.client, targetPort: 'client' },
           { name: 'quorum', port: spec.ports.quorum, targetPort: 'quorum' },
           { name: 'election', port: spec.ports.election, targetPort: 'election' },
-          { name: 'admin', port: spec.ports.admin, targetPort: 'admin' },
           { name: 'metrics', port: spec.ports.metrics, targetPort: 'metrics' },
         ],
       },

@@ -98,11 +98,11 @@ export function renderPodTemplate(
               valueFrom: { secretKeyRef: { name: objectNames(cluster).superUserSecret, key: 'digest' } },
             },
           ],
+          // No admin port: the AdminServer listens on the pod's loopback only (see zoo-cfg.ts).
           ports: [
             { name: 'client', containerPort: ports.client, protocol: 'TCP' },
             { name: 'quorum', containerPort: ports.quorum, protocol: 'TCP' },
             { name: 'election', containerPort: ports.election, protocol: 'TCP' },
-            { name: 'admin', containerPort: ports.admin, protocol: 'TCP' },
             { name: 'metrics', containerPort: ports.metrics, protocol: 'TCP' },
           ],
           resources: spec.resources,

@@ -14,8 +14,12 @@ const PROMETHEUS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusM
 function managedConfig(ports: ResolvedPorts): Record<string, string> {
   return {
     '4lw.commands.whitelist': [...FOUR_LETTER_WORDS].sort().join(','),
+    // The AdminServer answers anyone who reaches it, without credentials: system_properties (the
+    // super user's digest), dump, cons, and commands that reset statistics. 3.8 has no AdminServer
+    // authentication and 3.9.4 asks for it only on snapshot and restore, so it serves on the pod's
+    // loopback alone: nothing outside the pod reaches it, `kubectl port-forward` still does.
     'admin.enableServer': 'true',
-    'admin.serverAddress': '0.0.0.0',
+    'admin.serverAddress': '127.0.0.1',
     'admin.serverPort': String(ports.admin),
     'metricsProvider.className': PROMETHEUS_PROVIDER,
     'metricsProvider.httpHost': '0.0.0.0',

@@ -1,14 +1,14 @@
 /**
  * Reads every member of an ensemble, by pod IP as any in-cluster client would: 4lw `srvr`,
- * `mntr` and `conf` on the client port, and `zabstate` from the AdminServer. The I/O edge of health: every failure becomes part of the
- * reading (unreachable, or not serving), never an exception, so one bad member cannot hide the
- * others.
+ * `mntr` and `conf` on the client port, words the members' whitelist allows, and nothing else
+ * (the AdminServer serves the member's own loopback only). The I/O edge of health: every failure
+ * becomes part of the reading (unreachable, or not serving), never an exception, so one bad
+ * member cannot hide the others.
  */
 
-import { askAdminServer } from './admin-server.js';
 import { askFourLetterWord } from './four-letter-word.js';
 import type { MemberReading } from './health.js';
-import { parseConf, parseMntr, parseSrvr, parseZabState } from './readings.js';
+import { parseConf, parseMntr, parseSrvr } from './readings.js';
 
 export interface MemberAddress {
   pod: string;
@@ -19,15 +19,13 @@ export interface MemberAddress {
 
 export interface MemberPorts {
   client: number;
-  /** The AdminServer's port; without it only the 4lw answers are read. */
-  admin?: number;
 }
 
 export interface EnsembleReader {
   read(members: readonly MemberAddress[], ports: MemberPorts): Promise<MemberReading[]>;
 }
 
-/** Reads 4lw `srvr`, `mntr`, `conf` on the client port and `zabstate` from the AdminServer. */
+/** Reads 4lw `srvr`, `mntr` and `conf` on each member's client port. */
 export function memberStateReader(timeoutMs = 3_000): EnsembleReader {
   return {
     read: (members, ports) => Promise.all(members.map((member) => readMember(member, ports, timeoutMs))),
@@ -39,17 +37,10 @@ export async function readMember(member: MemberAddress, ports: MemberPorts, time
   const { pod, myid, ip } = member;
   if (ip === undefined) return { pod, myid, unreachable: 'the pod has no IP yet' };
   try {
-    const [srvr, mntr, conf, zabState] = await Promise.all([
+    const [srvr, mntr, conf] = await Promise.all([
       askFourLetterWord(ip, ports.client, 'srvr', timeoutMs),
       askFourLetterWord(ip, ports.client, 'mntr', timeoutMs),
       askFourLetterWord(ip, ports.client, 'conf', timeoutMs),
-      // The AdminServer is optional for health: without it the 4lw answers still decide.
-      ports.admin === undefined
-        ? undefined
-        : askAdminServer(ip, ports.admin, 'zabstate', timeoutMs).then(
-            (answer) => parseZabState(answer.status, answer.body),
-            () => undefined,
-          ),
     ]);
     const parsed = { srvr: parseSrvr(srvr), mntr: parseMntr(mntr), conf: parseConf(conf) };
     return {
@@ -58,7 +49,6 @@ export async function readMember(member: MemberAddress, ports: MemberPorts, time
       ...(parsed.srvr ? { srvr: parsed.srvr } : {}),
       ...(parsed.mntr ? { mntr: parsed.mntr } : {}),
       ...(parsed.conf ? { conf: parsed.conf } : {}),
-      ...(zabState ? { zabState } : {}),
     };
   } catch (error) {
     return { pod, myid, unreachable: (error as Error).message };

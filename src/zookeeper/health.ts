@@ -7,7 +7,7 @@
  * synced voters are a majority of the voting view; every spare voter beyond that majority is
  * one failure it can tolerate.
  */
-import type { ConfReading, MntrReading, ServerMode, SrvrReading, ZabStateReading } from './readings.js';
+import type { ConfReading, MntrReading, ServerMode, SrvrReading } from './readings.js';
 
 /** What one member answered; readings are absent when it could not be asked or did not serve. */
 export interface MemberReading {
@@ -18,8 +18,6 @@ export interface MemberReading {
   srvr?: SrvrReading;
   mntr?: MntrReading;
   conf?: ConfReading;
-  /** From the AdminServer, when it answered. */
-  zabState?: ZabStateReading;
 }
 
 export interface MemberHealth {

@@ -47,27 +47,6 @@ export interface ConfReading {
 
 const isNotServing = (text: string) => text.includes(NOT_SERVING);
 
-export interface ZabStateReading {
-  /** A voter in the member's view of the committed config (false while joining or after removal). */
-  voting: boolean;
-  /** The ZAB phase: `broadcast` once synced with the leader; empty while not serving. */
-  phase: string;
-}
-
-/**
- * The AdminServer's `zabstate` answer. It is served even without quorum (then `voting` is false
- * and the phase empty); a non-200 status, a non-JSON body or a non-null `error` is no reading.
- */
-export function parseZabState(status: number, body: unknown): ZabStateReading | undefined {
-  if (status !== 200 || body === null || typeof body !== 'object') return undefined;
-  const fields = body as { error?: unknown; voting?: unknown; zabstate?: unknown };
-  if (fields.error !== null && fields.error !== undefined) return undefined;
-  if (typeof fields.voting !== 'boolean' || typeof fields.zabstate !== 'string') {
-    throw new Error(`unexpected zabstate answer: ${JSON.stringify(body).slice(0, 200)}`);
-  }
-  return { voting: fields.voting, phase: fields.zabstate };
-}
-
 /** `srvr`; undefined when the member is not serving. */
 export function parseSrvr(text: string): SrvrReading | undefined {
   if (isNotServing(text)) return undefined;

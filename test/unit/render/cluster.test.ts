@@ -22,9 +22,7 @@ test('zoo.cfg enables reconfig, disables standalone mode, and whitelists only th
     'standaloneEnabled=false',
     'reconfigEnabled=true',
     'quorumListenOnAllIPs=true',
-    '4lw.commands.whitelist=conf,isro,mntr,ruok,srvr,stat',
-    'admin.enableServer=true',
-    'admin.serverPort=8080',
+    '4lw.commands.whitelist=conf,mntr,ruok,srvr',
     'metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider',
     'metricsProvider.httpPort=7000',
     'autopurge.purgeInterval=1',
@@ -36,6 +34,22 @@ test('zoo.cfg enables reconfig, disables standalone mode, and whitelists only th
     cfg,
     /^(server\.|dataDir|dynamicConfigFile|clientPort)/m,
     'membership and paths stay out of the static file',
+  );
+});
+
+test('the AdminServer serves the member’s loopback only, on its port, and no Service or container port publishes it', (t) => {
+  const rendered = render({ ports: { admin: 18080 } });
+  const cfg = (rendered.configMap.data?.['zoo.cfg'] ?? '').split('\n');
+  t.true(cfg.includes('admin.enableServer=true'));
+  t.true(cfg.includes('admin.serverAddress=127.0.0.1'));
+  t.true(cfg.includes('admin.serverPort=18080'));
+  t.deepEqual(
+    rendered.statefulSet.spec?.template.spec?.containers[0]?.ports?.map((p) => p.name),
+    ['client', 'quorum', 'election', 'metrics'],
+  );
+  t.deepEqual(
+    rendered.headlessService.spec?.ports?.map((p) => p.name),
+    ['client', 'quorum', 'election', 'metrics'],
   );
 });
 

@@ -201,10 +201,13 @@ test('every server.N line names the pod whose start script computes myid N', asy
   t.pass('fc.assert throws when the property fails for a sampled cluster');
 });
 
-/** A stand-in ZooKeeper client port answering 4lw commands with canned replies. */
-async function fourLetterServer(replies: Record<string, string>): Promise<{ port: number; server: Server }> {
+/** A stand-in ZooKeeper client port answering 4lw commands with canned replies, or as `answer` says. */
+async function fourLetterServer(
+  answer: Record<string, string> | ((word: string) => string),
+): Promise<{ port: number; server: Server }> {
+  const reply = typeof answer === 'function' ? answer : (word: string) => answer[word] ?? '';
   const server = createServer((socket) => {
-    socket.once('data', (data) => socket.end(replies[data.toString()] ?? ''));
+    socket.once('data', (data) => socket.end(reply(data.toString())));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -250,4 +253,33 @@ test('probe.sh fails when nothing listens on the client port', async (t) => {
   t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
   const result = await runScript(dirs, 'probe.sh', ['live'], 'zk-0', { ZK_CLIENT_PORT: String(port) });
   t.not(result.code, 0);
+});
+
+test('probe.sh asks only words the rendered 4lw whitelist allows, and passes on a member that enforces it', async (t) => {
+  const dirs = podDirs({}, true);
+  const zooCfg = readFileSync(join(dirs.config, 'zoo.cfg'), 'utf8');
+  const whitelist = (/^4lw\.commands\.whitelist=(.*)$/m.exec(zooCfg)?.[1] ?? '').split(',');
+  const asked: string[] = [];
+  const replies: Record<string, string> = { ruok: 'imok', srvr: srvr('follower') };
+  // As ZooKeeper answers: a word outside the whitelist is refused, not executed.
+  const { port, server } = await fourLetterServer((word) => {
+    asked.push(word);
+    return whitelist.includes(word)
+      ? (replies[word] ?? '')
+      : `${word} is not executed because it is not in the whitelist.`;
+  });
+  t.teardown(() => {
+    server.close();
+    rmSync(dirs.root, { recursive: true, force: true });
+  });
+  const env = { ZK_CLIENT_PORT: String(port) };
+  for (const mode of ['live', 'ready']) {
+    const result = await runScript(dirs, 'probe.sh', [mode], 'zk-0', env);
+    t.is(result.code, 0, `probe.sh ${mode}: ${result.stderr}`);
+  }
+  t.deepEqual([...new Set(asked)].sort(), ['ruok', 'srvr']);
+  t.true(
+    asked.every((word) => whitelist.includes(word)),
+    `asked ${asked.join(', ')}; whitelist ${whitelist.join(',')}`,
+  );
 });

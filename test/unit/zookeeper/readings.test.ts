@@ -4,38 +4,22 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { assessEnsemble, type MemberReading } from '../../../src/zookeeper/health.js';
-import { parseConf, parseMntr, parseSrvr, parseZabState } from '../../../src/zookeeper/readings.js';
+import { parseConf, parseMntr, parseSrvr } from '../../../src/zookeeper/readings.js';
 
 const recorded = join(dirname(fileURLToPath(import.meta.url)), 'recorded');
 const answer = (version: string, name: string) => readFileSync(join(recorded, version, `${name}.txt`), 'utf8');
 
-/** A recorded AdminServer answer: the body, then a last line `HTTP <status>`. */
-function adminAnswer(version: string, name: string): { status: number; body: unknown } {
-  const text = answer(version, name).trimEnd();
-  const cut = text.lastIndexOf('\nHTTP ');
-  let body: unknown;
-  try {
-    body = JSON.parse(text.slice(0, cut));
-  } catch {
-    body = undefined;
-  }
-  return { status: Number(text.slice(cut + 6)), body };
-}
-
-/** A member's reading from the recorded answers named `<prefix>-{srvr,mntr,conf,admin-zabstate}`. */
+/** A member's reading from the recorded answers named `<prefix>-{srvr,mntr,conf}`. */
 function reading(version: string, prefix: string, myid: number, mntrFile = `${prefix}-mntr`): MemberReading {
   const srvr = parseSrvr(answer(version, `${prefix}-srvr`));
   const mntr = parseMntr(answer(version, mntrFile));
   const conf = parseConf(answer(version, `${prefix}-conf`));
-  const zab = adminAnswer(version, `${prefix}-admin-zabstate`);
-  const zabState = parseZabState(zab.status, zab.body);
   return {
     pod: `zk-${myid - 1}`,
     myid,
     ...(srvr ? { srvr } : {}),
     ...(mntr ? { mntr } : {}),
     ...(conf ? { conf } : {}),
-    ...(zabState ? { zabState } : {}),
   };
 }
 
@@ -71,24 +55,6 @@ for (const version of ['3.8.6', '3.9.4']) {
       ],
     );
     t.is(conf?.configVersion, '100000000');
-  });
-
-  test(`${version}: the AdminServer's zabstate says who votes and who is in the broadcast phase`, (t) => {
-    const zab = (name: string) => {
-      const recorded = adminAnswer(version, name);
-      return parseZabState(recorded.status, recorded.body);
-    };
-    t.deepEqual(zab('leader-3-admin-zabstate'), { voting: true, phase: 'broadcast' });
-    t.deepEqual(zab('follower-1-admin-zabstate'), { voting: true, phase: 'broadcast' });
-    t.deepEqual(zab('joiner-4-admin-zabstate'), { voting: false, phase: 'broadcast' });
-    t.deepEqual(zab('no-quorum-admin-zabstate'), { voting: false, phase: '' });
-  });
-
-  test(`${version}: the AdminServer without quorum: mntr fails with HTTP 500, ruok carries the error`, (t) => {
-    t.is(adminAnswer(version, 'no-quorum-admin-mntr').status, 500);
-    const ruok = adminAnswer(version, 'no-quorum-admin-ruok');
-    t.like(ruok, { status: 200, body: { error: 'This ZooKeeper instance is not currently serving requests' } });
-    t.is(parseZabState(ruok.status, ruok.body), undefined, 'an answer with an error is no reading');
   });
 
   test(`${version}: a member without quorum is not serving, although ruok says imok`, (t) => {

@@ -78,6 +78,9 @@ export function renderPodTemplate(
     },
     spec: {
       affinity: pod.affinity ?? defaultAffinity(cluster),
+      // A member never calls the Kubernetes API, so it gets no token to leak. A service account
+      // the user names is the user's to configure: its own automount setting then decides.
+      ...(pod.serviceAccountName ? {} : { automountServiceAccountToken: false }),
       containers: [
         {
           name: 'zookeeper',

@@ -3,8 +3,8 @@
  * network namespace but a member's own (this test process, a peer pod), the AdminServer is not
  * reachable and every 4lw outside the whitelist is refused; inside the member's pod the AdminServer
  * still answers on loopback. Health (the operator reads from this process, over the whitelisted
- * words) and the probes keep working, in a namespace that enforces the restricted Pod Security
- * Standard.
+ * words) and the probes keep working, and the member pods mount no service-account token and are
+ * admitted in a namespace that enforces the restricted Pod Security Standard.
  */
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import test, { type ExecutionContext } from 'ava';
@@ -113,6 +113,9 @@ for (const version of ['3.8.6', '3.9.4']) {
 
         // Probes: startup and liveness (ruok) passed and never restarted the member.
         t.like(pod.status?.containerStatuses?.[0], { ready: true, started: true, restartCount: 0 }, name);
+
+        // Pod credentials: the live pod asks for no service-account token.
+        t.is(pod.spec?.automountServiceAccountToken, false, `${name} mounts no service-account token`);
 
         // The AdminServer: unreachable on the pod IP from this process and from a peer pod.
         for (const command of FORBIDDEN_ADMIN_COMMANDS) {

@@ -135,6 +135,51 @@ test('probes: readiness asks srvr for a serving mode, liveness and startup ask r
   t.true((c.startupProbe?.failureThreshold ?? 0) * (c.startupProbe?.periodSeconds ?? 0) >= 600);
 });
 
+const podSpec = (spec: ZooKeeperClusterSpec = {}) => {
+  const pod = render(spec).statefulSet.spec?.template.spec;
+  if (!pod) throw new Error('no pod template rendered');
+  return pod;
+};
+
+const tokenCases: { name: string; spec: ZooKeeperClusterSpec; automount: false | 'left to the service account' }[] = [
+  { name: 'without a service account, members mount no token', spec: {}, automount: false },
+  { name: 'an empty service account name counts as none', spec: { pod: { serviceAccountName: '' } }, automount: false },
+  {
+    name: 'the user’s service account decides for itself',
+    spec: { pod: { serviceAccountName: 'zk-app' } },
+    automount: 'left to the service account',
+  },
+];
+for (const c of tokenCases) {
+  test(`service-account token: ${c.name}`, (t) => {
+    const pod = podSpec(c.spec);
+    if (c.automount === false) t.is(pod.automountServiceAccountToken, false);
+    else t.false('automountServiceAccountToken' in pod, JSON.stringify(pod.automountServiceAccountToken));
+  });
+}
+
+test('the member pod keeps to the restricted Pod Security Standard', (t) => {
+  const pod = podSpec();
+  t.like(pod.securityContext, { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+  for (const container of pod.containers) {
+    t.deepEqual(container.securityContext, {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      readOnlyRootFilesystem: true,
+    });
+    t.true((container.ports ?? []).every((port) => port.hostPort === undefined));
+  }
+  const restrictedVolumeTypes = new Set(['configMap', 'emptyDir', 'persistentVolumeClaim']);
+  for (const volume of pod.volumes ?? []) {
+    t.true(
+      Object.keys(volume).every((key) => key === 'name' || restrictedVolumeTypes.has(key)),
+      JSON.stringify(volume),
+    );
+  }
+  for (const hostNamespace of ['hostNetwork', 'hostPID', 'hostIPC'] as const)
+    t.not(pod[hostNamespace], true, hostNamespace);
+});
+
 const heapCases: { name: string; spec: ZooKeeperClusterSpec; heap: string }[] = [
   { name: 'no memory set', spec: {}, heap: '1024' },
   { name: 'half the memory limit', spec: { resources: { limits: { memory: '2Gi' } } }, heap: '1024' },

@@ -1,28 +1,23 @@
 /**
  * The reconfig edge: reads the committed membership (`sync`, then `/zookeeper/config`) and
- * changes it by one member with an incremental reconfig conditional on the version read. Uses
- * the native `zookeeper` client (the pure-JS client has no reconfig opcode).
+ * changes it by one member with an incremental reconfig conditional on the version read.
  *
  * Contract:
  * - every call opens its own session, authenticates as the super user when a password is given
- *   (`add_auth('digest', 'super:<password>')`; reconfig needs write permission on
- *   `/zookeeper/config`, which by default only the super user has), and closes the session
- *   exactly once, also on failure;
+ *   (digest `super:<password>`; reconfig needs write permission on `/zookeeper/config`, which by
+ *   default only the super user has), and closes the session exactly once, also on failure;
  * - an add or remove that the committed config already shows is not sent (a no-op reconfig
  *   still bumps the version);
  * - after ConnectionLoss or a timeout (expected when the leader removes itself) the config is
  *   read again through a new session: if it shows the change, the change committed;
  * - failures are `ReconfigError`s with a code (BadVersion, NewConfigNoQuorum, NotAuthenticated,
  *   …), a message that says what to do, and the config observed afterwards when it could be read.
- *
- * The native client has crashed a Node process (segfault) when it was used after close or
- * closed from inside its own completion: sessions here are closed on a later turn of the event
- * loop (`setImmediate`), never twice, and are not used after close; `set_servers` is never used.
  */
-import ZooKeeper from 'zookeeper';
+import { SESSION_DEFAULTS, type SessionOptions, ZooKeeperError, ZooKeeperSession } from './session.js';
 import { superAuth } from './super-digest.js';
+import { CREATE_MODE, ERROR_CODE } from './wire-protocol.js';
 
-export interface ReconfigClientOptions {
+export interface ReconfigClientOptions extends SessionOptions {
   /**
    * `host:port` of members' client ports; the client connects to any of them and ZooKeeper
    * forwards the reconfig to the leader. Pass the committed voters that stay in the new config
@@ -31,10 +26,6 @@ export interface ReconfigClientOptions {
   servers: readonly string[];
   /** The super user's password (from the cluster's Secret). Reads work without; reconfig is refused. */
   superPassword?: string;
-  /** Default 10000. */
-  sessionTimeoutMs?: number;
-  /** How long to wait for a session, and after a ConnectionLoss for the config to be readable again. Default 15000. */
-  connectTimeoutMs?: number;
 }
 
 export interface ConfigMember {
@@ -150,32 +141,15 @@ export function parseCommittedConfig(text: string): CommittedConfig {
   };
 }
 
-/** The native client rejects with `Error("<rc> <zerror text>")`; the rc, or undefined. */
+/** ZooKeeper's error code for a refused or lost request, or undefined for any other error. */
 export function returnCodeOf(error: unknown): number | undefined {
-  const match = /^(-?\d+)\s/.exec(error instanceof Error ? error.message : String(error));
-  if (match !== null) return Number(match[1]);
-  // Calls refused before they are sent: `fn: "…" args: "…" result: "ZINVALIDSTATE -9"`.
-  const refused = /result: "\w+ (-?\d+)"/.exec(error instanceof Error ? error.message : String(error));
-  return refused === null ? undefined : Number(refused[1]);
+  return error instanceof ZooKeeperError ? error.code : undefined;
 }
-
-const RC = {
-  connectionLoss: -4,
-  operationTimeout: -7,
-  badArguments: -8,
-  invalidState: -9,
-  newConfigNoQuorum: -13,
-  reconfigInProgress: -14,
-  noAuth: -102,
-  badVersion: -103,
-  sessionExpired: -112,
-  reconfigDisabled: -123,
-} as const;
 
 /** A lost answer: the request may or may not have been applied. */
 export function isConnectionLoss(error: unknown): boolean {
   const rc = returnCodeOf(error);
-  return rc === RC.connectionLoss || rc === RC.operationTimeout || rc === RC.sessionExpired || rc === RC.invalidState;
+  return rc === ERROR_CODE.connectionLoss || rc === ERROR_CODE.operationTimeout || rc === ERROR_CODE.sessionExpired;
 }
 
 /** What a refused reconfig means, for the operator's condition and log. */
@@ -188,31 +162,31 @@ export function classifyReconfigError(
   const rc = returnCodeOf(error);
   const detail = error instanceof Error ? error.message : String(error);
   switch (rc) {
-    case RC.badVersion:
+    case ERROR_CODE.badVersion:
       return {
         code: 'BadVersion',
         message: `${change} was refused: the committed config is no longer version ${fromVersion} (someone else changed the membership); read it again and re-plan`,
       };
-    case RC.newConfigNoQuorum:
+    case ERROR_CODE.newConfigNoQuorum:
       return {
         code: 'NewConfigNoQuorum',
         message: `${change} was refused: no quorum of the new config is connected and synced with the leader; wait until the members of the new config are up and synced`,
       };
-    case RC.noAuth:
+    case ERROR_CODE.noAuth:
       return {
         code: 'NotAuthenticated',
         message: authenticated
           ? `${change} was refused: not authenticated. The super user password did not match: the servers must run with -Dzookeeper.DigestAuthenticationProvider.superDigest set to the digest of the password in the cluster's Secret`
           : `${change} was refused: not authenticated. Reconfig needs the super user: give the client the password whose digest the servers have in -Dzookeeper.DigestAuthenticationProvider.superDigest`,
       };
-    case RC.reconfigInProgress:
+    case ERROR_CODE.reconfigInProgress:
       return { code: 'ReconfigInProgress', message: `${change} was refused: another reconfig is in progress; retry` };
-    case RC.reconfigDisabled:
+    case ERROR_CODE.reconfigDisabled:
       return {
         code: 'ReconfigDisabled',
         message: `${change} was refused: reconfigEnabled is false on the leader`,
       };
-    case RC.badArguments:
+    case ERROR_CODE.badArguments:
       return { code: 'BadArguments', message: `${change} was refused as invalid (${detail})` };
     default:
       return { code: 'Failed', message: `${change} failed: ${detail}` };
@@ -221,88 +195,36 @@ export function classifyReconfigError(
 
 // ---- sessions --------------------------------------------------------------------------------
 
-const DEFAULTS = { sessionTimeoutMs: 10_000, connectTimeoutMs: 15_000 };
+const CONFIG_NODE = '/zookeeper/config';
 
-/**
- * One native session; `close()` is idempotent and deferred to a later event-loop turn.
- * Exported for other users of the native client (the tests' znode writer) so they share the
- * same careful handling.
- */
-export class Session {
-  private closing: Promise<void> | undefined;
-  private closedByClient = false;
-
-  private constructor(readonly client: ZooKeeper) {
-    // The binding closes the handle itself on session expiry or auth failure.
-    client.once('close', () => {
-      this.closedByClient = true;
-    });
-  }
-
-  static open(options: ReconfigClientOptions): Promise<Session> {
-    const connect = options.servers.join(',');
-    if (connect === '')
-      return Promise.reject(new ReconfigError('NoSession', 'no ZooKeeper server address to connect to'));
-    const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
-    const client = new ZooKeeper({
-      connect,
-      timeout: options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs,
-      debug_level: ZooKeeper.constants.ZOO_LOG_LEVEL_ERROR,
-      host_order_deterministic: false,
-    });
-    const session = new Session(client);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        void session.close();
-        reject(new ReconfigError('NoSession', `no ZooKeeper session with ${connect} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      client.once('connect', () => {
-        clearTimeout(timer);
-        resolve(session);
-      });
-      client.init({});
-    });
-  }
-
-  close(): Promise<void> {
-    this.closing ??= new Promise((resolve) => {
-      setImmediate(() => {
-        if (!this.closedByClient) this.client.close();
-        resolve();
-      });
-    });
-    return this.closing;
-  }
-
-  addAuth(scheme: string, auth: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const rc = this.client.add_auth(scheme, auth, (code: number, error: unknown) => {
-        if (code === 0) resolve();
-        else reject(new Error(`${code} ${String(error)}`));
-      });
-      if (typeof rc === 'number' && rc < 0) reject(new Error(`${rc} add_auth was refused before it was sent`));
-    });
-  }
-
-  async readConfig(): Promise<CommittedConfig> {
-    await this.client.sync('/zookeeper/config');
-    const answer = (await this.client.getconfig(false)) as unknown;
-    return parseCommittedConfig(configText(answer));
-  }
+async function readConfig(session: ZooKeeperSession): Promise<CommittedConfig> {
+  await session.sync(CONFIG_NODE);
+  return parseCommittedConfig((await session.getData(CONFIG_NODE)).data.toString('utf8'));
 }
 
-/** getconfig and reconfig resolve `[stat, data]`; data is a Buffer (or a string with an encoding set). */
-function configText(answer: unknown): string {
-  const data = Array.isArray(answer) ? answer[1] : answer;
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (typeof data === 'string') return data;
-  throw new Error(`unexpected config answer: ${String(data)}`);
-}
-
-async function withSession<T>(options: ReconfigClientOptions, use: (session: Session) => Promise<T>): Promise<T> {
-  const session = await Session.open(options);
+async function openSession(options: ReconfigClientOptions): Promise<ZooKeeperSession> {
+  let session: ZooKeeperSession;
   try {
-    if (options.superPassword !== undefined) await session.addAuth('digest', superAuth(options.superPassword));
+    session = await ZooKeeperSession.open(options);
+  } catch (error) {
+    throw new ReconfigError('NoSession', (error as Error).message, undefined, { cause: error });
+  }
+  if (options.superPassword === undefined) return session;
+  try {
+    await session.addAuth('digest', superAuth(options.superPassword));
+    return session;
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+}
+
+async function withSession<T>(
+  options: ReconfigClientOptions,
+  use: (session: ZooKeeperSession) => Promise<T>,
+): Promise<T> {
+  const session = await openSession(options);
+  try {
     return await use(session);
   } finally {
     await session.close();
@@ -311,12 +233,12 @@ async function withSession<T>(options: ReconfigClientOptions, use: (session: Ses
 
 /** `sync`, then the committed config. */
 export function readCommittedConfig(options: ReconfigClientOptions): Promise<CommittedConfig> {
-  return withSession(options, (session) => session.readConfig());
+  return withSession(options, readConfig);
 }
 
 /** Reads the config through new sessions until one answers (after a ConnectionLoss), or undefined. */
 async function reread(options: ReconfigClientOptions): Promise<CommittedConfig | undefined> {
-  const deadline = Date.now() + (options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs);
+  const deadline = Date.now() + (options.connectTimeoutMs ?? SESSION_DEFAULTS.connectTimeoutMs);
   while (Date.now() < deadline) {
     try {
       return await readCommittedConfig({ ...options, connectTimeoutMs: Math.max(1_000, deadline - Date.now()) });
@@ -331,7 +253,7 @@ async function reread(options: ReconfigClientOptions): Promise<CommittedConfig |
 interface Change {
   describe: string;
   applied(config: CommittedConfig): boolean;
-  send(session: Session, version: number): Promise<unknown>;
+  send(session: ZooKeeperSession, version: bigint): Promise<{ data: Buffer }>;
 }
 
 async function reconfigure(
@@ -342,14 +264,13 @@ async function reconfigure(
   if (!/^[0-9a-fA-F]+$/.test(fromVersion)) throw new Error(`config version ${JSON.stringify(fromVersion)} is not hex`);
   const authenticated = options.superPassword !== undefined;
   let current: CommittedConfig | undefined;
-  let sent: { answer: unknown } | { error: unknown };
-  const session = await Session.open(options);
+  let sent: { answer: { data: Buffer } } | { error: unknown };
+  const session = await openSession(options);
   try {
-    if (authenticated) await session.addAuth('digest', superAuth(options.superPassword as string));
-    current = await session.readConfig();
+    current = await readConfig(session);
     if (change.applied(current)) return { config: current, alreadyApplied: true, connectionLost: false };
     try {
-      sent = { answer: await change.send(session, Number.parseInt(fromVersion, 16)) };
+      sent = { answer: await change.send(session, BigInt(`0x${fromVersion}`)) };
     } catch (error) {
       sent = { error };
     }
@@ -358,7 +279,11 @@ async function reconfigure(
   }
 
   if ('answer' in sent) {
-    return { config: parseCommittedConfig(configText(sent.answer)), alreadyApplied: false, connectionLost: false };
+    return {
+      config: parseCommittedConfig(sent.answer.data.toString('utf8')),
+      alreadyApplied: false,
+      connectionLost: false,
+    };
   }
   const { error } = sent;
   if (isConnectionLoss(error)) {
@@ -398,7 +323,7 @@ export function addMember(
     {
       describe: `adding server ${joining.myid} to config ${fromVersion}`,
       applied: (config) => config.members.some((m) => m.myid === joining.myid && m.role === joining.role),
-      send: (session, version) => session.client.reconfig(joining.line, null, null, version) as Promise<unknown>,
+      send: (session, version) => session.reconfig(joining.line, null, null, version),
     },
     fromVersion,
   );
@@ -415,7 +340,7 @@ export function removeMember(
     {
       describe: `removing server ${myid} from config ${fromVersion}`,
       applied: (config) => !config.members.some((m) => m.myid === myid),
-      send: (session, version) => session.client.reconfig(null, String(myid), null, version) as Promise<unknown>,
+      send: (session, version) => session.reconfig(null, String(myid), null, version),
     },
     fromVersion,
   );
@@ -428,10 +353,6 @@ export function removeMember(
  */
 export function commitWrite(options: ReconfigClientOptions): Promise<void> {
   return withSession(options, async (session) => {
-    await session.client.create(
-      '/zookeeper-operator-activation-',
-      '',
-      ZooKeeper.constants.ZOO_EPHEMERAL | ZooKeeper.constants.ZOO_SEQUENCE,
-    );
+    await session.create('/zookeeper-operator-activation-', '', CREATE_MODE.ephemeralSequential);
   });
 }

@@ -4,7 +4,6 @@
  * before and reads every znode written so far after it.
  */
 import test from 'ava';
-import ZooKeeper from 'zookeeper';
 import { resolveSpec } from '../../src/api/defaults.js';
 import { nextScalingStep, type ScalingStep } from '../../src/controller/scaling.js';
 import { assessEnsemble } from '../../src/zookeeper/health.js';
@@ -16,8 +15,11 @@ import {
   ReconfigError,
   readCommittedConfig,
   removeMember,
+  returnCodeOf,
 } from '../../src/zookeeper/reconfig-client.js';
+import { ZooKeeperSession } from '../../src/zookeeper/session.js';
 import { generateSuperPassword } from '../../src/zookeeper/super-digest.js';
+import { CREATE_MODE, ERROR_CODE } from '../../src/zookeeper/wire-protocol.js';
 import { delay, LocalEnsemble, waitFor } from '../support/local-ensemble.js';
 
 const password = generateSuperPassword();
@@ -35,39 +37,26 @@ const options = (ids?: number[], extra: Partial<ReconfigClientOptions> = {}): Re
   ...extra,
 });
 
-/** A plain application client: writes `/scaling/<name>`, then reads back every znode written so far. */
 /** A plain application session, as a user of the ensemble would open one. */
-async function connectApp(servers: string[]): Promise<ZooKeeper> {
-  const client = new ZooKeeper({
-    connect: servers.join(','),
-    timeout: 10_000,
-    debug_level: ZooKeeper.constants.ZOO_LOG_LEVEL_ERROR,
-    host_order_deterministic: false,
+const connectApp = (servers: string[]) =>
+  ZooKeeperSession.open({ servers, sessionTimeoutMs: 10_000, connectTimeoutMs: 20_000 });
+
+/** Creates `path` unless it exists. */
+const ensureZnode = (session: ZooKeeperSession, path: string) =>
+  session.create(path, '', CREATE_MODE.persistent).catch((error: unknown) => {
+    if (returnCodeOf(error) !== ERROR_CODE.nodeExists) throw error;
   });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no session for the znode check')), 20_000);
-    client.once('connect', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    client.init({});
-  });
-  return client;
-}
 
 async function writeAndVerify(name: string, ids?: number[]): Promise<string[]> {
   const client = await connectApp(zk().addresses(ids));
   try {
-    await client.create('/scaling', '', ZooKeeper.constants.ZOO_PERSISTENT).catch((error: Error) => {
-      if (!/exists/i.test(error.message)) throw error;
-    });
-    await client.create(`/scaling/${name}`, name, ZooKeeper.constants.ZOO_PERSISTENT);
+    await ensureZnode(client, '/scaling');
+    await client.create(`/scaling/${name}`, name, CREATE_MODE.persistent);
     written.push(name);
     await client.sync('/scaling');
-    return (await client.get_children('/scaling', false)).sort();
+    return (await client.getChildren('/scaling')).sort();
   } finally {
-    await new Promise((resolve) => setImmediate(resolve));
-    client.close();
+    await client.close();
   }
 }
 
@@ -382,16 +371,13 @@ test.serial('the planner drives a real ensemble 3 -> 5 -> 3 -> 1 -> 3 with no lo
   const check = async (name: string) => {
     const client = await connectApp(ensemble.addresses());
     try {
-      await client.create('/planner', '', ZooKeeper.constants.ZOO_PERSISTENT).catch((error: Error) => {
-        if (!/exists/i.test(error.message)) throw error;
-      });
-      await client.create(`/planner/${name}`, name, ZooKeeper.constants.ZOO_PERSISTENT);
+      await ensureZnode(client, '/planner');
+      await client.create(`/planner/${name}`, name, CREATE_MODE.persistent);
       written.push(name);
       await client.sync('/planner');
-      t.deepEqual((await client.get_children('/planner', false)).sort(), [...written].sort(), `znodes after ${name}`);
+      t.deepEqual((await client.getChildren('/planner')).sort(), [...written].sort(), `znodes after ${name}`);
     } finally {
-      await new Promise((resolve) => setImmediate(resolve));
-      client.close();
+      await client.close();
     }
   };
   const committed = async () => (await readCommittedConfig({ servers: ensemble.addresses() })).voters;

@@ -3,20 +3,20 @@
  * operation, then proves that every acknowledged write survived. It also measures how long
  * writes could not be acknowledged (the longest gap between two acknowledgements).
  *
- * Uses the native `zookeeper` client, as an application would. Members come back with new pod
- * IPs after a restart and the test has no cluster DNS, so when writes stall while the set of
- * Ready members changed, the writer opens a new session with the current addresses (as a client
- * resolving the Service's name again would). Sessions are the reconfig client's, which close
- * once, on a later turn of the event loop; `set_servers` is not used (the native client has
- * crashed processes around it).
+ * Members come back with new pod IPs after a restart and the test has no cluster DNS, so the
+ * writer opens a new session with the addresses of the members Ready now (as a client
+ * resolving the Service's name again would): when its connection dropped, or when writes stall
+ * while the set of Ready members changed.
  */
-import ZooKeeper from 'zookeeper';
-import { Session } from '../../src/zookeeper/reconfig-client.js';
+
+import { returnCodeOf } from '../../src/zookeeper/reconfig-client.js';
+import { ZooKeeperSession } from '../../src/zookeeper/session.js';
+import { CREATE_MODE, ERROR_CODE } from '../../src/zookeeper/wire-protocol.js';
 import { pollUntil } from '../harness/poll.js';
 
 /** A session with the members in `connectString` (`ip:port,…`). */
 const openSession = (connectString: string) =>
-  Session.open({ servers: connectString.split(','), sessionTimeoutMs: 15_000, connectTimeoutMs: 15_000 });
+  ZooKeeperSession.open({ servers: connectString.split(','), sessionTimeoutMs: 15_000, connectTimeoutMs: 15_000 });
 
 export interface WriteReport {
   acknowledged: number;
@@ -30,9 +30,6 @@ export interface WriteReport {
 /** Writes that fail this long, with other members Ready now, make the writer reconnect. */
 const RECONNECT_AFTER_MS = 3_000;
 
-/** The native client's answer once a session has expired: no operation on it succeeds again. */
-const isSessionGone = (error: unknown) => error instanceof Error && /ZINVALIDSTATE|ZSESSIONEXPIRED/.test(error.message);
-
 export class ZnodeWriter {
   private readonly acknowledged: { path: string; at: number }[] = [];
   private failed = 0;
@@ -41,7 +38,7 @@ export class ZnodeWriter {
   private stopped: Promise<WriteReport> | undefined;
 
   private constructor(
-    private session: Session,
+    private session: ZooKeeperSession,
     private servers: string,
     private readonly currentServers: () => Promise<string>,
     private readonly root: string,
@@ -54,8 +51,8 @@ export class ZnodeWriter {
       timeoutMs: 60_000,
     });
     const session = await openSession(initial);
-    await session.client.create(root, '', ZooKeeper.constants.ZOO_PERSISTENT).catch((error: Error) => {
-      if (!/exists/i.test(error.message)) throw error;
+    await session.create(root, '', CREATE_MODE.persistent).catch((error: unknown) => {
+      if (returnCodeOf(error) !== ERROR_CODE.nodeExists) throw error;
     });
     const writer = new ZnodeWriter(session, initial, servers, root);
     writer.running = writer.loop();
@@ -67,18 +64,16 @@ export class ZnodeWriter {
     let failingSince: number | undefined;
     while (!this.stopping) {
       try {
-        const path = await this.session.client.create(
-          `${this.root}/w-`,
-          String(sequence++),
-          ZooKeeper.constants.ZOO_SEQUENCE,
-        );
+        const path = await this.session.create(`${this.root}/w-`, String(sequence++), CREATE_MODE.sequential);
         this.acknowledged.push({ path, at: Date.now() });
         failingSince = undefined;
-      } catch (error) {
+      } catch {
         // Not acknowledged (connection loss, no quorum): retried with the next write.
         this.failed++;
         failingSince ??= Date.now();
-        if (Date.now() - failingSince > RECONNECT_AFTER_MS) await this.reconnect(isSessionGone(error));
+        if (!this.session.isOpen || Date.now() - failingSince > RECONNECT_AFTER_MS) {
+          await this.reconnect(!this.session.isOpen);
+        }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -87,7 +82,7 @@ export class ZnodeWriter {
 
   /**
    * Opens a session on the members Ready now when they are not the ones this session knows, or
-   * when `always` (the session expired: an election outlasted its timeout).
+   * when `always` (the connection dropped, and a session never moves to another server).
    */
   private async reconnect(always: boolean): Promise<void> {
     const current = await this.currentServers().catch(() => '');
@@ -125,8 +120,8 @@ export class ZnodeWriter {
     );
     let children: Set<string>;
     try {
-      await reader.client.sync(this.root);
-      children = new Set(await reader.client.get_children(this.root, false));
+      await reader.sync(this.root);
+      children = new Set(await reader.getChildren(this.root));
     } finally {
       await reader.close();
     }

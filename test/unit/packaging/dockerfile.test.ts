@@ -61,7 +61,7 @@ test('the final stage copies only dist/, crds/, package.json and the production 
   );
   const script = readFileSync(repoPath(PRODUCTION_INSTALL), 'utf8');
   t.regex(script, /^npm ci --omit=dev /m, 'from the lockfile, production dependencies only');
-  t.regex(script, /^node -e "require\('zookeeper'\)"$/m, 'the script proves the native addon loads');
+  t.regex(script, /^npm ci .*--ignore-scripts/m, 'no dependency runs an install script');
 });
 
 test('the image runs as a numeric non-root user and starts dist/main.js', (t) => {

@@ -34,9 +34,7 @@ dataDir=$dir/data
 standaloneEnabled=false
 reconfigEnabled=true
 4lw.commands.whitelist=*
-admin.enableServer=true
-admin.serverAddress=127.0.0.1
-admin.serverPort=2808$id
+admin.enableServer=false
 dynamicConfigFile=$dir/zoo.cfg.dynamic
 CFG
   ZOOCFGDIR=$dir ZOO_LOG_DIR=$dir ZK_SERVER_HEAP=256 "$zk_server" start-foreground "$dir/zoo.cfg" >"$dir/out.log" 2>&1 &
@@ -48,10 +46,6 @@ ask() { # id, word
   printf '%s' "$2" >&3
   cat <&3
   exec 3<&-
-}
-
-admin() { # id, command → the JSON body, then a last line "HTTP <status>"
-  curl -s -m 5 -w '\nHTTP %{http_code}\n' "http://127.0.0.1:2808$1/commands/$2"
 }
 
 mode_of() { ask "$1" srvr 2>/dev/null | sed -n 's/^Mode: //p'; }
@@ -74,13 +68,11 @@ wait_for "a quorum of 3" bash -c "$(declare -f ask mode_of serving); serving 1 &
 for id in 1 2 3; do
   role=$(mode_of "$id")
   for word in srvr mntr conf; do ask "$id" "$word" >"$out/$role-$id-$word.txt"; done
-  admin "$id" zabstate >"$out/$role-$id-admin-zabstate.txt"
 done
 
 start_member 4 1 2 3 4
 wait_for "the joiner to sync" bash -c "$(declare -f ask mode_of serving); serving 4"
 for word in srvr mntr conf; do ask 4 "$word" >"$out/joiner-4-$word.txt"; done
-admin 4 zabstate >"$out/joiner-4-admin-zabstate.txt"
 leader=$(for id in 1 2 3; do [[ $(mode_of "$id") == leader ]] && echo "$id"; done)
 ask "$leader" mntr >"$out/leader-with-joiner-mntr.txt"
 
@@ -88,5 +80,4 @@ for id in 2 3 4; do kill "${pids[id]}"; done
 survivor=1
 wait_for "member 1 to lose quorum" bash -c "$(declare -f ask mode_of); [[ -z \$(mode_of 1) ]]"
 for word in srvr mntr conf ruok; do ask "$survivor" "$word" >"$out/no-quorum-$word.txt"; done
-for command in zabstate mntr ruok; do admin "$survivor" "$command" >"$out/no-quorum-admin-$command.txt"; done
 ls "$out"

@@ -45,6 +45,8 @@ export interface ControlPlaneOptions {
   readonly log?: (line: string) => void;
   /** CRDs installed before the controllers start. Default: the repo's `crds/`; `null`: none. */
   readonly crdDirectory?: string | null;
+  /** Extra kube-apiserver flags, e.g. `--enable-admission-plugins=OwnerReferencesPermissionEnforcement`. */
+  readonly apiserverArgs?: readonly string[];
 }
 
 /** The JSON-serialisable facts another process needs to use a running control plane. */
@@ -123,7 +125,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     log(`etcd ${binaries.versions.etcd} healthy at ${etcd.clientUrl} (${elapsed()})`);
 
     const apiserver = await withPortRetries(() =>
-      startKubeApiserver(binaries.kubeApiserver, workDir, etcd.clientUrl, pki),
+      startKubeApiserver(binaries.kubeApiserver, workDir, etcd.clientUrl, pki, options.apiserverArgs),
     );
     processes.push(apiserver.process);
     log(`kube-apiserver ${binaries.versions.kubernetes} ready at ${apiserver.server} (${elapsed()})`);

@@ -31,12 +31,16 @@ export interface KubeApiserver {
 const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/24';
 const READY_TIMEOUT_MS = 120_000;
 
-/** Starts kube-apiserver against `etcdUrl`; its log goes to `<workDir>/kube-apiserver.log`. */
+/**
+ * Starts kube-apiserver against `etcdUrl`; its log goes to `<workDir>/kube-apiserver.log`.
+ * `extraArgs` come last (e.g. an admission plugin or an audit log a test needs).
+ */
 export async function startKubeApiserver(
   binary: string,
   workDir: string,
   etcdUrl: string,
   pki: ControlPlanePki,
+  extraArgs: readonly string[] = [],
 ): Promise<KubeApiserver> {
   const port = await freePort();
   const server = `https://127.0.0.1:${port}`;
@@ -62,6 +66,7 @@ export async function startKubeApiserver(
       `--cert-dir=${join(workDir, 'kube-apiserver-certs')}`,
       '--profiling=false',
       '--v=1',
+      ...extraArgs,
     ],
     logPath: join(workDir, 'kube-apiserver.log'),
   });

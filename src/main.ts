@@ -29,12 +29,28 @@ Flags (each also read from the environment variable in brackets):
   --leader-election-id NAME     name of the Lease (default zookeeper-operator) [LEADER_ELECTION_ID]
   --log-level LEVEL             error, warn, info or debug (default info) [LOG_LEVEL]
   --log-format FORMAT           json or text (default json) [LOG_FORMAT]
+  --operator-pod-labels LIST    this operator's pod labels (key=value,...), which each cluster's NetworkPolicy
+                                admits to the client port from POD_NAMESPACE; the chart sets it [OPERATOR_POD_LABELS]
   --help, --version
 `;
 
 function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return manifest.version;
+}
+
+/** `key=value,...` → the labels; throws on an entry without `=`. */
+function labelList(flag: string, value: string): Record<string, string> {
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const at = entry.indexOf('=');
+      if (at <= 0) throw new Error(`${flag} takes key=value pairs separated by commas, got "${entry}"`);
+      return [entry.slice(0, at), entry.slice(at + 1)] as const;
+    });
+  return Object.fromEntries(entries);
 }
 
 function positiveInteger(flag: string, value: string): number {
@@ -58,6 +74,7 @@ async function main(): Promise<void> {
       'leader-election-id': { type: 'string', default: env.LEADER_ELECTION_ID ?? 'zookeeper-operator' },
       'log-level': { type: 'string', default: env.LOG_LEVEL ?? 'info' },
       'log-format': { type: 'string', default: env.LOG_FORMAT ?? 'json' },
+      'operator-pod-labels': { type: 'string', default: env.OPERATOR_POD_LABELS ?? '' },
       help: { type: 'boolean' },
       version: { type: 'boolean' },
     },
@@ -72,6 +89,11 @@ async function main(): Promise<void> {
   });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
+  const operatorPodLabels = labelList('--operator-pod-labels', values['operator-pod-labels']);
+  const podNamespace = env.POD_NAMESPACE;
+  if (Object.keys(operatorPodLabels).length > 0 && !podNamespace) {
+    throw new Error('--operator-pod-labels needs POD_NAMESPACE, the namespace the operator pods run in');
+  }
   const operator = await startOperator({
     kubeConfig,
     namespaces: values.namespaces
@@ -81,6 +103,9 @@ async function main(): Promise<void> {
     workers: positiveInteger('--workers', values.workers),
     probeAddress: values['probe-address'],
     logger,
+    ...(podNamespace && Object.keys(operatorPodLabels).length > 0
+      ? { operatorPod: { namespace: podNamespace, labels: operatorPodLabels } }
+      : {}),
   });
   logger.info('operator started', {
     version: packageVersion(),

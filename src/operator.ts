@@ -14,12 +14,14 @@ import {
   CustomObjectsApi,
   type KubeConfig,
   type KubernetesObject,
+  NetworkingV1Api,
   PolicyV1Api,
 } from '@kubernetes/client-node';
 import { API_GROUP, KIND, OPERATOR_NAME } from './api/constants.js';
 import type { ZooKeeperCluster } from './api/types.js';
 import { type ClusterCache, clusterReconciler, type HealthObserver, type OwnedKind } from './controller/reconciler.js';
 import { selectorLabels } from './render/names.js';
+import type { OperatorPod } from './render/network-policy.js';
 import { type ApiRequest, makeObservedApiClient } from './runtime/api-client.js';
 import { systemClock } from './runtime/clock.js';
 import { type RunningController, runController } from './runtime/controller.js';
@@ -49,6 +51,8 @@ export interface OperatorOptions {
   onApiRequest?: (request: ApiRequest) => void;
   /** Drain deadline of in-flight reconciles on stop. */
   drainTimeoutMs?: number;
+  /** The operator's own pods, which each cluster's NetworkPolicy admits; unset when it runs outside a pod. */
+  operatorPod?: OperatorPod;
 }
 
 export interface RunningOperator {
@@ -120,6 +124,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     core: makeObservedApiClient(options.kubeConfig, CoreV1Api, clientOptions),
     apps: makeObservedApiClient(options.kubeConfig, AppsV1Api, clientOptions),
     policy: makeObservedApiClient(options.kubeConfig, PolicyV1Api, clientOptions),
+    networking: makeObservedApiClient(options.kubeConfig, NetworkingV1Api, clientOptions),
     custom: makeObservedApiClient(options.kubeConfig, CustomObjectsApi, clientOptions),
   };
   const queue = new WorkQueue({ hooks: metrics.workQueueHooks('zookeepercluster') });
@@ -146,6 +151,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     services: informer(resources.services(api.core), ownedByCluster, MANAGED_SELECTOR),
     configMaps: informer(resources.configMaps(api.core), ownedByCluster, MANAGED_SELECTOR),
     podDisruptionBudgets: informer(resources.podDisruptionBudgets(api.policy), ownedByCluster, MANAGED_SELECTOR),
+    networkPolicies: informer(resources.networkPolicies(api.networking), ownedByCluster, MANAGED_SELECTOR),
     // Claims belong to the StatefulSet (or to no one after a scale-down): map them by label.
     claims: informer(resources.persistentVolumeClaims(api.core), podClusterKeys, MANAGED_SELECTOR),
   };
@@ -175,6 +181,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         Service: informers.services,
         StatefulSet: informers.statefulSets,
         PodDisruptionBudget: informers.podDisruptionBudgets,
+        NetworkPolicy: informers.networkPolicies,
       }[kind] as Informer<KubernetesObject>;
       return source.get(name, namespace) as OwnedObject | undefined;
     },
@@ -189,6 +196,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ensemble: memberStateReader(),
     membership: (servers, superPassword) => zookeeperMembership({ servers, superPassword }),
     health: healthGauges(metrics),
+    ...(options.operatorPod === undefined ? {} : { operatorPod: options.operatorPod }),
     now: () => new Date(),
   });
 

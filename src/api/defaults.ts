@@ -7,7 +7,14 @@
 
 import type { V1ResourceRequirements } from '@kubernetes/client-node';
 import { DEFAULT_IMAGE } from './constants.js';
-import type { ClientServiceType, ImagePullPolicy, PodOverrides, ReclaimPolicy, ZooKeeperClusterSpec } from './types.js';
+import type {
+  ClientServiceType,
+  ImagePullPolicy,
+  NetworkPeerSpec,
+  PodOverrides,
+  ReclaimPolicy,
+  ZooKeeperClusterSpec,
+} from './types.js';
 
 export const DEFAULTS = {
   replicas: 3,
@@ -17,6 +24,7 @@ export const DEFAULTS = {
   reclaimPolicy: 'Retain' as ReclaimPolicy,
   ports: { client: 2181, quorum: 2888, election: 3888, admin: 8080, metrics: 7000 },
   clientServiceType: 'ClusterIP' as ClientServiceType,
+  networkPolicyEnabled: true,
   clusterDomain: 'cluster.local',
   stepTimeoutSeconds: 600,
   terminationGracePeriodSeconds: 30,
@@ -61,6 +69,10 @@ export interface ResolvedSpec {
   ports: ResolvedPorts;
   pod: PodOverrides;
   clientService: { type: ClientServiceType; annotations: Record<string, string> };
+  /** Who may reach the members; an absent peer means any source. */
+  networkPolicy:
+    | { enabled: false }
+    | { enabled: true; clients?: NetworkPeerSpec | undefined; monitoring?: NetworkPeerSpec | undefined };
   clusterDomain: string;
   paused: boolean;
   stepTimeoutSeconds: number;
@@ -92,6 +104,10 @@ export function resolveSpec(spec: ZooKeeperClusterSpec): ResolvedSpec {
       type: spec.clientService?.type ?? DEFAULTS.clientServiceType,
       annotations: spec.clientService?.annotations ?? {},
     },
+    networkPolicy:
+      (spec.networkPolicy?.enabled ?? DEFAULTS.networkPolicyEnabled)
+        ? { enabled: true, clients: spec.networkPolicy?.clients, monitoring: spec.networkPolicy?.monitoring }
+        : { enabled: false },
     clusterDomain: spec.clusterDomain ?? DEFAULTS.clusterDomain,
     paused: spec.paused ?? false,
     stepTimeoutSeconds: spec.rollingUpdate?.stepTimeoutSeconds ?? DEFAULTS.stepTimeoutSeconds,

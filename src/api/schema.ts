@@ -132,6 +132,102 @@ const configSchema = stringMap(
   },
 );
 
+/** A label value: empty, or at most 63 alphanumerics, `-`, `_` and `.`, starting and ending alphanumeric. */
+const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
+/** A label key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
+const LABEL_KEY_PATTERN =
+  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+/** CEL: `key` is a valid label key (the pattern, and a prefix of at most 253 characters). */
+const validLabelKey = (key: string) =>
+  `(${key}.matches('${LABEL_KEY_PATTERN}') && (!${key}.contains('/') || ${key}.indexOf('/') <= 253))`;
+const LABEL_KEY_HELP =
+  'an optional DNS subdomain prefix (at most 253 characters) and "/", then at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit';
+
+/** A metav1.LabelSelector, checked here as the API server checks it in a NetworkPolicy. */
+const labelSelector = (description: string): JSONSchema =>
+  obj(description, {
+    matchLabels: stringMap('Labels the selected objects must all carry.', {
+      maxProperties: 32,
+      additionalProperties: { type: 'string', maxLength: 63, pattern: LABEL_VALUE_PATTERN },
+      'x-kubernetes-validations': [
+        {
+          rule: `self.all(k, ${validLabelKey('k')})`,
+          messageExpression: `'label key "' + self.filter(k, !${validLabelKey('k')})[0] + '" is not valid: use ${LABEL_KEY_HELP}'`,
+        },
+      ],
+    }),
+    matchExpressions: {
+      type: 'array',
+      description: 'Label requirements the selected objects must all meet.',
+      maxItems: 16,
+      items: obj(
+        'A label requirement.',
+        {
+          key: str('The label key.', {
+            maxLength: 317,
+            pattern: LABEL_KEY_PATTERN,
+            'x-kubernetes-validations': [
+              {
+                rule: "!self.contains('/') || self.indexOf('/') <= 253",
+                message: 'the prefix of a label key may have at most 253 characters',
+              },
+            ],
+          }),
+          operator: str('In, NotIn, Exists or DoesNotExist.', { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }),
+          values: {
+            type: 'array',
+            description: 'Label values: one or more for In and NotIn, none for Exists and DoesNotExist.',
+            maxItems: 64,
+            items: { type: 'string', maxLength: 63, pattern: LABEL_VALUE_PATTERN },
+          },
+        },
+        {
+          required: ['key', 'operator'],
+          'x-kubernetes-validations': [
+            {
+              rule: "self.operator in ['In', 'NotIn'] ? has(self.values) && self.values.size() > 0 : !has(self.values) || self.values.size() == 0",
+              messageExpression:
+                "'operator ' + self.operator + (self.operator in ['In', 'NotIn'] ? ' needs at least one value' : ' takes no values')",
+            },
+          ],
+        },
+      ),
+    },
+  });
+
+/** Who may send one kind of traffic: NetworkPolicy peer semantics. */
+const networkPeer = (description: string): JSONSchema =>
+  obj(
+    `${description} Omit it to admit any source. With both selectors: the matching pods in the matching namespaces; with podSelector alone: pods in the cluster’s namespace; with namespaceSelector alone: every pod in the matching namespaces.`,
+    {
+      namespaceSelector: labelSelector('Namespaces the sources run in (an empty selector: every namespace).'),
+      podSelector: labelSelector('Pods that are sources (an empty selector: every pod).'),
+    },
+    {
+      'x-kubernetes-validations': [
+        {
+          rule: 'has(self.namespaceSelector) || has(self.podSelector)',
+          message: 'give a namespaceSelector, a podSelector or both; to admit any source, leave this field out',
+        },
+      ],
+    },
+  );
+
+const networkPolicySchema = obj(
+  'The NetworkPolicy `<name>` that admits only the traffic the ensemble needs: clients to the client port, ' +
+    'members to each other’s quorum and election ports, the operator’s pods to the client port, monitoring to the metrics port. ' +
+    'Nothing else reaches the members (the AdminServer is not reachable from other pods). It takes effect only where the ' +
+    'cluster’s network plugin enforces NetworkPolicies.',
+  {
+    enabled: bool('Render the NetworkPolicy. false deletes it: every pod may then reach every port of the members.', {
+      default: DEFAULTS.networkPolicyEnabled,
+    }),
+    clients: networkPeer('Who may reach the client port.'),
+    monitoring: networkPeer('Who may reach the metrics port.'),
+  },
+  { default: {} },
+);
+
 const minorAlternatives = SUPPORTED_MINOR_VERSIONS.map((v) => v.replace('.', '\\\\.')).join('|');
 
 const specSchema = obj(
@@ -289,6 +385,7 @@ const specSchema = obj(
       type: str('Service type.', { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'], default: 'ClusterIP' }),
       annotations: stringMap('Annotations on the client Service (for example for a cloud load balancer).'),
     }),
+    networkPolicy: networkPolicySchema,
     clusterDomain: str('DNS domain of the Kubernetes cluster, used in member addresses.', {
       default: DEFAULTS.clusterDomain,
       pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',

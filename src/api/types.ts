@@ -5,6 +5,7 @@
  */
 import type {
   V1Affinity,
+  V1LabelSelector,
   V1LocalObjectReference,
   V1ObjectMeta,
   V1PodSecurityContext,
@@ -67,6 +68,25 @@ export interface RollingUpdateSpec {
   stepTimeoutSeconds?: number;
 }
 
+/**
+ * Sources of traffic, with NetworkPolicy peer semantics: both selectors given select the
+ * matching pods in the matching namespaces; `podSelector` alone selects pods in the cluster's
+ * namespace; `namespaceSelector` alone every pod in the matching namespaces.
+ */
+export interface NetworkPeerSpec {
+  namespaceSelector?: V1LabelSelector;
+  podSelector?: V1LabelSelector;
+}
+
+export interface NetworkPolicySpec {
+  /** Render a NetworkPolicy that admits only the traffic the ensemble needs (default true). */
+  enabled?: boolean;
+  /** Who may reach the client port; any source when omitted. */
+  clients?: NetworkPeerSpec;
+  /** Who may reach the metrics port; any source when omitted. */
+  monitoring?: NetworkPeerSpec;
+}
+
 export interface ZooKeeperClusterSpec {
   replicas?: number;
   image?: string;
@@ -79,6 +99,7 @@ export interface ZooKeeperClusterSpec {
   ports?: PortsSpec;
   pod?: PodOverrides;
   clientService?: ClientServiceSpec;
+  networkPolicy?: NetworkPolicySpec;
   clusterDomain?: string;
   paused?: boolean;
   rollingUpdate?: RollingUpdateSpec;

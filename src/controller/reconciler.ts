@@ -7,12 +7,15 @@
  * Steps, in order:
  * 1. read the cluster; gone or being deleted → nothing to do (children are garbage-collected
  *    through their owner references, claims through the StatefulSet's retention policy);
- * 2. review the spec; errors stop every action and are reported (status, Event);
+ * 2. review the spec; errors stop every action and are reported (status, Event); then the
+ *    super-user Secret: created when missing, and one the cluster does not own (planted before
+ *    it existed) stops every action too, reported as SuperUserSecretNotOwned, never used;
  * 3. read every member's state from ZooKeeper itself (srvr, mntr, conf, zabstate);
  * 4. plan the membership change (scaling by reconfig, one voter per step) from what was read;
  * 5. render the desired objects (the pod count and the dynamic config follow the committed
  *    membership and the scaling step; the claim template keeps the live StatefulSet's size) and
- *    apply those the live objects do not already satisfy;
+ *    apply those the live objects do not already satisfy (and delete the NetworkPolicy once
+ *    the spec turns it off);
  * 6. take the scaling step, if any; otherwise plan the rolling restart (outdated revisions, and
  *    members whose grown volume waits for a remount) and take its one step; once nothing is to
  *    restart, take the next step of growing volumes (`volumes.ts`);
@@ -26,10 +29,11 @@ import { reviewSpec, type SpecProblem } from '../api/validation.js';
 import { canonicalJson } from '../render/canonical-json.js';
 import { type DesiredObjects, ownerReference, renderCluster } from '../render/cluster.js';
 import { objectNames } from '../render/names.js';
+import type { OperatorPod } from '../render/network-policy.js';
 import type { ReconcileContext, ReconcileOutcome } from '../runtime/controller.js';
 import type { EventTarget, EventType } from '../runtime/event-recorder.js';
 import { classifyKubeError } from '../runtime/kube-errors.js';
-import type { OwnedObject } from '../runtime/kube-writer.js';
+import type { OwnedObject, SuperUserSecret } from '../runtime/kube-writer.js';
 import { parseObjectKey } from '../runtime/object-key.js';
 import type { EnsembleReader } from '../zookeeper/ensemble-reader.js';
 import { assessEnsemble, type EnsembleHealth } from '../zookeeper/health.js';
@@ -42,7 +46,7 @@ import { computeStatus, hasFormed } from './status.js';
 import { appliedClaimSize, podsToRemount, type StorageStep } from './storage-resize.js';
 import { growVolumes, storageInput, templateSizeOf, VolumeResizeError } from './volumes.js';
 
-export type OwnedKind = 'ConfigMap' | 'Service' | 'StatefulSet' | 'PodDisruptionBudget';
+export type OwnedKind = 'ConfigMap' | 'Service' | 'StatefulSet' | 'PodDisruptionBudget' | 'NetworkPolicy';
 
 /** Read access to the informer caches. */
 export interface ClusterCache {
@@ -59,11 +63,16 @@ export interface ClusterWriter {
   apply(object: OwnedObject): Promise<void>;
   /** Deletes a member pod, only if it still has this uid (never its successor). */
   deletePod(namespace: string, name: string, uid: string): Promise<void>;
-  /** The super user's password, from the cluster's Secret, which is created when missing. */
-  superUserPassword(namespace: string, secretName: string, owner: V1OwnerReference): Promise<string>;
+  /**
+   * The cluster's super-user Secret, created (owned by `owner`) when missing. One of that name
+   * that `owner` does not own is reported as `notOwned`, never used.
+   */
+  superUserSecret(namespace: string, secretName: string, owner: V1OwnerReference): Promise<SuperUserSecret>;
   deleteClaim(namespace: string, name: string): Promise<void>;
   /** Raises a claim's storage request. */
   resizeClaim(namespace: string, name: string, size: string): Promise<void>;
+  /** Deletes the cluster's NetworkPolicy, only if it still has this uid. */
+  deleteNetworkPolicy(namespace: string, name: string, uid: string): Promise<void>;
   /** Deletes the StatefulSet, only if it still has this uid, leaving its pods and claims. */
   deleteStatefulSetKeepingPods(namespace: string, name: string, uid: string): Promise<void>;
   markClaim(namespace: string, name: string, annotation: string, version: string): Promise<void>;
@@ -89,6 +98,8 @@ export interface ReconcilerDependencies {
   ensemble: EnsembleReader;
   membership: MembershipFactory;
   health?: HealthObserver;
+  /** The operator's own pods, admitted to the client port by each cluster's NetworkPolicy. */
+  operatorPod?: OperatorPod;
   now: () => Date;
   /** How often to look again while anything is not perfect. */
   pollIntervalMs?: number;
@@ -96,9 +107,13 @@ export interface ReconcilerDependencies {
   resyncIntervalMs?: number;
 }
 
-/** Apply order: configuration and Services before the pods that use them. */
+/**
+ * Apply order: configuration and Services before the pods that use them, and the NetworkPolicy
+ * before the pods it guards.
+ */
 const APPLY_ORDER: readonly (keyof Omit<DesiredObjects, 'revision'>)[] = [
   'configMap',
+  'networkPolicy',
   'headlessService',
   'clientService',
   'statefulSet',
@@ -118,60 +133,29 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     const review = reviewSpec(cluster.spec);
     for (const problem of [...review.errors, ...review.warnings]) await warn(problem.reason, problem.message);
 
-    let desired: DesiredObjects | undefined;
+    const progress: Progress = {};
     let applyFailure: SpecProblem | undefined;
+    let blocker: SpecProblem | undefined;
     let failure: unknown;
     let health: EnsembleHealth | undefined;
-    let scaling: ScalingStep | undefined;
-    let roll: RollStep | undefined;
-    let storage: StorageStep | undefined;
-    let remount: string[] | undefined;
     const pods = deps.cache.memberPods(cluster.metadata.namespace, cluster.metadata.name);
     if (review.errors.length === 0) {
       try {
         // The Secret comes first: member pods cannot start without the digest it holds.
-        const superPassword = await deps.writer.superUserPassword(
+        const secretName = objectNames(cluster.metadata).superUserSecret;
+        const secret = await deps.writer.superUserSecret(
           cluster.metadata.namespace,
-          objectNames(cluster.metadata).superUserSecret,
+          secretName,
           ownerReference(cluster),
         );
         health = await readHealth(deps, cluster, pods);
-        const plan = planMembership(deps, cluster, pods, health);
-        scaling = plan.scaling;
-        const statefulSet = deps.cache.owned('StatefulSet', cluster.metadata.namespace, cluster.metadata.name) as
-          | V1StatefulSet
-          | undefined;
-        const spec = resolveSpec(cluster.spec);
-        desired = renderCluster({
-          cluster,
-          bootstrap: !hasFormed(cluster.status),
-          podCount: plan.podCount,
-          members: plan.members,
-          claimSize: appliedClaimSize({
-            desiredSize: spec.storage.ephemeral ? undefined : spec.storage.size,
-            templateSize: templateSizeOf(statefulSet),
-          }),
-        });
-        await applyChanged(deps, cluster, desired, ctx);
-        if (plan.restoredFrom !== undefined) {
-          const message = `the StatefulSet was set to ${plan.restoredFrom} replicas outside the operator, fewer than the committed voters; restored to ${plan.podCount}. Change the member count with \`kubectl scale zk/${name}\``;
-          ctx.logger.warn(message);
-          await warn('StatefulSetReplicasRestored', message);
-        }
-        if (scaling !== undefined && scaling.kind !== 'done') {
-          await takeScalingStep(deps, cluster, pods, health, scaling, superPassword, ctx);
-        } else if (health !== undefined) {
-          const volumes = storageInput(deps, cluster, statefulSet);
-          const memberPods = pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []);
-          remount = podsToRemount(volumes.claims, memberPods);
-          roll = planRoll(cluster, desired, memberPods, remount, health, deps.now());
-          await takeRollStep(deps, cluster, pods, roll, ctx);
-          // Volumes grow only while membership and revisions are settled: the StatefulSet is
-          // recreated at most when no member is about to come or go.
-          const settled = statefulSet !== undefined && statefulSet.metadata?.deletionTimestamp === undefined;
-          if (roll.kind === 'done' && health.available && !spec.paused && settled) {
-            storage = await growVolumes(deps, cluster, statefulSet, volumes, ctx);
-          }
+        if (secret.kind === 'notOwned') {
+          // Its digest would reach every member that starts: nothing is applied or restarted.
+          blocker = foreignSecretProblem(cluster, secretName, secret.ownerReferences);
+          ctx.logger.warn(blocker.message, { reason: blocker.reason });
+          await warn(blocker.reason, blocker.message);
+        } else {
+          await act(deps, cluster, pods, health, secret.password, progress, ctx);
         }
       } catch (error) {
         failure = error;
@@ -186,14 +170,15 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     const status = computeStatus({
       cluster,
       pods,
-      desiredRevision: desired?.revision,
+      desiredRevision: progress.desired?.revision,
       specErrors: review.errors,
+      blocker,
       applyFailure,
       health,
-      roll,
-      scaling,
-      storage,
-      remount,
+      roll: progress.roll,
+      scaling: progress.scaling,
+      storage: progress.storage,
+      remount: progress.remount,
       now: deps.now(),
     });
     if (canonicalJson(status) !== canonicalJson(cluster.status ?? {})) {
@@ -204,6 +189,95 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     return {
       requeueAfterMs: status.phase === 'Running' || status.phase === 'Paused' ? resyncIntervalMs : pollIntervalMs,
     };
+  };
+}
+
+/** What a reconcile decided and did, for the status; filled in step by step, so a failure keeps what came before it. */
+interface Progress {
+  desired?: DesiredObjects;
+  scaling?: ScalingStep;
+  roll?: RollStep;
+  storage?: StorageStep;
+  remount?: string[];
+}
+
+/**
+ * Steps 4-6: plans membership, applies the rendered objects the live ones do not satisfy, then
+ * takes the one step of scaling, else of the rolling restart, else of growing volumes.
+ */
+async function act(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  pods: readonly V1Pod[],
+  health: EnsembleHealth | undefined,
+  superPassword: string,
+  progress: Progress,
+  ctx: ReconcileContext,
+): Promise<void> {
+  const plan = planMembership(deps, cluster, pods, health);
+  const scaling = plan.scaling;
+  if (scaling !== undefined) progress.scaling = scaling;
+  const statefulSet = deps.cache.owned('StatefulSet', cluster.metadata.namespace, cluster.metadata.name) as
+    | V1StatefulSet
+    | undefined;
+  const spec = resolveSpec(cluster.spec);
+  const desired = renderCluster({
+    cluster,
+    bootstrap: !hasFormed(cluster.status),
+    podCount: plan.podCount,
+    members: plan.members,
+    claimSize: appliedClaimSize({
+      desiredSize: spec.storage.ephemeral ? undefined : spec.storage.size,
+      templateSize: templateSizeOf(statefulSet),
+    }),
+    operatorPod: deps.operatorPod,
+  });
+  progress.desired = desired;
+  await applyChanged(deps, cluster, desired, ctx);
+  if (plan.restoredFrom !== undefined) {
+    const message = `the StatefulSet was set to ${plan.restoredFrom} replicas outside the operator, fewer than the committed voters; restored to ${plan.podCount}. Change the member count with \`kubectl scale zk/${cluster.metadata.name}\``;
+    ctx.logger.warn(message);
+    await deps.events.record(cluster, 'Warning', 'StatefulSetReplicasRestored', message);
+  }
+  if (scaling !== undefined && scaling.kind !== 'done') {
+    await takeScalingStep(deps, cluster, pods, health, scaling, superPassword, ctx);
+  } else if (health !== undefined) {
+    const volumes = storageInput(deps, cluster, statefulSet);
+    const memberPods = pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []);
+    const remount = podsToRemount(volumes.claims, memberPods);
+    progress.remount = remount;
+    const roll = planRoll(cluster, desired, memberPods, remount, health, deps.now());
+    progress.roll = roll;
+    await takeRollStep(deps, cluster, pods, roll, ctx);
+    // Volumes grow only while membership and revisions are settled: the StatefulSet is
+    // recreated at most when no member is about to come or go.
+    const settled = statefulSet !== undefined && statefulSet.metadata?.deletionTimestamp === undefined;
+    if (roll.kind === 'done' && health.available && !spec.paused && settled) {
+      progress.storage = await growVolumes(deps, cluster, statefulSet, volumes, ctx);
+    }
+  }
+}
+
+/**
+ * A Secret named like the cluster's super-user Secret that the cluster does not own. Says
+ * whose it is, and what to do.
+ */
+function foreignSecretProblem(
+  cluster: ZooKeeperCluster,
+  secretName: string,
+  ownerReferences: readonly V1OwnerReference[],
+): SpecProblem {
+  const { namespace, name, uid } = cluster.metadata;
+  const earlier = ownerReferences.find((owner) => owner.kind === cluster.kind && owner.name === name);
+  const whose =
+    earlier !== undefined
+      ? `it belongs to an earlier ${cluster.kind} named ${name} (uid ${earlier.uid}); the garbage collector deletes it once that one is gone, and the operator then creates this cluster's own`
+      : ownerReferences.length > 0
+        ? `it is owned by ${ownerReferences.map((owner) => `${owner.kind} ${owner.name}`).join(', ')}, not by this cluster (uid ${uid})`
+        : `it has no owner reference to this cluster (uid ${uid}), so the operator did not create it`;
+  return {
+    reason: 'SuperUserSecretNotOwned',
+    message: `Secret ${namespace}/${secretName} already exists and ${whose}. Its password would decide who is ZooKeeper's super user, so the operator does not use it and creates and changes nothing for this cluster. Delete it (\`kubectl -n ${namespace} delete secret ${secretName}\`) and the operator creates its own.`,
   };
 }
 
@@ -272,7 +346,11 @@ async function applyChanged(
 ): Promise<void> {
   const { namespace } = cluster.metadata;
   for (const field of APPLY_ORDER) {
-    const object: OwnedObject = desired[field];
+    const object: OwnedObject | undefined = desired[field];
+    if (object === undefined) {
+      await deleteUnwanted(deps, cluster, field, ctx);
+      continue;
+    }
     const kind = object.kind as OwnedKind;
     const objectName = object.metadata?.name ?? '';
     const live = deps.cache.owned(kind, namespace, objectName);
@@ -284,6 +362,26 @@ async function applyChanged(
     ctx.logger.info(`${verb.toLowerCase()} ${kind} ${objectName}`);
     await deps.events.record(cluster, 'Normal', verb, `${verb} ${kind} ${objectName}`);
   }
+}
+
+/** An object the spec no longer asks for (the NetworkPolicy, turned off): deleted if this cluster owns it. */
+async function deleteUnwanted(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  field: keyof Omit<DesiredObjects, 'revision'>,
+  ctx: ReconcileContext,
+): Promise<void> {
+  if (field !== 'networkPolicy') return;
+  const { namespace, uid } = cluster.metadata;
+  const objectName = objectNames(cluster.metadata).networkPolicy;
+  const live = deps.cache.owned('NetworkPolicy', namespace, objectName);
+  const liveUid = live?.metadata?.uid;
+  const owned = live?.metadata?.ownerReferences?.some((owner) => owner.uid === uid && owner.controller === true);
+  if (liveUid === undefined || !owned || live?.metadata?.deletionTimestamp !== undefined) return;
+  await deps.writer.deleteNetworkPolicy(namespace, objectName, liveUid);
+  const message = `Deleted NetworkPolicy ${objectName}: spec.networkPolicy.enabled is false`;
+  ctx.logger.info(message);
+  await deps.events.record(cluster, 'Normal', 'Deleted', message);
 }
 
 function describeApplyFailure(error: unknown): SpecProblem {

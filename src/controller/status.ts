@@ -6,8 +6,8 @@
  * the quorum), and from pod readiness otherwise. Conditions carry a reason and a message that
  * names the members concerned:
  * - Available: a single leader and a majority of synced voters;
- * - Degraded: fewer synced voters than the design tolerates, an anomaly, an invalid spec, or a
- *   failed apply;
+ * - Degraded: fewer synced voters than the design tolerates, an anomaly, an invalid spec, a
+ *   super-user Secret the cluster does not own, or a failed apply;
  * - Progressing: a roll is under way (which member, and what it waits for) or members start.
  */
 import type { V1Pod } from '@kubernetes/client-node';
@@ -31,6 +31,8 @@ export interface StatusInput {
   desiredRevision: string | undefined;
   /** Problems that stop the operator from acting on the spec. */
   specErrors: readonly SpecProblem[];
+  /** A problem outside the spec that stops every action (a super-user Secret the cluster does not own). */
+  blocker?: SpecProblem | undefined;
   /** Why the last attempt to apply the desired objects failed, if it did. */
   applyFailure?: SpecProblem | undefined;
   /** ZooKeeper's view, when members were read. */
@@ -93,7 +95,8 @@ function memberView(input: StatusInput): MemberStatus[] {
 }
 
 export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
-  const { cluster, pods, desiredRevision, specErrors, applyFailure, health, roll, scaling, storage, now } = input;
+  const { cluster, pods, desiredRevision, specErrors, blocker, applyFailure, health, roll, scaling, storage, now } =
+    input;
   const previous = cluster.status ?? {};
   const spec = resolveSpec(cluster.spec);
   const members = memberView(input);
@@ -120,7 +123,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
             p.metadata?.annotations?.[REVISION_ANNOTATION] !== desiredRevision ||
             (input.remount ?? []).includes(p.metadata?.name ?? ''),
         );
-  const problem = specErrors[0] ?? applyFailure;
+  const problem = specErrors[0] ?? blocker ?? applyFailure;
   // A member not in sync, with what its pod's scheduler or kubelet says is wrong, if anything.
   const withPodProblem = (member: { pod: string }): string => {
     const pod = pods.find((p) => p.metadata?.name === member.pod);
@@ -186,6 +189,9 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   function progressingCondition(): ConditionInput {
     if (specErrors.length > 0) {
       return { type: 'Progressing', status: 'False', reason: 'InvalidSpec', message: 'fix the spec to continue' };
+    }
+    if (blocker !== undefined) {
+      return { type: 'Progressing', status: 'False', reason: blocker.reason, message: blocker.message };
     }
     if (roll?.kind === 'restart')
       return { type: 'Progressing', status: 'True', reason: roll.reason.code, message: roll.reason.message };

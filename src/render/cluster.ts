@@ -16,6 +16,7 @@ import { type ResolvedSpec, resolveSpec } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import { canonicalJson } from './canonical-json.js';
 import { type ClusterRef, commonLabels, myidOfOrdinal, objectNames, selectorLabels } from './names.js';
+import { type NetworkPolicyObject, type OperatorPod, renderNetworkPolicySpec } from './network-policy.js';
 import { renderPodTemplate } from './pod-template.js';
 import { LOGBACK_XML, PROBE_SCRIPT, renderStartScript } from './scripts.js';
 import { renderDynamicConfig, renderStaticConfig } from './zoo-cfg.js';
@@ -39,6 +40,8 @@ export interface RenderInput {
    * claim template cannot change, so the storage-resize steps keep its size until they recreate it.
    */
   claimSize?: string | undefined;
+  /** The operator's own pods, admitted to the client port by the NetworkPolicy; unknown out of cluster. */
+  operatorPod?: OperatorPod | undefined;
 }
 
 export interface DesiredObjects {
@@ -49,6 +52,8 @@ export interface DesiredObjects {
   clientService: V1Service;
   statefulSet: V1StatefulSet;
   podDisruptionBudget: V1PodDisruptionBudget;
+  /** Absent when `spec.networkPolicy.enabled` is false. */
+  networkPolicy?: NetworkPolicyObject;
 }
 
 export function renderCluster(input: RenderInput): DesiredObjects {
@@ -73,6 +78,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
     annotations: { ...podTemplate.metadata?.annotations, [REVISION_ANNOTATION]: revision },
   };
   const members = input.members ?? Array.from({ length: spec.replicas }, (_, ordinal) => myidOfOrdinal(ordinal));
+  const { networkPolicy } = spec;
 
   return {
     revision,
@@ -142,6 +148,16 @@ export function renderCluster(input: RenderInput): DesiredObjects {
       metadata: meta(names.podDisruptionBudget, 'server'),
       spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(ref) } },
     },
+    ...(networkPolicy.enabled
+      ? {
+          networkPolicy: {
+            apiVersion: 'networking.k8s.io/v1',
+            kind: 'NetworkPolicy',
+            metadata: meta(names.networkPolicy, 'server'),
+            spec: renderNetworkPolicySpec(ref, spec, networkPolicy, input.operatorPod),
+          },
+        }
+      : {}),
   };
 }
 

@@ -15,6 +15,7 @@ export const objectNames = (cluster: ClusterRef) => ({
   clientService: `${cluster.name}-client`,
   configMap: `${cluster.name}-config`,
   podDisruptionBudget: cluster.name,
+  networkPolicy: cluster.name,
   /** The super user's password (for reconfig) and its digest (for the members' JVM flag). */
   superUserSecret: `${cluster.name}-super-user`,
 });

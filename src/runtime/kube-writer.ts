@@ -3,13 +3,14 @@
  * under one field manager, so fields set by users or other controllers (an admission webhook,
  * `kubectl annotate`) are left alone and conflicts over the operator's own fields are resolved
  * in its favour. Pods are deleted only with a uid precondition, so a restart never hits the
- * pod's successor.
+ * pod's successor. The only Secret it uses is one it created itself, with the cluster as owner.
  */
 import {
   type AppsV1Api,
   type CoreV1Api,
   type CustomObjectsApi,
   type KubernetesObject,
+  type NetworkingV1Api,
   PatchStrategy,
   type PolicyV1Api,
   setHeaderOptions,
@@ -21,6 +22,7 @@ import {
 } from '@kubernetes/client-node';
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, KIND, OPERATOR_NAME, PLURAL } from '../api/constants.js';
 import type { ZooKeeperClusterStatus } from '../api/types.js';
+import type { NetworkPolicyObject } from '../render/network-policy.js';
 import { generateSuperPassword, superDigest } from '../zookeeper/super-digest.js';
 import { classifyKubeError } from './kube-errors.js';
 
@@ -28,11 +30,22 @@ export interface ApiClients {
   core: CoreV1Api;
   apps: AppsV1Api;
   policy: PolicyV1Api;
+  networking: NetworkingV1Api;
   custom: CustomObjectsApi;
 }
 
 /** The kinds the operator applies. */
-export type OwnedObject = V1ConfigMap | V1Service | V1StatefulSet | V1PodDisruptionBudget;
+export type OwnedObject = V1ConfigMap | V1Service | V1StatefulSet | V1PodDisruptionBudget | NetworkPolicyObject;
+
+/**
+ * The cluster's super-user Secret as found: one the cluster owns gives the password; a Secret of
+ * that name without the cluster's owner reference (planted before the cluster existed, or left by
+ * an earlier cluster of the same name) is never used, since its password would decide who is
+ * ZooKeeper's super user.
+ */
+export type SuperUserSecret =
+  | { kind: 'owned'; password: string }
+  | { kind: 'notOwned'; ownerReferences: V1OwnerReference[] };
 
 const applyOptions = () => setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
@@ -59,35 +72,45 @@ export class KubeWriter {
       case 'PodDisruptionBudget':
         await this.clients.policy.patchNamespacedPodDisruptionBudget({ ...request, body: object }, applyOptions());
         return;
+      case 'NetworkPolicy':
+        await this.clients.networking.patchNamespacedNetworkPolicy({ ...request, body: object }, applyOptions());
+        return;
       default:
         throw new Error(`the operator does not apply objects of kind ${(object as KubernetesObject).kind}`);
     }
   }
 
   /**
-   * The cluster's super-user password, from its Secret; created (with the digest the members'
-   * JVM flag needs) when missing. Never rotated: members hold the digest until they restart.
+   * The cluster's super-user Secret: created (with the password and the digest the members' JVM
+   * flag needs, owned by the cluster) when missing; read when it exists and the cluster owns it;
+   * reported, never read for use, when it exists without the cluster's owner reference. Never
+   * rotated: members hold the digest until they restart.
    */
-  async superUserPassword(namespace: string, name: string, owner: V1OwnerReference): Promise<string> {
+  async superUserSecret(namespace: string, name: string, owner: V1OwnerReference): Promise<SuperUserSecret> {
     // Never rotated, so one read per cluster incarnation (owner uid) is enough: not one per reconcile.
     const key = `${owner.uid}/${namespace}/${name}`;
     const known = this.superUserPasswords.get(key);
-    if (known !== undefined) return known;
-    const password = await this.readOrCreateSuperUserPassword(namespace, name, owner);
-    this.superUserPasswords.set(key, password);
-    return password;
+    if (known !== undefined) return { kind: 'owned', password: known };
+    const secret = await this.readOrCreateSuperUserSecret(namespace, name, owner);
+    if (secret.kind === 'owned') this.superUserPasswords.set(key, secret.password);
+    return secret;
   }
 
-  private async readOrCreateSuperUserPassword(
+  private async readOrCreateSuperUserSecret(
     namespace: string,
     name: string,
     owner: V1OwnerReference,
-  ): Promise<string> {
-    const read = async () => {
+  ): Promise<SuperUserSecret> {
+    const read = async (): Promise<SuperUserSecret> => {
       const secret = await this.clients.core.readNamespacedSecret({ namespace, name });
+      const ownerReferences = secret.metadata?.ownerReferences ?? [];
+      // The uid is the cluster's incarnation: nobody could name it before the cluster existed.
+      if (!ownerReferences.some((reference) => reference.uid === owner.uid && reference.controller === true)) {
+        return { kind: 'notOwned', ownerReferences };
+      }
       const password = secret.data?.password;
       if (password === undefined) throw new Error(`Secret ${namespace}/${name} has no "password" key`);
-      return Buffer.from(password, 'base64').toString('utf8');
+      return { kind: 'owned', password: Buffer.from(password, 'base64').toString('utf8') };
     };
     try {
       return await read();
@@ -109,12 +132,17 @@ export class KubeWriter {
           stringData: { password, digest: superDigest(password) },
         },
       });
-      return password;
+      return { kind: 'owned', password };
     } catch (error) {
-      // Another reconcile created it first: use that one.
+      // Created in between (by another reconcile, or by someone else): judge that one.
       if (classifyKubeError(error).kind !== 'alreadyExists') throw error;
       return read();
     }
+  }
+
+  /** Deletes the cluster's NetworkPolicy (turned off in the spec), only if it still has this uid. */
+  async deleteNetworkPolicy(namespace: string, name: string, uid: string): Promise<void> {
+    await this.clients.networking.deleteNamespacedNetworkPolicy({ namespace, name, body: { preconditions: { uid } } });
   }
 
   async deleteClaim(namespace: string, name: string): Promise<void> {

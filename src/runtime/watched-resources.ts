@@ -8,8 +8,10 @@ import type {
   CustomObjectsApi,
   KubernetesListObject,
   KubernetesObject,
+  NetworkingV1Api,
   PolicyV1Api,
   V1ConfigMap,
+  V1NetworkPolicy,
   V1PersistentVolumeClaim,
   V1Pod,
   V1PodDisruptionBudget,
@@ -18,6 +20,7 @@ import type {
 } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, PLURAL } from '../api/constants.js';
 import type { ZooKeeperCluster } from '../api/types.js';
+import type { NetworkPolicyObject } from '../render/network-policy.js';
 import type { ListScope, WatchedResource } from './informer.js';
 
 const collection = (prefix: string, plural: string) => (namespace: string | undefined) =>
@@ -109,4 +112,29 @@ export function persistentVolumeClaims(core: CoreV1Api): WatchedResource<V1Persi
         ? core.listPersistentVolumeClaimForAllNamespaces(selectors(scope))
         : core.listNamespacedPersistentVolumeClaim({ namespace: scope.namespace, ...selectors(scope) }),
   };
+}
+
+/**
+ * NetworkPolicies as the API sends them: a typed LIST names an ingress rule's `from` `_from`
+ * (client-node's model), watch events do not; the cache must hold one spelling, the API's.
+ */
+export function networkPolicies(networking: NetworkingV1Api): WatchedResource<NetworkPolicyObject> {
+  return {
+    name: 'networkpolicies.networking.k8s.io',
+    path: collection('/apis/networking.k8s.io/v1', 'networkpolicies'),
+    list: async (scope) => {
+      const list =
+        scope.namespace === undefined
+          ? await networking.listNetworkPolicyForAllNamespaces(selectors(scope))
+          : await networking.listNamespacedNetworkPolicy({ namespace: scope.namespace, ...selectors(scope) });
+      return { ...list, items: list.items.map(withApiFieldNames) };
+    },
+  };
+}
+
+function withApiFieldNames(policy: V1NetworkPolicy): NetworkPolicyObject {
+  const { spec } = policy;
+  if (spec?.ingress === undefined) return policy as NetworkPolicyObject;
+  const ingress = spec.ingress.map(({ _from, ...rule }) => (_from === undefined ? rule : { ...rule, from: _from }));
+  return { ...policy, spec: { ...spec, ingress } };
 }

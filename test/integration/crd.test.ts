@@ -67,6 +67,26 @@ test('the example cluster is accepted and the schema fills in the defaults', asy
   t.is(created.spec.storage?.reclaimPolicy, 'Delete');
   t.is(created.spec.storage?.ephemeral, false);
   t.is(created.spec.paused, false);
+  t.deepEqual(created.spec.networkPolicy, { enabled: true });
+});
+
+test('a NetworkPolicy spec with namespace and pod selectors for clients and monitoring is accepted as given', async (t) => {
+  const namespace = await newNamespace(t);
+  const networkPolicy = {
+    enabled: true,
+    clients: {
+      namespaceSelector: { matchLabels: { 'team.example.com/name': 'payments', tier: '' } },
+      podSelector: {
+        matchExpressions: [
+          { key: 'zk-client', operator: 'In' as const, values: ['true', 'yes'] },
+          { key: 'example.com/legacy', operator: 'DoesNotExist' as const },
+        ],
+      },
+    },
+    monitoring: { namespaceSelector: {} },
+  };
+  const created = await create(namespace, body('peers', { networkPolicy }));
+  t.deepEqual(created.spec.networkPolicy, networkPolicy);
 });
 
 const invalidSpecs: { name: string; spec: ZooKeeperClusterSpec; message: RegExp }[] = [
@@ -130,6 +150,56 @@ const invalidSpecs: { name: string; spec: ZooKeeperClusterSpec; message: RegExp 
     message: /storageClassName has no effect with storage\.ephemeral/,
   },
   { name: 'a malformed storage size', spec: { storage: { size: 'ten gigs' } }, message: /spec\.storage\.size/ },
+  {
+    name: 'a client peer without a selector',
+    spec: { networkPolicy: { clients: {} } },
+    message: /give a namespaceSelector, a podSelector or both; to admit any source, leave this field out/,
+  },
+  {
+    name: 'a label key that is no label key',
+    spec: { networkPolicy: { clients: { namespaceSelector: { matchLabels: { 'team name': 'a' } } } } },
+    message: /label key "team name" is not valid/,
+  },
+  {
+    name: 'a label key with a prefix over 253 characters',
+    spec: { networkPolicy: { monitoring: { podSelector: { matchLabels: { [`${'a'.repeat(254)}/x`]: 'y' } } } } },
+    message: /label key "a{254}\/x" is not valid/,
+  },
+  {
+    name: 'a label value that is no label value',
+    spec: { networkPolicy: { clients: { podSelector: { matchLabels: { app: 'not ok' } } } } },
+    message: /spec\.networkPolicy\.clients\.podSelector\.matchLabels\.app.*should match/,
+  },
+  {
+    name: 'In without values',
+    spec: { networkPolicy: { clients: { podSelector: { matchExpressions: [{ key: 'app', operator: 'In' }] } } } },
+    message: /operator In needs at least one value/,
+  },
+  {
+    name: 'Exists with values',
+    spec: {
+      networkPolicy: {
+        clients: { podSelector: { matchExpressions: [{ key: 'app', operator: 'Exists', values: ['zk'] }] } },
+      },
+    },
+    message: /operator Exists takes no values/,
+  },
+  {
+    name: 'an unknown selector operator',
+    spec: {
+      networkPolicy: {
+        clients: { podSelector: { matchExpressions: [{ key: 'app', operator: 'Matches' as 'In', values: ['zk'] }] } },
+      },
+    },
+    message: /Unsupported value: "Matches"/,
+  },
+  {
+    name: 'a matchExpressions key that is no label key',
+    spec: {
+      networkPolicy: { clients: { podSelector: { matchExpressions: [{ key: '-app', operator: 'Exists' }] } } },
+    },
+    message: /spec\.networkPolicy\.clients\.podSelector\.matchExpressions\[0\]\.key.*should match/,
+  },
 ];
 
 for (const c of invalidSpecs) {

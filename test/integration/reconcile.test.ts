@@ -2,10 +2,19 @@
  * The reconcile loop against the real control plane (and the process kubelet, which runs the
  * member pods as real ZooKeeper processes), with the operator under the chart's RBAC.
  */
-import { AppsV1Api, CoreV1Api, PolicyV1Api, type V1ObjectMeta } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  NetworkingV1Api,
+  PolicyV1Api,
+  type V1NetworkPolicy,
+  type V1ObjectMeta,
+} from '@kubernetes/client-node';
 import test from 'ava';
 import { KIND } from '../../src/api/constants.js';
 import type { RunningOperator } from '../../src/operator.js';
+import { canonicalJson } from '../../src/render/canonical-json.js';
+import { renderCluster } from '../../src/render/cluster.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
 import {
@@ -25,6 +34,7 @@ async function clients() {
     core: kubeConfig.makeApiClient(CoreV1Api),
     apps: kubeConfig.makeApiClient(AppsV1Api),
     policy: kubeConfig.makeApiClient(PolicyV1Api),
+    networking: kubeConfig.makeApiClient(NetworkingV1Api),
   };
 }
 
@@ -35,7 +45,7 @@ const notFound = (error: { code?: number }) => {
 
 /** The children of cluster `name`, once all exist. */
 async function children(namespace: string, name: string) {
-  const { core, apps, policy } = await clients();
+  const { core, apps, policy, networking } = await clients();
   return pollUntil(
     `the children of ${namespace}/${name}`,
     async () => {
@@ -45,6 +55,7 @@ async function children(namespace: string, name: string) {
         client: await core.readNamespacedService({ namespace, name: `${name}-client` }),
         configMap: await core.readNamespacedConfigMap({ namespace, name: `${name}-config` }),
         pdb: await policy.readNamespacedPodDisruptionBudget({ namespace, name }),
+        networkPolicy: await networking.readNamespacedNetworkPolicy({ namespace, name }),
       };
       return found;
     },
@@ -174,6 +185,88 @@ test('reconciling an unchanged cluster makes no write calls', async (t) => {
     requests.filter((r) => r.method !== 'GET'),
     [],
   );
+});
+
+/** The NetworkPolicy's spec as the API spells it (client-node's model calls `from` `_from`). */
+async function networkPolicySpec(namespace: string, name: string): Promise<unknown> {
+  const { networking } = await clients();
+  const policy: V1NetworkPolicy | undefined = await networking
+    .readNamespacedNetworkPolicy({ namespace, name })
+    .catch(notFound);
+  if (policy?.spec === undefined) return undefined;
+  const ingress = policy.spec.ingress?.map(({ _from, ...rule }) =>
+    _from === undefined ? rule : { ...rule, from: _from },
+  );
+  return JSON.parse(JSON.stringify({ ...policy.spec, ingress }));
+}
+
+test('the API server admits the NetworkPolicy as rendered; it follows spec.networkPolicy and goes when turned off', async (t) => {
+  const namespace = await newNamespace(t);
+  await runOperator(t, namespace);
+  const spec = { replicas: 1, storage: { ephemeral: true } };
+  const cluster = await createCluster(namespace, 'zk', spec);
+  const rendered = (clients?: object) =>
+    renderCluster({ cluster: { ...cluster, spec: { ...spec, networkPolicy: clients ?? {} } }, bootstrap: false })
+      .networkPolicy?.spec;
+  const policyIs = (what: string, expected: unknown) =>
+    pollUntil(
+      what,
+      async () => {
+        const live = await networkPolicySpec(namespace, 'zk');
+        if (canonicalJson(live) !== canonicalJson(expected)) throw new Error(`live: ${canonicalJson(live)}`);
+        return true;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+  t.true(await policyIs('the rendered NetworkPolicy', rendered()));
+
+  const clients = { clients: { namespaceSelector: { matchLabels: { team: 'payments' } } } };
+  await patchCluster(namespace, 'zk', { spec: { networkPolicy: clients } });
+  t.true(await policyIs('clients only from team payments', rendered(clients)));
+  // Back to any source: the client rule loses its `from`, which admits every source.
+  await patchCluster(namespace, 'zk', { spec: { networkPolicy: { clients: null } } });
+  t.true(await policyIs('clients from anywhere again', rendered()));
+
+  await patchCluster(namespace, 'zk', { spec: { networkPolicy: { enabled: false } } });
+  t.true(await policyIs('no NetworkPolicy', undefined));
+});
+
+test('a super-user Secret planted before the cluster is never used: a condition and a Warning say so until it is deleted', async (t) => {
+  const namespace = await newNamespace(t);
+  const { core, apps } = await clients();
+  await core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'zk-super-user' }, stringData: { password: 'planted', digest: 'super:planted' } },
+  });
+  await runOperator(t, namespace);
+  const cluster = await createCluster(namespace, 'zk', { replicas: 1, storage: { ephemeral: true } });
+  const status = await waitForStatus(
+    namespace,
+    'zk',
+    'Degraded with SuperUserSecretNotOwned',
+    (s) => s.conditions?.some((c) => c.type === 'Degraded' && c.reason === 'SuperUserSecretNotOwned') ?? false,
+    30_000,
+  );
+  t.regex(
+    status.conditions?.find((c) => c.type === 'Degraded')?.message ?? '',
+    /^Secret .*\/zk-super-user already exists and it has no owner reference to this cluster .* Delete it/,
+  );
+  const events = await core.listNamespacedEvent({ namespace, fieldSelector: 'reason=SuperUserSecretNotOwned' });
+  t.is(events.items[0]?.type, 'Warning');
+  t.is(events.items[0]?.involvedObject.uid, cluster.metadata.uid);
+  t.is(await apps.readNamespacedStatefulSet({ namespace, name: 'zk' }).catch(notFound), undefined, 'no member pods');
+
+  await core.deleteNamespacedSecret({ namespace, name: 'zk-super-user' });
+  const own = await pollUntil(
+    'the operator’s own Secret',
+    async () => {
+      const secret = await core.readNamespacedSecret({ namespace, name: 'zk-super-user' }).catch(notFound);
+      return secret?.metadata?.ownerReferences?.some((o) => o.uid === cluster.metadata.uid) ? secret : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+  t.not(Buffer.from(own.data?.password ?? '', 'base64').toString(), 'planted');
+  t.truthy((await children(namespace, 'zk')).statefulSet.metadata?.uid);
 });
 
 async function reconcileCount(metrics: Promise<string>): Promise<number> {

@@ -23,6 +23,16 @@ app.kubernetes.io/name: {{ include "zookeeper-operator.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* The selector labels as `key=value,...`, sorted by key: the operator's OPERATOR_POD_LABELS. */}}
+{{- define "zookeeper-operator.selectorLabelList" -}}
+{{- $labels := include "zookeeper-operator.selectorLabels" . | fromYaml }}
+{{- $pairs := list }}
+{{- range $key := keys $labels | sortAlpha }}
+{{- $pairs = append $pairs (printf "%s=%s" $key (get $labels $key)) }}
+{{- end }}
+{{- join "," $pairs }}
+{{- end }}
+
 {{/* Labels on every object of the release. */}}
 {{- define "zookeeper-operator.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { V1LabelSelectorRequirement } from '@kubernetes/client-node';
 import test from 'ava';
 import { RESERVED_CONFIG_KEYS } from '../../../src/api/constants.js';
 import { CRD_FILE, renderCrdYaml } from '../../../src/api/crd-yaml.js';
@@ -7,6 +8,8 @@ import { buildCrd, type JSONSchema } from '../../../src/api/schema.js';
 import type {
   ClientServiceSpec,
   JvmSpec,
+  NetworkPeerSpec,
+  NetworkPolicySpec,
   PortsSpec,
   RollingUpdateSpec,
   StorageSpec,
@@ -68,6 +71,7 @@ test('schema defaults match the defaults the operator resolves', (t) => {
     t.is(props.ports?.properties?.[port]?.default, value, `ports.${port}`);
   }
   t.is(props.rollingUpdate?.properties?.stepTimeoutSeconds?.default, DEFAULTS.stepTimeoutSeconds);
+  t.is(props.networkPolicy?.properties?.enabled?.default, DEFAULTS.networkPolicyEnabled);
 });
 
 test('the operator defaults no zoo.cfg key it also reserves', (t) => {
@@ -88,6 +92,7 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
   storage: Own<StorageSpec>;
   ports: Own<PortsSpec>;
   clientService: Own<ClientServiceSpec>;
+  networkPolicy: Own<NetworkPolicySpec> & { clients: Own<NetworkPeerSpec>; monitoring: Own<NetworkPeerSpec> };
   rollingUpdate: Own<RollingUpdateSpec>;
 } = {
   replicas: 3,
@@ -112,6 +117,20 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
     terminationGracePeriodSeconds: 30,
   },
   clientService: { type: 'ClusterIP', annotations: {} },
+  networkPolicy: {
+    enabled: true,
+    clients: {
+      namespaceSelector: {
+        matchLabels: { team: 'a' },
+        matchExpressions: [{ key: 'env', operator: 'In', values: ['x'] }],
+      },
+      podSelector: { matchLabels: { role: 'client' }, matchExpressions: [] },
+    },
+    monitoring: {
+      namespaceSelector: { matchLabels: {}, matchExpressions: [] },
+      podSelector: { matchLabels: {}, matchExpressions: [] },
+    },
+  },
   clusterDomain: 'cluster.local',
   paused: false,
   rollingUpdate: { stepTimeoutSeconds: 600 },
@@ -149,6 +168,12 @@ function assertSameShape(t: import('ava').ExecutionContext, value: unknown, sche
 test('the TypeScript types and the OpenAPI schema declare the same spec and status fields', (t) => {
   assertSameShape(t, fullSpec, specSchema, 'spec');
   assertSameShape(t, fullStatus, statusSchema, 'status');
+  const requirement: Own<V1LabelSelectorRequirement> = { key: 'env', operator: 'In', values: ['x'] };
+  const selector = specSchema.properties?.networkPolicy?.properties?.clients?.properties?.namespaceSelector;
+  t.deepEqual(
+    Object.keys(requirement).sort(),
+    Object.keys(selector?.properties?.matchExpressions?.items?.properties ?? {}).sort(),
+  );
   t.deepEqual(
     Object.keys(fullStatus.quorum).sort(),
     Object.keys(statusSchema.properties?.quorum?.properties ?? {}).sort(),

@@ -21,6 +21,18 @@ const cases: { name: string; desired: unknown; live: unknown; satisfied: boolean
   { name: 'a list with an extra live element', desired: { l: [1] }, live: { l: [1, 2] }, satisfied: false },
   { name: 'a list in another order', desired: { l: [1, 2] }, live: { l: [2, 1] }, satisfied: false },
   {
+    name: 'NetworkPolicy rules equal to the live ones',
+    desired: { spec: { ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 2181 }] }] } },
+    live: { spec: { ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 2181 }] }] } },
+    satisfied: true,
+  },
+  {
+    name: 'a NetworkPolicy rule now from anywhere, still restricted live (a rule’s absent `from` means every source)',
+    desired: { spec: { ingress: [{ ports: [{ protocol: 'TCP', port: 2181 }] }] } },
+    live: { spec: { ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 2181 }] }] } },
+    satisfied: false,
+  },
+  {
     name: 'canonicalised resource quantities',
     desired: { resources: { limits: { cpu: '1000m', memory: '1024Mi' } } },
     live: { resources: { limits: { cpu: '1', memory: '1Gi' } } },

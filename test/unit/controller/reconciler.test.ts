@@ -2,12 +2,19 @@
  * The reconciler against fakes of its edges, asserting the exact writes and Events each
  * situation produces (the style of cert-manager's controller tests).
  */
-import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1OwnerReference,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import test from 'ava';
 import { REVISION_ANNOTATION } from '../../../src/api/constants.js';
 import type { ZooKeeperCluster, ZooKeeperClusterSpec, ZooKeeperClusterStatus } from '../../../src/api/types.js';
 import { type ClusterCache, clusterReconciler, type OwnedKind } from '../../../src/controller/reconciler.js';
 import { renderCluster } from '../../../src/render/cluster.js';
+import type { OperatorPod } from '../../../src/render/network-policy.js';
 import type { ReconcileContext } from '../../../src/runtime/controller.js';
 import type { OwnedObject } from '../../../src/runtime/kube-writer.js';
 import { MemoryLogger } from '../../../src/runtime/logging.js';
@@ -23,6 +30,8 @@ class World implements ClusterCache {
   failApplyWith: unknown;
   failResizeWith: unknown;
   secretCreated = false;
+  /** Owner references of a super-user Secret that exists without this cluster as owner. */
+  foreignSecret: V1OwnerReference[] | undefined;
   /** False: no member has a quorum, so none serves or answers `conf` (as after losing pods). */
   quorum = true;
 
@@ -68,8 +77,9 @@ class World implements ClusterCache {
     return this.claimObjects;
   }
 
-  reconcile() {
+  reconcile(options: { operatorPod?: OperatorPod } = {}) {
     const reconciler = clusterReconciler({
+      ...options,
       cache: this,
       writer: {
         apply: async (object) => {
@@ -82,10 +92,15 @@ class World implements ClusterCache {
         deletePod: async (_namespace, name, uid) => {
           this.writes.push(`delete pod ${name} (uid ${uid})`);
         },
-        superUserPassword: async (_namespace, name) => {
+        superUserSecret: async (_namespace, name) => {
+          if (this.foreignSecret !== undefined) return { kind: 'notOwned', ownerReferences: this.foreignSecret };
           if (!this.secretCreated) this.writes.push(`create Secret/${name}`);
           this.secretCreated = true;
-          return 'secret';
+          return { kind: 'owned', password: 'secret' };
+        },
+        deleteNetworkPolicy: async (_namespace, name, uid) => {
+          this.writes.push(`delete NetworkPolicy/${name} (uid ${uid})`);
+          this.objects.delete(`NetworkPolicy/${name}`);
         },
         deleteClaim: async (_namespace, name) => {
           this.writes.push(`delete claim ${name}`);
@@ -214,6 +229,7 @@ test('a new cluster: every object is applied in order, then the status, each wit
   t.deepEqual(world.writes, [
     'create Secret/example-super-user',
     'apply ConfigMap/example-config',
+    'apply NetworkPolicy/example',
     'apply Service/example-headless',
     'apply Service/example-client',
     'apply StatefulSet/example',
@@ -222,6 +238,7 @@ test('a new cluster: every object is applied in order, then the status, each wit
   ]);
   t.deepEqual(world.events, [
     'Normal Created: Created ConfigMap example-config',
+    'Normal Created: Created NetworkPolicy example',
     'Normal Created: Created Service example-headless',
     'Normal Created: Created Service example-client',
     'Normal Created: Created StatefulSet example',
@@ -553,3 +570,85 @@ test('a legitimate scale-down lowers the StatefulSet only after the member left 
   t.true(world.writes.includes('reconfig remove 3 from 100000000'));
   t.false(world.events.some((event) => event.includes('StatefulSetReplicasRestored')));
 });
+
+test('networkPolicy.enabled turned false deletes the cluster’s NetworkPolicy by uid, with an Event, once', async (t) => {
+  const world = new World(cluster());
+  await world.reconcile();
+  world.edit({ networkPolicy: { enabled: false } });
+  await world.reconcile();
+  t.deepEqual(
+    world.writes.filter((w) => !w.startsWith('status')),
+    ['delete NetworkPolicy/example (uid NetworkPolicy-uid)'],
+  );
+  t.deepEqual(world.events, ['Normal Deleted: Deleted NetworkPolicy example: spec.networkPolicy.enabled is false']);
+  world.writes.length = 0;
+  await world.reconcile();
+  t.deepEqual(world.writes, [], 'nothing left to delete');
+});
+
+test('a NetworkPolicy of that name the cluster does not own is left alone when the spec turns it off', async (t) => {
+  const world = new World(cluster({ networkPolicy: { enabled: false } }));
+  world.objects.set('NetworkPolicy/example', {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'example', namespace: 'default', uid: 'someone-elses' },
+  });
+  await world.reconcile();
+  t.false(world.writes.some((w) => w.includes('NetworkPolicy')));
+});
+
+test('the NetworkPolicy admits the operator’s own pods, as the reconciler was told they are labelled', async (t) => {
+  const world = new World(cluster());
+  const operatorPod = { namespace: 'zk-system', labels: { 'app.kubernetes.io/name': 'zookeeper-operator' } };
+  await world.reconcile({ operatorPod });
+  const policy = world.objects.get('NetworkPolicy/example') as { spec?: { ingress?: { from?: unknown[] }[] } };
+  t.deepEqual(policy.spec?.ingress?.[2]?.from, [
+    {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'zk-system' } },
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'zookeeper-operator' } },
+    },
+  ]);
+});
+
+const planted: { name: string; ownerReferences: V1OwnerReference[]; whose: RegExp }[] = [
+  {
+    name: 'without an owner reference',
+    ownerReferences: [],
+    whose: /has no owner reference to this cluster \(uid 00000000-0000-4000-8000-000000000001\)/,
+  },
+  {
+    name: 'of an earlier cluster of that name',
+    ownerReferences: [
+      { apiVersion: 'zookeeper.ensembles.dev/v1alpha1', kind: 'ZooKeeperCluster', name: 'example', uid: 'old' },
+    ],
+    whose: /belongs to an earlier ZooKeeperCluster named example \(uid old\); the garbage collector deletes it/,
+  },
+];
+for (const c of planted) {
+  test(`a super-user Secret ${c.name}: not used, nothing applied or restarted; a condition and a Warning say what to do`, async (t) => {
+    const world = new World(cluster());
+    await world.reconcile();
+    world.addReadyPods(3, 'an-old-revision');
+    world.edit({});
+    world.foreignSecret = c.ownerReferences;
+    const outcome = await world.reconcile();
+    t.deepEqual(world.writes, ['status example Degraded'], 'no apply, no pod deleted though all are outdated');
+    t.is(world.events.length, 1);
+    t.regex(
+      world.events[0] ?? '',
+      /^Warning SuperUserSecretNotOwned: Secret default\/example-super-user already exists and /,
+    );
+    t.regex(world.events[0] ?? '', c.whose);
+    t.regex(world.events[0] ?? '', /Delete it \(`kubectl -n default delete secret example-super-user`\)/);
+    const conditions = world.clusterObject?.status?.conditions ?? [];
+    const degraded = conditions.find((condition) => condition.type === 'Degraded');
+    t.is(degraded?.status, 'True');
+    t.is(degraded?.reason, 'SuperUserSecretNotOwned');
+    t.is(degraded?.message, (world.events[0] ?? '').replace(/^Warning SuperUserSecretNotOwned: /, ''));
+    t.like(
+      conditions.find((condition) => condition.type === 'Progressing'),
+      { status: 'False', reason: 'SuperUserSecretNotOwned' },
+    );
+    t.deepEqual(outcome, { requeueAfterMs: 2_000 }, 'looks again soon: the Secret may be deleted any time');
+  });
+}

@@ -146,6 +146,19 @@ test('defaults: probes hit /healthz and /readyz on the port the operator serves;
   t.is(container.image, `zookeeper-operator:${readPackageVersion()}`);
 });
 
+test('OPERATOR_POD_LABELS names exactly the labels that select the operator’s pods, so NetworkPolicies admit them', async (t) => {
+  for (const sets of [[], ['nameOverride=zk-op'], ['fullnameOverride=elsewhere']]) {
+    const objects = await render([], sets);
+    const deployment = deploymentOf(objects);
+    const selector = deployment.spec?.selector.matchLabels ?? {};
+    const listed = Object.fromEntries(
+      (envValue(objects, 'OPERATOR_POD_LABELS')?.value ?? '').split(',').map((pair) => pair.split('=')),
+    );
+    t.deepEqual(listed, selector, sets.join(' '));
+    t.like(deployment.spec?.template.metadata?.labels, selector);
+  }
+});
+
 test('namespaced with two namespaces: a Role and RoleBinding in each, nothing cluster-wide', async (t) => {
   const objects = await render(VALUES_FILES.namespaced);
   t.deepEqual(ofKind(objects, 'ClusterRole'), []);

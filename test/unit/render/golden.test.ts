@@ -9,11 +9,12 @@ import test from 'ava';
 import { dump } from 'js-yaml';
 import type { ZooKeeperCluster } from '../../../src/api/types.js';
 import { renderCluster } from '../../../src/render/cluster.js';
+import type { OperatorPod } from '../../../src/render/network-policy.js';
 import { aCluster } from '../../support/builders.js';
 
 const goldenDir = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 
-const cases: { name: string; cluster: ZooKeeperCluster; bootstrap: boolean }[] = [
+const cases: { name: string; cluster: ZooKeeperCluster; bootstrap: boolean; operatorPod?: OperatorPod }[] = [
   { name: 'three-members', cluster: aCluster(), bootstrap: true },
   { name: 'five-members', cluster: aCluster({ replicas: 5 }, { name: 'zk5', namespace: 'prod' }), bootstrap: false },
   { name: 'one-member', cluster: aCluster({ replicas: 1 }, { name: 'solo' }), bootstrap: true },
@@ -66,11 +67,35 @@ const cases: { name: string; cluster: ZooKeeperCluster; bootstrap: boolean }[] =
     ),
     bootstrap: true,
   },
+  {
+    name: 'network-policy-peers',
+    cluster: aCluster(
+      {
+        networkPolicy: {
+          clients: {
+            namespaceSelector: { matchLabels: { 'team.example.com/name': 'payments' } },
+            podSelector: { matchExpressions: [{ key: 'zk-client', operator: 'Exists' }] },
+          },
+          monitoring: {
+            namespaceSelector: {
+              matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['monitoring'] }],
+            },
+          },
+        },
+      },
+      { name: 'locked', namespace: 'payments' },
+    ),
+    bootstrap: false,
+    operatorPod: {
+      namespace: 'zookeeper-operator',
+      labels: { 'app.kubernetes.io/name': 'zookeeper-operator', 'app.kubernetes.io/instance': 'zookeeper-operator' },
+    },
+  },
 ];
 
 for (const c of cases) {
   test(`renders the ${c.name} cluster exactly as its golden file`, (t) => {
-    const rendered = renderCluster({ cluster: c.cluster, bootstrap: c.bootstrap });
+    const rendered = renderCluster({ cluster: c.cluster, bootstrap: c.bootstrap, operatorPod: c.operatorPod });
     const yaml = dump(rendered, { lineWidth: -1, noRefs: true });
     const file = join(goldenDir, `${c.name}.yaml`);
     if (process.env.UPDATE_GOLDEN === '1') {

@@ -3,10 +3,10 @@
  * force, status through /status, pod deletion with a uid precondition, and the error paths a
  * reconcile must classify (409, 403, 5xx, network).
  */
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, PolicyV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, PolicyV1Api } from '@kubernetes/client-node';
 import test from 'ava';
 import nock from 'nock';
-import { renderCluster } from '../../../src/render/cluster.js';
+import { ownerReference, renderCluster } from '../../../src/render/cluster.js';
 import { type ApiRequest, makeObservedApiClient } from '../../../src/runtime/api-client.js';
 import { classifyKubeError, type KubeErrorKind } from '../../../src/runtime/kube-errors.js';
 import { KubeWriter } from '../../../src/runtime/kube-writer.js';
@@ -28,6 +28,7 @@ function writer() {
     core: makeObservedApiClient(kubeConfig, CoreV1Api, options),
     apps: makeObservedApiClient(kubeConfig, AppsV1Api, options),
     policy: makeObservedApiClient(kubeConfig, PolicyV1Api, options),
+    networking: makeObservedApiClient(kubeConfig, NetworkingV1Api, options),
     custom: makeObservedApiClient(kubeConfig, CustomObjectsApi, options),
   };
   return { writer: new KubeWriter(clients), requests, metrics };
@@ -111,6 +112,102 @@ test.serial('a claim grows by a merge patch of its storage request alone', async
   await writer().writer.resizeClaim('default', 'data-example-0', '20Gi');
   t.is(contentType, 'application/merge-patch+json');
   t.deepEqual(body, { spec: { resources: { requests: { storage: '20Gi' } } } });
+});
+
+test.serial('the NetworkPolicy is applied with its rules spelt as the API spells them (`from`)', async (t) => {
+  let body: { spec?: { ingress?: Record<string, unknown>[] } } | undefined;
+  nock(SERVER)
+    .patch('/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/example')
+    .query({ fieldManager: 'zookeeper-operator', force: 'true' })
+    .reply(200, async (request: Request) => {
+      body = JSON.parse(await request.text());
+      return body;
+    });
+  const policy = desired.networkPolicy;
+  if (policy === undefined) throw new Error('no NetworkPolicy rendered');
+  await writer().writer.apply(policy);
+  t.deepEqual(
+    body?.spec?.ingress?.map((rule) => Object.keys(rule).sort()),
+    [['ports'], ['from', 'ports'], ['ports']],
+  );
+});
+
+test.serial('a NetworkPolicy turned off is deleted only with its uid as a precondition', async (t) => {
+  let body: unknown;
+  nock(SERVER)
+    .delete('/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/example')
+    .reply(200, async (request: Request) => {
+      body = JSON.parse(await request.text());
+      return { kind: 'NetworkPolicy', metadata: { name: 'example' } };
+    });
+  await writer().writer.deleteNetworkPolicy('default', 'example', 'uid-np');
+  t.deepEqual(body, { preconditions: { uid: 'uid-np' } });
+});
+
+const SECRET_PATH = '/api/v1/namespaces/default/secrets/example-super-user';
+const owner = ownerReference(aCluster());
+const secretWith = (ownerReferences: object[]) => ({
+  kind: 'Secret',
+  apiVersion: 'v1',
+  metadata: { name: 'example-super-user', namespace: 'default', ownerReferences },
+  data: { password: Buffer.from('planted').toString('base64') },
+});
+
+test.serial('a missing super-user Secret is created, owned by the cluster, and its password used', async (t) => {
+  let created: { metadata?: { ownerReferences?: unknown[] }; stringData?: Record<string, string> } | undefined;
+  nock(SERVER).get(SECRET_PATH).reply(404, status(404, 'NotFound'));
+  nock(SERVER)
+    .post('/api/v1/namespaces/default/secrets')
+    .reply(201, async (request: Request) => {
+      created = JSON.parse(await request.text());
+      return created;
+    });
+  const secret = await writer().writer.superUserSecret('default', 'example-super-user', owner);
+  t.deepEqual(created?.metadata?.ownerReferences, [owner]);
+  t.deepEqual(secret, { kind: 'owned', password: created?.stringData?.password ?? 'none' });
+});
+
+test.serial('a super-user Secret the cluster owns is read once, and its password used', async (t) => {
+  const scope = nock(SERVER)
+    .get(SECRET_PATH)
+    .once()
+    .reply(200, secretWith([owner]));
+  const { writer: w, requests } = writer();
+  t.deepEqual(await w.superUserSecret('default', 'example-super-user', owner), { kind: 'owned', password: 'planted' });
+  t.deepEqual(await w.superUserSecret('default', 'example-super-user', owner), { kind: 'owned', password: 'planted' });
+  t.true(scope.isDone());
+  t.is(requests.length, 1);
+});
+
+/** client-node's model instances as plain data. */
+const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+
+const foreign: { name: string; ownerReferences: object[] }[] = [
+  { name: 'no owner reference', ownerReferences: [] },
+  { name: 'an owner reference to an earlier cluster of that name', ownerReferences: [{ ...owner, uid: 'earlier' }] },
+  { name: 'a reference to the cluster that is not the controller', ownerReferences: [{ ...owner, controller: false }] },
+];
+for (const c of foreign) {
+  test.serial(`a super-user Secret with ${c.name} is reported, not used, and left alone`, async (t) => {
+    nock(SERVER).get(SECRET_PATH).twice().reply(200, secretWith(c.ownerReferences));
+    const { writer: w, requests } = writer();
+    const expected = { kind: 'notOwned', ownerReferences: c.ownerReferences };
+    t.deepEqual(plain(await w.superUserSecret('default', 'example-super-user', owner)), expected);
+    // Not remembered: once it is deleted, the operator creates its own.
+    t.deepEqual(plain(await w.superUserSecret('default', 'example-super-user', owner)), expected);
+    t.deepEqual(
+      requests.map((r) => `${r.method} ${r.path}`),
+      [`GET ${SECRET_PATH}`, `GET ${SECRET_PATH}`],
+    );
+  });
+}
+
+test.serial('a Secret created by someone else between the read and the create is judged like any other', async (t) => {
+  nock(SERVER).get(SECRET_PATH).reply(404, status(404, 'NotFound'));
+  nock(SERVER).post('/api/v1/namespaces/default/secrets').reply(409, status(409, 'AlreadyExists'));
+  nock(SERVER).get(SECRET_PATH).reply(200, secretWith([]));
+  const secret = await writer().writer.superUserSecret('default', 'example-super-user', owner);
+  t.deepEqual(secret, { kind: 'notOwned', ownerReferences: [] });
 });
 
 const failures: {

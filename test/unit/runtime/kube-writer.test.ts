@@ -75,17 +75,35 @@ test.serial('status is applied through the status subresource', async (t) => {
   t.true(scope.isDone());
 });
 
-test.serial('a pod is deleted only with its uid as a precondition', async (t) => {
-  let body: unknown;
-  nock(SERVER)
-    .delete('/api/v1/namespaces/default/pods/example-1')
-    .reply(200, async (request: Request) => {
-      body = JSON.parse(await request.text());
-      return { kind: 'Pod', metadata: { name: 'example-1' } };
-    });
-  await writer().writer.deletePod('default', 'example-1', 'uid-1');
-  t.like(body, { preconditions: { uid: 'uid-1' } });
-});
+const uidDeletions: {
+  what: string;
+  path: string;
+  remove: (w: KubeWriter) => Promise<void>;
+}[] = [
+  {
+    what: 'a pod',
+    path: '/api/v1/namespaces/default/pods/example-1',
+    remove: (w) => w.deletePod('default', 'example-1', 'uid-1'),
+  },
+  {
+    what: 'a NetworkPolicy turned off',
+    path: '/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/example',
+    remove: (w) => w.deleteNetworkPolicy('default', 'example', 'uid-1'),
+  },
+];
+for (const c of uidDeletions) {
+  test.serial(`${c.what} is deleted only with its uid as a precondition`, async (t) => {
+    let body: unknown;
+    nock(SERVER)
+      .delete(c.path)
+      .reply(200, async (request: Request) => {
+        body = JSON.parse(await request.text());
+        return { kind: 'Status', status: 'Success' };
+      });
+    await c.remove(writer().writer);
+    t.deepEqual(body, { preconditions: { uid: 'uid-1' } });
+  });
+}
 
 test.serial('a StatefulSet is recreated by deleting only it: uid precondition, dependents orphaned', async (t) => {
   let body: unknown;
@@ -130,18 +148,6 @@ test.serial('the NetworkPolicy is applied with its rules spelt as the API spells
     body?.spec?.ingress?.map((rule) => Object.keys(rule).sort()),
     [['ports'], ['from', 'ports'], ['ports']],
   );
-});
-
-test.serial('a NetworkPolicy turned off is deleted only with its uid as a precondition', async (t) => {
-  let body: unknown;
-  nock(SERVER)
-    .delete('/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/example')
-    .reply(200, async (request: Request) => {
-      body = JSON.parse(await request.text());
-      return { kind: 'NetworkPolicy', metadata: { name: 'example' } };
-    });
-  await writer().writer.deleteNetworkPolicy('default', 'example', 'uid-np');
-  t.deepEqual(body, { preconditions: { uid: 'uid-np' } });
 });
 
 const SECRET_PATH = '/api/v1/namespaces/default/secrets/example-super-user';

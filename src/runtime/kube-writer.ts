@@ -104,8 +104,12 @@ export class KubeWriter {
     const read = async (): Promise<SuperUserSecret> => {
       const secret = await this.clients.core.readNamespacedSecret({ namespace, name });
       const ownerReferences = secret.metadata?.ownerReferences ?? [];
-      // The uid is the cluster's incarnation: nobody could name it before the cluster existed.
-      if (!ownerReferences.some((reference) => reference.uid === owner.uid && reference.controller === true)) {
+      // The uid is the cluster's incarnation: nobody could name it before the cluster existed. And
+      // where OwnerReferencesPermissionEnforcement runs, only who may update the cluster's
+      // finalizers can set blockOwnerDeletion, as the operator does.
+      const ours = (reference: V1OwnerReference) =>
+        reference.uid === owner.uid && reference.controller === true && reference.blockOwnerDeletion === true;
+      if (!ownerReferences.some(ours)) {
         return { kind: 'notOwned', ownerReferences };
       }
       const password = secret.data?.password;

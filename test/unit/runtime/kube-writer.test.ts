@@ -192,6 +192,10 @@ const foreign: { name: string; ownerReferences: object[] }[] = [
   { name: 'no owner reference', ownerReferences: [] },
   { name: 'an owner reference to an earlier cluster of that name', ownerReferences: [{ ...owner, uid: 'earlier' }] },
   { name: 'a reference to the cluster that is not the controller', ownerReferences: [{ ...owner, controller: false }] },
+  {
+    name: 'a reference to the cluster that does not block its deletion',
+    ownerReferences: [{ ...owner, blockOwnerDeletion: false }],
+  },
 ];
 for (const c of foreign) {
   test.serial(`a super-user Secret with ${c.name} is reported, not used, and left alone`, async (t) => {

@@ -123,7 +123,7 @@ async function main(): Promise<void> {
       name: values['leader-election-id'],
       identity: operator.identity,
       logger,
-      onStartedLeading: (signal) => operator.startActing(signal),
+      onStartedLeading: (leadership) => operator.startActing(leadership),
       onStoppedLeading: (reason) => {
         if (reason === 'lost' && !shuttingDown) {
           logger.error('leadership lost; exiting so that only the new leader acts');

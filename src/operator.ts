@@ -29,6 +29,7 @@ import { EventRecorder } from './runtime/event-recorder.js';
 import { startProbeServer } from './runtime/http-server.js';
 import { Informer, type KeyMapper, ownerKeys, ownKey, type WatchedResource } from './runtime/informer.js';
 import { KubeWriter, type OwnedObject } from './runtime/kube-writer.js';
+import type { Leadership } from './runtime/leader-election.js';
 import type { Logger } from './runtime/logging.js';
 import { OperatorMetrics } from './runtime/metrics.js';
 import { objectKey } from './runtime/object-key.js';
@@ -59,8 +60,8 @@ export interface RunningOperator {
   readonly identity: string;
   readonly metrics: OperatorMetrics;
   readonly probeAddress: { host: string; port: number };
-  /** Starts reconciling; `signal` aborting (leadership lost) stops it at once. */
-  startActing(signal?: AbortSignal): void;
+  /** Starts reconciling, under `leadership` when elected: its end stops every action at once. */
+  startActing(leadership?: Leadership): void;
   /** Stops acting, finishes in-flight reconciles within the drain deadline, stops watches. */
   stop(): Promise<void>;
 }
@@ -205,7 +206,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     identity,
     metrics,
     probeAddress: probeServer.address,
-    startActing(signal) {
+    startActing(leadership) {
       if (controller !== undefined) return;
       logger.info('starting to reconcile', { workers: options.workers });
       controller = runController({
@@ -215,7 +216,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         workers: options.workers,
         logger,
         metrics,
-        ...(signal === undefined ? {} : { signal }),
+        ...(leadership === undefined ? {} : { signal: leadership.signal }),
       });
       // Everything in the cache gets one reconcile when acting starts (a new leader catches up).
       for (const cluster of informers.clusters.list())

@@ -5,25 +5,32 @@
  * leader-election renewals) take a `Clock` instead of calling `Date.now()` and
  * `setTimeout` directly, so tests drive time with `FakeClock` and never sleep.
  *
- * Contract: `now()` is milliseconds since the epoch; a timer fires at most once,
- * and `clearTimeout` on a fired or cleared handle is a no-op.
+ * Contract: `now()` is wall time, milliseconds since the epoch, and may jump (an
+ * NTP step, a VM restored); `monotonicMs()` is milliseconds from an arbitrary
+ * origin that never jumps, on the same time base as timers: measure durations
+ * and deadlines with it. A timer fires at most once, and `clearTimeout` on a
+ * fired or cleared handle is a no-op.
  */
 
 /** An opaque timer handle; only the clock that made it can clear it. */
 export type TimerHandle = { readonly timerId: number };
 
 export interface Clock {
+  /** Wall time in ms since the epoch: for timestamps others read. */
   now(): number;
+  /** Monotonic ms from an arbitrary origin: for durations and deadlines in this process. */
+  monotonicMs(): number;
   setTimeout(callback: () => void, delayMs: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The wall clock, backed by Node's timers. */
+/** The wall clock, backed by Node's timers; `monotonicMs` is `performance.now()` (CLOCK_MONOTONIC). */
 export function systemClock(): Clock {
   let nextTimerId = 1;
   const timers = new Map<number, NodeJS.Timeout>();
   return {
     now: () => Date.now(),
+    monotonicMs: () => performance.now(),
     setTimeout(callback, delayMs) {
       const timerId = nextTimerId++;
       timers.set(
@@ -72,10 +79,13 @@ interface PendingTimer {
 
 /**
  * A manually advanced clock for tests. Timers fire in due order (ties in the
- * order they were set) only when `advance` moves time past them.
+ * order they were set) only when `advance` moves time past them. Monotonic time
+ * starts at `startMs` too; `stepWallClock` moves only the wall clock, and `pause`
+ * moves time without firing timers.
  */
 export class FakeClock implements Clock {
   private currentMs: number;
+  private wallOffsetMs = 0;
   private nextTimerId = 1;
   private pending: PendingTimer[] = [];
 
@@ -84,7 +94,25 @@ export class FakeClock implements Clock {
   }
 
   now(): number {
+    return this.currentMs + this.wallOffsetMs;
+  }
+
+  monotonicMs(): number {
     return this.currentMs;
+  }
+
+  /** Steps the wall clock by `deltaMs` (either way), as NTP does; monotonic time and timers are untouched. */
+  stepWallClock(deltaMs: number): void {
+    this.wallOffsetMs += deltaMs;
+  }
+
+  /**
+   * Moves time forward by `ms` without firing any timer, as a process stopped by
+   * SIGSTOP (or a long GC pause) finds it when it runs again: timers that fell
+   * due fire only at the next `advance`.
+   */
+  pause(ms: number): void {
+    this.currentMs += ms;
   }
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {

@@ -56,3 +56,28 @@ test('sleep resolves after its delay and rejects with the abort reason when abor
   t.deepEqual(clock.pendingDelays(), [], 'the aborted sleep cleared its timer');
   await t.throwsAsync(sleep(clock, 10, stop.signal), { message: 'stopping' });
 });
+
+test('a wall-clock step moves now() only; monotonic time and timers keep their course', async (t) => {
+  const clock = new FakeClock(1_000);
+  let fired = false;
+  clock.setTimeout(() => {
+    fired = true;
+  }, 100);
+  clock.stepWallClock(-3_600_000);
+  t.is(clock.now(), 1_000 - 3_600_000);
+  t.is(clock.monotonicMs(), 1_000);
+  await clock.advance(100);
+  t.true(fired);
+  t.is(clock.monotonicMs(), 1_100);
+});
+
+test('pause moves time past due timers without firing them; the next advance fires them', async (t) => {
+  const clock = new FakeClock(0);
+  const fired: number[] = [];
+  clock.setTimeout(() => fired.push(clock.monotonicMs()), 100);
+  clock.pause(500);
+  t.deepEqual(fired, []);
+  t.deepEqual(clock.pendingDelays(), [-400]);
+  await clock.advance(0);
+  t.deepEqual(fired, [500], 'fired late, at the time the process runs again');
+});

@@ -147,6 +147,7 @@ function aRecordingClock(): Clock & { delays: number[] } {
   return {
     delays,
     now: () => clock.now(),
+    monotonicMs: () => clock.monotonicMs(),
     setTimeout: (callback, delayMs) => {
       delays.push(delayMs);
       return clock.setTimeout(callback, delayMs);

@@ -4,7 +4,10 @@
  * flags and calls `startOperator`; integration tests call it directly.
  *
  * Caches start at once (so a standby replica is warm); the controller starts acting only
- * when `leadership` says so, and stops acting the moment leadership is lost.
+ * when `leadership` says so, and stops acting the moment leadership is lost. Every write,
+ * to Kubernetes (objects, status, Secrets, deletes, Events) or to ZooKeeper's membership,
+ * checks right before it is sent that this process still acts: not a standby, not
+ * stopped, and its leadership still holds at that instant.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -30,13 +33,13 @@ import { startProbeServer } from './runtime/http-server.js';
 import { Informer, type KeyMapper, ownerKeys, ownKey, type WatchedResource } from './runtime/informer.js';
 import { KubeWriter, type OwnedObject } from './runtime/kube-writer.js';
 import type { Leadership } from './runtime/leader-election.js';
-import type { Logger } from './runtime/logging.js';
+import { errorFields, type Logger } from './runtime/logging.js';
 import { OperatorMetrics } from './runtime/metrics.js';
 import { objectKey } from './runtime/object-key.js';
 import * as resources from './runtime/watched-resources.js';
 import { WorkQueue } from './runtime/work-queue.js';
 import { memberStateReader } from './zookeeper/ensemble-reader.js';
-import { zookeeperMembership } from './zookeeper/reconfig-client.js';
+import { type MembershipClient, zookeeperMembership } from './zookeeper/reconfig-client.js';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -116,11 +119,44 @@ function healthGauges(metrics: OperatorMetrics): HealthObserver {
   };
 }
 
+/** `client` with each reconfiguration and write checked by `assertMayWrite` right before it starts. */
+function guardedMembership(client: MembershipClient, assertMayWrite: (write: string) => void): MembershipClient {
+  return {
+    ...client,
+    add: async (serverLine, fromVersion) => {
+      assertMayWrite(`ZooKeeper reconfig -add ${serverLine}`);
+      return client.add(serverLine, fromVersion);
+    },
+    remove: async (myid, fromVersion) => {
+      assertMayWrite(`ZooKeeper reconfig -remove ${myid}`);
+      return client.remove(myid, fromVersion);
+    },
+    commitWrite: async () => {
+      assertMayWrite('ZooKeeper commit write');
+      return client.commitWrite();
+    },
+  };
+}
+
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const identity = options.identity ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
   const logger = options.logger;
   const metrics = new OperatorMetrics();
-  const clientOptions = { metrics, ...(options.onApiRequest ? { onRequest: options.onApiRequest } : {}) };
+  let controller: RunningController | undefined;
+  const assertMayWrite = (write: string): void => {
+    try {
+      if (controller === undefined) throw new Error('this process is not acting (a standby)');
+      controller.assertActing();
+    } catch (refusal) {
+      logger.warn('write refused: this process may no longer act', { write, ...errorFields(refusal) });
+      throw refusal;
+    }
+  };
+  const clientOptions = {
+    metrics,
+    beforeWrite: ({ method, path }: { method: string; path: string }) => assertMayWrite(`${method} ${path}`),
+    ...(options.onApiRequest ? { onRequest: options.onApiRequest } : {}),
+  };
   const api = {
     core: makeObservedApiClient(options.kubeConfig, CoreV1Api, clientOptions),
     apps: makeObservedApiClient(options.kubeConfig, AppsV1Api, clientOptions),
@@ -195,13 +231,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     writer: new KubeWriter(api),
     events,
     ensemble: memberStateReader(),
-    membership: (servers, superPassword) => zookeeperMembership({ servers, superPassword }),
+    membership: (servers, superPassword) =>
+      guardedMembership(zookeeperMembership({ servers, superPassword }), assertMayWrite),
     health: healthGauges(metrics),
     ...(options.operatorPod === undefined ? {} : { operatorPod: options.operatorPod }),
     now: () => new Date(),
   });
 
-  let controller: RunningController | undefined;
   return {
     identity,
     metrics,
@@ -216,7 +252,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         workers: options.workers,
         logger,
         metrics,
-        ...(leadership === undefined ? {} : { signal: leadership.signal }),
+        ...(leadership === undefined
+          ? {}
+          : { signal: leadership.signal, assertMayAct: () => leadership.assertLeading() }),
       });
       // Everything in the cache gets one reconcile when acting starts (a new leader catches up).
       for (const cluster of informers.clusters.list())

@@ -3,6 +3,15 @@
  * the `rest_client_requests_total` metric and to an optional observer (tests use it to
  * assert the exact calls a reconcile made). Built like client-node's `makeApiClient`, with
  * the HTTP library wrapped.
+ *
+ * Every write (any method but GET, HEAD and OPTIONS) passes `beforeWrite` twice: when it is
+ * handed to the HTTP stack, and again at the moment undici puts it on a connection
+ * (`onRequestStart`, just before its bytes are written), since a request may wait in
+ * between for a connection to open. If either check throws, the request is never sent (and
+ * not counted as a request), and the call rejects with that error. The operator uses it to
+ * refuse writes once it may no longer act: a process stopped (SIGSTOP) while a write waited
+ * for its connection would otherwise send it on resuming, before any timer could say that
+ * leadership was lost.
  */
 import {
   createConfiguration,
@@ -28,6 +37,42 @@ export interface ApiRequest {
 export interface ApiClientOptions {
   metrics?: OperatorMetrics;
   onRequest?: (request: ApiRequest) => void;
+  /** Throws to refuse a write; see the module comment. */
+  beforeWrite?: (request: { method: string; path: string }) => void;
+}
+
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+type Dispatcher = Parameters<RequestContext['setDispatcher']>[0];
+/** The part of undici's dispatch handler we wrap. */
+interface StartingHandler {
+  onRequestStart?(controller: { abort(reason: Error): void }, context: unknown): unknown;
+}
+
+/** `dispatcher`, with `check` run right before each request starts on a connection; a throw aborts it unsent. */
+function gatedDispatcher(dispatcher: Dispatcher, check: () => void): Dispatcher {
+  const gate = (handler: StartingHandler): StartingHandler =>
+    new Proxy(handler, {
+      get(target, property, receiver) {
+        if (property !== 'onRequestStart') return Reflect.get(target, property, receiver);
+        return (controller: { abort(reason: Error): void }, context: unknown) => {
+          try {
+            check();
+          } catch (refusal) {
+            controller.abort(refusal as Error);
+            return undefined;
+          }
+          return target.onRequestStart?.call(receiver, controller, context);
+        };
+      },
+    });
+  return new Proxy(dispatcher, {
+    get(target, property, receiver) {
+      if (property !== 'dispatch') return Reflect.get(target, property, receiver);
+      return (options: unknown, handler: StartingHandler): boolean =>
+        Reflect.apply(target.dispatch, target, [options, gate(handler)]);
+    },
+  });
 }
 
 type ApiConstructor<T> = new (config: ReturnType<typeof createConfiguration>) => T;
@@ -57,11 +102,31 @@ class ReportingHttpLibrary implements HttpLibrary {
   send(request: RequestContext): Observable<ResponseContext> {
     request.setHeaderParam('User-Agent', OPERATOR_NAME);
     const url = new URL(request.getUrl());
+    const method = request.getHttpMethod().toString();
+    const path = `${url.pathname}${url.search}`;
     const report = (status: number | undefined) => {
-      const method = request.getHttpMethod().toString();
       this.options.metrics?.recordKubeRequest(method, status);
-      this.options.onRequest?.({ method, path: `${url.pathname}${url.search}`, status });
+      this.options.onRequest?.({ method, path, status });
     };
+    let refusal: { error: unknown } | undefined;
+    const beforeWrite = this.options.beforeWrite;
+    if (beforeWrite !== undefined && !READ_METHODS.has(method)) {
+      const check = () => {
+        try {
+          beforeWrite({ method, path });
+        } catch (error) {
+          refusal = { error };
+          throw error;
+        }
+      };
+      try {
+        check();
+      } catch (error) {
+        return new Observable(Promise.reject(error));
+      }
+      const dispatcher = request.getDispatcher();
+      if (dispatcher !== undefined) request.setDispatcher(gatedDispatcher(dispatcher, check));
+    }
     return new Observable(
       this.inner
         .send(request)
@@ -72,6 +137,8 @@ class ReportingHttpLibrary implements HttpLibrary {
             return response;
           },
           (error: unknown) => {
+            // Refused on its connection: never sent, so not a request; the refusal is the error.
+            if (refusal !== undefined) throw refusal.error;
             report(undefined);
             throw error;
           },

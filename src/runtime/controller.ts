@@ -14,7 +14,13 @@
  *   and retried; anything else is logged at error.
  * - `ctx.signal` aborts when the controller must stop acting: the external
  *   `signal` fired (e.g. leadership was lost) or a stop's drain deadline passed.
- *   External abort stops the workers at once without waiting for in-flight keys.
+ *   External abort stops the workers at once without waiting for in-flight keys;
+ *   no reconcile starts after it, and one that fails after it is logged as
+ *   abandoned, not retried.
+ * - `assertActing()` throws unless the controller may act at this very instant:
+ *   not aborted, not stopped, and `assertMayAct` (leadership's own check against
+ *   the clock) passes. Every write calls it right before it is sent, so a
+ *   reconcile that ignores `ctx.signal` still cannot write after leadership ends.
  */
 import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from './clock.js';
@@ -52,6 +58,8 @@ export interface ControllerOptions {
   readonly metrics?: OperatorMetrics;
   /** Aborting it stops the controller at once, e.g. when leadership is lost. */
   readonly signal?: AbortSignal;
+  /** Throws when acting is no longer allowed at this instant, e.g. `Leadership.assertLeading`. */
+  readonly assertMayAct?: () => void;
   readonly clock?: Clock;
   readonly newReconcileId?: () => string;
 }
@@ -64,6 +72,8 @@ export interface RunningController {
    * (default 30 s, controller-runtime's graceful shutdown), then aborts their signal.
    */
   stop(options?: { drainTimeoutMs?: number }): Promise<ShutdownResult>;
+  /** Throws (the reason acting ended) unless the controller may act now; see the module comment. */
+  assertActing(): void;
 }
 
 export function runController(options: ControllerOptions): RunningController {
@@ -92,7 +102,14 @@ export function runController(options: ControllerOptions): RunningController {
   if (options.signal?.aborted) onExternalAbort();
   else options.signal?.addEventListener('abort', onExternalAbort, { once: true });
 
+  const assertActing = (): void => {
+    stopActing.signal.throwIfAborted();
+    options.assertMayAct?.();
+  };
+
   const reconcileOnce = async (key: string): Promise<void> => {
+    // A key handed out just before an abort: the work is level-triggered, so dropping it loses nothing.
+    if (stopActing.signal.aborted) return;
     const reconcileId = newReconcileId();
     const reconcileLogger = logger.child({ key, reconcileId });
     const startedAt = clock.now();
@@ -113,6 +130,14 @@ export function runController(options: ControllerOptions): RunningController {
         options.metrics?.reconcileTotal.inc({ ...labels, result: 'success' });
       }
     } catch (err) {
+      if (stopActing.signal.aborted) {
+        options.metrics?.reconcileTotal.inc({ ...labels, result: 'abandoned' });
+        reconcileLogger.info('reconcile abandoned: the controller stopped acting', {
+          ...errorFields(err),
+          why: errorFields(stopActing.signal.reason).error,
+        });
+        return;
+      }
       const retryInMs = queue.addRateLimited(key);
       options.metrics?.reconcileTotal.inc({ ...labels, result: 'error' });
       options.metrics?.reconcileErrors.inc(labels);
@@ -142,5 +167,5 @@ export function runController(options: ControllerOptions): RunningController {
     options.signal?.removeEventListener('abort', onExternalAbort);
     logger.info('all workers stopped');
   });
-  return { finished, stop };
+  return { finished, stop, assertActing };
 }

@@ -1,13 +1,30 @@
 /**
  * Two operator processes (the real entry point, under the chart's RBAC) against the real
- * control plane: only the Lease holder acts, and killing it hands over to the standby.
+ * control plane: only the Lease holder acts, killing it hands over to the standby, and a leader
+ * stopped (SIGSTOP) past the lease duration makes no write once it runs again.
+ *
+ * Writes are counted outside the operator: each process reaches the API server through its own
+ * relay, which records every request it carries before passing it on.
  */
-import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
-import test from 'ava';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type ServerResponse } from 'node:http';
+import { Agent, request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import test, { type ExecutionContext } from 'ava';
+import { dump } from 'js-yaml';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
+import { readProcessTable } from '../harness/process-table.js';
 import { createCluster } from '../support/clusters.js';
-import { grantLeaderElection, type OperatorProcess, startOperatorProcess } from '../support/operator.js';
+import {
+  grantLeaderElection,
+  type OperatorProcess,
+  operatorKubeconfig,
+  startOperatorProcess,
+} from '../support/operator.js';
 
 async function configMapCreated(namespace: string, cluster: string, timeoutMs: number) {
   const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
@@ -122,4 +139,195 @@ test('a graceful stop releases the lease so the standby takes over at once', asy
     millis(taken.spec?.acquireTime) < millis(beforeStop?.renewTime) + leaseMs,
     `acquired at ${taken.spec?.acquireTime}, the ${leaseMs} ms lease was renewed at ${beforeStop?.renewTime}: no wait for it to expire`,
   );
+});
+
+interface RelayedRequest {
+  readonly method: string;
+  readonly path: string;
+}
+
+const isWrite = (request: RelayedRequest) => !['GET', 'HEAD', 'OPTIONS'].includes(request.method);
+const isLeaseRequest = (request: RelayedRequest) => request.path.includes('/leases/');
+
+interface ApiRelay {
+  /** A kubeconfig that reaches the API server through this relay, as the operator's user. */
+  readonly kubeconfig: string;
+  /** Every request the relay received, in order. */
+  readonly requests: RelayedRequest[];
+  /** Requests matching this are held: never passed on, never answered. */
+  hold: ((request: RelayedRequest) => boolean) | undefined;
+  readonly held: RelayedRequest[];
+  /** Called as each request arrives, and as each new connection is accepted. */
+  onRequest: ((request: RelayedRequest) => void) | undefined;
+  onConnection: (() => void) | undefined;
+}
+
+/**
+ * A relay between one operator process and the API server: plain HTTP on loopback in, the
+ * operator user's client certificate out. Stopped at teardown, held requests unanswered.
+ */
+async function startApiRelay(t: ExecutionContext): Promise<ApiRelay> {
+  const user = new KubeConfig();
+  user.loadFromFile(await operatorKubeconfig());
+  const cluster = user.getCurrentCluster();
+  const credentials = user.getCurrentUser();
+  if (!cluster?.caData || !credentials?.certData || !credentials.keyData) {
+    throw new Error('the operator kubeconfig has no embedded CA or client certificate');
+  }
+  const upstream = new URL(cluster.server);
+  const agent = new Agent({
+    keepAlive: true,
+    ca: Buffer.from(cluster.caData, 'base64'),
+    cert: Buffer.from(credentials.certData, 'base64'),
+    key: Buffer.from(credentials.keyData, 'base64'),
+  });
+  const relay: ApiRelay = {
+    kubeconfig: '',
+    requests: [],
+    hold: undefined,
+    held: [],
+    onRequest: undefined,
+    onConnection: undefined,
+  };
+  const heldResponses: ServerResponse[] = [];
+  const server = createServer((incoming, response) => {
+    const request = { method: incoming.method ?? '', path: incoming.url ?? '' };
+    relay.requests.push(request);
+    relay.onRequest?.(request);
+    if (relay.hold?.(request)) {
+      relay.held.push(request);
+      heldResponses.push(response);
+      incoming.resume();
+      return;
+    }
+    const { connection: _connection, 'keep-alive': _keepAlive, ...headers } = incoming.headers;
+    const outgoing = httpsRequest(
+      { host: upstream.hostname, port: upstream.port, method: request.method, path: request.path, agent, headers },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    outgoing.on('error', () => response.destroy());
+    response.on('close', () => outgoing.destroy());
+    incoming.pipe(outgoing);
+  });
+  server.on('connection', () => relay.onConnection?.());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dir = await mkdtemp(join(tmpdir(), 'zkop-relay-'));
+  t.teardown(async () => {
+    for (const response of heldResponses) response.destroy();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    agent.destroy();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const { port } = server.address() as AddressInfo;
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(
+    kubeconfig,
+    dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'relay', cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'relay', user: {} }],
+      contexts: [{ name: 'relay', context: { cluster: 'relay', user: 'relay' } }],
+      'current-context': 'relay',
+    }),
+    { mode: 0o600 },
+  );
+  return Object.assign(relay, { kubeconfig });
+}
+
+function exitOf(child: OperatorProcess['child']): Promise<{ code: number | null; signal: string | null }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null)
+      resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+async function leaseHolder(namespace: string): Promise<string | undefined> {
+  const leases = (await controlPlane()).kubeConfig.makeApiClient(CoordinationV1Api);
+  return (await leases.readNamespacedLease({ namespace, name: 'zookeeper-operator' })).spec?.holderIdentity;
+}
+
+test('a leader stopped past the lease duration makes no write once it runs again, and exits', async (t) => {
+  const namespace = await newNamespace(t);
+  await grantLeaderElection(namespace);
+  const relays = [await startApiRelay(t), await startApiRelay(t)] as const;
+  const operators = [
+    await startOperatorProcess(namespace, { kubeconfig: relays[0].kubeconfig }),
+    await startOperatorProcess(namespace, { kubeconfig: relays[1].kubeconfig }),
+  ] as const;
+  t.teardown(() => {
+    for (const operator of operators) operator.child.kill('SIGKILL');
+  });
+  const identities = await Promise.all(operators.map((operator) => operator.identity));
+  const holder = await pollUntil('a lease holder', async () => (await leaseHolder(namespace)) || undefined, {
+    timeoutMs: 30_000,
+  });
+  const leading = identities.indexOf(holder);
+  t.not(leading, -1);
+  const [leader, standby] = leading === 0 ? operators : [operators[1], operators[0]];
+  const [leaderRelay, standbyRelay] = leading === 0 ? relays : [relays[1], relays[0]];
+  const standbyIdentity = identities[1 - leading];
+
+  const lease = await (await controlPlane()).kubeConfig
+    .makeApiClient(CoordinationV1Api)
+    .readNamespacedLease({ namespace, name: 'zookeeper-operator' });
+  const leaseMs = (lease.spec?.leaseDurationSeconds ?? Number.NaN) * 1000;
+
+  // Stop the leader in the middle of its work on cluster one: right after it applied the
+  // ConfigMap, as it opens the connection for its next request (client-node opens one per
+  // request). That is the Event saying so: a write already checked, only waiting for its
+  // connection, which a pause must not let out afterwards.
+  const objectWrites = (relay: ApiRelay) => relay.requests.filter((r) => isWrite(r) && !isLeaseRequest(r));
+  const pid = leader.child.pid ?? Number.NaN;
+  const stopped = new Promise<void>((resolve) => {
+    leaderRelay.onRequest = (request) => {
+      if (request.method !== 'PATCH' || !request.path.includes('/configmaps/one-config')) return;
+      leaderRelay.onRequest = undefined;
+      leaderRelay.onConnection = () => {
+        leaderRelay.onConnection = undefined;
+        process.kill(pid, 'SIGSTOP');
+        resolve();
+      };
+    };
+  });
+  await createCluster(namespace, 'one', { replicas: 1, storage: { ephemeral: true } });
+  await stopped;
+  t.true(objectWrites(leaderRelay).length > 0, 'the relay counts the leader’s writes');
+  await pollUntil(
+    'the leader to be stopped',
+    async () => (readProcessTable().find((entry) => entry.pid === pid)?.state === 'T' ? true : undefined),
+    { timeoutMs: 5_000, intervalMs: 50 },
+  );
+  await pollUntil(
+    'the standby to take the lease',
+    async () => ((await leaseHolder(namespace)) === standbyIdentity ? true : undefined),
+    { timeoutMs: 3 * leaseMs },
+  );
+  // The new leader acts, and the stopped one has work waiting for when it resumes: its write
+  // in flight, and its watches holding cluster two and the new leader's writes.
+  await createCluster(namespace, 'two', { replicas: 1, storage: { ephemeral: true } });
+  await configMapCreated(namespace, 'two', 20_000);
+  t.true(
+    objectWrites(standbyRelay).some((r) => r.path.includes('/configmaps/two-config')),
+    'the new leader wrote cluster two’s objects',
+  );
+
+  const seenBeforeResume = leaderRelay.requests.length;
+  const exited = exitOf(leader.child);
+  leader.child.kill('SIGCONT');
+  const exit = await exited;
+  const afterResume = leaderRelay.requests.slice(seenBeforeResume);
+  t.log(
+    `after it resumed, the old leader sent: ${afterResume.map((r) => `${r.method} ${r.path}`).join(', ') || 'nothing'}`,
+  );
+  t.deepEqual(afterResume.filter(isWrite), [], 'no write from the old leader reached the API server after it resumed');
+  t.deepEqual(exit, { code: 1, signal: null }, 'it exits as a deposed leader');
+  t.true(leader.output.some((line) => line.includes('lost leadership')));
+  t.is(await leaseHolder(namespace), standbyIdentity, 'the new leader keeps the lease');
+  t.true(standby.child.exitCode === null, 'the new leader runs on');
 });

@@ -100,9 +100,13 @@ export interface OperatorProcess {
 
 /**
  * Starts the real entry point (`src/main.ts`) as its own process with leader election, watching
- * `namespace`; its log lines are collected. Callers kill it (SIGKILL to crash it).
+ * `namespace`; its log lines are collected. Callers kill it (SIGKILL to crash it). `kubeconfig`
+ * replaces the operator user's own (e.g. one that reaches the API server through a relay).
  */
-export async function startOperatorProcess(namespace: string): Promise<OperatorProcess> {
+export async function startOperatorProcess(
+  namespace: string,
+  options: { kubeconfig?: string } = {},
+): Promise<OperatorProcess> {
   // Node itself (with tsx as a loader), not the tsx CLI: a signal must reach the operator process.
   const child = spawn(
     repoPath('node_modules/.bin/node'),
@@ -115,7 +119,10 @@ export async function startOperatorProcess(namespace: string): Promise<OperatorP
       '--probe-address=127.0.0.1:0',
       '--log-format=json',
     ],
-    { env: { ...process.env, KUBECONFIG: await operatorKubeconfig() }, stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      env: { ...process.env, KUBECONFIG: options.kubeconfig ?? (await operatorKubeconfig()) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
   );
   const output: string[] = [];
   const identity = new Promise<string>((resolve, reject) => {

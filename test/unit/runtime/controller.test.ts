@@ -215,3 +215,64 @@ test('a reconcile that fails during shutdown is logged as not retried', async (t
 test('workers must be a positive integer', (t) => {
   t.throws(() => aController(async () => undefined, { workers: 0 }), { message: /workers must be a positive integer/ });
 });
+
+test('after leadership ends, a reconcile that fails is abandoned, not retried, and no handed-out key starts', async (t) => {
+  const leadership = new AbortController();
+  const release = deferred();
+  const calls: string[] = [];
+  const { clock, logger, metrics, queue } = aController(
+    async (key) => {
+      calls.push(key);
+      await release.promise;
+      throw new Error('write refused: leadership lost');
+    },
+    { workers: 2, signal: leadership.signal },
+  );
+  queue.add('zk/a');
+  await flushMicrotasks();
+  queue.add('zk/b'); // handed to the idle worker, which has not run it yet
+  leadership.abort(new Error('leadership lost: the lease is now held by operator-b'));
+  release.resolve();
+  await flushMicrotasks();
+  await flushMicrotasks();
+  t.deepEqual(calls, ['zk/a'], 'zk/b never started');
+  t.like(
+    logger.lines.find((line) => line.fields.key === 'zk/a'),
+    {
+      level: 'info',
+      message: 'reconcile abandoned: the controller stopped acting',
+      fields: { error: 'write refused: leadership lost', why: 'leadership lost: the lease is now held by operator-b' },
+    },
+  );
+  t.deepEqual(clock.pendingDelays(), [], 'no back-off retry');
+  t.is(await counterValue(metrics, 'controller_runtime_reconcile_total', { result: 'abandoned' }), 1);
+  t.is(await counterValue(metrics, 'controller_runtime_reconcile_errors_total', {}), 0);
+});
+
+test('assertActing refuses once leadership refuses, once aborted, and once stopped', async (t) => {
+  const leadership = new AbortController();
+  let deposed = false;
+  const elected = runController({
+    name: 'zookeepercluster',
+    queue: new WorkQueue({ clock: new FakeClock() }),
+    reconcile: async () => undefined,
+    workers: 1,
+    logger: new MemoryLogger(),
+    signal: leadership.signal,
+    assertMayAct: () => {
+      if (deposed) throw new Error('past the renew deadline');
+    },
+  });
+  t.notThrows(() => elected.assertActing());
+  deposed = true;
+  t.throws(() => elected.assertActing(), { message: 'past the renew deadline' });
+  deposed = false;
+  leadership.abort(new Error('leadership lost'));
+  t.throws(() => elected.assertActing(), { message: 'leadership lost' });
+  await elected.finished;
+
+  const { controller } = aController(async () => undefined);
+  t.notThrows(() => controller.assertActing());
+  await controller.stop({ drainTimeoutMs: 0 });
+  t.throws(() => controller.assertActing(), { message: 'controller zookeepercluster stopped' });
+});

@@ -5,6 +5,8 @@
  * With leader election on, caches start at once but reconciling waits for the Lease; losing
  * it stops every action at once and exits (the Deployment restarts the process as a standby).
  * SIGTERM/SIGINT: stop taking work, finish in-flight reconciles, release the Lease, exit 0.
+ * A second signal stops acting at once (in-flight reconciles can write no more), still
+ * releases the Lease, and exits 1; a third exits at once, leaving the Lease to expire.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -136,16 +138,30 @@ async function main(): Promise<void> {
     operator.startActing();
   }
 
-  const shutDown = async (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    logger.info('shutting down', { signal });
+  const shutDown = async () => {
     await operator.stop();
     await elector?.stop();
     process.exit(0);
   };
-  process.once('SIGTERM', () => void shutDown('SIGTERM'));
-  process.once('SIGINT', () => void shutDown('SIGINT'));
+  // Handlers stay installed (not `once`): a second signal must not kill us with the Lease held.
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    shuttingDown = true;
+    if (signals === 1) {
+      logger.info('shutting down: finishing in-flight reconciles, then releasing the lease', { signal });
+      void shutDown();
+    } else if (signals === 2) {
+      logger.warn('second signal: abandoning in-flight reconciles, releasing the lease, exiting', { signal });
+      // Ends the term first, so no reconcile writes again, then hands the Lease back.
+      void (elector?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+    } else {
+      logger.error('third signal: exiting at once; the lease expires instead of being released', { signal });
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }
 
 main().catch((error: unknown) => {

@@ -1,7 +1,8 @@
 /**
  * Two operator processes (the real entry point, under the chart's RBAC) against the real
- * control plane: only the Lease holder acts, killing it hands over to the standby, and a leader
- * stopped (SIGSTOP) past the lease duration makes no write once it runs again.
+ * control plane: only the Lease holder acts, killing it hands over to the standby, a leader
+ * stopped (SIGSTOP) past the lease duration makes no write once it runs again, and shutdown
+ * releases the Lease even when a second signal cuts it short.
  *
  * Writes are counted outside the operator: each process reaches the API server through its own
  * relay, which records every request it carries before passing it on.
@@ -330,4 +331,35 @@ test('a leader stopped past the lease duration makes no write once it runs again
   t.true(leader.output.some((line) => line.includes('lost leadership')));
   t.is(await leaseHolder(namespace), standbyIdentity, 'the new leader keeps the lease');
   t.true(standby.child.exitCode === null, 'the new leader runs on');
+});
+
+test('a second signal cuts a graceful stop short, yet the lease is released before exit', async (t) => {
+  const namespace = await newNamespace(t);
+  await grantLeaderElection(namespace);
+  const relay = await startApiRelay(t);
+  const operator = await startOperatorProcess(namespace, { kubeconfig: relay.kubeconfig });
+  t.teardown(() => operator.child.kill('SIGKILL'));
+  const identity = await operator.identity;
+  await pollUntil(
+    'the operator to hold the lease',
+    async () => ((await leaseHolder(namespace)) === identity ? true : undefined),
+    { timeoutMs: 30_000 },
+  );
+  // Its reconcile hangs on its first write, so a graceful stop waits for it (up to 30 s).
+  relay.hold = (request) => isWrite(request) && !isLeaseRequest(request);
+  await createCluster(namespace, 'one', { replicas: 1, storage: { ephemeral: true } });
+  await pollUntil('a write held in flight', async () => (relay.held.length > 0 ? true : undefined), {
+    timeoutMs: 15_000,
+  });
+  const exited = exitOf(operator.child);
+  operator.child.kill('SIGTERM');
+  await pollUntil(
+    'the graceful stop to begin',
+    async () => (operator.output.some((line) => line.includes('shutting down')) ? true : undefined),
+    { timeoutMs: 10_000, intervalMs: 50 },
+  );
+  operator.child.kill('SIGTERM');
+  t.deepEqual(await exited, { code: 1, signal: null }, 'the second signal ends it, through the code, not by default');
+  t.is(await leaseHolder(namespace), '', 'the lease was released');
+  t.true(operator.output.some((line) => line.includes('second signal')));
 });

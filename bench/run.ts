@@ -110,6 +110,7 @@ for (const size of [3, 5, 15]) {
       cluster: cluster(size),
       pods,
       desiredRevision: rendered.revision,
+      formed: true,
       specErrors: [],
       health,
       now: new Date(),

@@ -21,7 +21,6 @@ import { parseServerLines } from '../zookeeper/readings.js';
 import { toMemberPod } from './member-pods.js';
 import type { ReconcilerDependencies } from './reconciler.js';
 import { memberClaimOf, nextScalingStep, REMOVED_MEMBER_ANNOTATION, type ScalingStep } from './scaling.js';
-import { hasFormed } from './status.js';
 
 export type { ScalingStep } from './scaling.js';
 
@@ -43,6 +42,8 @@ export function planMembership(
   cluster: ZooKeeperCluster,
   pods: readonly V1Pod[],
   health: EnsembleHealth | undefined,
+  /** Whether the ensemble exists already (`ensembleFormation`). */
+  formed: boolean,
 ): MembershipPlan {
   const spec = resolveSpec(cluster.spec);
   const { namespace, name } = cluster.metadata;
@@ -54,7 +55,7 @@ export function planMembership(
   const floor = Math.max(0, ...committed);
   const live = liveReplicas === undefined ? undefined : Math.max(liveReplicas, floor);
   const restored = liveReplicas !== undefined && liveReplicas < floor ? { restoredFrom: liveReplicas } : {};
-  if (live === undefined && hasFormed(cluster.status) && committed.length > 0) {
+  if (live === undefined && formed && committed.length > 0) {
     // The StatefulSet is gone under a formed ensemble (recreated for new claim sizes, or deleted
     // by hand): it comes back covering the members that exist, never spec.replicas at once, and
     // scaling goes on from there one voter at a time.
@@ -62,7 +63,7 @@ export function planMembership(
     const podCount = Math.max(...committed, ...ordinals);
     return { podCount, members: [...committed] };
   }
-  if (live === undefined || !hasFormed(cluster.status)) {
+  if (live === undefined || !formed) {
     // A new ensemble starts every member at once: they bootstrap together, voting on empty data.
     const podCount = spec.paused && live !== undefined ? live : spec.replicas;
     return { podCount, members: serverIds(podCount) };

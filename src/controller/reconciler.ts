@@ -38,11 +38,13 @@ import { parseObjectKey } from '../runtime/object-key.js';
 import type { EnsembleReader } from '../zookeeper/ensemble-reader.js';
 import { assessEnsemble, type EnsembleHealth } from '../zookeeper/health.js';
 import type { MembershipClient } from '../zookeeper/reconfig-client.js';
+import { dataHolders, markSyncedDataHolders } from './data-holders.js';
+import { ensembleFormation, type Formation } from './formation.js';
 import { toMemberAddress, toMemberPod } from './member-pods.js';
 import { planMembership, type ScalingStep, takeScalingStep } from './membership.js';
 import { isSatisfiedBy } from './object-diff.js';
 import { type MemberPod, nextRollStep, type RollStep } from './rolling-restart.js';
-import { computeStatus, hasFormed } from './status.js';
+import { computeStatus } from './status.js';
 import { appliedClaimSize, podsToRemount, type StorageStep } from './storage-resize.js';
 import { growVolumes, storageInput, templateSizeOf, VolumeResizeError } from './volumes.js';
 
@@ -76,6 +78,8 @@ export interface ClusterWriter {
   /** Deletes the StatefulSet, only if it still has this uid, leaving its pods and claims. */
   deleteStatefulSetKeepingPods(namespace: string, name: string, uid: string): Promise<void>;
   markClaim(namespace: string, name: string, annotation: string, version: string): Promise<void>;
+  /** Annotates a member pod, only if it still has this uid. */
+  annotatePod(namespace: string, name: string, uid: string, annotation: string, value: string): Promise<void>;
   applyClusterStatus(namespace: string, name: string, status: ZooKeeperCluster['status'] & object): Promise<void>;
 }
 
@@ -139,6 +143,8 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     let failure: unknown;
     let health: EnsembleHealth | undefined;
     const pods = deps.cache.memberPods(cluster.metadata.namespace, cluster.metadata.name);
+    const holders = dataHolders(deps, cluster);
+    let formation: Formation = { formed: false };
     if (review.errors.length === 0) {
       try {
         // The Secret comes first: member pods cannot start without the digest it holds.
@@ -149,13 +155,21 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
           ownerReference(cluster),
         );
         health = await readHealth(deps, cluster, pods);
+        formation = ensembleFormation({
+          health,
+          holders,
+          ...(cluster.metadata.creationTimestamp === undefined
+            ? {}
+            : { clusterCreatedAt: new Date(cluster.metadata.creationTimestamp) }),
+        });
         if (secret.kind === 'notOwned') {
           // Its digest would reach every member that starts: nothing is applied or restarted.
           blocker = foreignSecretProblem(cluster, secretName, secret.ownerReferences);
           ctx.logger.warn(blocker.message, { reason: blocker.reason });
           await warn(blocker.reason, blocker.message);
         } else {
-          await act(deps, cluster, pods, health, secret.password, progress, ctx);
+          await markSyncedDataHolders(deps, cluster, holders, health, ctx);
+          await act(deps, cluster, pods, health, formation, secret.password, progress, ctx);
         }
       } catch (error) {
         failure = error;
@@ -179,6 +193,7 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       scaling: progress.scaling,
       storage: progress.storage,
       remount: progress.remount,
+      formed: formation.formed,
       now: deps.now(),
     });
     if (canonicalJson(status) !== canonicalJson(cluster.status ?? {})) {
@@ -210,11 +225,13 @@ async function act(
   cluster: ZooKeeperCluster,
   pods: readonly V1Pod[],
   health: EnsembleHealth | undefined,
+  formation: Formation,
   superPassword: string,
   progress: Progress,
   ctx: ReconcileContext,
 ): Promise<void> {
-  const plan = planMembership(deps, cluster, pods, health);
+  if (formation.formed) ctx.logger.debug('the ensemble exists', { evidence: formation.evidence });
+  const plan = planMembership(deps, cluster, pods, health, formation.formed);
   const scaling = plan.scaling;
   if (scaling !== undefined) progress.scaling = scaling;
   const statefulSet = deps.cache.owned('StatefulSet', cluster.metadata.namespace, cluster.metadata.name) as
@@ -223,7 +240,7 @@ async function act(
   const spec = resolveSpec(cluster.spec);
   const desired = renderCluster({
     cluster,
-    bootstrap: !hasFormed(cluster.status),
+    bootstrap: !formation.formed,
     podCount: plan.podCount,
     members: plan.members,
     claimSize: appliedClaimSize({

@@ -45,22 +45,14 @@ export interface StatusInput {
   storage?: StorageStep | undefined;
   /** Member pods to restart so their grown volumes are mounted again (counted as outdated). */
   remount?: readonly string[] | undefined;
+  /** Whether the ensemble exists already, from ZooKeeper's answers and the data holders (`ensembleFormation`). */
+  formed: boolean;
   now: Date;
 }
 
 export const isPodReady = (pod: V1Pod): boolean =>
   pod.metadata?.deletionTimestamp === undefined &&
   (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-
-/**
- * Whether the ensemble has ever had a quorum. Sticky: once Available left its initial reason
- * (Creating), or ZooKeeper reported a committed config, the ensemble exists, and members with
- * empty volumes must sync before they vote (the start script's bootstrap marker turns off).
- */
-export function hasFormed(status: ZooKeeperClusterStatus | undefined): boolean {
-  const available = findCondition(status?.conditions, 'Available');
-  return status?.configVersion !== undefined || (available !== undefined && available.reason !== 'Creating');
-}
 
 /** Each member's serving state: from ZooKeeper when read, else from pod readiness. */
 function memberView(input: StatusInput): MemberStatus[] {
@@ -109,7 +101,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   const quorumSize = health?.quorumSize || size;
   const syncedVoters = health?.syncedVoters ?? synced.length;
   const available = health !== undefined ? health.available : syncedVoters >= majorityOf(quorumSize);
-  const formed = available || hasFormed(previous);
+  const formed = available || input.formed;
   const designedTolerance = size - majorityOf(size);
   const faultTolerance = syncedVoters - majorityOf(quorumSize);
   const anomalies = (health?.anomalies ?? []).filter(

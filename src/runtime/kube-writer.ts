@@ -161,6 +161,14 @@ export class KubeWriter {
     );
   }
 
+  /** Annotates a member pod, only if it still has this uid (a uid in the patch is a precondition). */
+  async annotatePod(namespace: string, name: string, uid: string, annotation: string, value: string): Promise<void> {
+    await this.clients.core.patchNamespacedPod(
+      { namespace, name, body: { metadata: { uid, annotations: { [annotation]: value } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
   /** Raises a claim's storage request; the storage driver grows the volume. */
   async resizeClaim(namespace: string, name: string, size: string): Promise<void> {
     await this.clients.core.patchNamespacedPersistentVolumeClaim(

@@ -12,6 +12,7 @@ import type {
 import test from 'ava';
 import { REVISION_ANNOTATION } from '../../../src/api/constants.js';
 import type { ZooKeeperCluster, ZooKeeperClusterSpec, ZooKeeperClusterStatus } from '../../../src/api/types.js';
+import { FORMED_ANNOTATION } from '../../../src/controller/formation.js';
 import { type ClusterCache, clusterReconciler, type OwnedKind } from '../../../src/controller/reconciler.js';
 import { renderCluster } from '../../../src/render/cluster.js';
 import type { OperatorPod } from '../../../src/render/network-policy.js';
@@ -105,8 +106,15 @@ class World implements ClusterCache {
         deleteClaim: async (_namespace, name) => {
           this.writes.push(`delete claim ${name}`);
         },
-        markClaim: async (_namespace, name, _annotation, version) => {
-          this.writes.push(`mark claim ${name} removed in ${version}`);
+        markClaim: async (_namespace, name, annotation, version) => {
+          this.writes.push(`mark claim ${name} ${annotation}=${version}`);
+          const claim = this.claimObjects.find((c) => c.metadata?.name === name);
+          if (claim?.metadata) claim.metadata.annotations = { ...claim.metadata.annotations, [annotation]: version };
+        },
+        annotatePod: async (_namespace, name, uid, annotation, value) => {
+          this.writes.push(`annotate pod ${name} (uid ${uid}) ${annotation}=${value}`);
+          const pod = this.pods.find((p) => p.metadata?.uid === uid);
+          if (pod?.metadata) pod.metadata.annotations = { ...pod.metadata.annotations, [annotation]: value };
         },
         resizeClaim: async (_namespace, name, size) => {
           this.writes.push(`resize claim ${name} to ${size}`);
@@ -370,6 +378,99 @@ test('the bootstrap marker turns off once the ensemble has formed', async (t) =>
   await world.reconcile();
   await world.reconcile();
   t.is((world.objects.get('ConfigMap/example-config') as V1ConfigMap | undefined)?.data?.bootstrap, 'false');
+});
+
+const bootstrapFlag = (world: World) =>
+  (world.objects.get('ConfigMap/example-config') as V1ConfigMap | undefined)?.data?.bootstrap;
+
+test('claims of synced members are marked once with the config version; a settled cluster writes nothing more', async (t) => {
+  const world = new World(cluster());
+  await world.reconcile();
+  world.addReadyPods(3, renderCluster({ cluster: cluster(), bootstrap: true }).revision);
+  world.addClaims('10Gi');
+  world.writes.length = 0;
+  await world.reconcile();
+  t.deepEqual(
+    world.writes.filter((w) => w.startsWith('mark')),
+    [0, 1, 2].map((o) => `mark claim data-example-${o} ${FORMED_ANNOTATION}=100000000`),
+  );
+  world.writes.length = 0;
+  await world.reconcile();
+  await world.reconcile();
+  t.false(world.writes.some((w) => w.startsWith('mark')));
+});
+
+/** The same cluster deleted and created again: its status is empty, the retained claims remain. */
+function recreate(world: World, createdAt: Date): void {
+  world.clusterObject = { ...cluster(), metadata: { ...cluster().metadata, creationTimestamp: createdAt } };
+  world.objects.clear();
+  world.pods.length = 0;
+  world.writes.length = 0;
+  world.events.length = 0;
+}
+
+test('re-created over retained claims, two of them deleted by hand: the survivor’s mark keeps members from bootstrapping', async (t) => {
+  const world = new World(cluster());
+  await world.formed(3, '10Gi');
+  recreate(world, new Date('2026-11-25T11:30:00Z'));
+  world.claimObjects.splice(0, 2);
+  world.quorum = false;
+  await world.reconcile();
+  t.is(bootstrapFlag(world), 'false', 'members on the new, empty claims must sync from server 3 before they vote');
+  t.is((world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas, 3);
+});
+
+test('a retained claim older than the re-created resource counts as data even without a mark', async (t) => {
+  const world = new World(cluster());
+  world.claimObjects.push({
+    metadata: { name: 'data-example-0', creationTimestamp: new Date('2026-11-20T00:00:00Z') },
+    spec: { resources: { requests: { storage: '10Gi' } } },
+  });
+  recreate(world, new Date('2026-11-25T11:30:00Z'));
+  await world.reconcile();
+  t.is(bootstrapFlag(world), 'false');
+});
+
+test('a status that says Available is not evidence: a new cluster with no data bootstraps', async (t) => {
+  const world = new World(
+    cluster(
+      {},
+      {
+        configVersion: '100000000',
+        conditions: [
+          {
+            type: 'Available',
+            status: 'True',
+            reason: 'Quorum',
+            message: '',
+            lastTransitionTime: '2026-11-20T00:00:00Z',
+          },
+        ],
+      },
+    ),
+  );
+  world.quorum = false;
+  await world.reconcile();
+  t.is(bootstrapFlag(world), 'true');
+});
+
+test('ephemeral storage: pods of synced members are marked; a lone member that lost its pod bootstraps again', async (t) => {
+  const spec = { replicas: 1, storage: { ephemeral: true } };
+  const world = new World(cluster(spec));
+  await world.reconcile();
+  world.addReadyPods(1, renderCluster({ cluster: cluster(spec), bootstrap: true }).revision);
+  await world.reconcile();
+  t.true(
+    world.writes.includes(
+      `annotate pod example-0 (uid ${world.pods[0]?.metadata?.uid}) ${FORMED_ANNOTATION}=100000000`,
+    ),
+  );
+  t.is(bootstrapFlag(world), 'false', 'while its pod lives, its emptyDir holds the data');
+  // The pod is deleted: its emptyDir and the ensemble's data go with it.
+  world.pods.length = 0;
+  world.quorum = false;
+  await world.reconcile();
+  t.is(bootstrapFlag(world), 'true', 'nothing holds data any more, so the new pod may start empty and vote');
 });
 
 const claimTemplateSize = (world: World) =>

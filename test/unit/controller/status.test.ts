@@ -3,7 +3,7 @@ import test from 'ava';
 import { REVISION_ANNOTATION } from '../../../src/api/constants.js';
 import type { ZooKeeperClusterStatus } from '../../../src/api/types.js';
 import { mergeConditions } from '../../../src/controller/conditions.js';
-import { computeStatus, hasFormed } from '../../../src/controller/status.js';
+import { computeStatus } from '../../../src/controller/status.js';
 import { assessEnsemble } from '../../../src/zookeeper/health.js';
 import type { ConfReading, SrvrReading } from '../../../src/zookeeper/readings.js';
 import { aCluster } from '../../support/builders.js';
@@ -35,6 +35,7 @@ const status = (
     pods,
     desiredRevision: 'r1',
     specErrors: [],
+    formed: false,
     now,
     ...extra,
   });
@@ -65,7 +66,6 @@ test('a new ensemble below quorum is Creating, with its members starting', (t) =
     condition(s, 'Degraded')?.message ?? '',
     /not serving in sync: example-0, example-1; 1 member pod\(s\) missing/,
   );
-  t.false(hasFormed(s));
 });
 
 test('one member down after forming: Available but Degraded, naming the member', (t) => {
@@ -73,7 +73,6 @@ test('one member down after forming: Available but Degraded, naming the member',
   const s = status([aPod(0), aPod(1, { ready: false }), aPod(2)], formed);
   t.is(s.phase, 'Degraded');
   t.is(condition(s, 'Degraded')?.message, 'not serving in sync: example-1; fault tolerance 0 of 1');
-  t.true(hasFormed(s));
 });
 
 test("a member down in a crash loop: Degraded says why, in the kubelet's words", (t) => {
@@ -102,14 +101,16 @@ test("a member down in a crash loop: Degraded says why, in the kubelet's words",
   );
 });
 
-test('losing quorum after forming is Unavailable, and stays "formed" across reconciles', (t) => {
+test('below quorum is NoQuorum when the evidence says the ensemble exists, whatever the status said', (t) => {
   const formed = status([aPod(0), aPod(1), aPod(2)]);
-  const lost = status([aPod(0), aPod(1, { ready: false }), aPod(2, { ready: false })], formed);
+  const lost = status([aPod(0), aPod(1, { ready: false }), aPod(2, { ready: false })], formed, { formed: true });
   t.is(lost.phase, 'Unavailable');
   t.is(condition(lost, 'Available')?.reason, 'NoQuorum');
-  const again = status([aPod(0, { ready: false })], lost);
+  const again = status([aPod(0, { ready: false })], undefined, { formed: true });
   t.is(condition(again, 'Available')?.reason, 'NoQuorum');
-  t.true(hasFormed(again));
+  // A status that remembers an Available ensemble does not make it formed: the evidence decides.
+  const remembered = status([aPod(0, { ready: false })], formed, { formed: false });
+  t.is(condition(remembered, 'Available')?.reason, 'Creating');
 });
 
 test('a roll in progress: Restarting, with the member and the reason in Progressing and operation', (t) => {
@@ -198,6 +199,7 @@ test('paused clusters say so', (t) => {
     pods: [],
     desiredRevision: 'r1',
     specErrors: [],
+    formed: false,
     now,
   });
   t.is(s.phase, 'Paused');

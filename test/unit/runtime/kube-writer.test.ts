@@ -132,6 +132,21 @@ test.serial('a claim grows by a merge patch of its storage request alone', async
   t.deepEqual(body, { spec: { resources: { requests: { storage: '20Gi' } } } });
 });
 
+test.serial('a member pod is annotated by a merge patch that carries its uid as a precondition', async (t) => {
+  let contentType: string | null | undefined;
+  let body: unknown;
+  nock(SERVER)
+    .patch('/api/v1/namespaces/default/pods/example-0')
+    .reply(200, async (request: Request) => {
+      contentType = request.headers.get('content-type');
+      body = JSON.parse(await request.text());
+      return { kind: 'Pod', metadata: { name: 'example-0' } };
+    });
+  await writer().writer.annotatePod('default', 'example-0', 'uid-0', 'example.dev/key', 'value');
+  t.is(contentType, 'application/merge-patch+json');
+  t.deepEqual(body, { metadata: { uid: 'uid-0', annotations: { 'example.dev/key': 'value' } } });
+});
+
 test.serial('the NetworkPolicy is applied with its rules spelt as the API spells them (`from`)', async (t) => {
   let body: { spec?: { ingress?: Record<string, unknown>[] } } | undefined;
   nock(SERVER)

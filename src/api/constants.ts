@@ -82,6 +82,60 @@ export const INTEGER_CONFIG_KEYS = [
 ] as const;
 
 /**
+ * Inclusive bounds of the numeric zoo.cfg values, with their unit. ZooKeeper refuses to start
+ * below some (a zero tickTime, initLimit or syncLimit), silently raises others (fewer than 3
+ * retained snapshots), and nothing above the upper bounds is a working ensemble (a tick of
+ * minutes, a sync limit of hours).
+ */
+export const CONFIG_VALUE_BOUNDS: Readonly<
+  Record<(typeof INTEGER_CONFIG_KEYS)[number], { min: number; max: number; unit: string }>
+> = {
+  'autopurge.purgeInterval': { min: 0, max: 8_760, unit: 'hours; 0 turns purging off' },
+  'autopurge.snapRetainCount': { min: 3, max: 1_000, unit: 'snapshots; ZooKeeper keeps at least 3' },
+  globalOutstandingLimit: { min: 1, max: 10_000_000, unit: 'requests' },
+  initLimit: { min: 1, max: 1_000, unit: 'ticks' },
+  maxClientCnxns: { min: 0, max: 100_000, unit: 'connections per client address; 0 is unlimited' },
+  maxSessionTimeout: { min: 1, max: 86_400_000, unit: 'milliseconds' },
+  minSessionTimeout: { min: 1, max: 86_400_000, unit: 'milliseconds' },
+  preAllocSize: { min: 1, max: 1_048_576, unit: 'KiB' },
+  snapCount: { min: 2, max: 100_000_000, unit: 'transactions' },
+  syncLimit: { min: 1, max: 1_000, unit: 'ticks' },
+  tickTime: { min: 100, max: 60_000, unit: 'milliseconds' },
+};
+
+/**
+ * ZooKeeper system properties the operator's safety rests on: the super user's digest (reconfig
+ * without skipACL), `db.autocreate=false` (an empty member syncs before it votes), ACLs, the 4lw
+ * whitelist and the loopback-only AdminServer. zoo.cfg keys ZooKeeper does not know become
+ * `zookeeper.<key>` system properties, so neither `spec.config` nor a `-Dzookeeper.` JVM flag may
+ * name one. An entry ending in "." is a prefix.
+ */
+export const GUARDED_PROPERTIES = [
+  '4lw.commands.whitelist',
+  'admin.',
+  'DigestAuthenticationProvider.',
+  'db.autocreate',
+  'electionPortBindRetry',
+  'skipACL',
+  'snapshot.trust.empty',
+] as const;
+
+/** JVM flags that size the heap, which `jvm.heapMiB` owns (the operator checks it against the memory limit). */
+export const HEAP_FLAG_PREFIXES = [
+  '-Xmx',
+  '-Xms',
+  '-XX:MaxHeapSize',
+  '-XX:InitialHeapSize',
+  '-XX:MinHeapSize',
+] as const;
+
+/** The smallest memory limit a member runs in: a 64 MiB heap plus the JVM's own memory. */
+export const MIN_MEMORY_LIMIT = '128Mi';
+
+/** Claim sizes a volume can have and ZooKeeper can use: room for a snapshot and a log, and no more than any disk. */
+export const STORAGE_SIZE_BOUNDS = { min: '64Mi', max: '1Pi' } as const;
+
+/**
  * 4lw commands the members answer, and nothing else: probe.sh asks `ruok` (live) and `srvr`
  * (ready), the operator `srvr`, `mntr` and `conf`. None reveals a secret or changes state.
  */

@@ -7,17 +7,22 @@
 import {
   API_GROUP,
   API_VERSION,
+  CONFIG_VALUE_BOUNDS,
+  GUARDED_PROPERTIES,
+  HEAP_FLAG_PREFIXES,
   INTEGER_CONFIG_KEYS,
   KIND,
   LIST_KIND,
   MAX_NAME_LENGTH,
   MAX_REPLICAS,
+  MIN_MEMORY_LIMIT,
   MIN_REPLICAS,
   PLURAL,
   RESERVED_CONFIG_KEYS,
   RESERVED_CONFIG_PREFIXES,
   SHORT_NAMES,
   SINGULAR,
+  STORAGE_SIZE_BOUNDS,
   SUPPORTED_MINOR_VERSIONS,
 } from './constants.js';
 import { DEFAULT_CONFIG, DEFAULTS } from './defaults.js';
@@ -83,6 +88,8 @@ const quantityPattern = '^[0-9]+(\\.[0-9]+)?([eE][0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|
 /** A resource quantity as core/v1 declares it: a number or a string like `500m` or `2Gi`. */
 const quantity: JSONSchema = {
   anyOf: [{ type: 'integer' }, { type: 'string' }],
+  // Bounds that keep the CEL rules over quantities within the API server's cost budget.
+  maxLength: 64,
   pattern: '^[0-9]+(\\.[0-9]+)?(m|[eE][0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$',
   'x-kubernetes-int-or-string': true,
 };
@@ -98,6 +105,22 @@ const distinctPortsRule = portNames
   .join(' && ');
 
 const reservedKeyCheck = `k in ${celList(RESERVED_CONFIG_KEYS)} || ${RESERVED_CONFIG_PREFIXES.map((p) => `k.startsWith('${p}')`).join(' || ')}`;
+
+/** CEL: `name` is, or starts with, a guarded system property (`GUARDED_PROPERTIES`). */
+const guardedCheck = (name: string): string =>
+  GUARDED_PROPERTIES.map((g) => (g.endsWith('.') ? `${name}.startsWith('${g}')` : `${name} == '${g}'`)).join(' || ');
+
+/** CEL: the whole number in zoo.cfg key `key`, or `fallback` when it is not set (or not a number: another rule says so). */
+const configNumberOr = (key: string, fallback: string): string =>
+  `('${key}' in self && self['${key}'].matches('^[0-9]{1,12}$') ? int(self['${key}']) : ${fallback})`;
+
+const tickExpression = configNumberOr('tickTime', DEFAULT_CONFIG.tickTime ?? '2000');
+
+/** One rule per numeric key: within its bounds (digits beyond 12 are out of bounds without parsing). */
+const configBoundRules = Object.entries(CONFIG_VALUE_BOUNDS).map(([key, { min, max, unit }]) => ({
+  rule: `!('${key}' in self) || !self['${key}'].matches('^[0-9]+$') || (self['${key}'].size() <= 12 && int(self['${key}']) >= ${min} && int(self['${key}']) <= ${max})`,
+  message: `zoo.cfg ${key} must be between ${min} and ${max} (${unit})`,
+}));
 
 const configSchema = stringMap(
   'zoo.cfg settings, one key per entry (for example `tickTime: "2000"`). Applied with a rolling restart, ' +
@@ -127,6 +150,23 @@ const configSchema = stringMap(
       {
         rule: `self.all(k, !(k in ${celList(INTEGER_CONFIG_KEYS)}) || self[k].matches('^[0-9]+$'))`,
         messageExpression: `'zoo.cfg key "' + self.filter(k, k in ${celList(INTEGER_CONFIG_KEYS)} && !self[k].matches('^[0-9]+$'))[0] + '" must be a whole number'`,
+      },
+      {
+        rule: `!self.exists(k, ${guardedCheck('k')})`,
+        messageExpression: `'zoo.cfg key "' + self.filter(k, ${guardedCheck('k')})[0] + '" would set the system property zookeeper.' + self.filter(k, ${guardedCheck('k')})[0] + ', which the operator relies on to keep the ensemble safe; remove it'`,
+        reason: 'FieldValueForbidden',
+      },
+      {
+        // java.util.Properties joins a line ending in a backslash with the next one.
+        rule: "self.all(k, !self[k].endsWith('\\\\'))",
+        messageExpression:
+          "'the value of zoo.cfg key \"' + self.filter(k, self[k].endsWith('\\\\'))[0] + '\" ends with a backslash, which would join it with the next line of zoo.cfg; remove the backslash'",
+      },
+      ...configBoundRules,
+      {
+        rule: `${configNumberOr('minSessionTimeout', `2 * ${tickExpression}`)} <= ${configNumberOr('maxSessionTimeout', `20 * ${tickExpression}`)}`,
+        message:
+          'zoo.cfg minSessionTimeout must not exceed maxSessionTimeout (by default 2 and 20 times tickTime): ZooKeeper refuses to start otherwise',
       },
     ],
   },
@@ -261,8 +301,26 @@ const specSchema = obj(
     resources: obj(
       'CPU and memory requests and limits of the ZooKeeper container. The JVM heap is derived from the memory limit unless jvm.heapMiB is set.',
       {
-        limits: stringMap('Resource limits, e.g. `memory: 2Gi`.', { additionalProperties: quantity }),
-        requests: stringMap('Resource requests, e.g. `cpu: 500m`.', { additionalProperties: quantity }),
+        limits: stringMap('Resource limits, e.g. `memory: 2Gi`.', {
+          additionalProperties: quantity,
+          maxProperties: 16,
+        }),
+        requests: stringMap('Resource requests, e.g. `cpu: 500m`.', {
+          additionalProperties: quantity,
+          maxProperties: 16,
+        }),
+      },
+      {
+        'x-kubernetes-validations': [
+          ...['cpu', 'memory'].map((resource) => ({
+            rule: `!has(self.requests) || !has(self.limits) || !('${resource}' in self.requests) || !('${resource}' in self.limits) || quantity(string(self.requests['${resource}'])).compareTo(quantity(string(self.limits['${resource}']))) <= 0`,
+            message: `resources.requests.${resource} must not exceed resources.limits.${resource}: the API server would refuse every member pod`,
+          })),
+          {
+            rule: `!has(self.limits) || !('memory' in self.limits) || quantity(string(self.limits['memory'])).compareTo(quantity('${MIN_MEMORY_LIMIT}')) >= 0`,
+            message: `resources.limits.memory must be at least ${MIN_MEMORY_LIMIT}: a member's JVM needs a heap of at least 64 MiB plus its own memory`,
+          },
+        ],
       },
     ),
     jvm: obj('JVM settings.', {
@@ -283,6 +341,16 @@ const specSchema = obj(
               rule: "!self.matches('\\\\s')",
               message: 'a JVM flag must not contain whitespace; give each flag its own entry',
             },
+            {
+              rule: `!self.startsWith('-Dzookeeper.') || !(${guardedCheck("self.substring(12).split('=')[0]")})`,
+              message: `a -Dzookeeper. flag may not set ${GUARDED_PROPERTIES.map((g) => (g.endsWith('.') ? `${g}*` : g)).join(', ')}: the operator relies on them to keep the ensemble safe`,
+              reason: 'FieldValueForbidden',
+            },
+            {
+              rule: `!(${HEAP_FLAG_PREFIXES.map((f) => `self.startsWith('${f}')`).join(' || ')})`,
+              message:
+                'set the heap with jvm.heapMiB, not with a JVM flag: the operator checks it against the memory limit',
+            },
           ],
         },
       },
@@ -299,7 +367,12 @@ const specSchema = obj(
           {
             default: DEFAULTS.storageSize,
             pattern: quantityPattern,
+            maxLength: 64,
             'x-kubernetes-validations': [
+              {
+                rule: `quantity(self).compareTo(quantity('${STORAGE_SIZE_BOUNDS.min}')) >= 0 && quantity(self).compareTo(quantity('${STORAGE_SIZE_BOUNDS.max}')) <= 0`,
+                messageExpression: `'storage.size ' + self + ' is not a size a member volume can have: give between ${STORAGE_SIZE_BOUNDS.min} and ${STORAGE_SIZE_BOUNDS.max}'`,
+              },
               {
                 rule: 'quantity(self).compareTo(quantity(oldSelf)) >= 0',
                 messageExpression:
@@ -344,7 +417,14 @@ const specSchema = obj(
       {
         // The whole object, not {}: the API server checks the default against the rule as it stands.
         default: { ...DEFAULTS.ports },
-        'x-kubernetes-validations': [{ rule: distinctPortsRule, message: 'ports must all be different' }],
+        'x-kubernetes-validations': [
+          { rule: distinctPortsRule, message: 'ports must all be different' },
+          {
+            rule: 'self.client == oldSelf.client && self.quorum == oldSelf.quorum && self.election == oldSelf.election',
+            message:
+              'ports.client, ports.quorum and ports.election cannot be changed after creation: the committed ZooKeeper configuration names every member by them, and the operator does not move members to new ports; create a new cluster instead',
+          },
+        ],
       },
     ),
     pod: obj('Settings of the ZooKeeper pods.', {
@@ -390,6 +470,13 @@ const specSchema = obj(
       default: DEFAULTS.clusterDomain,
       pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
       maxLength: 253,
+      'x-kubernetes-validations': [
+        {
+          rule: 'self == oldSelf',
+          message:
+            'clusterDomain cannot be changed after creation: the committed ZooKeeper configuration names every member by it; create a new cluster instead',
+        },
+      ],
     }),
     paused: bool(
       'Stop every disruptive action (restarts, upgrades, membership changes). Status keeps being reported.',
@@ -404,6 +491,11 @@ const specSchema = obj(
   },
   {
     'x-kubernetes-validations': [
+      {
+        rule: "!has(self.jvm) || !has(self.jvm.heapMiB) || !has(self.resources) || !has(self.resources.limits) || !('memory' in self.resources.limits) || quantity(string(self.resources.limits['memory'])).asApproximateFloat() > double(self.jvm.heapMiB) * 1048576.0",
+        message:
+          'jvm.heapMiB must be smaller than resources.limits.memory: the JVM needs memory beyond its heap; lower the heap or raise the limit',
+      },
       {
         rule: '!has(self.storage) || !has(self.storage.ephemeral) || !self.storage.ephemeral || !has(self.storage.storageClassName)',
         message: 'storage.storageClassName has no effect with storage.ephemeral: true; remove one of them',
@@ -529,6 +621,11 @@ export function buildCrd() {
                   {
                     rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH}`,
                     message: `metadata.name must be at most ${MAX_NAME_LENGTH} characters: it prefixes the names of pods, Services and revisions`,
+                  },
+                  {
+                    rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+                    message:
+                      "metadata.name must start with a lowercase letter and hold only lowercase letters, digits and '-': it names the cluster's Services, which must be DNS labels",
                   },
                 ],
               },

@@ -43,7 +43,14 @@ import { ensembleFormation, type Formation } from './formation.js';
 import { toMemberAddress, toMemberPod } from './member-pods.js';
 import { planMembership, type ScalingStep, takeScalingStep } from './membership.js';
 import { isSatisfiedBy } from './object-diff.js';
-import { type MemberPod, nextRollStep, type RollStep } from './rolling-restart.js';
+import {
+  afterEviction,
+  type EvictionOutcome,
+  type MemberPod,
+  nextRollStep,
+  type RestartStep,
+  type RollStep,
+} from './rolling-restart.js';
 import { computeStatus } from './status.js';
 import { appliedClaimSize, podsToRemount, type StorageStep } from './storage-resize.js';
 import { growVolumes, storageInput, templateSizeOf, VolumeResizeError } from './volumes.js';
@@ -63,8 +70,11 @@ export interface ClusterCache {
 /** The writes a reconcile may make. */
 export interface ClusterWriter {
   apply(object: OwnedObject): Promise<void>;
-  /** Deletes a member pod, only if it still has this uid (never its successor). */
-  deletePod(namespace: string, name: string, uid: string): Promise<void>;
+  /**
+   * Evicts a member pod to restart it, only if it still has this uid (never its successor). The
+   * cluster's PodDisruptionBudget may refuse; a refusal is an outcome, not an error.
+   */
+  evictPod(namespace: string, name: string, uid: string): Promise<EvictionOutcome>;
   /**
    * The cluster's super-user Secret, created (owned by `owner`) when missing. One of that name
    * that `owner` does not own is reported as `notOwned`, never used.
@@ -265,7 +275,7 @@ async function act(
     progress.remount = remount;
     const roll = planRoll(cluster, desired, memberPods, remount, health, deps.now());
     progress.roll = roll;
-    await takeRollStep(deps, cluster, pods, roll, ctx);
+    progress.roll = await takeRollStep(deps, cluster, pods, roll, ctx);
     // Volumes grow only while membership and revisions are settled: the StatefulSet is
     // recreated at most when no member is about to come or go.
     const settled = statefulSet !== undefined && statefulSet.metadata?.deletionTimestamp === undefined;
@@ -331,28 +341,51 @@ function planRoll(
   });
 }
 
+/**
+ * Takes the roll's one step and returns it as taken. A restart is an eviction, so the cluster's
+ * PodDisruptionBudget arbitrates between it and anyone else evicting members (a node drain):
+ * when the Eviction API refuses, the step becomes a wait with the refusal's own reason, in the
+ * status, an Event and the log; the pod is never deleted instead.
+ */
 async function takeRollStep(
   deps: ReconcilerDependencies,
   cluster: ZooKeeperCluster,
   pods: readonly V1Pod[],
   roll: RollStep,
   ctx: ReconcileContext,
-): Promise<void> {
+): Promise<RollStep> {
   if (roll.kind === 'wait') {
     ctx.logger.debug('rolling restart waits', { reason: roll.reason.code, message: roll.reason.message });
     if (roll.stalled) await deps.events.record(cluster, 'Warning', roll.reason.code, roll.reason.message);
-    return;
+    return roll;
   }
-  if (roll.kind !== 'restart') return;
-  const pod = pods.find((p) => p.metadata?.name === roll.pod);
-  const uid = pod?.metadata?.uid;
+  if (roll.kind !== 'restart') return roll;
+  const taken = await evictMember(deps, cluster, pods, roll);
+  if (taken.kind === 'restart') {
+    ctx.logger.info(taken.reason.message, { pod: taken.pod, reason: taken.reason.code });
+    await deps.events.record(cluster, 'Normal', taken.reason.code, taken.reason.message);
+  } else if (taken.kind === 'wait') {
+    // The budget's refusals wait for something outside the operator; a vanished target does not.
+    const outside = taken.reason.code === 'DisruptionBudgetExhausted' || taken.stalled;
+    ctx.logger[outside ? 'warn' : 'info'](taken.reason.message, { pod: roll.pod, reason: taken.reason.code });
+    await deps.events.record(cluster, outside ? 'Warning' : 'Normal', taken.reason.code, taken.reason.message);
+  }
+  return taken;
+}
+
+/** Evicts the member the roll restarts, by the uid the cache has for it; returns the step as the Eviction API allowed it. */
+async function evictMember(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  pods: readonly V1Pod[],
+  roll: RestartStep,
+): Promise<RollStep> {
+  const { namespace } = cluster.metadata;
+  const uid = pods.find((p) => p.metadata?.name === roll.pod)?.metadata?.uid;
   if (uid === undefined)
-    throw new Error(
-      `cluster ${cluster.metadata.namespace}/${cluster.metadata.name}: pod ${roll.pod} to restart is not in the cache`,
-    );
-  ctx.logger.info(roll.reason.message, { pod: roll.pod, reason: roll.reason.code });
-  await deps.writer.deletePod(cluster.metadata.namespace, roll.pod, uid);
-  await deps.events.record(cluster, 'Normal', roll.reason.code, roll.reason.message);
+    throw new Error(`cluster ${namespace}/${cluster.metadata.name}: pod ${roll.pod} to restart is not in the cache`);
+  const outcome = await deps.writer.evictPod(namespace, roll.pod, uid);
+  return afterEviction(roll, outcome, { namespace, name: objectNames(cluster.metadata).podDisruptionBudget });
 }
 
 async function applyChanged(

@@ -9,7 +9,12 @@
  *   one leader, members agree on the config, and the synced voters without it remain a majority
  *   (ensembles of one or two voters have no spare: they restart anyway, and say so);
  * - followers before the leader, highest server id first; the leader only when it is the last
- *   outdated member (leadership is re-read before every step, so a moved leader still goes last).
+ *   outdated member (leadership is re-read before every step, so a moved leader still goes last);
+ * - a serving member waits, too, until every other member's pod reports Ready: the restart is an
+ *   eviction, and the PodDisruptionBudget counts only Ready pods, so it would refuse it anyway.
+ * A restart is an eviction (`afterEviction` says what each answer of the Eviction API means for
+ * the roll): the PodDisruptionBudget arbitrates between the operator and anyone else evicting
+ * members, such as a node drain, so between them they never take down two members.
  * "Outdated" also covers a member whose grown volume waits for its pod to mount it again
  * (`remount`): it takes the same path.
  * The planner keeps no state: the cluster (pod revisions and UIDs) and ZooKeeper's readings
@@ -61,6 +66,66 @@ export type RollStep =
   | { kind: 'wait'; reason: Reason; stalled: boolean }
   | { kind: 'restart'; pod: string; reason: Reason };
 
+export type RestartStep = Extract<RollStep, { kind: 'restart' }>;
+
+/** What the Eviction API answered when the operator evicted a member to restart it. */
+export type EvictionOutcome =
+  | { kind: 'evicted' }
+  /**
+   * The PodDisruptionBudget allows no disruption now (HTTP 429): another member is down or being
+   * evicted, or the budget's status is not current yet. `detail` is the API server's own words.
+   */
+  | { kind: 'budgetRefused'; detail: string }
+  /** The pod no longer exists (404): someone else deleted or evicted it first. */
+  | { kind: 'gone' }
+  /** A pod of that name has another uid (409): the one meant was already replaced. */
+  | { kind: 'replaced' }
+  /** More than one PodDisruptionBudget selects the pod: the Eviction API refuses to evict it at all. */
+  | { kind: 'multipleBudgets' };
+
+/** Where the cluster's budget is, for messages a person can act on. */
+export interface BudgetRef {
+  namespace: string;
+  name: string;
+}
+
+/**
+ * The roll's step once the Eviction API has answered: the restart itself when the pod was
+ * evicted, otherwise a wait with a reason of its own. Nothing here ever deletes the pod instead:
+ * the budget's refusal is the point.
+ */
+export function afterEviction(step: RestartStep, outcome: EvictionOutcome, budget: BudgetRef): RollStep {
+  switch (outcome.kind) {
+    case 'evicted':
+      return step;
+    case 'budgetRefused':
+      return wait(
+        'DisruptionBudgetExhausted',
+        `restarting ${step.pod} waits: the PodDisruptionBudget ${budget.name} allows no disruption now (${outcome.detail}). Another member is down or being evicted, e.g. by a node drain; the roll goes on by itself once every member is back and Ready. If it does not, see \`kubectl -n ${budget.namespace} get pdb ${budget.name}\` and which member pods are not Ready.`,
+      );
+    case 'gone':
+      return wait(
+        'RestartTargetGone',
+        `${step.pod} was deleted by someone else (a node drain, or by hand) before the operator evicted it; the roll waits for its replacement`,
+      );
+    case 'replaced':
+      return wait(
+        'RestartTargetReplaced',
+        `${step.pod} was replaced by a new pod before the operator evicted it; the roll looks at the new pod next`,
+      );
+    case 'multipleBudgets':
+      return wait(
+        'MultipleDisruptionBudgets',
+        `the Eviction API refuses to evict ${step.pod}: more than one PodDisruptionBudget selects it, and an eviction needs exactly one. Delete the other budget, or narrow its selector so it no longer selects the members (\`kubectl -n ${budget.namespace} get pdb\` lists them; ${budget.name} is the operator's own)`,
+        true,
+      );
+    default: {
+      const unknown: never = outcome;
+      throw new Error(`unknown eviction outcome ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
 const wait = (code: string, message: string, stalled = false): RollStep => ({
   kind: 'wait',
   reason: { code, message },
@@ -110,9 +175,7 @@ export function nextRollStep(input: RollInput): RollStep {
   // Everyone else must be back in the ensemble before a serving member is touched.
   const notSynced = pods.filter((p) => !(memberOf(p)?.synced ?? false));
   if (notSynced.length > 0) {
-    const longest = notSynced.reduce((a, b) => (a.createdAt <= b.createdAt ? a : b));
-    const waitedMs = input.now.getTime() - longest.createdAt.getTime();
-    const stalled = notSynced.some((p) => p.revision === desiredRevision) && waitedMs > input.stepTimeoutMs;
+    const stalled = waitedTooLong(notSynced, input);
     return wait(
       stalled ? 'RollStalled' : 'WaitingForSync',
       `waiting for ${notSynced.map(describePod).join(', ')} to serve and sync with the leader` +
@@ -130,6 +193,20 @@ export function nextRollStep(input: RollInput): RollStep {
   const leaderMyid = leader.myid;
   const candidate = outdated.find((p) => p.myid !== leaderMyid) ?? outdated.find((p) => p.myid === leaderMyid);
   if (candidate === undefined) return { kind: 'done' };
+  // ZooKeeper counts them synced, but the budget counts Ready pods, and readiness trails by a
+  // probe period: restarting now would only be refused.
+  const unready = pods.filter((p) => p.name !== candidate.name && !p.ready);
+  if (unready.length > 0) {
+    const stalled = waitedTooLong(unready, input);
+    return wait(
+      stalled ? 'RollStalled' : 'WaitingForReadiness',
+      `waiting for the pods of ${unready.map(describePod).join(', ')} to report Ready before restarting ${candidate.name}: the PodDisruptionBudget counts only Ready members` +
+        (stalled
+          ? ` (more than ${Math.round(input.stepTimeoutMs / 1000)} s; check the pod's readiness probe and events)`
+          : ''),
+      stalled,
+    );
+  }
   const candidateVotes = memberOf(candidate)?.voting && memberOf(candidate)?.synced ? 1 : 0;
   if (health.quorumSize < 3) {
     // One or two voters have no spare: any restart interrupts the quorum. Refusing would leave
@@ -160,4 +237,13 @@ export function nextRollStep(input: RollInput): RollStep {
         : `restarting ${candidate.name} (${outdated.length} member(s) outdated; the leader ${leader.pod} goes last)`,
     },
   };
+}
+
+/** Whether a member waited for was restarted onto the desired revision, and the oldest waited for is older than a step may take. */
+function waitedTooLong(waitedFor: readonly MemberPod[], input: RollInput): boolean {
+  const oldest = waitedFor.reduce((a, b) => (a.createdAt <= b.createdAt ? a : b));
+  return (
+    waitedFor.some((p) => p.revision === input.desiredRevision) &&
+    input.now.getTime() - oldest.createdAt.getTime() > input.stepTimeoutMs
+  );
 }

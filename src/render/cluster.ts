@@ -142,11 +142,21 @@ export function renderCluster(input: RenderInput): DesiredObjects {
         template: podTemplate,
       },
     },
+    // The operator restarts members through the Eviction API, so this budget arbitrates between
+    // its roll and a node drain: one member down at a time, whoever takes it. `maxUnavailable`
+    // counts from the StatefulSet's replicas, so a member that is missing or still joining uses
+    // the budget up too. An unready member may always be evicted: it is down already and counts
+    // against nothing, and that is the member a roll restarts first (stuck on a bad revision)
+    // even while the budget is spent; the default (`IfHealthyBudget`) would refuse that then.
     podDisruptionBudget: {
       apiVersion: 'policy/v1',
       kind: 'PodDisruptionBudget',
       metadata: meta(names.podDisruptionBudget, 'server'),
-      spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(ref) } },
+      spec: {
+        maxUnavailable: 1,
+        selector: { matchLabels: selectorLabels(ref) },
+        unhealthyPodEvictionPolicy: 'AlwaysAllow',
+      },
     },
     ...(networkPolicy.enabled
       ? {

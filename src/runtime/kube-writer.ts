@@ -2,8 +2,10 @@
  * Every write the operator makes to Kubernetes. Objects it owns go through server-side apply
  * under one field manager, so fields set by users or other controllers (an admission webhook,
  * `kubectl annotate`) are left alone and conflicts over the operator's own fields are resolved
- * in its favour. Pods are deleted only with a uid precondition, so a restart never hits the
- * pod's successor. The only Secret it uses is one it created itself, with the cluster as owner.
+ * in its favour. Member pods are restarted only through the Eviction API, with a uid
+ * precondition: the cluster's PodDisruptionBudget decides, as it does for a node drain, and the
+ * pod's successor is never hit. The only Secret it uses is one it created itself, with the
+ * cluster as owner.
  */
 import {
   type AppsV1Api,
@@ -11,8 +13,11 @@ import {
   type CustomObjectsApi,
   type KubernetesObject,
   type NetworkingV1Api,
+  Observable,
   PatchStrategy,
   type PolicyV1Api,
+  type RequestContext,
+  ResponseContext,
   setHeaderOptions,
   type V1ConfigMap,
   type V1OwnerReference,
@@ -22,6 +27,7 @@ import {
 } from '@kubernetes/client-node';
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, KIND, OPERATOR_NAME, PLURAL } from '../api/constants.js';
 import type { ZooKeeperClusterStatus } from '../api/types.js';
+import type { EvictionOutcome } from '../controller/rolling-restart.js';
 import type { NetworkPolicyObject } from '../render/network-policy.js';
 import { generateSuperPassword, superDigest } from '../zookeeper/super-digest.js';
 import { classifyKubeError } from './kube-errors.js';
@@ -48,6 +54,68 @@ export type SuperUserSecret =
   | { kind: 'notOwned'; ownerReferences: V1OwnerReference[] };
 
 const applyOptions = () => setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+
+/**
+ * Request options that keep the response's text in `into.text`. client-node reads an eviction's
+ * answer as an Eviction object, which drops everything a `Status` says: a refusal the API server
+ * sends with a 2xx code (more than one budget) would look like success.
+ */
+function keepingResponseText(into: { text?: string }) {
+  return {
+    middleware: [
+      {
+        pre: (request: RequestContext) => new Observable(Promise.resolve(request)),
+        post: (response: ResponseContext) =>
+          new Observable(
+            response.body.text().then((text) => {
+              into.text = text;
+              return new ResponseContext(response.httpStatusCode, response.headers, {
+                text: async () => text,
+                binary: async () => Buffer.from(text),
+                stream: () => new Blob([text]).stream(),
+              });
+            }),
+          ),
+      },
+    ],
+    middlewareMergeStrategy: 'append' as const,
+  };
+}
+
+/** The parts of a Kubernetes `Status` an eviction's answer is judged by. */
+interface EvictionStatus {
+  kind?: string;
+  status?: string;
+  code?: number;
+  message?: string;
+  details?: { kind?: string; causes?: { reason?: string; message?: string }[] };
+}
+
+function parseStatus(text: string | undefined): EvictionStatus | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as EvictionStatus) : undefined;
+  } catch {
+    // Not JSON (a proxy's error page): no Status to judge by.
+    return undefined;
+  }
+}
+
+/** The body of a failed call, as client-node's ApiException carries it. */
+const errorStatus = (error: unknown): EvictionStatus | undefined => {
+  const body = typeof error === 'object' && error !== null ? (error as { body?: unknown }).body : undefined;
+  if (typeof body === 'string') return parseStatus(body);
+  return typeof body === 'object' && body !== null ? (body as EvictionStatus) : undefined;
+};
+
+/** The budget's own words from a refusal: its `DisruptionBudget` causes, else the Status message. */
+function budgetDetail(status: EvictionStatus | undefined, fallback: string): string {
+  const causes = (status?.details?.causes ?? []).filter(
+    (cause) => cause.reason === 'DisruptionBudget' && cause.message,
+  );
+  return causes.length > 0 ? causes.map((cause) => cause.message).join('; ') : (status?.message ?? fallback);
+}
 
 export class KubeWriter {
   private readonly superUserPasswords = new Map<string, string>();
@@ -190,8 +258,54 @@ export class KubeWriter {
     });
   }
 
-  async deletePod(namespace: string, name: string, uid: string): Promise<void> {
-    await this.clients.core.deleteNamespacedPod({ namespace, name, body: { preconditions: { uid } } });
+  /**
+   * Restarts a member by evicting its pod, only if the pod still has this uid. The cluster's
+   * PodDisruptionBudget arbitrates, as it does between the evictions of a node drain. Its
+   * refusals are answers, not errors: the budget exhausted (429, or the budget's own 403s),
+   * the pod gone (404) or replaced (409), more than one budget. Anything else is thrown. A
+   * refused eviction is never followed by a deletion. (The API server checks the uid only after
+   * the budget counted the eviction, so a 409 holds the budget until the disruption controller
+   * gives up on it, 2 minutes later; it happens only when the cache lags behind a replacement.)
+   */
+  async evictPod(namespace: string, name: string, uid: string): Promise<EvictionOutcome> {
+    const response: { text?: string } = {};
+    try {
+      await this.clients.core.createNamespacedPodEviction(
+        {
+          namespace,
+          name,
+          body: {
+            apiVersion: 'policy/v1',
+            kind: 'Eviction',
+            metadata: { name, namespace },
+            deleteOptions: { preconditions: { uid } },
+          },
+        },
+        keepingResponseText(response),
+      );
+    } catch (error) {
+      const classified = classifyKubeError(error);
+      const status = errorStatus(error);
+      const fromBudget = status?.details?.causes?.some((cause) => cause.reason === 'DisruptionBudget') ?? false;
+      // A 429 without the budget's cause is the API server's own throttling: retried with back-off.
+      if (classified.status === 429 && fromBudget) {
+        return { kind: 'budgetRefused', detail: budgetDetail(status, classified.message) };
+      }
+      // The budget's status is broken (negative, or too many evictions it has not seen through):
+      // a 403 about the budget, not about the operator's rights.
+      if (classified.kind === 'forbidden' && status?.details?.kind === 'poddisruptionbudget') {
+        return { kind: 'budgetRefused', detail: budgetDetail(status, classified.message) };
+      }
+      if (classified.kind === 'notFound') return { kind: 'gone' };
+      if (classified.kind === 'conflict') return { kind: 'replaced' };
+      throw error;
+    }
+    const answer = parseStatus(response.text);
+    if (answer?.kind === 'Status' && answer.status === 'Failure') {
+      if (answer.message?.includes('more than one PodDisruptionBudget')) return { kind: 'multipleBudgets' };
+      throw new Error(`evicting pod ${namespace}/${name}: the API server answered ${answer.code}: ${answer.message}`);
+    }
+    return { kind: 'evicted' };
   }
 
   /** Applies the whole status the operator owns; fields it no longer sets are removed. */

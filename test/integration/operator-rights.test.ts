@@ -311,7 +311,7 @@ test.serial(
       operatorPeers[0]?.namespaceSelector?.matchLabels ?? { missing: 'labels' },
     );
 
-    // A restart deletes the member pod.
+    // A restart evicts the member pod.
     const [member] = (await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/instance=dev' }))
       .items;
     const custom = plane.kubeConfig.makeApiClient(CustomObjectsApi);

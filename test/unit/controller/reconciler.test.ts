@@ -14,6 +14,7 @@ import { REVISION_ANNOTATION } from '../../../src/api/constants.js';
 import type { ZooKeeperCluster, ZooKeeperClusterSpec, ZooKeeperClusterStatus } from '../../../src/api/types.js';
 import { FORMED_ANNOTATION } from '../../../src/controller/formation.js';
 import { type ClusterCache, clusterReconciler, type OwnedKind } from '../../../src/controller/reconciler.js';
+import type { EvictionOutcome } from '../../../src/controller/rolling-restart.js';
 import { renderCluster } from '../../../src/render/cluster.js';
 import type { OperatorPod } from '../../../src/render/network-policy.js';
 import type { ReconcileContext } from '../../../src/runtime/controller.js';
@@ -35,6 +36,8 @@ class World implements ClusterCache {
   foreignSecret: V1OwnerReference[] | undefined;
   /** False: no member has a quorum, so none serves or answers `conf` (as after losing pods). */
   quorum = true;
+  /** What the Eviction API answers to the next evictions; then each pod is evicted. */
+  readonly evictionAnswers: EvictionOutcome[] = [];
 
   /** What ZooKeeper answers when every pod here serves: the highest server id leads. */
   healthyReadings(): MemberReading[] {
@@ -90,8 +93,9 @@ class World implements ClusterCache {
           stored.metadata = { uid: `${object.kind}-uid`, ...stored.metadata };
           this.objects.set(`${object.kind}/${object.metadata?.name}`, stored);
         },
-        deletePod: async (_namespace, name, uid) => {
-          this.writes.push(`delete pod ${name} (uid ${uid})`);
+        evictPod: async (_namespace, name, uid) => {
+          this.writes.push(`evict pod ${name} (uid ${uid})`);
+          return this.evictionAnswers.shift() ?? { kind: 'evicted' };
         },
         superUserSecret: async (_namespace, name) => {
           if (this.foreignSecret !== undefined) return { kind: 'notOwned', ownerReferences: this.foreignSecret };
@@ -314,28 +318,128 @@ test('a changed config restarts one member per reconcile: followers first, the l
   await world.reconcile();
   const edited = world.edit({ config: { tickTime: '3000' } });
   const newRevision = renderCluster({ cluster: edited, bootstrap: false }).revision;
-  const deleted: string[] = [];
+  const evicted: string[] = [];
   for (let round = 0; round < 3; round++) {
     world.writes.length = 0;
     await world.reconcile();
-    const deletion = world.writes.find((w) => w.startsWith('delete pod'));
-    t.truthy(deletion, `round ${round} restarts a member`);
-    const name = /delete pod (\S+)/.exec(deletion ?? '')?.[1] ?? '';
-    deleted.push(name);
+    const eviction = world.writes.find((w) => w.startsWith('evict pod'));
+    t.truthy(eviction, `round ${round} restarts a member`);
+    const name = /evict pod (\S+)/.exec(eviction ?? '')?.[1] ?? '';
+    evicted.push(name);
     // The StatefulSet controller and kubelet bring it back on the new revision, serving.
     const pod = world.pods.find((p) => p.metadata?.name === name);
     if (pod?.metadata)
       pod.metadata = { ...pod.metadata, uid: `${name}-new`, annotations: { [REVISION_ANNOTATION]: newRevision } };
   }
-  t.deepEqual(deleted, ['example-1', 'example-0', 'example-2']);
+  t.deepEqual(evicted, ['example-1', 'example-0', 'example-2']);
   t.regex(world.events.join('\n'), /Normal RestartingLeader: restarting the leader example-2 last/);
   world.writes.length = 0;
   await world.reconcile();
   t.false(
-    world.writes.some((w) => w.startsWith('delete pod')),
+    world.writes.some((w) => w.startsWith('evict pod')),
     'the roll is done',
   );
   t.is(world.clusterObject?.status?.phase, 'Running');
+});
+
+/** A formed 3-member cluster whose config just changed: the roll's first step restarts example-1 (uid uid-1-…). */
+async function rollStarting(): Promise<{ world: World; uid: string }> {
+  const world = new World(cluster());
+  await world.formed(3, '10Gi');
+  world.edit({ config: { tickTime: '3000' } });
+  const uid = world.pods.find((p) => p.metadata?.name === 'example-1')?.metadata?.uid ?? '';
+  return { world, uid };
+}
+
+const refusals: {
+  name: string;
+  answer: EvictionOutcome;
+  event: RegExp;
+  condition: { type: string; reason: string };
+}[] = [
+  {
+    name: 'the budget allows no disruption (429): the roll waits with the budget’s own words, a Warning',
+    answer: { kind: 'budgetRefused', detail: 'The disruption budget example needs 2 healthy pods and has 2 currently' },
+    event:
+      /^Warning DisruptionBudgetExhausted: restarting example-1 waits: the PodDisruptionBudget example allows no disruption now \(The disruption budget example needs 2 healthy pods and has 2 currently\)\. Another member is down or being evicted, e\.g\. by a node drain; the roll goes on by itself once every member is back and Ready\. If it does not, see `kubectl -n default get pdb example`/,
+    condition: { type: 'Progressing', reason: 'DisruptionBudgetExhausted' },
+  },
+  {
+    name: 'the pod is gone already (404): the roll waits for its replacement',
+    answer: { kind: 'gone' },
+    event:
+      /^Normal RestartTargetGone: example-1 was deleted by someone else \(a node drain, or by hand\) before the operator evicted it/,
+    condition: { type: 'Progressing', reason: 'RestartTargetGone' },
+  },
+  {
+    name: 'the pod was replaced (409, uid precondition): the roll looks at the new pod next',
+    answer: { kind: 'replaced' },
+    event: /^Normal RestartTargetReplaced: example-1 was replaced by a new pod before the operator evicted it/,
+    condition: { type: 'Progressing', reason: 'RestartTargetReplaced' },
+  },
+  {
+    name: 'two budgets select the members: Degraded, with what to delete',
+    answer: { kind: 'multipleBudgets' },
+    event:
+      /^Warning MultipleDisruptionBudgets: the Eviction API refuses to evict example-1: more than one PodDisruptionBudget selects it.*Delete the other budget.*`kubectl -n default get pdb` lists them; example is the operator's own/,
+    condition: { type: 'Degraded', reason: 'MultipleDisruptionBudgets' },
+  },
+];
+for (const c of refusals) {
+  test(`a restart is an eviction; refused because ${c.name}; never a deletion`, async (t) => {
+    const { world, uid } = await rollStarting();
+    world.evictionAnswers.push(c.answer);
+    const outcome = await world.reconcile();
+    t.deepEqual(world.writes, [
+      'apply ConfigMap/example-config',
+      'apply StatefulSet/example',
+      `evict pod example-1 (uid ${uid})`,
+      'status example Restarting',
+    ]);
+    t.deepEqual(
+      world.events.filter((e) => !e.startsWith('Normal Updated')),
+      [world.events.find((e) => c.event.test(e)) ?? `no Event matches ${c.event}`],
+    );
+    t.like(
+      world.clusterObject?.status?.conditions?.find((cond) => cond.type === c.condition.type),
+      { status: 'True', reason: c.condition.reason },
+    );
+    t.deepEqual(outcome, { requeueAfterMs: 2_000 }, 'looks again soon');
+
+    // Next time the Eviction API lets it through: the same pod, by the same uid, and the roll goes on.
+    world.writes.length = 0;
+    world.events.length = 0;
+    await world.reconcile();
+    t.deepEqual(world.writes, [`evict pod example-1 (uid ${uid})`, 'status example Restarting']);
+    t.deepEqual(world.events, [
+      'Normal RestartingFollower: restarting example-1 (3 member(s) outdated; the leader example-2 goes last)',
+    ]);
+    t.is(
+      world.clusterObject?.status?.conditions?.find((cond) => cond.type === 'Progressing')?.reason,
+      'RestartingFollower',
+    );
+  });
+}
+
+test('a member ZooKeeper counts synced whose pod is not Ready yet holds the roll: the budget would refuse', async (t) => {
+  const { world } = await rollStarting();
+  const example0 = world.pods.find((p) => p.metadata?.name === 'example-0');
+  if (example0) example0.status = { conditions: [{ type: 'Ready', status: 'False' }] };
+  await world.reconcile();
+  t.deepEqual(world.writes, [
+    'apply ConfigMap/example-config',
+    'apply StatefulSet/example',
+    'status example Restarting',
+  ]);
+  t.like(
+    world.clusterObject?.status?.conditions?.find((c) => c.type === 'Progressing'),
+    {
+      status: 'True',
+      reason: 'WaitingForReadiness',
+      message:
+        'waiting for the pods of example-0 to report Ready before restarting example-1: the PodDisruptionBudget counts only Ready members',
+    },
+  );
 });
 
 test('a cluster being deleted is left to the garbage collector', async (t) => {
@@ -564,7 +668,7 @@ test('volumes wait while a roll is under way: one change to members at a time', 
   };
   world.writes.length = 0;
   await world.reconcile();
-  t.true(world.writes.some((w) => w.startsWith('delete pod')));
+  t.true(world.writes.some((w) => w.startsWith('evict pod')));
   t.false(world.writes.some((w) => w.startsWith('resize claim')));
 });
 

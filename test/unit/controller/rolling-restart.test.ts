@@ -1,6 +1,13 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { type MemberPod, nextRollStep, type RollInput } from '../../../src/controller/rolling-restart.js';
+import {
+  afterEviction,
+  type EvictionOutcome,
+  type MemberPod,
+  nextRollStep,
+  type RestartStep,
+  type RollInput,
+} from '../../../src/controller/rolling-restart.js';
 import { assessEnsemble, type MemberReading, majorityOf } from '../../../src/zookeeper/health.js';
 
 interface Scenario {
@@ -264,4 +271,77 @@ test('a stalled roll names what the kubelet says is wrong with the member it wai
         'waiting for zk-1 (ImagePullBackOff: Back-off pulling image "zookeeper:3.9.99") to serve and sync with the leader (more than 600 s; check the pod\'s logs and events)',
     },
   });
+});
+
+test('a serving member waits until every other member’s pod is Ready: the budget counts Ready pods only', (t) => {
+  const input = rollInput({ size: 3, leader: 3, outdated: [1, 2, 3] });
+  // ZooKeeper counts zk-0 synced, but its readiness probe has not passed again yet.
+  const pods = input.pods.map((pod) => (pod.name === 'zk-0' ? { ...pod, ready: false } : pod));
+  t.deepEqual(nextRollStep({ ...input, pods }), {
+    kind: 'wait',
+    stalled: false,
+    reason: {
+      code: 'WaitingForReadiness',
+      message:
+        'waiting for the pods of zk-0 to report Ready before restarting zk-1: the PodDisruptionBudget counts only Ready members',
+    },
+  });
+  const long = nextRollStep({
+    ...input,
+    pods: pods.map((pod) => (pod.name === 'zk-0' ? { ...pod, revision: 'new' } : pod)),
+    now: new Date(now.getTime() + 700_000),
+  });
+  t.like(long, { kind: 'wait', stalled: true, reason: { code: 'RollStalled' } });
+});
+
+test('the candidate’s own readiness does not hold it: evicting an unready pod costs the budget nothing', (t) => {
+  const input = rollInput({ size: 3, leader: 3, outdated: [2] });
+  const pods = input.pods.map((pod) => (pod.name === 'zk-1' ? { ...pod, ready: false } : pod));
+  t.like(nextRollStep({ ...input, pods }), { kind: 'restart', pod: 'zk-1', reason: { code: 'RestartingFollower' } });
+});
+
+const restart: RestartStep = {
+  kind: 'restart',
+  pod: 'zk-1',
+  reason: { code: 'RestartingFollower', message: 'restarting zk-1 (3 member(s) outdated; the leader zk-2 goes last)' },
+};
+const budget = { namespace: 'apps', name: 'zk' };
+const answers: { outcome: EvictionOutcome; code: string; stalled: boolean; message: RegExp }[] = [
+  {
+    outcome: { kind: 'budgetRefused', detail: 'The disruption budget zk needs 2 healthy pods and has 2 currently' },
+    code: 'DisruptionBudgetExhausted',
+    stalled: false,
+    message:
+      /^restarting zk-1 waits: the PodDisruptionBudget zk allows no disruption now \(The disruption budget zk needs 2 healthy pods and has 2 currently\)\. .*once every member is back and Ready\. If it does not, see `kubectl -n apps get pdb zk`/,
+  },
+  {
+    outcome: { kind: 'gone' },
+    code: 'RestartTargetGone',
+    stalled: false,
+    message: /^zk-1 was deleted by someone else/,
+  },
+  {
+    outcome: { kind: 'replaced' },
+    code: 'RestartTargetReplaced',
+    stalled: false,
+    message: /^zk-1 was replaced by a new pod/,
+  },
+  {
+    outcome: { kind: 'multipleBudgets' },
+    code: 'MultipleDisruptionBudgets',
+    stalled: true,
+    message:
+      /more than one PodDisruptionBudget selects it.*`kubectl -n apps get pdb` lists them; zk is the operator's own/,
+  },
+];
+for (const c of answers) {
+  test(`an eviction answered ${c.outcome.kind} makes the roll wait: ${c.code}`, (t) => {
+    const step = afterEviction(restart, c.outcome, budget);
+    t.like(step, { kind: 'wait', stalled: c.stalled, reason: { code: c.code } });
+    t.regex(step.kind === 'wait' ? step.reason.message : '', c.message);
+  });
+}
+
+test('an evicted pod is the restart itself', (t) => {
+  t.is(afterEviction(restart, { kind: 'evicted' }, budget), restart);
 });

@@ -108,8 +108,11 @@ test('the headless Service publishes not-ready addresses so peers resolve before
   t.true(svc?.publishNotReadyAddresses);
 });
 
-test('the PodDisruptionBudget allows one member down at a time', (t) => {
-  t.is(render().podDisruptionBudget.spec?.maxUnavailable, 1);
+test('the PodDisruptionBudget allows one member down at a time, and always the eviction of an unready one', (t) => {
+  const spec = render().podDisruptionBudget.spec;
+  t.is(spec?.maxUnavailable, 1);
+  t.is(spec?.minAvailable, undefined, 'counted from the StatefulSet: a joining or missing member uses the budget too');
+  t.is(spec?.unhealthyPodEvictionPolicy, 'AlwaysAllow');
 });
 
 test('every object carries the common labels and a controller reference to the cluster', (t) => {

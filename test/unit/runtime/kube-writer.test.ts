@@ -1,6 +1,7 @@
 /**
  * The operator's writes at the HTTP level (nock): server-side apply with the field manager and
- * force, status through /status, pod deletion with a uid precondition, and the error paths a
+ * force, status through /status, restarts as evictions with a uid precondition (and what each
+ * refusal of the Eviction API means), deletions with a uid precondition, and the error paths a
  * reconcile must classify (409, 403, 5xx, network).
  */
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, PolicyV1Api } from '@kubernetes/client-node';
@@ -81,11 +82,6 @@ const uidDeletions: {
   remove: (w: KubeWriter) => Promise<void>;
 }[] = [
   {
-    what: 'a pod',
-    path: '/api/v1/namespaces/default/pods/example-1',
-    remove: (w) => w.deletePod('default', 'example-1', 'uid-1'),
-  },
-  {
     what: 'a NetworkPolicy turned off',
     path: '/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/example',
     remove: (w) => w.deleteNetworkPolicy('default', 'example', 'uid-1'),
@@ -104,6 +100,167 @@ for (const c of uidDeletions) {
     t.deepEqual(body, { preconditions: { uid: 'uid-1' } });
   });
 }
+
+const EVICTION_PATH = '/api/v1/namespaces/default/pods/example-1/eviction';
+
+test.serial('a member is restarted by a policy/v1 Eviction that carries its uid as a precondition', async (t) => {
+  let contentType: string | null | undefined;
+  let body: unknown;
+  nock(SERVER)
+    .post(EVICTION_PATH)
+    .reply(201, async (request: Request) => {
+      contentType = request.headers.get('content-type');
+      body = JSON.parse(await request.text());
+      return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
+    });
+  const { writer: w, requests } = writer();
+  t.deepEqual(await w.evictPod('default', 'example-1', 'uid-1'), { kind: 'evicted' });
+  t.is(contentType, 'application/json');
+  t.deepEqual(body, {
+    apiVersion: 'policy/v1',
+    kind: 'Eviction',
+    metadata: { name: 'example-1', namespace: 'default' },
+    deleteOptions: { preconditions: { uid: 'uid-1' } },
+  });
+  t.deepEqual(
+    requests.map((r) => `${r.method} ${r.path} ${r.status}`),
+    [`POST ${EVICTION_PATH} 201`],
+  );
+});
+
+/** The API server's refusal when the budget allows no disruption (policy/v1 eviction.go). */
+const budgetRefusal = (cause: string) => ({
+  ...status(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget."),
+  details: { causes: [{ reason: 'DisruptionBudget', message: cause }], retryAfterSeconds: 0 },
+});
+
+const evictionAnswers: {
+  name: string;
+  code: number;
+  reply: object;
+  outcome: object;
+}[] = [
+  {
+    name: '429 from the budget: refused in the budget’s own words',
+    code: 429,
+    reply: budgetRefusal('The disruption budget example needs 2 healthy pods and has 2 currently'),
+    outcome: {
+      kind: 'budgetRefused',
+      detail: 'The disruption budget example needs 2 healthy pods and has 2 currently',
+    },
+  },
+  {
+    name: '429 while the budget’s status is not current yet',
+    code: 429,
+    reply: budgetRefusal('The disruption budget example is still being processed by the server.'),
+    outcome: { kind: 'budgetRefused', detail: 'The disruption budget example is still being processed by the server.' },
+  },
+  {
+    name: '403 about the budget itself (its status is broken), not about the operator’s rights',
+    code: 403,
+    reply: {
+      ...status(
+        403,
+        'Forbidden',
+        'poddisruptionbudget.policy "example" is forbidden: pdb disruptions allowed is negative',
+      ),
+      details: { name: 'example', group: 'policy', kind: 'poddisruptionbudget' },
+    },
+    outcome: {
+      kind: 'budgetRefused',
+      detail: 'poddisruptionbudget.policy "example" is forbidden: pdb disruptions allowed is negative',
+    },
+  },
+  {
+    name: '404: the pod is gone already',
+    code: 404,
+    reply: status(404, 'NotFound', 'pods "example-1" not found'),
+    outcome: { kind: 'gone' },
+  },
+  {
+    name: '409: the uid precondition failed, the pod was replaced',
+    code: 409,
+    reply: status(
+      409,
+      'Conflict',
+      'Operation cannot be fulfilled on Pod "example-1": the UID in the precondition (uid-1) does not match the UID in record (uid-2). The object might have been deleted and then recreated',
+    ),
+    outcome: { kind: 'replaced' },
+  },
+  {
+    // The API server sends this refusal as a Status in a 201 answer; client-node alone would read it as success.
+    name: '201 carrying a failed Status: more than one budget selects the pod',
+    code: 201,
+    reply: {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
+      code: 500,
+    },
+    outcome: { kind: 'multipleBudgets' },
+  },
+];
+for (const c of evictionAnswers) {
+  test.serial(`an eviction answered ${c.name}; one request, never a deletion`, async (t) => {
+    nock(SERVER).post(EVICTION_PATH).reply(c.code, c.reply);
+    const { writer: w, requests } = writer();
+    t.deepEqual(await w.evictPod('default', 'example-1', 'uid-1'), c.outcome);
+    t.deepEqual(
+      requests.map((r) => `${r.method} ${r.path} ${r.status}`),
+      [`POST ${EVICTION_PATH} ${c.code}`],
+    );
+  });
+}
+
+const evictionErrors: { name: string; code: number; reply: object; kind: KubeErrorKind; message: RegExp }[] = [
+  {
+    name: '403 from RBAC: the operator lacks create on pods/eviction',
+    code: 403,
+    reply: status(
+      403,
+      'Forbidden',
+      'pods "example-1" is forbidden: User "op" cannot create resource "pods/eviction" in API group "" in the namespace "default"',
+    ),
+    kind: 'forbidden',
+    message: /may not create pods\/eviction in namespace default/,
+  },
+  {
+    name: '429 without the budget’s cause: the API server’s own throttling',
+    code: 429,
+    reply: status(429, 'TooManyRequests', 'Too many requests, please try again later.'),
+    kind: 'transient',
+    message: /Too many requests/,
+  },
+  {
+    name: '500',
+    code: 500,
+    reply: status(500, 'InternalError', 'etcdserver: request timed out'),
+    kind: 'transient',
+    message: /request timed out/,
+  },
+];
+for (const c of evictionErrors) {
+  test.serial(`an eviction failing with ${c.name} is thrown, classified as ${c.kind}`, async (t) => {
+    nock(SERVER).post(EVICTION_PATH).reply(c.code, c.reply);
+    const { writer: w, requests } = writer();
+    const error = await t.throwsAsync(w.evictPod('default', 'example-1', 'uid-1'));
+    const classified = classifyKubeError(error);
+    t.is(classified.kind, c.kind);
+    t.regex(classified.message, c.message);
+    t.is(requests.length, 1, 'no other request (no deletion) followed');
+  });
+}
+
+test.serial('an eviction answered 201 with another failed Status is thrown with the server’s words', async (t) => {
+  nock(SERVER)
+    .post(EVICTION_PATH)
+    .reply(201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'odd', code: 500 });
+  await t.throwsAsync(writer().writer.evictPod('default', 'example-1', 'uid-1'), {
+    message: 'evicting pod default/example-1: the API server answered 500: odd',
+  });
+});
 
 test.serial('a StatefulSet is recreated by deleting only it: uid precondition, dependents orphaned', async (t) => {
   let body: unknown;

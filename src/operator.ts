@@ -85,7 +85,10 @@ const selectedBy = (namespace: string, name: string) => {
     Object.entries(selector).every(([key, value]) => object.metadata?.labels?.[key] === value);
 };
 
-/** Per-cluster Prometheus gauges from ZooKeeper's view, and a count of leader changes. */
+/**
+ * Per-cluster Prometheus gauges from ZooKeeper's view, a count of leader changes, and each
+ * member's last processed zxid (it moves with every client write, so it is a metric, never status).
+ */
 function healthGauges(metrics: OperatorMetrics): HealthObserver {
   const serving = metrics.clusterGauge('zookeeper_cluster_members_serving', 'Members serving client requests.');
   const synced = metrics.clusterGauge('zookeeper_cluster_synced_voters', 'The leader plus voting followers in sync.');
@@ -98,6 +101,10 @@ function healthGauges(metrics: OperatorMetrics): HealthObserver {
     'zookeeper_cluster_leader_changes',
     'Leader changes seen by this operator process since it started.',
   );
+  const lastZxid = metrics.memberGauge(
+    'zookeeper_cluster_member_last_processed_zxid',
+    'The last transaction id (zxid) each serving member processed: epoch * 2^32 + counter (exact below 2^53).',
+  );
   const lastLeader = new Map<string, string>();
   return {
     observe(cluster, health) {
@@ -107,6 +114,10 @@ function healthGauges(metrics: OperatorMetrics): HealthObserver {
       synced.set(labels, health.syncedVoters);
       tolerance.set(labels, health.faultTolerance);
       available.set(labels, health.available ? 1 : 0);
+      lastZxid.setMembers(
+        labels,
+        new Map(health.members.flatMap((m) => (m.zxid === undefined ? [] : [[m.pod, Number(BigInt(m.zxid))]]))),
+      );
       const key = `${labels.namespace}/${labels.name}`;
       const leader = health.leader?.pod;
       if (leader !== undefined) {

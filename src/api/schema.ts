@@ -526,7 +526,6 @@ const memberSchema = obj(
     serving: bool('The member answers client requests as part of a quorum.'),
     voting: bool('The member is a voter in the committed configuration.'),
     synced: bool('The leader counts this member as synced.'),
-    zxid: str('The last transaction id the member processed (hex).'),
   },
   { required: ['pod', 'myid', 'role', 'serving', 'voting', 'synced'] },
 );

@@ -117,6 +117,7 @@ export interface Condition {
 
 export type MemberRole = 'leader' | 'follower' | 'observer' | 'standalone' | 'read-only' | 'unknown';
 
+/** One member as a user acts on it; its zxid moves with every write, so it is a metric instead. */
 export interface MemberStatus {
   pod: string;
   myid: number;
@@ -124,8 +125,6 @@ export interface MemberStatus {
   serving: boolean;
   voting: boolean;
   synced: boolean;
-  /** The last zxid the member processed, as ZooKeeper prints it (`0x…`). */
-  zxid?: string;
 }
 
 export interface QuorumStatus {

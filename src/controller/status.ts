@@ -9,6 +9,10 @@
  * - Degraded: fewer synced voters than the design tolerates, an anomaly, an invalid spec, a
  *   super-user Secret the cluster does not own, or a failed apply;
  * - Progressing: a roll is under way (which member, and what it waits for) or members start.
+ *
+ * The status holds only what a user acts on: roles, sync, quorum, versions, conditions. Nothing
+ * in it moves with client traffic or with time alone (a member's zxid is a metric, not status),
+ * so a healthy cluster, idle or busy, computes the same status every time and is never written.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { REVISION_ANNOTATION } from '../api/constants.js';
@@ -67,7 +71,6 @@ function memberView(input: StatusInput): MemberStatus[] {
         serving: m.serving,
         voting: m.voting,
         synced: m.synced,
-        ...(m.zxid === undefined ? {} : { zxid: m.zxid }),
       }));
   }
   return [...input.pods]

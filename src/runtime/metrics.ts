@@ -13,7 +13,8 @@
  * - `rest_client_requests_total{verb,code}`: incremented by the Kubernetes API
  *   client wrapper, `code` being the HTTP status or `error` when none arrived.
  * Per-cluster gauges are created later through `clusterGauge`, labelled by the
- * cluster's namespace and name, and removed with `forgetCluster` when the
+ * cluster's namespace and name, and per-member gauges through `memberGauge`,
+ * labelled also by `member` (the pod name); `forgetCluster` removes both when the
  * cluster is deleted so no stale series linger.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -23,6 +24,32 @@ export type ReconcileResult = 'success' | 'error' | 'requeue_after';
 
 const CLUSTER_LABELS = ['namespace', 'name'] as const;
 type ClusterLabel = (typeof CLUSTER_LABELS)[number];
+const MEMBER_LABELS = [...CLUSTER_LABELS, 'member'] as const;
+type MemberLabel = (typeof MEMBER_LABELS)[number];
+
+/** A gauge with one series per member of a cluster; a member that is no longer reported drops out. */
+export class MemberGauge {
+  /** The members that have a series, per cluster (`namespace/name`). */
+  private readonly members = new Map<string, Set<string>>();
+
+  constructor(readonly gauge: Gauge<MemberLabel>) {}
+
+  /** Sets one series per entry of `values` (member → value) and removes the cluster's other members' series. */
+  setMembers(cluster: { namespace: string; name: string }, values: ReadonlyMap<string, number>): void {
+    const key = `${cluster.namespace}/${cluster.name}`;
+    for (const member of this.members.get(key) ?? []) {
+      if (!values.has(member)) this.gauge.remove({ ...cluster, member });
+    }
+    for (const [member, value] of values) this.gauge.set({ ...cluster, member }, value);
+    if (values.size === 0) this.members.delete(key);
+    else this.members.set(key, new Set(values.keys()));
+  }
+
+  /** Removes every series of one cluster. */
+  forget(namespace: string, name: string): void {
+    this.setMembers({ namespace, name }, new Map());
+  }
+}
 
 export interface MetricsOptions {
   /** Also export Node process metrics (CPU, memory, event loop lag). Default true. */
@@ -84,6 +111,7 @@ export class OperatorMetrics {
   });
 
   private readonly clusterGauges = new Map<string, Gauge<ClusterLabel>>();
+  private readonly memberGauges = new Map<string, MemberGauge>();
 
   constructor(options: MetricsOptions = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -115,9 +143,19 @@ export class OperatorMetrics {
     return gauge;
   }
 
-  /** Drops every per-cluster series of one cluster, e.g. after it was deleted. */
+  /** Returns the per-member gauge `name`, creating it on first use. */
+  memberGauge(name: string, help: string): MemberGauge {
+    const existing = this.memberGauges.get(name);
+    if (existing !== undefined) return existing;
+    const gauge = new MemberGauge(new Gauge({ name, help, labelNames: MEMBER_LABELS, registers: [this.registry] }));
+    this.memberGauges.set(name, gauge);
+    return gauge;
+  }
+
+  /** Drops every per-cluster and per-member series of one cluster, e.g. after it was deleted. */
   forgetCluster(namespace: string, name: string): void {
     for (const gauge of this.clusterGauges.values()) gauge.remove({ namespace, name });
+    for (const gauge of this.memberGauges.values()) gauge.forget(namespace, name);
   }
 
   /** The Prometheus text exposition of every metric in the registry. */

@@ -48,6 +48,35 @@ test('a per-cluster gauge is created once and forgetCluster drops only that clus
   t.deepEqual(values, [['other', 5]]);
 });
 
+test('a per-member gauge keeps one series per member reported now; forgetCluster drops the cluster’s', async (t) => {
+  const metrics = new OperatorMetrics({ processMetrics: false });
+  const zxid = metrics.memberGauge('zookeeper_cluster_member_last_processed_zxid', 'Last processed zxid.');
+  t.is(metrics.memberGauge('zookeeper_cluster_member_last_processed_zxid', 'Last processed zxid.'), zxid);
+  const main = { namespace: 'zk', name: 'main' };
+  zxid.setMembers(
+    main,
+    new Map([
+      ['main-0', 10],
+      ['main-1', 11],
+      ['main-2', 12],
+    ]),
+  );
+  zxid.setMembers({ namespace: 'zk', name: 'other' }, new Map([['other-0', 5]]));
+  // main-1 no longer serves (or was removed): its series goes rather than showing a stale zxid.
+  zxid.setMembers(
+    main,
+    new Map([
+      ['main-0', 20],
+      ['main-2', 22],
+    ]),
+  );
+  const series = async () =>
+    (await zxid.gauge.get()).values.map((value) => `${value.labels.name}/${value.labels.member}=${value.value}`).sort();
+  t.deepEqual(await series(), ['main/main-0=20', 'main/main-2=22', 'other/other-0=5']);
+  metrics.forgetCluster('zk', 'main');
+  t.deepEqual(await series(), ['other/other-0=5']);
+});
+
 test('process metrics are on by default', async (t) => {
   const metrics = new OperatorMetrics();
   t.regex(await metrics.render(), /process_cpu_user_seconds_total/);

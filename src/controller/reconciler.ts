@@ -10,7 +10,9 @@
  * 2. review the spec; errors stop every action and are reported (status, Event); then the
  *    super-user Secret: created when missing, and one the cluster does not own (planted before
  *    it existed) stops every action too, reported as SuperUserSecretNotOwned, never used;
- * 3. read every member's state from ZooKeeper itself (srvr, mntr, conf, zabstate);
+ * 3. read every member's state from ZooKeeper itself (srvr, mntr, conf); a member's reading may be
+ *    reused from the last second, so steps 4 and 6 plan a step that changes the ensemble again on
+ *    readings taken right before it;
  * 4. plan the membership change (scaling by reconfig, one voter per step) from what was read;
  * 5. render the desired objects (the pod count and the dynamic config follow the committed
  *    membership and the scaling step; the claim template keeps the live StatefulSet's size) and
@@ -189,7 +191,9 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     } else {
       ctx.logger.warn('spec rejected; no action taken', { problems: review.errors.map((p) => p.message) });
     }
-    deps.health?.observe(cluster, health);
+    // The freshest view: a step taken in this reconcile was decided on readings taken anew.
+    const observed = progress.health ?? health;
+    deps.health?.observe(cluster, observed);
 
     const status = computeStatus({
       cluster,
@@ -198,7 +202,7 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       specErrors: review.errors,
       blocker,
       applyFailure,
-      health,
+      health: observed,
       roll: progress.roll,
       scaling: progress.scaling,
       storage: progress.storage,
@@ -219,6 +223,8 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
 
 /** What a reconcile decided and did, for the status; filled in step by step, so a failure keeps what came before it. */
 interface Progress {
+  /** ZooKeeper's view read anew before a step that changes the ensemble. */
+  health?: EnsembleHealth;
   desired?: DesiredObjects;
   scaling?: ScalingStep;
   roll?: RollStep;
@@ -241,7 +247,12 @@ async function act(
   ctx: ReconcileContext,
 ): Promise<void> {
   if (formation.formed) ctx.logger.debug('the ensemble exists', { evidence: formation.evidence });
-  const plan = planMembership(deps, cluster, pods, health, formation.formed);
+  let plan = planMembership(deps, cluster, pods, health, formation.formed);
+  let current = health;
+  if (plan.scaling !== undefined && plan.scaling.kind !== 'done' && plan.scaling.kind !== 'wait') {
+    current = await readHealthNow(deps, cluster, pods, progress);
+    plan = planMembership(deps, cluster, pods, current, formation.formed);
+  }
   const scaling = plan.scaling;
   if (scaling !== undefined) progress.scaling = scaling;
   const statefulSet = deps.cache.owned('StatefulSet', cluster.metadata.namespace, cluster.metadata.name) as
@@ -267,19 +278,23 @@ async function act(
     await deps.events.record(cluster, 'Warning', 'StatefulSetReplicasRestored', message);
   }
   if (scaling !== undefined && scaling.kind !== 'done') {
-    await takeScalingStep(deps, cluster, pods, health, scaling, superPassword, ctx);
-  } else if (health !== undefined) {
+    await takeScalingStep(deps, cluster, pods, current, scaling, superPassword, ctx);
+  } else if (current !== undefined) {
     const volumes = storageInput(deps, cluster, statefulSet);
     const memberPods = pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []);
     const remount = podsToRemount(volumes.claims, memberPods);
     progress.remount = remount;
-    const roll = planRoll(cluster, desired, memberPods, remount, health, deps.now());
+    let roll = planRoll(cluster, desired, memberPods, remount, current, deps.now());
+    if (roll.kind === 'restart') {
+      current = await readHealthNow(deps, cluster, pods, progress);
+      roll = planRoll(cluster, desired, memberPods, remount, current, deps.now());
+    }
     progress.roll = roll;
     progress.roll = await takeRollStep(deps, cluster, pods, roll, ctx);
     // Volumes grow only while membership and revisions are settled: the StatefulSet is
     // recreated at most when no member is about to come or go.
     const settled = statefulSet !== undefined && statefulSet.metadata?.deletionTimestamp === undefined;
-    if (roll.kind === 'done' && health.available && !spec.paused && settled) {
+    if (roll.kind === 'done' && current.available && !spec.paused && settled) {
       progress.storage = await growVolumes(deps, cluster, statefulSet, volumes, ctx);
     }
   }
@@ -308,6 +323,7 @@ function foreignSecretProblem(
   };
 }
 
+/** ZooKeeper's view, from readings that may be reused from the last second; undefined without member pods. */
 async function readHealth(
   deps: ReconcilerDependencies,
   cluster: ZooKeeperCluster,
@@ -317,6 +333,23 @@ async function readHealth(
   if (addresses.length === 0) return undefined;
   const { client } = resolveSpec(cluster.spec).ports;
   return assessEnsemble(await deps.ensemble.read(addresses, { client }));
+}
+
+/**
+ * ZooKeeper's view from readings taken now, reusing none. A step that changes the ensemble (a
+ * restart, a reconfig, a pod count, a claim) is planned again on it right before it is taken, so
+ * it is never decided on a reused reading. Costs one reading per step.
+ */
+async function readHealthNow(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  pods: readonly V1Pod[],
+  progress: Progress,
+): Promise<EnsembleHealth> {
+  const addresses = pods.flatMap((pod) => toMemberAddress(cluster.metadata.name, pod) ?? []);
+  const { client } = resolveSpec(cluster.spec).ports;
+  progress.health = assessEnsemble(await deps.ensemble.read(addresses, { client }, { fresh: true }));
+  return progress.health;
 }
 
 function planRoll(

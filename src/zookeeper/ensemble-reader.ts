@@ -4,6 +4,17 @@
  * (the AdminServer serves the member's own loopback only). The I/O edge of health: every failure
  * becomes part of the reading (unreachable, or not serving), never an exception, so one bad
  * member cannot hide the others.
+ *
+ * All three words are needed, each for what only it says: `srvr` the zxid and its epoch (a member
+ * ahead of the leader's epoch; a reconfig made active), `mntr` the peer state and the leader's
+ * sync counts, `conf` the committed membership and its version.
+ *
+ * What reading costs is bounded: a member's reading is reused for `maxAgeMs` (1 s by default),
+ * counted from when it was asked, so reconciles that events trigger in a burst ask each member at
+ * most once a second, however many there are; client traffic never triggers one. A reused reading
+ * is at most a second old, and the reconciler's 2 s poll, with no reconcile in between, always
+ * reads anew. A read with `fresh` reuses nothing: the reconciler decides every step that changes
+ * the ensemble on one.
  */
 
 import { askFourLetterWord } from './four-letter-word.js';
@@ -21,14 +32,49 @@ export interface MemberPorts {
   client: number;
 }
 
-export interface EnsembleReader {
-  read(members: readonly MemberAddress[], ports: MemberPorts): Promise<MemberReading[]>;
+export interface ReadOptions {
+  /** Ask every member now, reusing no earlier reading. */
+  fresh?: boolean;
 }
 
-/** Reads 4lw `srvr`, `mntr` and `conf` on each member's client port. */
-export function memberStateReader(timeoutMs = 3_000): EnsembleReader {
+export interface EnsembleReader {
+  read(members: readonly MemberAddress[], ports: MemberPorts, options?: ReadOptions): Promise<MemberReading[]>;
+}
+
+/** How long a member's reading is reused: half the reconciler's 2 s poll. */
+export const READING_MAX_AGE_MS = 1_000;
+
+export interface MemberStateReaderOptions {
+  /** Per word. */
+  timeoutMs?: number;
+  /** How long a member's reading is reused; 0 reuses none. */
+  maxAgeMs?: number;
+  /** Monotonic milliseconds (`performance.now()`). */
+  monotonicMs?: () => number;
+}
+
+/** Reads 4lw `srvr`, `mntr` and `conf` on each member's client port, reusing a reading for `maxAgeMs`. */
+export function memberStateReader(options: MemberStateReaderOptions = {}): EnsembleReader {
+  const timeoutMs = options.timeoutMs ?? 3_000;
+  const maxAgeMs = options.maxAgeMs ?? READING_MAX_AGE_MS;
+  const monotonicMs = options.monotonicMs ?? (() => performance.now());
+  // Keyed by everything that names the member: a new pod IP (a new incarnation) is a new member.
+  const recent = new Map<string, { askedAtMs: number; reading: Promise<MemberReading> }>();
   return {
-    read: (members, ports) => Promise.all(members.map((member) => readMember(member, ports, timeoutMs))),
+    read: (members, ports, readOptions = {}) => {
+      const now = monotonicMs();
+      for (const [key, entry] of recent) if (now - entry.askedAtMs >= maxAgeMs) recent.delete(key);
+      return Promise.all(
+        members.map((member) => {
+          const key = `${member.pod}/${member.myid}@${member.ip}:${ports.client}`;
+          const reused = readOptions.fresh ? undefined : recent.get(key);
+          if (reused !== undefined) return reused.reading;
+          const reading = readMember(member, ports, timeoutMs);
+          if (member.ip !== undefined && maxAgeMs > 0) recent.set(key, { askedAtMs: now, reading });
+          return reading;
+        }),
+      );
+    },
   };
 }
 

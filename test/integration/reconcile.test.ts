@@ -12,21 +12,12 @@ import {
 } from '@kubernetes/client-node';
 import test from 'ava';
 import { KIND } from '../../src/api/constants.js';
-import type { RunningOperator } from '../../src/operator.js';
 import { canonicalJson } from '../../src/render/canonical-json.js';
 import { renderCluster } from '../../src/render/cluster.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
-import {
-  createCluster,
-  deleteCluster,
-  FORMED_MS,
-  isSettled,
-  patchCluster,
-  readCluster,
-  waitForStatus,
-} from '../support/clusters.js';
-import { runOperator } from '../support/operator.js';
+import { createCluster, deleteCluster, patchCluster, readCluster, waitForStatus } from '../support/clusters.js';
+import { reconcileCount, reconciledAfter, runOperator, settled } from '../support/operator.js';
 
 async function clients() {
   const kubeConfig = (await controlPlane()).kubeConfig;
@@ -111,35 +102,6 @@ test('changing the spec changes the StatefulSet', async (t) => {
   );
   t.is(image, 'zookeeper:3.8.6');
 });
-
-/**
- * Waits until cluster `name` has nothing left to do: the status says settled, the bootstrap
- * marker is off (it turns off one reconcile after the status first says the ensemble formed;
- * see the reconciler unit test), and the reconcile that turned it off has finished, Event and
- * all. Reconciles of one key never overlap, so a count beyond the one read after the marker
- * turned off means that reconcile is done. From here on the operator only resyncs (30 s).
- */
-async function settled(namespace: string, name: string, operator: RunningOperator): Promise<void> {
-  await waitForStatus(namespace, name, 'settled', isSettled, FORMED_MS);
-  const { core } = await clients();
-  await pollUntil(
-    'the bootstrap marker to turn off',
-    async () =>
-      (await core.readNamespacedConfigMap({ namespace, name: `${name}-config` })).data?.bootstrap === 'false'
-        ? true
-        : undefined,
-    { timeoutMs: 30_000, intervalMs: 100 },
-  );
-  await reconciledAfter(operator, await reconcileCount(operator.metrics.render()), 'the marker turned off');
-}
-
-async function reconciledAfter(operator: RunningOperator, count: number, what: string): Promise<void> {
-  await pollUntil(
-    `a reconcile after ${what}`,
-    async () => ((await reconcileCount(operator.metrics.render())) > count ? true : undefined),
-    { timeoutMs: 30_000, intervalMs: 100 },
-  );
-}
 
 /** A third of the resync interval: on a settled cluster, a recreation this soon came from the watch. */
 const EVENT_DRIVEN_MS = 10_000;
@@ -268,13 +230,6 @@ test('a super-user Secret planted before the cluster is never used: a condition 
   t.not(Buffer.from(own.data?.password ?? '', 'base64').toString(), 'planted');
   t.truthy((await children(namespace, 'zk')).statefulSet.metadata?.uid);
 });
-
-async function reconcileCount(metrics: Promise<string>): Promise<number> {
-  return [...(await metrics).matchAll(/^controller_runtime_reconcile_total\{[^}]*\} (\d+)/gm)].reduce(
-    (sum, match) => sum + Number(match[1]),
-    0,
-  );
-}
 
 test('deleting the cluster lets the garbage collector remove its children', async (t) => {
   const namespace = await newNamespace(t);

@@ -6,14 +6,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import type { ExecutionContext } from 'ava';
 import { load } from 'js-yaml';
 import { type RunningOperator, startOperator } from '../../src/operator.js';
 import type { ApiRequest } from '../../src/runtime/api-client.js';
 import { MemoryLogger } from '../../src/runtime/logging.js';
 import { controlPlane } from '../harness/fixture.js';
+import { pollUntil } from '../harness/poll.js';
 import { repoPath } from '../harness/repo.js';
+import { FORMED_MS, isSettled, waitForStatus } from './clusters.js';
 
 export const OPERATOR_USER = 'system:serviceaccount:zookeeper-operator:zookeeper-operator';
 const CLUSTER_ROLE = 'zookeeper-operator-test';
@@ -90,6 +92,44 @@ export async function runOperator(t: ExecutionContext, namespace: string): Promi
   t.teardown(() => operator.stop());
   operator.startActing();
   return { operator, requests, logger };
+}
+
+/** Reconciles finished so far, whatever their result, from the operator's `controller_runtime_reconcile_total`. */
+export async function reconcileCount(metrics: Promise<string>): Promise<number> {
+  return [...(await metrics).matchAll(/^controller_runtime_reconcile_total\{[^}]*\} (\d+)/gm)].reduce(
+    (sum, match) => sum + Number(match[1]),
+    0,
+  );
+}
+
+/** Waits until the operator has finished more than `count` reconciles. */
+export async function reconciledAfter(operator: RunningOperator, count: number, what: string): Promise<void> {
+  await pollUntil(
+    `a reconcile after ${what}`,
+    async () => ((await reconcileCount(operator.metrics.render())) > count ? true : undefined),
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
+}
+
+/**
+ * Waits until cluster `name` has nothing left to do: the status says settled, the bootstrap
+ * marker is off (it turns off one reconcile after the status first says the ensemble formed;
+ * see the reconciler unit test), and the reconcile that turned it off has finished, Event and
+ * all. Reconciles of one key never overlap, so a count beyond the one read after the marker
+ * turned off means that reconcile is done. From here on the operator only resyncs (30 s).
+ */
+export async function settled(namespace: string, name: string, operator: RunningOperator): Promise<void> {
+  await waitForStatus(namespace, name, 'settled', isSettled, FORMED_MS);
+  const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+  await pollUntil(
+    'the bootstrap marker to turn off',
+    async () =>
+      (await core.readNamespacedConfigMap({ namespace, name: `${name}-config` })).data?.bootstrap === 'false'
+        ? true
+        : undefined,
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
+  await reconciledAfter(operator, await reconcileCount(operator.metrics.render()), 'the marker turned off');
 }
 
 export interface OperatorProcess {

@@ -36,6 +36,10 @@ class World implements ClusterCache {
   foreignSecret: V1OwnerReference[] | undefined;
   /** False: no member has a quorum, so none serves or answers `conf` (as after losing pods). */
   quorum = true;
+  /** What readings reused from a moment ago say, when set; a fresh read always sees what is true now. */
+  reusedReadings: MemberReading[] | undefined;
+  /** Every read of the members: `fresh` when it had to reuse nothing. */
+  readonly reads: ('mayReuse' | 'fresh')[] = [];
   /** What the Eviction API answers to the next evictions; then each pod is evicted. */
   readonly evictionAnswers: EvictionOutcome[] = [];
 
@@ -133,8 +137,11 @@ class World implements ClusterCache {
         },
       },
       ensemble: {
-        read: async () =>
-          this.quorum ? this.healthyReadings() : this.healthyReadings().map(({ pod, myid }) => ({ pod, myid })),
+        read: async (_members, _ports, options) => {
+          this.reads.push(options?.fresh ? 'fresh' : 'mayReuse');
+          if (!options?.fresh && this.reusedReadings !== undefined) return this.reusedReadings;
+          return this.quorum ? this.healthyReadings() : this.healthyReadings().map(({ pod, myid }) => ({ pod, myid }));
+        },
       },
       membership: (servers) => ({
         read: async () => {
@@ -857,3 +864,53 @@ for (const c of planted) {
     t.deepEqual(outcome, { requeueAfterMs: 2_000 }, 'looks again soon: the Secret may be deleted any time');
   });
 }
+
+/**
+ * Steps that change the ensemble, each from a formed 3-member cluster; `taken` says whether the
+ * step was taken. Readings may be reused from a moment ago (`ensemble-reader.ts`), so each such
+ * step is planned again on readings taken now.
+ */
+const ensembleChanges: { name: string; change: ZooKeeperClusterSpec; taken: (world: World) => boolean }[] = [
+  {
+    name: 'a restart',
+    change: { config: { tickTime: '3000' } },
+    taken: (world) => world.writes.some((w) => /^(evict|delete) pod /.test(w)),
+  },
+  {
+    name: 'a pod count raised for a joiner',
+    change: { replicas: 5 },
+    taken: (world) => (world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.replicas === 4,
+  },
+];
+
+for (const c of ensembleChanges) {
+  test(`${c.name} is decided on readings taken now, never only on reused ones`, async (t) => {
+    const world = new World(cluster());
+    await world.formed(3, '10Gi');
+    world.edit(c.change);
+    world.reads.length = 0;
+    await world.reconcile();
+    t.true(c.taken(world));
+    t.deepEqual(world.reads, ['mayReuse', 'fresh']);
+  });
+
+  test(`${c.name} is not taken when readings taken now contradict the reused ones`, async (t) => {
+    const world = new World(cluster());
+    await world.formed(3, '10Gi');
+    world.edit(c.change);
+    // A moment ago every member served in sync; now none has a quorum.
+    world.reusedReadings = world.healthyReadings();
+    world.quorum = false;
+    await world.reconcile();
+    t.false(c.taken(world), world.writes.join('\n'));
+    t.like(world.clusterObject?.status, { phase: 'Unavailable' }, 'the status reports what was read now');
+  });
+}
+
+test('a settled cluster reads its members once per reconcile, and may reuse readings', async (t) => {
+  const world = new World(cluster());
+  await world.formed(3, '10Gi');
+  world.reads.length = 0;
+  await world.reconcile();
+  t.deepEqual(world.reads, ['mayReuse']);
+});

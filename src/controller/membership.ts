@@ -13,7 +13,7 @@
 import type { V1ConfigMap, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { resolveSpec } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
-import { DYNAMIC_CONFIG_KEY } from '../render/cluster.js';
+import { DYNAMIC_CONFIG_KEY, desiredRevision } from '../render/cluster.js';
 import { objectNames } from '../render/names.js';
 import type { ReconcileContext } from '../runtime/controller.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
@@ -83,6 +83,7 @@ export function planMembership(
     health,
     paused: spec.paused,
     stepTimeoutMs: spec.stepTimeoutSeconds * 1000,
+    desiredRevision: desiredRevision(cluster),
     now: deps.now(),
   });
   const podCount = scaling.kind === 'raisePodCount' || scaling.kind === 'lowerPodCount' ? scaling.to : live;
@@ -166,5 +167,19 @@ export async function takeScalingStep(
       await deps.writer.markClaim(namespace, step.claim, REMOVED_MEMBER_ANNOTATION, step.version);
       await note('Normal');
       return;
+    case 'replaceJoiner': {
+      const uid = pods.find((pod) => pod.metadata?.name === step.pod)?.metadata?.uid;
+      if (uid === undefined) return;
+      // An eviction, like every restart, so a node drain's budget is respected; a refusal is
+      // planned again on the next pass.
+      const outcome = await deps.writer.evictPod(namespace, step.pod, uid);
+      if (outcome.kind !== 'evicted') {
+        ctx.logger.info('replacing the joiner waits', { pod: step.pod, outcome: outcome.kind });
+        return;
+      }
+      ctx.logger.info(step.reason.message, { pod: step.pod });
+      await note('Normal');
+      return;
+    }
   }
 }

@@ -58,6 +58,12 @@ export interface ScalingPod {
   createdAt: Date;
   /** What the scheduler or kubelet says is wrong with it, for messages. */
   problem?: string;
+  /** The revision its template had (the REVISION_ANNOTATION). */
+  revision: string | undefined;
+  /** Waiting in a state it does not leave by itself (CrashLoopBackOff, ImagePullBackOff, …). */
+  stuck: boolean;
+  /** Its readiness probe passes. */
+  ready: boolean;
 }
 
 /** A member's data claim (`<template>-<cluster>-<ordinal>`). */
@@ -105,6 +111,8 @@ export interface ScalingInput {
   paused: boolean;
   /** A joiner that has not synced this long after its pod was created stalls the scaling. */
   stepTimeoutMs: number;
+  /** The revision member pods should carry (a joiner on another one that does not serve is replaced). */
+  desiredRevision: string;
   now: Date;
 }
 
@@ -124,7 +132,9 @@ export type ScalingStep =
   | { kind: 'lowerPodCount'; to: number; reason: Reason }
   | { kind: 'deleteClaim'; claim: string; reason: Reason }
   /** Annotate the claim with REMOVED_MEMBER_ANNOTATION = `version`. */
-  | { kind: 'markClaim'; claim: string; version: string; reason: Reason };
+  | { kind: 'markClaim'; claim: string; version: string; reason: Reason }
+  /** Delete a joiner's pod (not a voter) that is down on an outdated template; the StatefulSet recreates it. */
+  | { kind: 'replaceJoiner'; pod: string; reason: Reason };
 
 export type ScalingStepKind = ScalingStep['kind'];
 
@@ -286,6 +296,19 @@ export function nextScalingStep(input: ScalingInput): ScalingStep {
       );
     }
     if (!(joiner?.serving && joiner.synced)) {
+      // A joiner is not in the committed config: replacing it costs no vote. Down on a template
+      // the spec no longer asks for (a fixed image or config), it would never come up by itself.
+      const down = joinerPod.stuck || (!joinerPod.ready && !(joiner?.serving ?? false));
+      if (down && !joinerPod.terminating && joinerPod.revision !== input.desiredRevision) {
+        return {
+          kind: 'replaceJoiner',
+          pod: joinerPod.name,
+          reason: reason(
+            'ReplacingJoiner',
+            `replacing ${describePod(joinerPod)}, joining server ${joinerId}: it is not serving and its template is outdated; the StatefulSet recreates it from the current spec`,
+          ),
+        };
+      }
       const waitedMs = input.now.getTime() - joinerPod.createdAt.getTime();
       const stalled = waitedMs > input.stepTimeoutMs;
       return (

@@ -56,6 +56,22 @@ export interface DesiredObjects {
   networkPolicy?: NetworkPolicyObject;
 }
 
+/** What takes a restart to take effect, and its hash: the revision pods of this spec carry. */
+function restartParts(cluster: ZooKeeperCluster) {
+  const ref: ClusterRef = { name: cluster.metadata.name, namespace: cluster.metadata.namespace };
+  const spec = resolveSpec(cluster.spec);
+  const staticConfig = renderStaticConfig(ref, spec);
+  const startScript = renderStartScript(ref, spec);
+  const podTemplate = renderPodTemplate(ref, spec, cluster.metadata.annotations?.[RESTART_ANNOTATION]);
+  const revision = revisionOf({ podTemplate, staticConfig, startScript, PROBE_SCRIPT, LOGBACK_XML });
+  return { staticConfig, startScript, podTemplate, revision };
+}
+
+/** The revision member pods of this spec carry; pods with another one are outdated. */
+export function desiredRevision(cluster: ZooKeeperCluster): string {
+  return restartParts(cluster).revision;
+}
+
 export function renderCluster(input: RenderInput): DesiredObjects {
   const { cluster } = input;
   const ref: ClusterRef = { name: cluster.metadata.name, namespace: cluster.metadata.namespace };
@@ -69,10 +85,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
     ownerReferences: [owner],
   });
 
-  const staticConfig = renderStaticConfig(ref, spec);
-  const startScript = renderStartScript(ref, spec);
-  const podTemplate = renderPodTemplate(ref, spec, cluster.metadata.annotations?.[RESTART_ANNOTATION]);
-  const revision = revisionOf({ podTemplate, staticConfig, startScript, PROBE_SCRIPT, LOGBACK_XML });
+  const { staticConfig, startScript, podTemplate, revision } = restartParts(cluster);
   podTemplate.metadata = {
     ...podTemplate.metadata,
     annotations: { ...podTemplate.metadata?.annotations, [REVISION_ANNOTATION]: revision },

@@ -303,3 +303,48 @@ async function claimUids(namespace: string): Promise<Record<string, string>> {
   const claims = (await core.listNamespacedPersistentVolumeClaim({ namespace })).items;
   return Object.fromEntries(claims.map((c) => [c.metadata?.name ?? '', c.metadata?.uid ?? '']));
 }
+
+test.serial(
+  'a joiner stuck on a bad image is replaced once the spec is fixed; no voter restarts, no write lost',
+  async (t) => {
+    const namespace = await newNamespace(t);
+    await runOperator(t, namespace);
+    await createCluster(namespace, 'zk', { replicas: 3, storage: { size: '1Gi', reclaimPolicy: 'Delete' } });
+    await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+    const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/stuck-joiner');
+    t.teardown(() => writer.stop().catch(() => undefined));
+    const voterUids = async () =>
+      (await memberPods(namespace, 'zk'))
+        .filter((pod) => ['zk-0', 'zk-1', 'zk-2'].includes(pod.metadata?.name ?? ''))
+        .map((pod) => pod.metadata?.uid);
+    const voters = await voterUids();
+
+    // One more member, on an image that does not exist: the joiner cannot start.
+    await patchCluster(namespace, 'zk', { spec: { replicas: 4, image: 'zookeeper:3.9.99' } });
+    const stuck = await pollUntil(
+      'the joiner zk-3 stuck pulling its image',
+      async () => {
+        const joiner = (await memberPods(namespace, 'zk')).find((pod) => pod.metadata?.name === 'zk-3');
+        const reason = joiner?.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+        return reason === 'ImagePullBackOff' || reason === 'ErrImagePull' ? joiner : undefined;
+      },
+      { timeoutMs: 180_000 },
+    );
+    t.deepEqual(await voterUids(), voters, 'no voter is rolled onto the bad image while the joiner waits');
+
+    // The spec is fixed: the joiner is replaced from the current template, synced, then added.
+    await patchCluster(namespace, 'zk', { spec: { image: null } });
+    await scaledTo(t, namespace, 4);
+    const joiner = (await memberPods(namespace, 'zk')).find((pod) => pod.metadata?.name === 'zk-3');
+    t.not(joiner?.metadata?.uid, stuck.metadata?.uid, 'the stuck joiner was replaced');
+    t.deepEqual(await voterUids(), voters, 'the voters never restarted');
+    const events = await clusterEvents(namespace, 'zk');
+    t.true(
+      events.some((event) => event.startsWith('ReplacingJoiner: replacing zk-3')),
+      events.join('\n'),
+    );
+    const report = await writer.stop();
+    t.log(`writes acknowledged ${report.acknowledged}, longest gap ${report.longestGapMs} ms`);
+    t.deepEqual(report.lost, [], 'every acknowledged write survived');
+  },
+);

@@ -277,6 +277,18 @@ interface Cluster {
   reclaim: 'Delete' | 'Retain';
 }
 
+/** Every local member runs the one revision there is: no joiner is ever outdated here. */
+const REVISION = 'local';
+const memberPod = (myid: number) => ({
+  name: `member-${myid}`,
+  myid,
+  terminating: false,
+  createdAt: new Date(),
+  revision: REVISION,
+  stuck: false,
+  ready: true,
+});
+
 const describeStep = (step: ScalingStep) =>
   step.kind === 'wait'
     ? `wait ${step.reason.code}`
@@ -305,7 +317,7 @@ async function driveTo(cluster: Cluster, desired: number): Promise<string[]> {
       spec: resolveSpec({}),
       desiredReplicas: desired,
       podCount: cluster.podCount,
-      pods: running.map((myid) => ({ name: `member-${myid}`, myid, terminating: false, createdAt: new Date() })),
+      pods: running.map((myid) => memberPod(myid)),
       claims: [...cluster.claims].map((myid) => ({
         name: `claim-${myid}`,
         myid,
@@ -315,6 +327,7 @@ async function driveTo(cluster: Cluster, desired: number): Promise<string[]> {
       health,
       paused: false,
       stepTimeoutMs: 120_000,
+      desiredRevision: REVISION,
       now: new Date(),
     });
     if (step.kind === 'done') return actions;
@@ -462,14 +475,13 @@ test.serial('the planner scales down past a down member and repairs an interrupt
     spec: resolveSpec({}),
     desiredReplicas: 2,
     podCount: 3,
-    pods: ensemble
-      .runningIds()
-      .map((myid) => ({ name: `member-${myid}`, myid, terminating: false, createdAt: new Date() })),
+    pods: ensemble.runningIds().map((myid) => memberPod(myid)),
     claims: [],
     reclaimPolicy: 'Delete',
     health,
     paused: false,
     stepTimeoutMs: 120_000,
+    desiredRevision: REVISION,
     now: new Date(),
   });
   t.like(refused, { kind: 'wait', reason: { code: 'QuorumAtRisk' } });

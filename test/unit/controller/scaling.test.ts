@@ -36,6 +36,10 @@ interface World {
   paused: boolean;
   /** Seconds since the pods were created. */
   podAgeSeconds: number;
+  /** Pods on a template the spec no longer asks for. */
+  outdated: number[];
+  /** Pods the kubelet cannot start (ImagePullBackOff and the like). */
+  stuck: number[];
 }
 
 interface WorldOptions {
@@ -55,6 +59,8 @@ interface WorldOptions {
   reclaim?: 'Delete' | 'Retain';
   paused?: boolean;
   podAgeSeconds?: number;
+  outdated?: number[];
+  stuck?: number[];
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -77,6 +83,8 @@ function aWorld(o: WorldOptions): World {
     reclaim: o.reclaim ?? 'Delete',
     paused: o.paused ?? false,
     podAgeSeconds: o.podAgeSeconds ?? 30,
+    outdated: o.outdated ?? [],
+    stuck: o.stuck ?? [],
   };
 }
 
@@ -136,12 +144,16 @@ function inputOf(w: World): ScalingInput {
       myid,
       terminating: w.terminating.includes(myid),
       createdAt: new Date(now.getTime() - w.podAgeSeconds * 1000),
+      revision: w.outdated.includes(myid) ? 'r0' : 'r1',
+      stuck: w.stuck.includes(myid),
+      ready: !w.down.includes(myid) && !w.stuck.includes(myid),
     })),
     claims: w.claims.map((c) => ({ name: claimName(c.myid), myid: c.myid, markedRemoved: c.marked })),
     reclaimPolicy: w.reclaim,
     health: assessEnsemble(readingsOf(w)),
     paused: w.paused,
     stepTimeoutMs: 600_000,
+    desiredRevision: 'r1',
     now,
   };
 }
@@ -163,6 +175,8 @@ function describe(step: ScalingStep): string {
     case 'deleteClaim':
     case 'markClaim':
       return `${step.kind} ${step.claim}`;
+    case 'replaceJoiner':
+      return `replaceJoiner ${step.pod}`;
     default: {
       const unexpected: never = step;
       return String(unexpected);
@@ -194,6 +208,31 @@ const cases: { name: string; world: WorldOptions; expect: string }[] = [
     name: 'a joiner that is down is waited for',
     world: { size: 3, desired: 5, pods: [1, 2, 3, 4], down: [4] },
     expect: 'wait WaitingForJoiner',
+  },
+  {
+    name: 'a joiner stuck on a template the spec no longer asks for is replaced',
+    world: { size: 3, desired: 4, pods: [1, 2, 3, 4], down: [4], stuck: [4], outdated: [4] },
+    expect: 'replaceJoiner zk-3',
+  },
+  {
+    name: 'a joiner down (not ready, not serving) on an outdated template is replaced',
+    world: { size: 3, desired: 4, pods: [1, 2, 3, 4], down: [4], outdated: [4] },
+    expect: 'replaceJoiner zk-3',
+  },
+  {
+    name: 'a joiner stuck on the current template is waited for: replacing it would change nothing',
+    world: { size: 3, desired: 4, pods: [1, 2, 3, 4], down: [4], stuck: [4] },
+    expect: 'wait WaitingForJoiner',
+  },
+  {
+    name: 'an outdated joiner that serves and syncs is left to finish',
+    world: { size: 3, desired: 4, pods: [1, 2, 3, 4], syncing: [4], outdated: [4] },
+    expect: 'wait WaitingForJoiner',
+  },
+  {
+    name: 'a joiner being deleted is not replaced again',
+    world: { size: 3, desired: 4, pods: [1, 2, 3, 4], down: [4], outdated: [4], terminating: [4] },
+    expect: 'wait MemberTerminating',
   },
   {
     name: '3 -> 5 continues with the next joiner after the add',
@@ -542,6 +581,11 @@ function apply(w: World, step: ScalingStep): World {
       return next;
     case 'done':
     case 'wait':
+      return next;
+    case 'replaceJoiner':
+      // The StatefulSet recreates it from the current template.
+      next.outdated = next.outdated.filter((id) => podName(id) !== step.pod);
+      next.stuck = next.stuck.filter((id) => podName(id) !== step.pod);
       return next;
     default: {
       const unexpected: never = step;

@@ -158,6 +158,18 @@ export function nextRollStep(input: RollInput): RollStep {
   // Down already: restarting it cannot reduce availability, and it may be what fixes it.
   const brokenOutdated = outdated.find(down);
   if (brokenOutdated !== undefined) {
+    // Unless ZooKeeper disagrees: a voter that neither answers nor passes its probe may still be
+    // synced in the leader's count (a long GC pause looks like that). When the leader counts more
+    // synced voters than answer, and one fewer would cost the majority, it waits.
+    const answering = health.members.filter((m) => m.voting && m.synced).length;
+    const leaderMayCountIt =
+      !brokenOutdated.stuck && (memberOf(brokenOutdated)?.voting ?? false) && health.syncedVoters > answering;
+    if (leaderMayCountIt && health.syncedVoters - 1 < majorityOf(health.quorumSize)) {
+      return wait(
+        'LeaderCountsMember',
+        `${describePod(brokenOutdated)} does not answer and is not Ready, but the leader counts ${health.syncedVoters} synced voters where ${answering} answer: it may only be paused (a long GC), and restarting it could leave ${health.syncedVoters - 1} of ${health.quorumSize}, below a quorum of ${majorityOf(health.quorumSize)}; waiting`,
+      );
+    }
     return {
       kind: 'restart',
       pod: brokenOutdated.name,

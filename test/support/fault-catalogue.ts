@@ -24,6 +24,25 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
+    injected: '`kubectl drain` of a member’s node during a config-change roll of 3 members',
+    operator:
+      'restarts by eviction only; the PodDisruptionBudget refused the drain while the operator’s restart was under way, then the operator went on; never more than one member down',
+    recovery: 'Running on the new revision 21–32 s after the drain started',
+    provedBy: {
+      file: 'test/e2e/node-drain.test.ts',
+      titleContains: 'a node drain during a roll: the budget lets the drain and the operator take one member at a time',
+    },
+  },
+  {
+    injected: 'the disruption budget taken by someone else when the operator wants to restart a member',
+    operator: 'waits with reason `DisruptionBudgetExhausted` (Warning); never deletes a pod instead',
+    recovery: 'the roll finished once the budget was free (120 s of it the disruption controller’s timeout)',
+    provedBy: {
+      file: 'test/e2e/node-drain.test.ts',
+      titleContains: "the operator's restart is refused while the budget is taken, waits with its reason",
+    },
+  },
+  {
     injected: 'the operator killed mid-roll',
     operator: 'the standby takes the Lease and finishes the roll, one member at a time, the leader last',
     recovery: 'roll finished; one leader election in all; longest write gap 1.2 s (loaded run)',

@@ -23,6 +23,8 @@ interface Scenario {
   slowToAnswer?: number[];
   /** Serving but still syncing with the leader. */
   syncing?: number[];
+  /** Paused (a long GC): synced in the leader's count, but neither answering nor Ready. */
+  frozen?: number[];
   missing?: number[];
   paused?: boolean;
   /** Seconds since the youngest pod was created. */
@@ -45,7 +47,9 @@ function rollInput(s: Scenario): RollInput {
   };
   const readings: MemberReading[] = present.map((myid) => {
     const pod = `zk-${myid - 1}`;
-    if (has(s.slowToAnswer, myid)) return { pod, myid, unreachable: '4lw srvr: no answer within 3000 ms' };
+    if (has(s.slowToAnswer, myid) || has(s.frozen, myid)) {
+      return { pod, myid, unreachable: '4lw srvr: no answer within 3000 ms' };
+    }
     if (!serving.includes(myid) || !leaderServes) {
       return serving.includes(myid) ? { pod, myid } : { pod, myid, unreachable: 'connection refused' };
     }
@@ -77,7 +81,7 @@ function rollInput(s: Scenario): RollInput {
     terminating: false,
     stuck: has(s.stuck, myid),
     // The readiness probe passes for a serving member (slow answers to the operator aside).
-    ready: serving.includes(myid) && leaderServes,
+    ready: serving.includes(myid) && leaderServes && !has(s.frozen, myid),
     createdAt: new Date(now.getTime() - (s.podAgeSeconds ?? 30) * 1000),
   }));
   return {
@@ -93,6 +97,16 @@ function rollInput(s: Scenario): RollInput {
 
 const cases: { name: string; scenario: Scenario; expect: string }[] = [
   { name: 'nothing outdated', scenario: { size: 3, leader: 3 }, expect: 'done' },
+  {
+    name: 'a paused voter the leader still counts is not restarted when the majority rests on it',
+    scenario: { size: 3, leader: 3, outdated: [1, 2, 3], down: [1], frozen: [2] },
+    expect: 'wait LeaderCountsMember',
+  },
+  {
+    name: 'a paused voter the leader still counts is restarted when a majority is left without it',
+    scenario: { size: 5, leader: 5, outdated: [1, 2, 3, 4, 5], frozen: [2] },
+    expect: 'restart zk-1',
+  },
   {
     name: 'followers go first, highest id first',
     scenario: { size: 3, leader: 3, outdated: [1, 2, 3] },

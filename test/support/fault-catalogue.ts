@@ -80,6 +80,17 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
+    injected: 'two of three members killed together (pods deleted at once)',
+    operator:
+      'reports `Unavailable` (0 of 3 voters synced) within 2.4 s; keeps `bootstrap: false`, so the returning members load their own data instead of voting on empty volumes',
+    recovery: 'Running again 4.5 s after the kill, on the same claims',
+    provedBy: {
+      file: 'test/e2e/faults.test.ts',
+      titleContains:
+        'two of three members killed together: quorum lost, then regained from their claims, no write lost',
+    },
+  },
+  {
     injected: 'the StatefulSet scaled by hand to 1, and to 0, under a writer',
     operator: 'restores it to the committed voters (Warning `StatefulSetReplicasRestored`, 0.6–0.7 s later)',
     recovery: 'quorum back; longest write gap 13–16 s (the members’ pods restart)',

@@ -9,6 +9,9 @@
  * apply of a list the operator owns replaces it. A NetworkPolicy's ingress rules compare
  * exactly: a field left out means something there (a rule without `from` admits every source),
  * so one the live rule still has must go.
+ *
+ * `firstDifference` names the first field that differs (`spec.template.spec.containers[0].image`),
+ * so the line that reports an update says what it changed.
  */
 import { parseQuantity } from '../api/defaults.js';
 import { canonicalJson } from '../render/canonical-json.js';
@@ -16,27 +19,41 @@ import { canonicalJson } from '../render/canonical-json.js';
 /** Where a value sits: resource maps hold quantities, which compare by value. */
 type Position = 'plain' | 'quantityMap' | 'quantity';
 
-export function isSatisfiedBy(desired: unknown, live: unknown, position: Position = 'plain'): boolean {
-  if (desired === undefined) return true;
+export function isSatisfiedBy(desired: unknown, live: unknown): boolean {
+  return firstDifference(desired, live) === undefined;
+}
+
+/** The path of the first field of `desired` that `live` does not hold, or undefined when it holds them all. */
+export function firstDifference(desired: unknown, live: unknown): string | undefined {
+  return differenceAt(desired, live, 'plain', '');
+}
+
+function differenceAt(desired: unknown, live: unknown, position: Position, path: string): string | undefined {
+  if (desired === undefined) return undefined;
   if (Array.isArray(desired)) {
-    return (
-      Array.isArray(live) && live.length === desired.length && desired.every((item, i) => isSatisfiedBy(item, live[i]))
-    );
+    if (!Array.isArray(live) || live.length !== desired.length) return path;
+    for (const [i, item] of desired.entries()) {
+      const difference = differenceAt(item, live[i], 'plain', `${path}[${i}]`);
+      if (difference !== undefined) return difference;
+    }
+    return undefined;
   }
   if (desired !== null && typeof desired === 'object') {
-    if (live === null || typeof live !== 'object' || Array.isArray(live)) return false;
+    if (live === null || typeof live !== 'object' || Array.isArray(live)) return path;
     const liveFields = live as Record<string, unknown>;
-    return Object.entries(desired).every(([key, value]) =>
-      EXACT_FIELDS.has(key)
-        ? canonicalJson(value) === canonicalJson(liveFields[key])
-        : isSatisfiedBy(
-            value,
-            liveFields[key],
-            position === 'quantityMap' ? 'quantity' : QUANTITY_MAPS.has(key) ? 'quantityMap' : 'plain',
-          ),
-    );
+    for (const [key, value] of Object.entries(desired)) {
+      const at = path === '' ? key : `${path}.${key}`;
+      if (EXACT_FIELDS.has(key)) {
+        if (canonicalJson(value) !== canonicalJson(liveFields[key])) return at;
+        continue;
+      }
+      const inner = position === 'quantityMap' ? 'quantity' : QUANTITY_MAPS.has(key) ? 'quantityMap' : 'plain';
+      const difference = differenceAt(value, liveFields[key], inner, at);
+      if (difference !== undefined) return difference;
+    }
+    return undefined;
   }
-  return desired === live || (position === 'quantity' && sameQuantity(desired, live));
+  return desired === live || (position === 'quantity' && sameQuantity(desired, live)) ? undefined : path;
 }
 
 /** Fields whose absent parts mean something, so the live value must equal the desired one. */

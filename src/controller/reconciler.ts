@@ -44,7 +44,7 @@ import { dataHolders, markSyncedDataHolders } from './data-holders.js';
 import { ensembleFormation, type Formation } from './formation.js';
 import { toMemberAddress, toMemberPod } from './member-pods.js';
 import { planMembership, type ScalingStep, takeScalingStep } from './membership.js';
-import { isSatisfiedBy } from './object-diff.js';
+import { firstDifference } from './object-diff.js';
 import {
   afterEviction,
   type EvictionOutcome,
@@ -437,12 +437,15 @@ async function applyChanged(
     const kind = object.kind as OwnedKind;
     const objectName = object.metadata?.name ?? '';
     const live = deps.cache.owned(kind, namespace, objectName);
-    if (live !== undefined && isSatisfiedBy(object, live)) continue;
+    const difference = live === undefined ? undefined : firstDifference(object, live);
+    if (live !== undefined && difference === undefined) continue;
     // Being deleted (a StatefulSet recreated for new claim sizes): applied again once it is gone.
     if (live?.metadata?.deletionTimestamp !== undefined) continue;
     await deps.writer.apply(object);
     const verb = live === undefined ? 'Created' : 'Updated';
-    ctx.logger.info(`${verb.toLowerCase()} ${kind} ${objectName}`);
+    ctx.logger.info(`${verb.toLowerCase()} ${kind} ${objectName}`, {
+      ...(difference === undefined ? {} : { field: difference, resourceVersion: live?.metadata?.resourceVersion }),
+    });
     await deps.events.record(cluster, 'Normal', verb, `${verb} ${kind} ${objectName}`);
   }
 }

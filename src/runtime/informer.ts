@@ -51,6 +51,10 @@ export interface WatchedResource<T extends KubernetesObject> {
   readonly name: string;
   /** The collection path, e.g. `/apis/apps/v1/namespaces/zk/statefulsets`, or for all namespaces. */
   path(namespace: string | undefined): string;
+  /**
+   * Items shaped as watch events carry them (`apiVersion` and `kind` included, which a LIST's
+   * items lack): the cache holds both, and readers compare them with what they apply.
+   */
   list(scope: ListScope): Promise<KubernetesListObject<T>>;
 }
 

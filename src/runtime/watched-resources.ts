@@ -1,6 +1,16 @@
 /**
  * The resources the operator watches, as `WatchedResource`s for the informer: the
  * collection path (per namespace, or for all) and the matching typed LIST call.
+ *
+ * Contract: a listed object has the shape a watch event gives the same object, because the
+ * cache holds both and readers cannot tell them apart. Two things differ otherwise:
+ * - The API server sends a LIST's items of built-in kinds without `apiVersion` and `kind`
+ *   (the list carries them once); each item gets them back here (custom resources' items
+ *   carry both). Without them every listed child looked
+ *   changed to the no-op check (`object-diff.ts`), and since a server-side apply that
+ *   changes nothing produces no watch event, the cache never learnt otherwise: after a
+ *   (re)start or relist the operator re-applied every child on every reconcile.
+ * - client-node's typed model renames a NetworkPolicy ingress rule's `from` to `_from`.
  */
 import type {
   AppsV1Api,
@@ -32,6 +42,42 @@ const selectors = (scope: ListScope) => ({
   ...(scope.fieldSelector === undefined ? {} : { fieldSelector: scope.fieldSelector }),
 });
 
+type Selectors = ReturnType<typeof selectors>;
+
+/** A built-in kind: its API version, kind and plural, and its typed LIST calls (all namespaces, or one). */
+interface TypedKind<T extends KubernetesObject> {
+  apiVersion: string;
+  kind: string;
+  plural: string;
+  listAll(selectors: Selectors): Promise<KubernetesListObject<T>>;
+  listIn(namespace: string, selectors: Selectors): Promise<KubernetesListObject<T>>;
+}
+
+/**
+ * A built-in kind as a `WatchedResource`, named `plural.group` like RBAC and kubectl name it.
+ * Each listed item gets its `apiVersion` and `kind` back, set in place: the list was decoded
+ * for this call alone.
+ */
+function typedResource<T extends KubernetesObject>(type: TypedKind<T>): WatchedResource<T> {
+  const slash = type.apiVersion.indexOf('/');
+  const group = slash === -1 ? '' : type.apiVersion.slice(0, slash);
+  return {
+    name: group === '' ? type.plural : `${type.plural}.${group}`,
+    path: collection(group === '' ? `/api/${type.apiVersion}` : `/apis/${type.apiVersion}`, type.plural),
+    list: async (scope) => {
+      const list =
+        scope.namespace === undefined
+          ? await type.listAll(selectors(scope))
+          : await type.listIn(scope.namespace, selectors(scope));
+      for (const item of list.items) {
+        item.apiVersion = type.apiVersion;
+        item.kind = type.kind;
+      }
+      return list;
+    },
+  };
+}
+
 export function zooKeeperClusters(custom: CustomObjectsApi): WatchedResource<ZooKeeperCluster & KubernetesObject> {
   const group = { group: API_GROUP, version: API_VERSION, plural: PLURAL };
   return {
@@ -49,69 +95,63 @@ export function zooKeeperClusters(custom: CustomObjectsApi): WatchedResource<Zoo
 }
 
 export function statefulSets(apps: AppsV1Api): WatchedResource<V1StatefulSet> {
-  return {
-    name: 'statefulsets.apps',
-    path: collection('/apis/apps/v1', 'statefulsets'),
-    list: (scope) =>
-      scope.namespace === undefined
-        ? apps.listStatefulSetForAllNamespaces(selectors(scope))
-        : apps.listNamespacedStatefulSet({ namespace: scope.namespace, ...selectors(scope) }),
-  };
+  return typedResource({
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    plural: 'statefulsets',
+    listAll: (selected) => apps.listStatefulSetForAllNamespaces(selected),
+    listIn: (namespace, selected) => apps.listNamespacedStatefulSet({ namespace, ...selected }),
+  });
 }
 
 export function pods(core: CoreV1Api): WatchedResource<V1Pod> {
-  return {
-    name: 'pods',
-    path: collection('/api/v1', 'pods'),
-    list: (scope) =>
-      scope.namespace === undefined
-        ? core.listPodForAllNamespaces(selectors(scope))
-        : core.listNamespacedPod({ namespace: scope.namespace, ...selectors(scope) }),
-  };
+  return typedResource({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    plural: 'pods',
+    listAll: (selected) => core.listPodForAllNamespaces(selected),
+    listIn: (namespace, selected) => core.listNamespacedPod({ namespace, ...selected }),
+  });
 }
 
 export function services(core: CoreV1Api): WatchedResource<V1Service> {
-  return {
-    name: 'services',
-    path: collection('/api/v1', 'services'),
-    list: (scope) =>
-      scope.namespace === undefined
-        ? core.listServiceForAllNamespaces(selectors(scope))
-        : core.listNamespacedService({ namespace: scope.namespace, ...selectors(scope) }),
-  };
+  return typedResource({
+    apiVersion: 'v1',
+    kind: 'Service',
+    plural: 'services',
+    listAll: (selected) => core.listServiceForAllNamespaces(selected),
+    listIn: (namespace, selected) => core.listNamespacedService({ namespace, ...selected }),
+  });
 }
 
 export function configMaps(core: CoreV1Api): WatchedResource<V1ConfigMap> {
-  return {
-    name: 'configmaps',
-    path: collection('/api/v1', 'configmaps'),
-    list: (scope) =>
-      scope.namespace === undefined
-        ? core.listConfigMapForAllNamespaces(selectors(scope))
-        : core.listNamespacedConfigMap({ namespace: scope.namespace, ...selectors(scope) }),
-  };
+  return typedResource({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    plural: 'configmaps',
+    listAll: (selected) => core.listConfigMapForAllNamespaces(selected),
+    listIn: (namespace, selected) => core.listNamespacedConfigMap({ namespace, ...selected }),
+  });
 }
 
 export function podDisruptionBudgets(policy: PolicyV1Api): WatchedResource<V1PodDisruptionBudget> {
-  return {
-    name: 'poddisruptionbudgets.policy',
-    path: collection('/apis/policy/v1', 'poddisruptionbudgets'),
-    list: (scope) =>
-      scope.namespace === undefined
-        ? policy.listPodDisruptionBudgetForAllNamespaces(selectors(scope))
-        : policy.listNamespacedPodDisruptionBudget({ namespace: scope.namespace, ...selectors(scope) }),
-  };
+  return typedResource({
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    plural: 'poddisruptionbudgets',
+    listAll: (selected) => policy.listPodDisruptionBudgetForAllNamespaces(selected),
+    listIn: (namespace, selected) => policy.listNamespacedPodDisruptionBudget({ namespace, ...selected }),
+  });
 }
 
 export function persistentVolumeClaims(core: CoreV1Api): WatchedResource<V1PersistentVolumeClaim> {
-  return {
-    name: 'persistentvolumeclaims',
-    path: collection('/api/v1', 'persistentvolumeclaims'),
-    list: (scope) =>
-      scope.namespace === undefined
-        ? core.listPersistentVolumeClaimForAllNamespaces(selectors(scope))
-        : core.listNamespacedPersistentVolumeClaim({ namespace: scope.namespace, ...selectors(scope) }),
-  };
+  return typedResource({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    plural: 'persistentvolumeclaims',
+    listAll: (selected) => core.listPersistentVolumeClaimForAllNamespaces(selected),
+    listIn: (namespace, selected) => core.listNamespacedPersistentVolumeClaim({ namespace, ...selected }),
+  });
 }
 
 /**
@@ -119,17 +159,18 @@ export function persistentVolumeClaims(core: CoreV1Api): WatchedResource<V1Persi
  * (client-node's model), watch events do not; the cache must hold one spelling, the API's.
  */
 export function networkPolicies(networking: NetworkingV1Api): WatchedResource<NetworkPolicyObject> {
-  return {
-    name: 'networkpolicies.networking.k8s.io',
-    path: collection('/apis/networking.k8s.io/v1', 'networkpolicies'),
-    list: async (scope) => {
-      const list =
-        scope.namespace === undefined
-          ? await networking.listNetworkPolicyForAllNamespaces(selectors(scope))
-          : await networking.listNamespacedNetworkPolicy({ namespace: scope.namespace, ...selectors(scope) });
-      return { ...list, items: list.items.map(withApiFieldNames) };
-    },
-  };
+  const spelt = (list: KubernetesListObject<V1NetworkPolicy>): KubernetesListObject<NetworkPolicyObject> => ({
+    ...list,
+    items: list.items.map(withApiFieldNames),
+  });
+  return typedResource({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    plural: 'networkpolicies',
+    listAll: async (selected) => spelt(await networking.listNetworkPolicyForAllNamespaces(selected)),
+    listIn: async (namespace, selected) =>
+      spelt(await networking.listNamespacedNetworkPolicy({ namespace, ...selected })),
+  });
 }
 
 function withApiFieldNames(policy: V1NetworkPolicy): NetworkPolicyObject {

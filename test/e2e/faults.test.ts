@@ -2,16 +2,21 @@
  * Faults the operator did not cause, and must not make worse: the ensemble comes back by itself,
  * from its own data, with every acknowledged write.
  */
-import { CoreV1Api } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import test from 'ava';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
 import {
+  clusterEvents,
   connectionString,
   createCluster,
   FORMED_MS,
   isRunning,
   memberPods,
+  patchCluster,
+  ROLLED_MS,
   readCluster,
   waitForStatus,
 } from '../support/clusters.js';
@@ -66,6 +71,66 @@ test.serial(
       t.not(now?.metadata?.uid, victim.metadata?.uid, `${victim.metadata?.name} is a new pod`);
     }
     t.deepEqual(await claimUids(), claimsBefore, 'the members came back on their own claims');
+    const report = await writer.stop();
+    t.log(`writes acknowledged ${report.acknowledged}, failed ${report.failed}, longest gap ${report.longestGapMs} ms`);
+    t.deepEqual(report.lost, [], 'every acknowledged write survived');
+  },
+);
+
+/** The network namespace the process kubelet runs a pod's container in (`process://<netns>/<pid>`). */
+function netnsOf(pod: V1Pod): string {
+  const id = pod.status?.containerStatuses?.[0]?.containerID ?? '';
+  const match = /^process:\/\/([^/]+)\/\d+$/.exec(id);
+  if (match === null) throw new Error(`pod ${pod.metadata?.name} has no process container id: ${JSON.stringify(id)}`);
+  return match[1] as string;
+}
+
+test.serial(
+  'a follower’s network cut during a roll: the roll never takes a second member down, heals the cut one, and finishes with no write lost',
+  async (t) => {
+    const namespace = await newNamespace(t);
+    await runOperator(t, namespace);
+    await createCluster(namespace, 'zk', { replicas: 3, storage: { size: '1Gi', reclaimPolicy: 'Delete' } });
+    const formed = await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+    const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/network-cut');
+    t.teardown(() => writer.stop().catch(() => undefined));
+    await pollUntil('50 acknowledged writes', async () => writer.count >= 50 || undefined, { timeoutMs: 60_000 });
+
+    const follower = (await memberPods(namespace, 'zk')).find((pod) => pod.metadata?.name !== formed.leader);
+    if (follower === undefined) throw new Error('no follower');
+    // Its link goes down inside its own namespace: it neither reaches its peers nor is reached.
+    await promisify(execFile)('ip', ['-n', netnsOf(follower), 'link', 'set', 'eth0', 'down']);
+    const cutAt = Date.now();
+    await waitForStatus(
+      namespace,
+      'zk',
+      `Degraded naming ${follower.metadata?.name}`,
+      (status) =>
+        status.conditions?.some(
+          (c) => c.type === 'Degraded' && c.status === 'True' && c.message.includes(follower.metadata?.name ?? ''),
+        ) ?? false,
+      60_000,
+    );
+    t.log(`reported Degraded ${Date.now() - cutAt} ms after the cut`);
+    // A roll now: the two members left are a bare majority, so no serving member may go down.
+    await patchCluster(namespace, 'zk', { spec: { config: { maxClientCnxns: '100' } } });
+
+    const rolled = await waitForStatus(
+      namespace,
+      'zk',
+      'rolled to the new revision and Running',
+      (status, cluster) => status.targetRevision !== formed.targetRevision && isRunning(status, cluster),
+      ROLLED_MS,
+    );
+    t.log(`rolled and Running ${Date.now() - cutAt} ms after the cut; leader ${rolled.leader}`);
+    const events = await clusterEvents(namespace, 'zk');
+    const restarts = events.filter((event) => event.startsWith('Restarting'));
+    t.log(restarts.join('\n'));
+    t.true(
+      restarts[0]?.startsWith(`RestartingDownMember: restarting ${follower.metadata?.name}`) ?? false,
+      'the member that was cut off goes first: it is down already, so restarting it costs nothing',
+    );
+    t.is(restarts.length, 3, 'one restart per member');
     const report = await writer.stop();
     t.log(`writes acknowledged ${report.acknowledged}, failed ${report.failed}, longest gap ${report.longestGapMs} ms`);
     t.deepEqual(report.lost, [], 'every acknowledged write survived');

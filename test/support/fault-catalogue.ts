@@ -91,6 +91,17 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
+    injected: 'a follower’s network cut (its `eth0` down in its pod namespace), then a config-change roll',
+    operator:
+      'reports it `Degraded`; restarts it first (`RestartingDownMember`: down already, so it costs no vote), which heals it, then the others, the leader last; never a second member down',
+    recovery:
+      'rolled and Running 50 s after the cut (22 s of it until a reconcile saw the member down); the test client’s longest write gap 16 s, its session timing out on the cut member',
+    provedBy: {
+      file: 'test/e2e/faults.test.ts',
+      titleContains: 'a follower’s network cut during a roll: the roll never takes a second member down',
+    },
+  },
+  {
     injected: 'the StatefulSet scaled by hand to 1, and to 0, under a writer',
     operator: 'restores it to the committed voters (Warning `StatefulSetReplicasRestored`, 0.6–0.7 s later)',
     recovery: 'quorum back; longest write gap 13–16 s (the members’ pods restart)',

@@ -14,45 +14,36 @@ import { toMemberPod } from './member-pods.js';
 import type { ReconcilerDependencies } from './reconciler.js';
 import { memberClaimOf } from './scaling.js';
 
-const createdAt = (metadata: V1ObjectMeta | undefined) =>
-  metadata?.creationTimestamp === undefined ? {} : { createdAt: new Date(metadata.creationTimestamp) };
-
-const syncedIn = (metadata: V1ObjectMeta | undefined) => {
+/** A member's data holder from its object's metadata: the mark and the creation time, when present. */
+function holder(
+  kind: DataHolder['kind'],
+  member: { name: string; myid: number } | undefined,
+  metadata: V1ObjectMeta | undefined,
+): DataHolder[] {
+  if (member === undefined) return [];
   const version = metadata?.annotations?.[FORMED_ANNOTATION];
-  return version === undefined ? {} : { syncedInConfigVersion: version };
-};
+  return [
+    {
+      kind,
+      name: member.name,
+      myid: member.myid,
+      ...(version === undefined ? {} : { syncedInConfigVersion: version }),
+      ...(metadata?.creationTimestamp === undefined ? {} : { createdAt: new Date(metadata.creationTimestamp) }),
+    },
+  ];
+}
 
 /** The cluster's data holders as the formation evidence sees them. */
 export function dataHolders(deps: Pick<ReconcilerDependencies, 'cache'>, cluster: ZooKeeperCluster): DataHolder[] {
   const { namespace, name } = cluster.metadata;
   if (resolveSpec(cluster.spec).storage.ephemeral) {
-    return deps.cache.memberPods(namespace, name).flatMap((pod) => {
-      const member = toMemberPod(name, pod);
-      if (member === undefined) return [];
-      return [
-        {
-          kind: 'pod' as const,
-          name: member.name,
-          myid: member.myid,
-          ...syncedIn(pod.metadata),
-          ...createdAt(pod.metadata),
-        },
-      ];
-    });
+    return deps.cache.memberPods(namespace, name).flatMap((pod) => holder('pod', toMemberPod(name, pod), pod.metadata));
   }
-  return deps.cache.claims(namespace, name).flatMap((claim) => {
-    const member = memberClaimOf(name, claim.metadata?.name ?? '', claim.metadata?.annotations);
-    if (member === undefined) return [];
-    return [
-      {
-        kind: 'claim' as const,
-        name: member.name,
-        myid: member.myid,
-        ...syncedIn(claim.metadata),
-        ...createdAt(claim.metadata),
-      },
-    ];
-  });
+  return deps.cache
+    .claims(namespace, name)
+    .flatMap((claim) =>
+      holder('claim', memberClaimOf(name, claim.metadata?.name ?? '', claim.metadata?.annotations), claim.metadata),
+    );
 }
 
 /** Marks the data holders of members ZooKeeper reports synced, once per holder. */

@@ -6,7 +6,8 @@
  *
  * Steps, in order:
  * 1. read the cluster; gone or being deleted → nothing to do (children are garbage-collected
- *    through their owner references, claims through the StatefulSet's retention policy);
+ *    through their owner references, claims through the StatefulSet's retention policy); the
+ *    same once the API server refused a create because the cluster's namespace is being deleted;
  * 2. review the spec; errors stop every action and are reported (status, Event); then the
  *    super-user Secret: created when missing, and one the cluster does not own (planted before
  *    it existed) stops every action too, reported as SuperUserSecretNotOwned, never used;
@@ -34,7 +35,7 @@ import { objectNames } from '../render/names.js';
 import type { OperatorPod } from '../render/network-policy.js';
 import type { ReconcileContext, ReconcileOutcome } from '../runtime/controller.js';
 import type { EventTarget, EventType } from '../runtime/event-recorder.js';
-import { classifyKubeError } from '../runtime/kube-errors.js';
+import { classifyKubeError, isNamespaceTerminating } from '../runtime/kube-errors.js';
 import type { OwnedObject, SuperUserSecret } from '../runtime/kube-writer.js';
 import { parseObjectKey } from '../runtime/object-key.js';
 import type { EnsembleReader } from '../zookeeper/ensemble-reader.js';
@@ -139,11 +140,21 @@ const APPLY_ORDER: readonly (keyof Omit<DesiredObjects, 'revision'>)[] = [
 export function clusterReconciler(deps: ReconcilerDependencies) {
   const pollIntervalMs = deps.pollIntervalMs ?? 2_000;
   const resyncIntervalMs = deps.resyncIntervalMs ?? 30_000;
+  /**
+   * Clusters (key → uid) whose namespace the API server said is being deleted. A namespace never
+   * stops being deleted, and its clusters go with it: they are left alone until they are gone.
+   */
+  const inDeletedNamespace = new Map<string, string>();
 
   return async (key: string, ctx: ReconcileContext): Promise<ReconcileOutcome | undefined> => {
     const { namespace, name } = parseObjectKey(key);
     const cluster = deps.cache.cluster(namespace ?? '', name);
-    if (cluster === undefined || cluster.metadata.deletionTimestamp !== undefined) return undefined;
+    if (cluster === undefined || cluster.metadata.deletionTimestamp !== undefined) {
+      inDeletedNamespace.delete(key);
+      return undefined;
+    }
+    const uid = cluster.metadata.uid;
+    if (uid !== undefined && inDeletedNamespace.get(key) === uid) return undefined;
     const warn = (reason: string, message: string) => deps.events.record(cluster, 'Warning', reason, message);
 
     const review = reviewSpec(cluster.spec);
@@ -184,6 +195,16 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
           await act(deps, cluster, pods, health, formation, secret.password, progress, ctx);
         }
       } catch (error) {
+        if (uid !== undefined && isNamespaceTerminating(error)) {
+          // Refused because the namespace is being deleted (the NamespaceLifecycle admission
+          // plugin's own answer), and the garbage collector is removing what this cluster owns:
+          // nothing to re-create, report or retry.
+          inDeletedNamespace.set(key, uid);
+          ctx.logger.info(`namespace ${cluster.metadata.namespace} is being deleted: leaving cluster ${name} alone`, {
+            refused: classifyKubeError(error).message,
+          });
+          return undefined;
+        }
         failure = error;
         applyFailure = describeApplyFailure(error);
         await warn(applyFailure.reason, applyFailure.message);

@@ -7,7 +7,8 @@
 import type { CoreV1Api, V1ObjectReference } from '@kubernetes/client-node';
 import { OPERATOR_NAME } from '../api/constants.js';
 import type { Clock } from './clock.js';
-import { errorFields, type Logger } from './logging.js';
+import { classifyKubeError } from './kube-errors.js';
+import type { Logger } from './logging.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -89,11 +90,22 @@ export class EventRecorder {
       });
       return true;
     } catch (error) {
-      this.options.logger.warn('could not record an event', {
+      // The API's own one-line message, never the raw response (client-node's error text carries
+      // the whole body and the headers).
+      const refusal = classifyKubeError(error);
+      const fields = {
         reason,
         object: target.metadata.name,
-        ...errorFields(error),
-      });
+        error: refusal.message,
+        ...(refusal.status === undefined ? {} : { status: refusal.status }),
+      };
+      // A namespace being deleted refuses every new object: the event has nowhere to go, and
+      // nobody needs to act on that.
+      if (refusal.kind === 'namespaceTerminating') {
+        this.options.logger.debug('event not recorded: its namespace is being deleted', fields);
+      } else {
+        this.options.logger.warn('could not record an event', fields);
+      }
       return false;
     }
   }

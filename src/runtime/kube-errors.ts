@@ -15,7 +15,9 @@
  * re-reading), `alreadyExists`, `gone` (410: relist), `notFound`, `forbidden`
  * (403: RBAC is missing; retrying will not help until someone fixes it),
  * `unauthorized`, `invalid` (400/422: the request is wrong), `transient` (429,
- * 5xx, network trouble: retry with back-off), and `other`.
+ * 5xx, network trouble: retry with back-off), `namespaceTerminating` (403 from the
+ * NamespaceLifecycle admission plugin: nothing can be created in a namespace being
+ * deleted, and it never stops being deleted; not a missing permission), and `other`.
  */
 
 export type KubeErrorKind =
@@ -24,6 +26,7 @@ export type KubeErrorKind =
   | 'gone'
   | 'notFound'
   | 'forbidden'
+  | 'namespaceTerminating'
   | 'unauthorized'
   | 'invalid'
   | 'transient'
@@ -57,7 +60,12 @@ interface StatusBody {
   readonly code?: unknown;
   readonly reason?: unknown;
   readonly message?: unknown;
+  /** `causes[].reason` is a `StatusCause`'s type (its JSON name is `reason`). */
+  readonly details?: { readonly causes?: readonly { readonly reason?: unknown }[] };
 }
+
+/** The `StatusCause` type the NamespaceLifecycle admission plugin puts on a create refused in a namespace being deleted. */
+const NAMESPACE_TERMINATING_CAUSE = 'NamespaceTerminating';
 
 const TRANSIENT_NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -95,6 +103,7 @@ export function classifyKubeError(err: unknown): KubeError {
   if (status === 409) return make(reason === 'AlreadyExists' ? 'alreadyExists' : 'conflict');
   if (status === 410) return make('gone');
   if (status === 404) return make('notFound');
+  if (status === 403 && hasCause(body, NAMESPACE_TERMINATING_CAUSE)) return make('namespaceTerminating');
   if (status === 403) {
     const permission = bodyMessage === undefined ? undefined : parseDeniedPermission(bodyMessage);
     return make('forbidden', describeForbidden(permission, baseMessage), permission);
@@ -110,6 +119,12 @@ export const isNotFound = (err: unknown): boolean => classifyKubeError(err).kind
 export const isGone = (err: unknown): boolean => classifyKubeError(err).kind === 'gone';
 export const isForbidden = (err: unknown): boolean => classifyKubeError(err).kind === 'forbidden';
 export const isTransient = (err: unknown): boolean => classifyKubeError(err).kind === 'transient';
+export const isNamespaceTerminating = (err: unknown): boolean => classifyKubeError(err).kind === 'namespaceTerminating';
+
+function hasCause(body: StatusBody | undefined, cause: string): boolean {
+  const causes = body?.details?.causes;
+  return Array.isArray(causes) && causes.some((candidate) => candidate?.reason === cause);
+}
 
 /**
  * Reads the apiserver's RBAC denial, e.g.

@@ -1,7 +1,7 @@
 /**
  * The operator at rest, counted on the real control plane: many clusters that have nothing left
  * to do make no write at all, also for an operator whose caches were filled by a LIST (a
- * restart, a relist) rather than by watch events.
+ * restart, a relist) rather than by watch events; and a namespace being deleted is left alone.
  * Members are kept unscheduled by a node selector no node matches, so these clusters cost no
  * ZooKeeper processes (kube-scheduler leaves their pods Pending).
  */
@@ -126,3 +126,68 @@ test(`${CLUSTERS} settled clusters make no writes, also for an operator that sta
     [],
   );
 });
+
+test('a namespace being deleted is left alone: nothing re-created, no Event, no error, nothing after the refusal', async (t) => {
+  const count = 3;
+  const namespace = await newNamespace(t);
+  const { requests, logger, operator } = await runOperator(t, namespace);
+  await createUnscheduledClusters(namespace, count);
+  await allCreated(namespace, count);
+  await reconcilesMore(operator, 2 * count);
+  const deletionBegan = requests.length;
+  const linesBefore = logger.lines.length;
+
+  const core = await admin(CoreV1Api);
+  await core.deleteNamespace({ name: namespace });
+  await pollUntil(
+    `namespace ${namespace} to be gone`,
+    async () => {
+      const found = await core.readNamespace({ name: namespace }).catch((error: { code?: number }) => {
+        if (error.code === 404) return undefined;
+        throw error;
+      });
+      return found === undefined ? true : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 500 },
+  );
+
+  const writes = writesIn(requests.slice(deletionBegan));
+  t.log(`after the deletion began: ${writes.length} writes`, describe(writes));
+  t.deepEqual(
+    describe(writes.filter((write) => write.method === 'POST')),
+    [],
+    'no Event (nor any other create by POST)',
+  );
+  const childWrites = writes.filter((write) => !write.path.includes('/zookeeperclusters/'));
+  t.deepEqual(describe(childWrites.filter((write) => write.status !== 403)), [], 'no child re-created or changed');
+  // The refusal is the evidence: at most one per cluster, and nothing at all for that cluster after it.
+  const refusedCreates = childWrites;
+  const refusedClusters = refusedCreates.map(clusterOf);
+  t.deepEqual([...new Set(refusedClusters)].sort(), [...refusedClusters].sort(), 'one refused create per cluster');
+  for (const refusal of refusedCreates) {
+    const cluster = clusterOf(refusal);
+    const after = writes.slice(writes.indexOf(refusal) + 1).filter((write) => clusterOf(write) === cluster);
+    t.deepEqual(describe(after), [], `${cluster} is left alone once its create was refused`);
+  }
+  const lines = logger.lines.slice(linesBefore).filter((line) => line.level !== 'debug');
+  t.deepEqual(
+    lines.filter((line) => line.level !== 'info').map((line) => line.message),
+    [],
+    'no warning, no error',
+  );
+  t.deepEqual(
+    lines.map((line) => line.message).sort(),
+    refusedClusters
+      .map((cluster) => `namespace ${namespace} is being deleted: leaving cluster ${cluster} alone`)
+      .sort(),
+  );
+});
+
+/** The cluster a write was for: the cluster itself (`c1`, `c1/status`) or a child named after it (`c1-config`). */
+function clusterOf(request: ApiRequest): string {
+  return (
+    /\/(?:zookeeperclusters|configmaps|services|statefulsets|poddisruptionbudgets|networkpolicies)\/(c\d+)/.exec(
+      request.path,
+    )?.[1] ?? '?'
+  );
+}

@@ -1,6 +1,12 @@
 import { ApiException } from '@kubernetes/client-node';
 import test from 'ava';
-import { classifyKubeError, isConflict, isTransient, parseDeniedPermission } from '../../../src/runtime/kube-errors.js';
+import {
+  classifyKubeError,
+  isConflict,
+  isNamespaceTerminating,
+  isTransient,
+  parseDeniedPermission,
+} from '../../../src/runtime/kube-errors.js';
 
 /** An ApiException as client-node 2.x throws it: the body is the raw response text. */
 function anApiException(code: number, status: Record<string, unknown>): ApiException<string> {
@@ -9,6 +15,17 @@ function anApiException(code: number, status: Record<string, unknown>): ApiExcep
 
 const FORBIDDEN_PATCH =
   'statefulsets.apps "zk" is forbidden: User "system:serviceaccount:ops:zk-operator" cannot patch resource "statefulsets" in API group "apps" in the namespace "zk"';
+
+/**
+ * kube-apiserver v1.36.3's answer to a server-side apply that would create a NetworkPolicy in a
+ * namespace being deleted (captured from the local control plane), as client-node throws it.
+ */
+const NAMESPACE_TERMINATING = new ApiException(
+  403,
+  'Unknown API Status Code!',
+  '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"networkpolicies.networking.k8s.io \\"c11\\" is forbidden: unable to create new content in namespace zk because it is being terminated","reason":"Forbidden","details":{"name":"c11","group":"networking.k8s.io","kind":"networkpolicies","causes":[{"reason":"NamespaceTerminating","message":"namespace zk is being terminated","field":"metadata.namespace"}]},"code":403}\n',
+  { 'content-type': 'application/json', 'audit-id': 'e1b73b91-f496-4dc8-9e48-02244ae1198b' },
+);
 
 function aNetworkError(code: string): Error {
   return new TypeError('fetch failed', { cause: Object.assign(new Error(`connect ${code} 10.0.0.1:443`), { code }) });
@@ -43,6 +60,21 @@ const cases = [
   {
     name: '403 Forbidden',
     err: anApiException(403, { reason: 'Forbidden', message: FORBIDDEN_PATCH }),
+    kind: 'forbidden',
+    status: 403,
+  },
+  {
+    name: '403 from NamespaceLifecycle: a create in a namespace being deleted',
+    err: NAMESPACE_TERMINATING,
+    kind: 'namespaceTerminating',
+    status: 403,
+  },
+  {
+    name: '403 whose message only looks like a namespace being deleted (no NamespaceTerminating cause)',
+    err: anApiException(403, {
+      reason: 'Forbidden',
+      message: 'denied: the namespace is being terminated, says a webhook',
+    }),
     kind: 'forbidden',
     status: 403,
   },
@@ -95,6 +127,18 @@ test('the reason and message come from the Status body', (t) => {
   );
   t.is(classified.reason, 'Conflict');
   t.is(classified.message, 'the object has been modified');
+});
+
+test('a create refused in a namespace being deleted reads as the API server’s one line, not as a missing permission', (t) => {
+  const classified = classifyKubeError(NAMESPACE_TERMINATING);
+  t.is(classified.reason, 'Forbidden');
+  t.is(
+    classified.message,
+    'networkpolicies.networking.k8s.io "c11" is forbidden: unable to create new content in namespace zk because it is being terminated',
+  );
+  t.is(classified.permission, undefined);
+  t.true(isNamespaceTerminating(NAMESPACE_TERMINATING));
+  t.false(isNamespaceTerminating(anApiException(403, { reason: 'Forbidden', message: FORBIDDEN_PATCH })));
 });
 
 test('a 403 message names the user, verb, resource and namespace that RBAC denied', (t) => {

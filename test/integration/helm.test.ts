@@ -133,7 +133,9 @@ test('helm install creates objects the API server accepts; the RBAC grants exact
   const serviceAccount = `system:serviceaccount:${namespace}:${release}`;
   t.true(await canI(serviceAccount, ['list', 'zookeeperclusters.zookeeper.ensembles.dev', '--all-namespaces']));
   t.true(await canI(serviceAccount, ['patch', 'statefulsets.apps', '-n', 'default']));
-  t.true(await canI(serviceAccount, ['delete', 'pods', '-n', 'default']));
+  // Members restart by eviction, so the PodDisruptionBudget arbitrates; pods are never deleted.
+  t.true(await canI(serviceAccount, ['create', 'pods', '--subresource=eviction', '-n', 'default']));
+  t.false(await canI(serviceAccount, ['delete', 'pods', '-n', 'default']));
   // Secrets only as far as the rules file grants them.
   t.is(await canI(serviceAccount, ['get', 'secrets', '-n', 'default']), fileGrants('', 'secrets', 'get'));
   // StatefulSets are deleted (pods orphaned) to grow volumes; Deployments are never touched.

@@ -35,7 +35,7 @@ import { objectNames } from '../render/names.js';
 import type { OperatorPod } from '../render/network-policy.js';
 import type { ReconcileContext, ReconcileOutcome } from '../runtime/controller.js';
 import type { EventTarget, EventType } from '../runtime/event-recorder.js';
-import { classifyKubeError, isNamespaceTerminating } from '../runtime/kube-errors.js';
+import { classifyKubeError, isNamespaceTerminating, isNotFound } from '../runtime/kube-errors.js';
 import type { OwnedObject, SuperUserSecret } from '../runtime/kube-writer.js';
 import { parseObjectKey } from '../runtime/object-key.js';
 import type { EnsembleReader } from '../zookeeper/ensemble-reader.js';
@@ -232,7 +232,14 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       now: deps.now(),
     });
     if (canonicalJson(status) !== canonicalJson(cluster.status ?? {})) {
-      await deps.writer.applyClusterStatus(cluster.metadata.namespace, cluster.metadata.name, status);
+      try {
+        await deps.writer.applyClusterStatus(cluster.metadata.namespace, cluster.metadata.name, status);
+      } catch (error) {
+        // Deleted since the cache showed it (its namespace going, or by hand): nothing left to report on.
+        if (!isNotFound(error)) throw error;
+        ctx.logger.debug('the cluster is gone; status not written');
+        return undefined;
+      }
       ctx.logger.debug('status updated', { phase: status.phase, ready: status.ready });
     }
     if (failure !== undefined) throw failure;

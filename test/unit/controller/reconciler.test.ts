@@ -30,6 +30,7 @@ class World implements ClusterCache {
   readonly writes: string[] = [];
   readonly events: string[] = [];
   failApplyWith: unknown;
+  failStatusWith: unknown;
   failResizeWith: unknown;
   secretCreated = false;
   /** Owner references of a super-user Secret that exists without this cluster as owner. */
@@ -133,6 +134,7 @@ class World implements ClusterCache {
         },
         applyClusterStatus: async (_namespace, name, status) => {
           this.writes.push(`status ${name} ${status.phase}`);
+          if (this.failStatusWith !== undefined) throw this.failStatusWith;
           if (this.clusterObject) this.clusterObject = { ...this.clusterObject, status: structuredClone(status) };
         },
       },
@@ -489,6 +491,23 @@ test('the bootstrap marker turns off once the ensemble has formed', async (t) =>
   await world.reconcile();
   await world.reconcile();
   t.is((world.objects.get('ConfigMap/example-config') as V1ConfigMap | undefined)?.data?.bootstrap, 'false');
+});
+
+test('a cluster deleted before its status is written ends the reconcile quietly; other status failures are retried', async (t) => {
+  const gone = new World(cluster());
+  gone.failStatusWith = Object.assign(new Error('HTTP-Code: 404'), {
+    code: 404,
+    body: JSON.stringify({
+      kind: 'Status',
+      reason: 'NotFound',
+      code: 404,
+      message: 'zookeeperclusters "example" not found',
+    }),
+  });
+  t.is(await gone.reconcile(), undefined, 'no requeue: the cluster is gone');
+  const failing = new World(cluster());
+  failing.failStatusWith = Object.assign(new Error('HTTP-Code: 500'), { code: 500, body: '{}' });
+  await t.throwsAsync(failing.reconcile());
 });
 
 const bootstrapFlag = (world: World) =>

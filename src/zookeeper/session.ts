@@ -135,7 +135,8 @@ function handshake(server: string, sessionTimeoutMs: number, attemptMs: number):
       cleanup();
       // Paused until the session listens, so that no answer is emitted to nobody.
       socket.pause();
-      const rest = Buffer.concat([...split.frames.slice(1).map(withLengthPrefix), split.rest]);
+      // Whatever followed the handshake answer (its length prefix and body) belongs to the session.
+      const rest = received.subarray(4 + first.length);
       resolve({ socket, timeoutMs: answer.timeoutMs, sessionId: answer.sessionId, rest });
     };
     const onError = (error: Error) => fail(error.message);
@@ -151,12 +152,6 @@ function handshake(server: string, sessionTimeoutMs: number, attemptMs: number):
     socket.on('close', onClose);
     socket.once('connect', () => socket.write(encodeConnectRequest(sessionTimeoutMs)));
   });
-}
-
-function withLengthPrefix(frame: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeInt32BE(frame.length);
-  return Buffer.concat([length, frame]);
 }
 
 export class ZooKeeperSession {

@@ -13,6 +13,7 @@
  */
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { type DesiredObjects, renderCluster } from '../render/cluster.js';
+import { serverIdsUpTo } from '../render/names.js';
 import type { OperatorPod } from '../render/network-policy.js';
 import type { OwnedObject } from '../runtime/kube-writer.js';
 import { dataHolders } from './data-holders.js';
@@ -100,7 +101,7 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
   const roll = nextRollStep({
     desiredRevision: desired.revision,
     remount,
-    expectedMyids: Array.from({ length: podCount }, (_, ordinal) => ordinal + 1),
+    expectedMyids: serverIdsUpTo(podCount),
     pods: memberPods,
     health,
     paused: spec.paused,

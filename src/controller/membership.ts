@@ -12,6 +12,7 @@
  */
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
 import { DYNAMIC_CONFIG_KEY, desiredRevision } from '../render/cluster.js';
+import { serverIdsUpTo } from '../render/names.js';
 import type { ReconcileContext } from '../runtime/controller.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
 import { parseServerLines } from '../zookeeper/readings.js';
@@ -33,8 +34,6 @@ export interface MembershipPlan {
   /** Undefined while the ensemble has not formed, or its members could not be read. */
   scaling?: ScalingStep;
 }
-
-const serverIds = (count: number) => Array.from({ length: count }, (_, ordinal) => ordinal + 1);
 
 export function planMembership(
   snapshot: ClusterSnapshot,
@@ -60,9 +59,9 @@ export function planMembership(
   if (live === undefined || !formed) {
     // A new ensemble starts every member at once: they bootstrap together, voting on empty data.
     const podCount = spec.paused && live !== undefined ? live : spec.replicas;
-    return { podCount, members: serverIds(podCount) };
+    return { podCount, members: serverIdsUpTo(podCount) };
   }
-  const members = committed.length > 0 ? [...committed] : serverIds(live);
+  const members = committed.length > 0 ? [...committed] : serverIdsUpTo(live);
   if (health === undefined) return { podCount: live, members, ...restored };
   const scaling = nextScalingStep({
     cluster: { name, namespace },

@@ -43,7 +43,7 @@
 import { ANNOTATION_PREFIX } from '../api/constants.js';
 import type { ResolvedSpec } from '../api/defaults.js';
 import type { ReclaimPolicy } from '../api/types.js';
-import type { ClusterRef } from '../render/names.js';
+import { type ClusterRef, serverIdsUpTo } from '../render/names.js';
 import { serverLine } from '../render/zoo-cfg.js';
 import { type EnsembleHealth, type MemberHealth, majorityOf } from '../zookeeper/health.js';
 import { describePod, type Reason } from './rolling-restart.js';
@@ -200,7 +200,7 @@ function scalingFacts(input: ScalingInput): ScalingFacts {
   const pods = [...input.pods].sort((a, b) => a.myid - b.myid);
   const podOf = (id: number) => pods.find((p) => p.myid === id);
   const memberOf = (id: number) => health.members.find((m) => m.myid === id);
-  const desiredIds = Array.from({ length: Math.max(target, 0) }, (_, i) => i + 1);
+  const desiredIds = serverIdsUpTo(target);
   const extra = committed.filter((id) => id > target).sort((a, b) => b - a);
   // Claims of removed members: beyond the pod count, not in the config, no pod left.
   const leftoverClaims = input.claims
@@ -433,7 +433,7 @@ const blockedRemoval: ScalingRule = (f) => f.removalBlocked;
 
 /** The pods below the count must all exist before the count moves. */
 const absentPods: ScalingRule = (f) => {
-  const absent = Array.from({ length: f.podCount }, (_, i) => i + 1).filter((id) => f.podOf(id) === undefined);
+  const absent = serverIdsUpTo(f.podCount).filter((id) => f.podOf(id) === undefined);
   return absent.length > 0
     ? wait('MemberMissing', `waiting for the StatefulSet to recreate the pods of ${ids(absent)}`)
     : undefined;

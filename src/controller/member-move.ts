@@ -11,9 +11,16 @@
  * Rules:
  * - one member per reconfig, and only while scaling has nothing to do: membership and addresses
  *   never change in the same window;
+ * - a member moves only once its pod runs the desired revision. New ports or a new domain change
+ *   the pod template (container ports, the probe's port, the start script), so the rolling
+ *   restart replaces each pod first (followers first, the leader last: the one election); the
+ *   restarted member starts on its committed line and is not Ready (its probe asks the new port)
+ *   until its move, which the roll waits for before the next restart. The Services' named target
+ *   ports thus always point where a Ready member listens;
  * - a move starts only when there is one leader, every committed voter serves and is synced
  *   (the member moved last has rebound and caught up), and no anomaly is reported;
- * - followers first, lowest server id first; the leader last, when it is the only member left;
+ * - followers first, lowest server id first; the leader last, when it is the only member left
+ *   (after the roll restarted it, it no longer leads, so its move costs no election);
  * - the reconfig is conditional on the config version read, so a concurrent change is refused.
  * The planner keeps no state: the committed config says which members have moved, so an
  * operator restarted mid-move continues exactly there.
@@ -29,6 +36,8 @@ export interface MoveInput {
   /** The line each member should have, rendered from spec (host from clusterDomain, ports). */
   desired: ReadonlyMap<number, ConfigMember>;
   health: EnsembleHealth;
+  /** Server ids whose pods run the desired revision: only they may move. */
+  restarted: ReadonlySet<number>;
   /** Scaling has a step to take (a voter to add or remove, a pod to create): moves wait for it. */
   scaling: boolean;
   paused: boolean;
@@ -97,8 +106,15 @@ export function nextMoveStep(input: MoveInput): MoveStep {
   if (health.anomalies.length > 0) {
     return wait(health.anomalies[0]?.reason ?? 'Anomaly', health.anomalies.map((a) => a.message).join('; '));
   }
+  const movable = outdated.filter((m) => input.restarted.has(m.myid));
+  if (movable.length === 0) {
+    return wait(
+      'WaitingForRestart',
+      `${pending} move to their new addresses one by one, each right after the rolling restart has replaced its pod`,
+    );
+  }
   const leaderId = health.leader.myid;
-  const next = outdated.find((m) => m.myid !== leaderId) ?? outdated.find((m) => m.myid === leaderId);
+  const next = movable.find((m) => m.myid !== leaderId) ?? movable.find((m) => m.myid === leaderId);
   const target = next === undefined ? undefined : input.desired.get(next.myid);
   if (next === undefined || target === undefined) return { kind: 'done' };
   const isLeader = next.myid === leaderId;

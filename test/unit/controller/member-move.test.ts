@@ -25,6 +25,8 @@ interface Scenario {
   leader: number | undefined;
   /** Members whose committed line is already the new one. */
   moved?: number[];
+  /** Members whose pods run the old revision (default: none, every pod restarted). */
+  notRestarted?: number[];
   /** Not serving (down, or not yet rebound after its move). */
   down?: number[];
   /** Serving but still syncing with the leader. */
@@ -78,6 +80,7 @@ function moveInput(s: Scenario): MoveInput {
     committed: s.configUnknown ? undefined : { members: committed, version: '100000002' },
     desired: new Map(ids.map((myid) => [myid, lineOf(myid, s.target ?? NEW)])),
     health: assessEnsemble(readings),
+    restarted: new Set(ids.filter((id) => !has(s.notRestarted, id))),
     scaling: s.scaling ?? false,
     paused: s.paused ?? false,
   };
@@ -128,6 +131,21 @@ const cases: { name: string; scenario: Scenario; expect: string }[] = [
     name: 'paused with nothing to move is still done',
     scenario: { size: 3, leader: 1, moved: [1, 2, 3], paused: true },
     expect: 'done',
+  },
+  {
+    name: 'only members whose pods run the new revision move, the leader too when it is the only one',
+    scenario: { size: 3, leader: 1, notRestarted: [2, 3] },
+    expect: 'move 1',
+  },
+  {
+    name: 'nothing restarted yet: the roll goes first',
+    scenario: { size: 3, leader: 1, notRestarted: [1, 2, 3] },
+    expect: 'wait WaitingForRestart',
+  },
+  {
+    name: 'the restarted follower moves before the restarted leader',
+    scenario: { size: 5, leader: 4, notRestarted: [1, 2], moved: [5] },
+    expect: 'move 3',
   },
   { name: 'a one-member ensemble moves its only member', scenario: { size: 1, leader: 1 }, expect: 'move 1' },
 ];
@@ -180,6 +198,7 @@ const scenarioArb = fc.integer({ min: 1, max: 7 }).chain((size) => {
     moved: ids,
     down: ids,
     syncing: ids,
+    notRestarted: ids,
     scaling: fc.boolean(),
     paused: fc.boolean(),
   });
@@ -199,20 +218,23 @@ test('property: a move changes one member to exactly its desired line, from the 
         input.health.fullySynced &&
         step.serverLine === input.desired.get(step.myid)?.line &&
         step.fromVersion === input.committed?.version &&
-        !(s.moved ?? []).includes(step.myid)
+        !(s.moved ?? []).includes(step.myid) &&
+        input.restarted.has(step.myid)
       );
     }),
   );
   t.pass();
 });
 
-test('property: the leader moves only when it is the last member not on its desired line', (t) => {
+test('property: the leader moves only when no restarted follower is left to move', (t) => {
   fc.assert(
     fc.property(scenarioArb, (s) => {
       const step = nextMoveStep(moveInput(s));
       if (step.kind !== 'move' || step.myid !== s.leader) return true;
-      const notMoved = Array.from({ length: s.size }, (_, i) => i + 1).filter((id) => !(s.moved ?? []).includes(id));
-      return notMoved.length === 1 && notMoved[0] === s.leader;
+      const movable = Array.from({ length: s.size }, (_, i) => i + 1).filter(
+        (id) => !(s.moved ?? []).includes(id) && !(s.notRestarted ?? []).includes(id),
+      );
+      return movable.length === 1 && movable[0] === s.leader;
     }),
   );
   t.pass();

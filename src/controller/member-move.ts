@@ -26,9 +26,16 @@
  * operator restarted mid-move continues exactly there.
  */
 
+import type { ResolvedSpec } from '../api/defaults.js';
+import type { ZooKeeperCluster } from '../api/types.js';
+import type { PendingMove } from '../render/cluster.js';
+import { serverLine } from '../render/zoo-cfg.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
-import { type ConfigMember, clientEndpointOf, sameServerLine } from '../zookeeper/reconfig-client.js';
+import { parseServerLines } from '../zookeeper/readings.js';
+import { type ConfigMember, clientEndpointOf, parseServerLine, sameServerLine } from '../zookeeper/reconfig-client.js';
+import { toMemberPod } from './member-pods.js';
 import type { Reason } from './rolling-restart.js';
+import type { ClusterSnapshot } from './snapshot.js';
 
 export interface MoveInput {
   /** Every member's line as ZooKeeper committed it, and the config's version. */
@@ -132,4 +139,83 @@ export function nextMoveStep(input: MoveInput): MoveStep {
           : `; ${outdated.length - 1} more to move after it, the leader last`),
     },
   };
+}
+
+/** The committed config with every line parsed, or undefined when no member reported it whole. */
+export function committedConfigOf(
+  health: EnsembleHealth | undefined,
+): { members: ConfigMember[]; version: string } | undefined {
+  if (health?.configVersion === undefined || health.committedMembers.length === 0) return undefined;
+  const lines = health.committedMembers.map((m) => m.line);
+  if (lines.some((line) => line === undefined)) return undefined;
+  return { members: lines.map((line) => parseServerLine(line as string)), version: health.configVersion };
+}
+
+/** The lines of a rendered dynamic list (the live ConfigMap's): the committed lines as last rendered. */
+export function recordedLines(renderedDynamic: string | undefined): ConfigMember[] {
+  return parseServerLines(renderedDynamic ?? '').flatMap((member) =>
+    member.line === undefined ? [] : [parseServerLine(member.line)],
+  );
+}
+
+/** The line spec renders for each of `myids`. */
+export function desiredLines(
+  cluster: Pick<ZooKeeperCluster, 'metadata'>,
+  spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
+  myids: readonly number[],
+): Map<number, ConfigMember> {
+  return new Map(myids.map((myid) => [myid, parseServerLine(serverLine(cluster.metadata, myid, spec))]));
+}
+
+/**
+ * Committed members not yet on the line spec renders, with where they listen now; undefined when
+ * none. When no member reports the committed config (an election, no quorum), the rendered list
+ * stands for it, as it does for the voters in membership.ts: rendering spec's lines then would
+ * send a member that restarts, and the operator's own readings, to ports nobody listens on yet.
+ */
+export function pendingMovesOf(
+  cluster: Pick<ZooKeeperCluster, 'metadata'>,
+  spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
+  health: EnsembleHealth | undefined,
+  renderedDynamic: string | undefined,
+): Map<number, PendingMove> | undefined {
+  const members = committedConfigOf(health)?.members ?? recordedLines(renderedDynamic);
+  const desired = desiredLines(
+    cluster,
+    spec,
+    members.map((m) => m.myid),
+  );
+  const outdated = outdatedLines(members, desired);
+  if (outdated.length === 0) return undefined;
+  return new Map(
+    outdated.map((m) => [
+      m.myid,
+      {
+        line: m.line,
+        client: clientEndpointOf(m)?.port ?? spec.ports.client,
+        quorum: m.quorumPort,
+        election: m.electionPort,
+      },
+    ]),
+  );
+}
+
+/** The planner's step for the snapshot's cluster, with pods on `desiredRevision` counted as restarted. */
+export function planMove(snapshot: ClusterSnapshot, health: EnsembleHealth, desiredRevision: string): MoveStep {
+  const { cluster, spec } = snapshot;
+  const committed = committedConfigOf(health);
+  const memberPods = snapshot.pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []);
+  return nextMoveStep({
+    committed,
+    desired: desiredLines(
+      cluster,
+      spec,
+      (committed?.members ?? []).map((m) => m.myid),
+    ),
+    health,
+    restarted: new Set(memberPods.filter((p) => p.revision === desiredRevision).map((p) => p.myid)),
+    // Asked only once scaling has nothing to do (decide.ts); the planner still refuses otherwise.
+    scaling: false,
+    paused: spec.paused,
+  });
 }

@@ -151,6 +151,23 @@ test.serial('a follower moved to a new host name (what a clusterDomain change do
   t.deepEqual(await leaderEpoch(), { leader, epoch });
 });
 
+test.serial(
+  'ZooKeeper commits a move to a host name that does not resolve: nothing checks names before the commit',
+  async (t) => {
+    const { leader, epoch } = await leaderEpoch();
+    const follower = others(leader)[0] as number;
+    const committed = await move(follower, 'zk-unresolvable.invalid');
+    t.is(committed.host, 'zk-unresolvable.invalid', 'committed with a name no member can resolve');
+    // And every reading looks healthy: the follower keeps following (it connects out to the
+    // leader), so the damage shows only at the next election, when no peer can reach it.
+    await waitUntilFullySynced();
+    // Moving it back to a name that resolves repairs it, without an election.
+    await move(follower);
+    await waitUntilFullySynced();
+    t.deepEqual(await leaderEpoch(), { leader, epoch });
+  },
+);
+
 test.serial('every acknowledged write survives, with at most one election since the start', async (t) => {
   const report: WriteReport = await (writer as ZnodeWriter).stop();
   t.true(report.acknowledged > 0);

@@ -78,6 +78,7 @@ test.serial(
     const writer = await ZnodeWriter.start(() => serviceEndpoints(namespace), '/e2e');
     t.teardown(() => writer.stop().catch(() => undefined));
     const before = await leaderEpoch(() => memberPods(namespace, 'zk'));
+    const changedAt = Date.now();
     await patchCluster(namespace, 'zk', { spec: { ports: NEW_PORTS } });
 
     await waitForStatus(
@@ -88,12 +89,14 @@ test.serial(
       ROLLED_MS,
     );
     const lines = await committedLines(namespace, NEW_PORTS.client);
+    const changeSeconds = Math.round((Date.now() - changedAt) / 1000);
     const report = await writer.stop();
     const after = await leaderEpoch(() => memberPods(namespace, 'zk'), NEW_PORTS.client);
 
     t.log(
       `writes acknowledged ${report.acknowledged}, failed attempts ${report.failed}, longest gap ${report.longestGapMs} ms`,
     );
+    t.log(`from the patch to settled on the new ports: ${changeSeconds} s`);
     t.log(`leader ${before.leader} (epoch ${before.epoch}) -> ${after.leader} (epoch ${after.epoch})`);
     t.log(lines.map((l) => l.line).join('\n'));
     t.deepEqual(report.lost, [], 'every acknowledged write survived');

@@ -42,6 +42,21 @@ export interface RenderInput {
   claimSize?: string | undefined;
   /** The operator's own pods, admitted to the client port by the NetworkPolicy; unknown out of cluster. */
   operatorPod?: OperatorPod | undefined;
+  /**
+   * Members whose committed line is not yet the one spec renders (a change of ports or domain
+   * under way), by server id: the dynamic config keeps their committed line, so a member that
+   * restarts starts where its peers look for it, and the client Service and NetworkPolicy keep
+   * the ports they still listen on.
+   */
+  pendingMoves?: ReadonlyMap<number, PendingMove> | undefined;
+}
+
+/** Where a member waiting to move listens now: its committed line and its ports. */
+export interface PendingMove {
+  line: string;
+  client: number;
+  quorum: number;
+  election: number;
 }
 
 export interface DesiredObjects {
@@ -105,7 +120,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
         'probe.sh': PROBE_SCRIPT,
         'start.sh': startScript,
         'zoo.cfg': staticConfig,
-        [DYNAMIC_CONFIG_KEY]: renderDynamicConfig(ref, members, spec),
+        [DYNAMIC_CONFIG_KEY]: renderDynamicConfig(ref, members, spec, input.pendingMoves),
       },
     },
     headlessService: {
@@ -137,7 +152,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
       spec: {
         type: spec.clientService.type,
         selector: selectorLabels(ref),
-        ports: [{ name: 'client', port: spec.ports.client, targetPort: 'client' }],
+        ports: clientServicePorts(spec.ports.client, input.pendingMoves),
       },
     },
     statefulSet: {
@@ -177,11 +192,33 @@ export function renderCluster(input: RenderInput): DesiredObjects {
             apiVersion: 'networking.k8s.io/v1',
             kind: 'NetworkPolicy',
             metadata: meta(names.networkPolicy, 'server'),
-            spec: renderNetworkPolicySpec(ref, spec, networkPolicy, input.operatorPod),
+            spec: renderNetworkPolicySpec(
+              ref,
+              { ports: spec.ports, pendingMoves: [...(input.pendingMoves?.values() ?? [])] },
+              networkPolicy,
+              input.operatorPod,
+            ),
           },
         }
       : {}),
   };
+}
+
+/**
+ * The client Service's ports: spec's, plus each client port a member waiting to move still
+ * listens on, so clients that connect to the old port keep working until every member moved.
+ * All target the pod's named `client` port, which each pod's template declares where that
+ * member listens (a member moves right after its pod restarted with the new template, and is
+ * not Ready in between).
+ */
+function clientServicePorts(client: number, pendingMoves: ReadonlyMap<number, PendingMove> | undefined) {
+  const previous = [...new Set([...(pendingMoves?.values() ?? [])].map((m) => m.client))]
+    .filter((port) => port !== client)
+    .sort((a, b) => a - b);
+  return [
+    { name: 'client', port: client, targetPort: 'client' },
+    ...previous.map((port) => ({ name: `client-${port}`, port, targetPort: 'client' })),
+  ];
 }
 
 export function ownerReference(cluster: ZooKeeperCluster): V1OwnerReference {

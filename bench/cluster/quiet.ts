@@ -114,6 +114,7 @@ export async function quietBenchmark(
   );
   const audit = auditLog as string;
   return inScenario('quiet', resultsDir, async ({ namespace }) => {
+    const createdAtMs = Date.now();
     await createCluster(namespace, 'zk', { replicas: 3, storage: { size: '1Gi' } });
     await waitForStatus(namespace, 'zk', 'settled', isSettled, FORMED_MS);
     // Settled includes the bootstrap marker turned off (one reconcile after the ensemble formed).
@@ -127,6 +128,12 @@ export async function quietBenchmark(
       { timeoutMs: 60_000 },
     );
     await delay(5_000);
+    // The count itself is checked: the operator's applies of the cluster's children (server-side apply: patch) must be there.
+    const forming = await auditedWrites(audit, namespace, createdAtMs, Date.now());
+    check(
+      (forming['patch statefulsets'] ?? 0) > 0,
+      `the audit log shows the operator applying the StatefulSet (saw ${JSON.stringify(forming)})`,
+    );
     log('quiet: one idle minute');
     const idle = await measureWindow(audit, namespace, () => delay(WINDOW_MS));
     log('quiet: one minute under a writer');

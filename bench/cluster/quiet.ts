@@ -128,7 +128,7 @@ export async function quietBenchmark(
       { timeoutMs: 60_000 },
     );
     await delay(5_000);
-    // The count itself is checked: the operator's applies of the cluster's children (server-side apply: patch) must be there.
+    // The count itself is checked: the operator's applies (server-side apply: PATCH) while forming must be there.
     const forming = await auditedWrites(audit, namespace, createdAtMs, Date.now());
     check(
       (forming['patch statefulsets'] ?? 0) > 0,

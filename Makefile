@@ -51,7 +51,7 @@ dev-cluster: deps controlplane ## Start a local control plane with real ZooKeepe
 
 .PHONY: bench
 # The production build (dist/) on a control plane of its own; a full run updates docs/benchmarks.{md,json}.
-bench: build controlplane ## Run the benchmarks: the decisions' micro-benchmarks, then the suite on the local control plane (~25 min)
+bench: build controlplane ## Run the benchmarks: the decisions' micro-benchmarks, then the suite on the local control plane (about 15 min)
 	npm run bench
 	node --import=tsx bench/cluster/main.ts
 

@@ -7,6 +7,7 @@
  * results block of docs/benchmarks.md (a unit test holds the two together).
  *
  *   node --import=tsx bench/cluster/main.ts [--only roll,scaling,reactions,quiet]
+ *   node --import=tsx bench/cluster/main.ts --render-docs   # docs/benchmarks.md again from its JSON
  *
  * A benchmark whose own check fails (a roll that did not finish, a lost write) fails the run.
  * ZKOP_TEST_CONTROL_PLANE=<ready file> runs against a `make dev-cluster` already up; otherwise
@@ -86,7 +87,19 @@ async function stopControlPlane(started: OwnControlPlane | undefined): Promise<v
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { only: { type: 'string', default: BENCHMARKS.join(',') } } });
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string', default: BENCHMARKS.join(',') },
+      'render-docs': { type: 'boolean', default: false },
+    },
+  });
+  if (values['render-docs']) {
+    // After a change to the summary's wording: the published results, rendered again, without a run.
+    const results = JSON.parse(await readFile(repoPath('docs/benchmarks.json'), 'utf8')) as BenchResults;
+    const doc = repoPath('docs/benchmarks.md');
+    await writeFile(doc, publishSummary(await readFile(doc, 'utf8'), renderSummary(results)));
+    return;
+  }
   const selected = new Set(values.only.split(',').map((name) => name.trim()));
   for (const name of selected) {
     if (!(BENCHMARKS as readonly string[]).includes(name)) {

@@ -82,7 +82,7 @@ test('a summary published into a document reads back unchanged, and the text aro
   t.throws(() => publishSummary('no markers', 'x'), { message: /no <!-- bench-results:start -->/ });
 });
 
-test('docs/benchmarks.md shows exactly the summary of docs/benchmarks.json (both written by make bench)', (t) => {
+test('docs/benchmarks.md shows exactly the summary of docs/benchmarks.json (make bench writes both; bench/cluster/main.ts --render-docs redoes the text)', (t) => {
   const json = JSON.parse(readFileSync(repoPath('docs/benchmarks.json'), 'utf8')) as BenchResults;
   t.is(publishedSummary(readFileSync(repoPath('docs/benchmarks.md'), 'utf8')), renderSummary(json));
 });

@@ -50,8 +50,10 @@ dev-cluster: deps controlplane ## Start a local control plane with real ZooKeepe
 	node --import=tsx test/harness/dev-cluster.ts
 
 .PHONY: bench
-bench: deps ## Run the benchmarks
+# The production build (dist/) on a control plane of its own; a full run updates docs/benchmarks.{md,json}.
+bench: build controlplane ## Run the benchmarks: the decisions' micro-benchmarks, then the suite on the local control plane (about 15 min)
 	npm run bench
+	node --import=tsx bench/cluster/main.ts
 
 # The operator's container image (needs Docker). IMAGE=registry/name:tag to build for a registry.
 IMAGE ?= zookeeper-operator:$(shell node -p "require('./package.json').version" 2>/dev/null)

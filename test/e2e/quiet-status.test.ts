@@ -8,9 +8,6 @@
  * this process, in the node's network namespace, so it asks from the pod's host IP; the probes
  * ask from 127.0.0.1 inside the pod and are not counted.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import test from 'ava';
@@ -19,6 +16,7 @@ import type { ApiRequest } from '../../src/runtime/api-client.js';
 import { READING_MAX_AGE_MS } from '../../src/zookeeper/ensemble-reader.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { connectionString, createCluster, memberPods, readCluster } from '../support/clusters.js';
+import { operatorWords } from '../support/member-logs.js';
 import { reconcileCount, runOperator, settled } from '../support/operator.js';
 import { ZnodeWriter } from '../support/znode-writer.js';
 
@@ -28,38 +26,6 @@ const EVENTS_WINDOW_MS = 20_000;
 const POKE_EVERY_MS = 250;
 /** Words per reading: srvr, mntr, conf. */
 const WORDS = 3;
-
-/**
- * The container log files of `pod`, where the process kubelet keeps them: in its work dir
- * (`zkop-kubelet-…` under $TMPDIR), `logs/<namespace>_<pod>_<uid>/zookeeper/<restart>.log`
- * (test/harness/kubelet/index.ts). The namespace is this test's own, so the match is unique.
- */
-async function memberLogs(pod: V1Pod): Promise<string[]> {
-  const podDir = `${pod.metadata?.namespace}_${pod.metadata?.name}_${pod.metadata?.uid}`;
-  for (const entry of await readdir(tmpdir())) {
-    if (!entry.startsWith('zkop-kubelet-')) continue;
-    const dir = join(tmpdir(), entry, 'logs', podDir, 'zookeeper');
-    const runs = await readdir(dir).catch(() => [] as string[]);
-    if (runs.length > 0) return runs.map((run) => join(dir, run));
-  }
-  throw new Error(`no container log of pod ${podDir} under ${tmpdir()}/zkop-kubelet-*/logs`);
-}
-
-/** Four-letter words each member has served to the operator so far (asked from the pod's host IP). */
-async function operatorWords(pods: readonly V1Pod[]): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const pod of pods) {
-    const hostIP = pod.status?.hostIP;
-    if (hostIP === undefined) throw new Error(`pod ${pod.metadata?.name} has no host IP`);
-    const asker = new RegExp(`Processing (srvr|mntr|conf) command from /${hostIP.replaceAll('.', '\\.')}:`);
-    let words = 0;
-    for (const file of await memberLogs(pod)) {
-      words += (await readFile(file, 'utf8')).split('\n').filter((line) => asker.test(line)).length;
-    }
-    counts.set(pod.metadata?.name ?? '', words);
-  }
-  return counts;
-}
 
 /** Each member's `zookeeper_cluster_member_last_processed_zxid` as the operator exports it. */
 async function zxidMetric(operator: RunningOperator): Promise<Map<string, number>> {

@@ -5,6 +5,7 @@
  * network namespace, link, /etc/netns dir, kubelet record or work dir (shutdown.ts).
  *
  *   node --import=tsx test/harness/dev-cluster.ts [--ready-file <path>] [--stop-when-pid-exits <pid>] [--run-dir <dir>]
+ *                                               [--apiserver-arg <flag>]...
  *
  * Not through the `tsx` command: it relays signals to a child process, and SIGKILLs that child
  * if it has not acknowledged a signal within 30 ms, which a busy dev cluster cannot promise.
@@ -19,6 +20,8 @@
  * --run-dir              a directory that belongs to this cluster alone (the ava fixture's,
  *                        which holds this process's log): removed after a clean stop unless
  *                        KEEP_TEST_DIRS=1, kept after a failed start or stop for its log.
+ * --apiserver-arg        a kube-apiserver flag, as `--apiserver-arg=--audit-log-path=/x`;
+ *                        repeatable (the benchmarks count the operator's writes in the audit log).
  * Progress goes to stderr; the `export KUBECONFIG=...` lines go to stdout.
  */
 import { rmSync } from 'node:fs';
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
       'ready-file': { type: 'string' },
       'stop-when-pid-exits': { type: 'string' },
       'run-dir': { type: 'string' },
+      'apiserver-arg': { type: 'string', multiple: true, default: [] },
     },
   });
   const readyFile = values['ready-file'];
@@ -50,7 +54,7 @@ async function main(): Promise<void> {
 
   let environment: TestEnvironment;
   try {
-    environment = await startTestEnvironment(log);
+    environment = await startTestEnvironment(log, values['apiserver-arg']);
   } catch (error) {
     const message = (error as Error).message;
     if (readyFile !== undefined) await writeReadyFile(readyFile, { state: 'failed', pid: process.pid, error: message });

@@ -21,10 +21,16 @@ export interface TestEnvironment {
   stop(): Promise<void>;
 }
 
-/** Starts the control plane and the kubelet; on failure stops what was started and throws. */
-export async function startTestEnvironment(log: (line: string) => void): Promise<TestEnvironment> {
+/**
+ * Starts the control plane and the kubelet; on failure stops what was started and throws.
+ * `apiserverArgs` go to kube-apiserver as they are (the benchmarks turn its audit log on).
+ */
+export async function startTestEnvironment(
+  log: (line: string) => void,
+  apiserverArgs: readonly string[] = [],
+): Promise<TestEnvironment> {
   await sweepLeftoversBeforeStart(log);
-  const controlPlane = await startControlPlane({ log });
+  const controlPlane = await startControlPlane({ log, apiserverArgs });
   let kubelet: Kubelet;
   try {
     kubelet = await startKubeletFor(controlPlane, log);

@@ -23,8 +23,17 @@ export interface WriteReport {
   failed: number;
   /** Longest time between two acknowledged writes, in ms. */
   longestGapMs: number;
+  /** When that gap began and ended (epoch ms), to line it up with restarts and elections. */
+  longestGap: { fromMs: number; toMs: number };
+  /** What the writer went through (the first failure of each failing run, each new session), in order. */
+  incidents: WriterIncident[];
   /** Acknowledged znodes missing when read back (must be empty). */
   lost: string[];
+}
+
+export interface WriterIncident {
+  atMs: number;
+  what: string;
 }
 
 /** Writes that fail this long, with other members Ready now, make the writer reconnect. */
@@ -33,6 +42,7 @@ const RECONNECT_AFTER_MS = 3_000;
 export class ZnodeWriter {
   private readonly acknowledged: { path: string; at: number }[] = [];
   private failed = 0;
+  private readonly incidents: WriterIncident[] = [];
   private running: Promise<void> | undefined;
   private stopping = false;
   private stopped: Promise<WriteReport> | undefined;
@@ -67,9 +77,15 @@ export class ZnodeWriter {
         const path = await this.session.create(`${this.root}/w-`, String(sequence++), CREATE_MODE.sequential);
         this.acknowledged.push({ path, at: Date.now() });
         failingSince = undefined;
-      } catch {
+      } catch (error) {
         // Not acknowledged (connection loss, no quorum): retried with the next write.
         this.failed++;
+        if (failingSince === undefined) {
+          this.incidents.push({
+            atMs: Date.now(),
+            what: `write failed on ${this.session.server}: ${(error as Error).message}`,
+          });
+        }
         failingSince ??= Date.now();
         if (!this.session.isOpen || Date.now() - failingSince > RECONNECT_AFTER_MS) {
           await this.reconnect(!this.session.isOpen);
@@ -87,8 +103,16 @@ export class ZnodeWriter {
   private async reconnect(always: boolean): Promise<void> {
     const current = await this.currentServers().catch(() => '');
     if (current === '' || (current === this.servers && !always)) return;
-    const replacement = await openSession(current).catch(() => undefined);
+    const openingAt = Date.now();
+    const replacement = await openSession(current).catch((error: Error) => {
+      this.incidents.push({ atMs: openingAt, what: `no new session with ${current}: ${error.message}` });
+      return undefined;
+    });
     if (replacement === undefined) return;
+    this.incidents.push({
+      atMs: Date.now(),
+      what: `new session on ${replacement.server} after ${Date.now() - openingAt} ms (Ready: ${current})`,
+    });
     const previous = this.session;
     this.session = replacement;
     this.servers = current;
@@ -125,14 +149,18 @@ export class ZnodeWriter {
     } finally {
       await reader.close();
     }
-    let longestGapMs = 0;
+    const longestGap = { fromMs: 0, toMs: 0 };
     for (let i = 1; i < this.acknowledged.length; i++) {
-      longestGapMs = Math.max(longestGapMs, (this.acknowledged[i]?.at ?? 0) - (this.acknowledged[i - 1]?.at ?? 0));
+      const fromMs = this.acknowledged[i - 1]?.at ?? 0;
+      const toMs = this.acknowledged[i]?.at ?? 0;
+      if (toMs - fromMs > longestGap.toMs - longestGap.fromMs) Object.assign(longestGap, { fromMs, toMs });
     }
     return {
       acknowledged: this.acknowledged.length,
       failed: this.failed,
-      longestGapMs,
+      longestGapMs: longestGap.toMs - longestGap.fromMs,
+      longestGap,
+      incidents: this.incidents,
       lost: this.acknowledged.map((a) => a.path).filter((path) => !children.has(path.slice(this.root.length + 1))),
     };
   }

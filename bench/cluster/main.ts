@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     const rolls: RollResult[] = [];
     if (runs('roll')) {
       for (const members of [3, 5]) {
-        for (const strategy of ['statefulset', 'operator'] as const) {
+        for (const strategy of ['statefulset', 'operator', 'handoff'] as const) {
           rolls.push(await rollBenchmark(strategy, members, resultsDir, log));
           log(`roll ${strategy} ${members}: ${JSON.stringify(rolls.at(-1))}`);
         }

@@ -3,6 +3,8 @@
  *
  * - `operator`: the operator rolls (followers first, the leader last, each step gated on
  *   ZooKeeper's own view of synced voters).
+ * - `handoff`: the same with `spec.rollingUpdate.leaderHandOff`: the last step moves leadership
+ *   away by reconfig, restarts the old leader as a joiner and adds it back.
  * - `statefulset`: the baseline, what a plain StatefulSet `RollingUpdate` does: with the operator
  *   paused (it still renders the new pod template), the benchmark deletes the pods from the
  *   highest ordinal to the lowest, each after the previous one's replacement is Ready; nothing
@@ -43,7 +45,7 @@ import {
   rollBreakdown,
 } from './timeline.js';
 
-export type RollStrategy = 'operator' | 'statefulset';
+export type RollStrategy = 'operator' | 'handoff' | 'statefulset';
 
 export interface RollResult {
   strategy: RollStrategy;
@@ -55,6 +57,12 @@ export interface RollResult {
   /** Per election: how long no leader was seen, in ms. */
   leaderlessMs: number[];
   longestGapMs: number;
+  /**
+   * The longest write gap of the leader's step: from the last other member synced on the new
+   * revision to the roll seen finished (the leader's restart, or the hand-off, the old leader's
+   * restart as a joiner and its re-add).
+   */
+  leaderStepGapMs: number;
   failedWrites: number;
   acknowledgedWrites: number;
   /** From the config change to the last member serving on the new revision, in ms. */
@@ -78,7 +86,11 @@ export async function rollBenchmark(
   log: (line: string) => void,
 ): Promise<RollResult> {
   return inScenario(`roll-${strategy}-${members}`, resultsDir, async ({ namespace }) => {
-    await createCluster(namespace, CLUSTER, { replicas: members, storage: { size: '1Gi' } });
+    await createCluster(namespace, CLUSTER, {
+      replicas: members,
+      storage: { size: '1Gi' },
+      ...(strategy === 'handoff' ? { rollingUpdate: { leaderHandOff: true } } : {}),
+    });
     const formed = await waitForStatus(namespace, CLUSTER, 'settled', isSettled, FORMED_MS);
     if (strategy === 'statefulset') {
       await patchCluster(namespace, CLUSTER, { spec: { paused: true } });
@@ -101,10 +113,14 @@ export async function rollBenchmark(
     const rolled = await waitForStatus(
       namespace,
       CLUSTER,
-      'rolled to the new revision and Running',
-      (status, cluster) => status.targetRevision !== formed.targetRevision && isRunning(status, cluster),
+      'rolled to the new revision, every member a voter, and Running',
+      (status, cluster) =>
+        status.targetRevision !== formed.targetRevision &&
+        isRunning(status, cluster) &&
+        (status.members ?? []).filter((m) => m.voting).length === members,
       ROLLED_MS,
     );
+    const rolledAtMs = Date.now();
     const report = await writer.stop();
     const after = await leaderEpoch(() => memberPods(namespace, CLUSTER));
     const samples = await monitor.stop();
@@ -121,6 +137,14 @@ export async function rollBenchmark(
     check(restarts.length === members, `one restart per member seen, got ${restarts.map((r) => r.pod).join(', ')}`);
     const changes = epochChanges(samples).filter((c) => c.newLeaderAtMs >= startedAtMs);
     const lastSyncedMs = Math.max(...restarts.map((r) => r.syncedAtMs));
+    const othersSyncedMs = Math.max(
+      startedAtMs,
+      ...restarts.filter((r) => r.pod !== before.leader).map((r) => r.syncedAtMs),
+    );
+    const leaderStepGapMs = Math.max(
+      0,
+      ...report.gaps.filter((g) => g.toMs > othersSyncedMs && g.fromMs < rolledAtMs).map((g) => g.toMs - g.fromMs),
+    );
     return {
       strategy,
       members,
@@ -128,6 +152,7 @@ export async function rollBenchmark(
       elections: after.epoch - before.epoch,
       leaderlessMs: changes.map(leaderlessMs),
       longestGapMs: report.longestGapMs,
+      leaderStepGapMs,
       failedWrites: report.failed,
       acknowledgedWrites: report.acknowledged,
       rollMs: lastSyncedMs - startedAtMs,

@@ -43,6 +43,47 @@ function goal(met: boolean, text: string, miss: string): string {
   return met ? `met: ${text}` : `**missed**: ${text}; ${miss}`;
 }
 
+const STRATEGY_LABELS: Record<RollResult['strategy'], string> = {
+  operator: 'operator',
+  handoff: 'operator, leader hand-off',
+  statefulset: 'StatefulSet order (baseline)',
+};
+
+/** The leader hand-off against the plain leader-last restart of the same size, in the same run. */
+function handOffSection(rolls: readonly RollResult[]): string[] {
+  const handOffs = rolls.filter((r) => r.strategy === 'handoff');
+  if (handOffs.length === 0) return [];
+  const lines = [
+    '#### Leader hand-off (`spec.rollingUpdate.leaderHandOff`)',
+    '',
+    'The leader step of a roll: from the last other member synced on the new revision to the roll seen finished.',
+    'Plain: the leader restarts and the others elect a new one. Hand-off: the leader leaves the config by reconfig',
+    '(leadership moves to a synced follower), restarts as a joiner and is added back.',
+    '',
+    '| members | leader step, longest write gap: plain | hand-off | plain ÷ hand-off | elections, plain / hand-off |',
+    '|---|---|---|---|---|',
+  ];
+  for (const handOff of handOffs) {
+    const plain = rolls.find((r) => r.strategy === 'operator' && r.members === handOff.members);
+    lines.push(
+      `| ${handOff.members} | ${plain === undefined ? 'n/a' : ms(plain.leaderStepGapMs)} | ${ms(handOff.leaderStepGapMs)} | ${times(ratio(plain?.leaderStepGapMs ?? 0, handOff.leaderStepGapMs))} | ${plain?.elections ?? 'n/a'} / ${handOff.elections} |`,
+    );
+  }
+  lines.push(
+    '',
+    'Goals: the leader step’s longest gap at most 0.3 s, and at least 5 times shorter than the plain restart’s.',
+    '',
+  );
+  for (const handOff of handOffs) {
+    const plain = rolls.find((r) => r.strategy === 'operator' && r.members === handOff.members);
+    const shorter = ratio(plain?.leaderStepGapMs ?? 0, handOff.leaderStepGapMs) ?? 0;
+    lines.push(
+      `- ${handOff.members} members: at most 0.3 s: ${goal(handOff.leaderStepGapMs <= 300, ms(handOff.leaderStepGapMs), `${times(handOff.leaderStepGapMs / 300)} the goal`)}; 5 times shorter: ${goal(shorter >= 5, times(shorter), `${times(shorter / 5)} of the goal`)}`,
+    );
+  }
+  return lines;
+}
+
 function rollSection(rolls: readonly RollResult[]): string[] {
   const lines = [
     '### Roll disturbance',
@@ -57,7 +98,7 @@ function rollSection(rolls: readonly RollResult[]): string[] {
   for (const roll of rolls) {
     const baseline = baselineOf(rolls, roll.members);
     lines.push(
-      `| ${roll.members} | ${roll.strategy === 'operator' ? 'operator' : 'StatefulSet order (baseline)'} | ${roll.elections} | ${times(ratio(roll.longestGapMs, baseline?.longestGapMs))} (${ms(roll.longestGapMs)}) | ${roll.failedWrites} of ${roll.failedWrites + roll.acknowledgedWrites} | ${times(ratio(roll.rollMs, roll.breakdown.floorMs))} (${ms(roll.rollMs)} / ${ms(roll.breakdown.floorMs)}) | ${times(ratio(roll.rollMs, baseline?.rollMs))} |`,
+      `| ${roll.members} | ${STRATEGY_LABELS[roll.strategy]} | ${roll.elections} | ${times(ratio(roll.longestGapMs, baseline?.longestGapMs))} (${ms(roll.longestGapMs)}) | ${roll.failedWrites} of ${roll.failedWrites + roll.acknowledgedWrites} | ${times(ratio(roll.rollMs, roll.breakdown.floorMs))} (${ms(roll.rollMs)} / ${ms(roll.breakdown.floorMs)}) | ${times(ratio(roll.rollMs, baseline?.rollMs))} |`,
     );
   }
   lines.push('', '#### Goals (operator rolls)', '');
@@ -71,6 +112,8 @@ function rollSection(rolls: readonly RollResult[]): string[] {
       `  - roll time at most 1.2 × the floor: ${goal(rollRatio <= 1.2, times(rollRatio), `${times(rollRatio / 1.2)} the goal`)}`,
     );
   }
+  const handOff = handOffSection(rolls);
+  if (handOff.length > 0) lines.push('', ...handOff);
   lines.push(
     '',
     '#### Where the roll time goes',

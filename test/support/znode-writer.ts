@@ -25,6 +25,8 @@ export interface WriteReport {
   longestGapMs: number;
   /** When that gap began and ended (epoch ms), to line it up with restarts and elections. */
   longestGap: { fromMs: number; toMs: number };
+  /** Every gap between two acknowledged writes of NOTABLE_GAP_MS or more, in order. */
+  gaps: { fromMs: number; toMs: number }[];
   /** What the writer went through (the first failure of each failing run, each new session), in order. */
   incidents: WriterIncident[];
   /** Acknowledged znodes missing when read back (must be empty). */
@@ -35,6 +37,9 @@ export interface WriterIncident {
   atMs: number;
   what: string;
 }
+
+/** Gaps between acknowledged writes shorter than this are the writer's own pace, not a disturbance. */
+const NOTABLE_GAP_MS = 100;
 
 /** Writes that fail this long, with other members Ready now, make the writer reconnect. */
 const RECONNECT_AFTER_MS = 3_000;
@@ -150,9 +155,11 @@ export class ZnodeWriter {
       await reader.close();
     }
     const longestGap = { fromMs: 0, toMs: 0 };
+    const gaps: { fromMs: number; toMs: number }[] = [];
     for (let i = 1; i < this.acknowledged.length; i++) {
       const fromMs = this.acknowledged[i - 1]?.at ?? 0;
       const toMs = this.acknowledged[i]?.at ?? 0;
+      if (toMs - fromMs >= NOTABLE_GAP_MS) gaps.push({ fromMs, toMs });
       if (toMs - fromMs > longestGap.toMs - longestGap.fromMs) Object.assign(longestGap, { fromMs, toMs });
     }
     return {
@@ -160,6 +167,7 @@ export class ZnodeWriter {
       failed: this.failed,
       longestGapMs: longestGap.toMs - longestGap.fromMs,
       longestGap,
+      gaps,
       incidents: this.incidents,
       lost: this.acknowledged.map((a) => a.path).filter((path) => !children.has(path.slice(this.root.length + 1))),
     };

@@ -11,6 +11,7 @@ const aRoll = (overrides: Partial<RollResult>): RollResult => ({
   elections: 1,
   leaderlessMs: [2000],
   longestGapMs: 1500,
+  leaderStepGapMs: 1500,
   failedWrites: 2,
   acknowledgedWrites: 998,
   rollMs: 40_000,
@@ -85,4 +86,19 @@ test('a summary published into a document reads back unchanged, and the text aro
 test('docs/benchmarks.md shows exactly the summary of docs/benchmarks.json (make bench writes both; bench/cluster/main.ts --render-docs redoes the text)', (t) => {
   const json = JSON.parse(readFileSync(repoPath('docs/benchmarks.json'), 'utf8')) as BenchResults;
   t.is(publishedSummary(readFileSync(repoPath('docs/benchmarks.md'), 'utf8')), renderSummary(json));
+});
+
+test('the leader hand-off is set against the plain leader-last restart of the same size, with its goals', (t) => {
+  const summary = renderSummary(
+    results([
+      aRoll({ leaderStepGapMs: 1500 }),
+      aRoll({ strategy: 'handoff', leaderStepGapMs: 250, longestGapMs: 900 }),
+      aRoll({ strategy: 'handoff', members: 5, leaderStepGapMs: 600 }),
+    ]),
+  );
+  t.true(summary.includes('| 3 | 1,500 ms | 250 ms | 6.00× | 1 / 1 |'), summary);
+  t.true(summary.includes('- 3 members: at most 0.3 s: met: 250 ms; 5 times shorter: met: 6.00×'), summary);
+  t.true(summary.includes('| 5 | n/a | 600 ms |'), summary);
+  t.true(summary.includes('- 5 members: at most 0.3 s: **missed**: 600 ms; 2.00× the goal'), summary);
+  t.true(summary.includes('| 3 | operator, leader hand-off | 1 |'), summary);
 });

@@ -12,6 +12,8 @@
  * refuse writes once it may no longer act: a process stopped (SIGSTOP) while a write waited
  * for its connection would otherwise send it on resuming, before any timer could say that
  * leadership was lost.
+ *
+ * All clients made from one KubeConfig share one connection pool (`PooledAuthentication`).
  */
 import {
   createConfiguration,
@@ -21,6 +23,7 @@ import {
   Observable,
   type RequestContext,
   type ResponseContext,
+  type SecurityAuthentication,
   ServerConfiguration,
 } from '@kubernetes/client-node';
 import { OPERATOR_NAME } from '../api/constants.js';
@@ -75,6 +78,47 @@ function gatedDispatcher(dispatcher: Dispatcher, check: () => void): Dispatcher 
   });
 }
 
+/**
+ * The kubeconfig's authentication, with one undici dispatcher (connection pool) for every
+ * request. client-node 2.0.1's `KubeConfig.applySecurityAuthentication` hands each request a
+ * new undici Agent, so each request opened a TLS connection of its own (a handshake, the
+ * kubeconfig's certificates parsed into a new secure context, and socket buffers kept until
+ * the idle connection timed out), and the operator's RSS grew with its API requests. Headers
+ * (bearer tokens, which may be refreshed) are still applied to each request; the TLS settings
+ * are those of the first request, as client-node's own agent cache (for WebSockets) keeps them
+ * per cluster and user. The per-request Agent is dropped unused: it opens nothing until it
+ * dispatches.
+ */
+class PooledAuthentication implements SecurityAuthentication {
+  private pool: Dispatcher | undefined;
+
+  constructor(private readonly kubeConfig: KubeConfig) {}
+
+  getName(): string {
+    return 'kubeconfig authentication, one connection pool';
+  }
+
+  async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await this.kubeConfig.applySecurityAuthentication(context);
+    const perRequest = context.getDispatcher();
+    if (perRequest === undefined) return;
+    this.pool ??= perRequest;
+    context.setDispatcher(this.pool);
+  }
+}
+
+const pooledAuthentications = new WeakMap<KubeConfig, PooledAuthentication>();
+
+/** The one `PooledAuthentication` of `kubeConfig`, so every API client made from it shares the pool. */
+function pooledAuthentication(kubeConfig: KubeConfig): SecurityAuthentication {
+  let authentication = pooledAuthentications.get(kubeConfig);
+  if (authentication === undefined) {
+    authentication = new PooledAuthentication(kubeConfig);
+    pooledAuthentications.set(kubeConfig, authentication);
+  }
+  return authentication;
+}
+
 type ApiConstructor<T> = new (config: ReturnType<typeof createConfiguration>) => T;
 
 /** Like `kubeConfig.makeApiClient(type)`, with request reporting. */
@@ -88,7 +132,7 @@ export function makeObservedApiClient<T>(
   return new type(
     createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
-      authMethods: { default: kubeConfig },
+      authMethods: { default: pooledAuthentication(kubeConfig) },
       httpApi: new ReportingHttpLibrary(options),
     }),
   );

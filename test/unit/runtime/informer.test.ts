@@ -337,3 +337,23 @@ test('waitForSync gives up after its timeout while the first LIST hangs', async 
   t.false(await informer.waitForSync(100));
   t.false(informer.synced);
 });
+
+test('the cache holds objects without managedFields, from the LIST and from watch events', async (t) => {
+  const managedFields = [
+    { manager: 'kubelet', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:status': {} } },
+  ];
+  const withManagedFields = (pod: V1Pod): V1Pod => ({ ...pod, metadata: { ...pod.metadata, managedFields } });
+  const { kubeConfig } = await aFakeApiServer(t, (call, response) => {
+    if (call.kind === 'LIST') sendList(response, '10', [withManagedFields(aPod('zk-0', { rv: '10' }))]);
+    else streamEvents(response, [{ type: 'ADDED', object: withManagedFields(aPod('zk-1', { rv: '11' })) }]);
+  });
+  const { informer } = anInformer(t, kubeConfig);
+  informer.start();
+  t.true(await informer.waitForSync(5_000));
+  await eventually(() => informer.get('zk-1', 'zk') !== undefined, 'the watched pod in the cache');
+  for (const name of ['zk-0', 'zk-1']) {
+    const cached = informer.get(name, 'zk');
+    t.is(cached?.metadata?.name, name);
+    t.is(cached?.metadata?.managedFields, undefined, `${name} without managedFields`);
+  }
+});

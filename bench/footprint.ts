@@ -58,6 +58,8 @@ const CLUSTER_ROLE = 'zookeeper-operator-footprint';
 /** A label no node carries (there are no nodes at all here; this keeps it so where there are). */
 const UNSCHEDULABLE = { 'bench.zookeeper-operator/no-such-node': 'true' };
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+/** Room for a thousand client Services' ClusterIPs; nothing dials them (there is no kube-proxy). */
+const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/16';
 const SETTLE_QUIET_MS = 20_000;
 const SETTLE_TIMEOUT_MS = 180_000;
 const OBSERVE_TIMEOUT_MS = 900_000;
@@ -399,6 +401,8 @@ async function main(): Promise<void> {
       `--audit-policy-file=${join(workDir.path, 'audit-policy.yaml')}`,
       `--audit-log-path=${auditLog}`,
       '--audit-log-format=json',
+      // Each cluster's client Service takes a ClusterIP: the harness's /24 runs out at 254 clusters.
+      `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
     ],
   });
   let operator: Operator | undefined;

@@ -7,11 +7,12 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import test from 'ava';
 import { makeObservedApiClient } from '../../../src/runtime/api-client.js';
 import { createCertificateAuthority, issueServingCertificate } from '../../harness/certs.js';
 import { createTemporaryWorkDir } from '../../harness/work-dir.js';
+import { fakeKubeConfig } from '../../support/fake-kubeconfig.js';
 
 async function startServer(): Promise<{ server: Server; url: string; tlsConnections: () => number }> {
   const dir = await createTemporaryWorkDir('zkop-api-pool-');
@@ -36,24 +37,13 @@ async function startServer(): Promise<{ server: Server; url: string; tlsConnecti
   return { server, url: `https://127.0.0.1:${port}`, tlsConnections: () => connections };
 }
 
-function kubeConfigFor(server: string): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'local', server, skipTLSVerify: true }],
-    users: [{ name: 'operator', token: 'test-token' }],
-    contexts: [{ name: 'local', cluster: 'local', user: 'operator' }],
-    currentContext: 'local',
-  });
-  return kubeConfig;
-}
-
 test('sequential requests of every API client made from one kubeconfig share one TLS connection', async (t) => {
   const { server, url, tlsConnections } = await startServer();
   t.teardown(() => {
     server.closeAllConnections();
     server.close();
   });
-  const kubeConfig = kubeConfigFor(url);
+  const kubeConfig = fakeKubeConfig(url);
   const core = makeObservedApiClient(kubeConfig, CoreV1Api, {});
   const apps = makeObservedApiClient(kubeConfig, AppsV1Api, {});
   const requests = [

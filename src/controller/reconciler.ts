@@ -35,6 +35,7 @@ import { markSyncedDataHolders } from './data-holders.js';
 import { changesEnsemble, type Decision, decide, type ObjectChange, type Step } from './decide.js';
 import type { ReconcilerDependencies } from './dependencies.js';
 import { takeMoveStep } from './member-move-act.js';
+import { toMemberAddress } from './member-pods.js';
 import { takeScalingStep } from './membership.js';
 import { afterEviction, type RestartStep, type RollStep } from './rolling-restart.js';
 import { type ClusterSnapshot, observe, withFreshHealth } from './snapshot.js';
@@ -114,9 +115,13 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     }
     // The work queue backs off by what the API server or ZooKeeper said, not by the wrapper.
     if (failure !== undefined) throw rootCause(failure);
-    return {
-      requeueAfterMs: status.phase === 'Running' || status.phase === 'Paused' ? resyncIntervalMs : pollIntervalMs,
-    };
+    // Polled while something may change without an event: ZooKeeper's view, and a planted Secret
+    // (Secrets are not watched). A member pod without an address has nothing to read yet, and its
+    // pod's events (scheduled, started, Ready) bring the cluster back as soon as it has one.
+    const addressed = (pass.snapshot?.pods ?? []).some((pod) => toMemberAddress(name, pod)?.ip !== undefined);
+    const nothingToRead = pass.snapshot !== undefined && !addressed && pass.blocker === undefined;
+    const settled = status.phase === 'Running' || status.phase === 'Paused';
+    return { requeueAfterMs: settled || nothingToRead ? resyncIntervalMs : pollIntervalMs };
   };
 }
 

@@ -219,7 +219,7 @@ class World implements ClusterCache {
           creationTimestamp: new Date('2026-11-25T11:00:00Z'),
         },
         spec: { containers: [{ name: 'zookeeper', image: 'zookeeper:3.9.4' }] },
-        status: { conditions: [{ type: 'Ready', status: 'True' }] },
+        status: { podIP: `10.0.0.${ordinal + 1}`, conditions: [{ type: 'Ready', status: 'True' }] },
       });
     }
   }
@@ -287,7 +287,22 @@ test('a new cluster: every object is applied in order, then the status, each wit
     'Normal Created: Created StatefulSet example',
     'Normal Created: Created PodDisruptionBudget example',
   ]);
-  t.deepEqual(outcome, { requeueAfterMs: 2_000 }, 'look again soon while the ensemble forms');
+  t.deepEqual(
+    outcome,
+    { requeueAfterMs: 30_000 },
+    'no member to read yet: the pods’ events bring it back, not a 2 s poll (1,000 unscheduled clusters would poll 500 times a second)',
+  );
+  world.addReadyPods(3, renderCluster({ cluster: cluster(), bootstrap: true }).revision);
+  world.quorum = false;
+  const addressed = world.pods.map((pod) => pod.status ?? {});
+  for (const pod of world.pods) pod.status = { conditions: [] };
+  t.deepEqual(await world.reconcile(), { requeueAfterMs: 30_000 }, 'pods without an address: still nothing to read');
+  for (const [ordinal, pod] of world.pods.entries()) pod.status = addressed[ordinal] ?? {};
+  t.deepEqual(
+    await world.reconcile(),
+    { requeueAfterMs: 2_000 },
+    'members to read that have no quorum: looked at again soon',
+  );
 });
 
 test('an unchanged, healthy cluster: no write calls and no Events at all', async (t) => {

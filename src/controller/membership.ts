@@ -13,7 +13,8 @@
 import type { V1ConfigMap, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { resolveSpec } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
-import { DYNAMIC_CONFIG_KEY, desiredRevision } from '../render/cluster.js';
+import { desiredRevision } from '../render/cluster.js';
+import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { objectNames } from '../render/names.js';
 import type { ReconcileContext } from '../runtime/controller.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';

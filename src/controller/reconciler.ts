@@ -25,7 +25,13 @@
  * 7. compute the status and apply it when it differs from the stored one.
  * While anything is not perfect it looks again every few seconds (and on every pod event).
  */
-import type { V1OwnerReference, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1OwnerReference,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import { resolveSpec } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import { reviewSpec, type SpecProblem } from '../api/validation.js';
@@ -297,6 +303,12 @@ async function act(
       templateSize: templateSizeOf(statefulSet),
     }),
     operatorPod: deps.operatorPod,
+    liveConfigMap: (
+      deps.cache.owned('ConfigMap', cluster.metadata.namespace, objectNames(cluster.metadata).configMap) as
+        | V1ConfigMap
+        | undefined
+    )?.data,
+    livePods: pods,
   });
   progress.desired = desired;
   await applyChanged(deps, cluster, desired, ctx);

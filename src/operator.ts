@@ -22,7 +22,8 @@ import {
 } from '@kubernetes/client-node';
 import { API_GROUP, KIND, OPERATOR_NAME } from './api/constants.js';
 import type { ZooKeeperCluster } from './api/types.js';
-import { type ClusterCache, clusterReconciler, type HealthObserver, type OwnedKind } from './controller/reconciler.js';
+import type { ClusterCache, HealthObserver, OwnedKind } from './controller/dependencies.js';
+import { clusterReconciler } from './controller/reconciler.js';
 import { selectorLabels } from './render/names.js';
 import type { OperatorPod } from './render/network-policy.js';
 import { type ApiRequest, makeObservedApiClient } from './runtime/api-client.js';

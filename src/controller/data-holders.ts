@@ -5,14 +5,13 @@
  * seen synced with the leader.
  */
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import { resolveSpec } from '../api/defaults.js';
-import type { ZooKeeperCluster } from '../api/types.js';
 import type { ReconcileContext } from '../runtime/controller.js';
-import type { EnsembleHealth } from '../zookeeper/health.js';
-import { type DataHolder, FORMED_ANNOTATION, holdersToMarkFormed } from './formation.js';
+import type { ReconcilerDependencies } from './dependencies.js';
+import { type DataHolder, FORMED_ANNOTATION } from './formation.js';
 import { toMemberPod } from './member-pods.js';
-import type { ReconcilerDependencies } from './reconciler.js';
 import { memberClaimOf } from './scaling.js';
+import type { ClusterSnapshot } from './snapshot.js';
+import { failsAs } from './step-failure.js';
 
 /** A member's data holder from its object's metadata: the mark and the creation time, when present. */
 function holder(
@@ -34,36 +33,36 @@ function holder(
 }
 
 /** The cluster's data holders as the formation evidence sees them. */
-export function dataHolders(deps: Pick<ReconcilerDependencies, 'cache'>, cluster: ZooKeeperCluster): DataHolder[] {
-  const { namespace, name } = cluster.metadata;
-  if (resolveSpec(cluster.spec).storage.ephemeral) {
-    return deps.cache.memberPods(namespace, name).flatMap((pod) => holder('pod', toMemberPod(name, pod), pod.metadata));
+export function dataHolders(snapshot: Pick<ClusterSnapshot, 'cluster' | 'spec' | 'pods' | 'claims'>): DataHolder[] {
+  const { name } = snapshot.cluster.metadata;
+  if (snapshot.spec.storage.ephemeral) {
+    return snapshot.pods.flatMap((pod) => holder('pod', toMemberPod(name, pod), pod.metadata));
   }
-  return deps.cache
-    .claims(namespace, name)
-    .flatMap((claim) =>
-      holder('claim', memberClaimOf(name, claim.metadata?.name ?? '', claim.metadata?.annotations), claim.metadata),
-    );
+  return snapshot.claims.flatMap((claim) =>
+    holder('claim', memberClaimOf(name, claim.metadata?.name ?? '', claim.metadata?.annotations), claim.metadata),
+  );
 }
 
-/** Marks the data holders of members ZooKeeper reports synced, once per holder. */
+/** Marks the data holders of members ZooKeeper reports synced (`holdersToMarkFormed`), once per holder. */
 export async function markSyncedDataHolders(
   deps: ReconcilerDependencies,
-  cluster: ZooKeeperCluster,
-  holders: readonly DataHolder[],
-  health: EnsembleHealth | undefined,
+  snapshot: Pick<ClusterSnapshot, 'cluster' | 'pods'>,
+  marks: readonly { holder: DataHolder; configVersion: string }[],
   ctx: ReconcileContext,
 ): Promise<void> {
-  const { namespace } = cluster.metadata;
-  for (const { holder, configVersion } of holdersToMarkFormed(health, holders)) {
+  const { namespace } = snapshot.cluster.metadata;
+  for (const { holder, configVersion } of marks) {
+    const what = `marking ${holder.kind} ${holder.name} as holding server ${holder.myid}'s data`;
     if (holder.kind === 'pod') {
-      const uid = deps.cache
-        .memberPods(namespace, cluster.metadata.name)
-        .find((pod) => pod.metadata?.name === holder.name)?.metadata?.uid;
+      const uid = snapshot.pods.find((pod) => pod.metadata?.name === holder.name)?.metadata?.uid;
       if (uid === undefined) continue;
-      await deps.writer.annotatePod(namespace, holder.name, uid, FORMED_ANNOTATION, configVersion);
+      await failsAs('DataHolderMarkFailed', what, () =>
+        deps.writer.annotatePod(namespace, holder.name, uid, FORMED_ANNOTATION, configVersion),
+      );
     } else {
-      await deps.writer.markClaim(namespace, holder.name, FORMED_ANNOTATION, configVersion);
+      await failsAs('DataHolderMarkFailed', what, () =>
+        deps.writer.markClaim(namespace, holder.name, FORMED_ANNOTATION, configVersion),
+      );
     }
     ctx.logger.info(`marked ${holder.kind} ${holder.name}: server ${holder.myid} synced in config ${configVersion}`);
   }

@@ -10,18 +10,18 @@
  * is taken from ZooKeeper (`conf`) and, when no member answers (no quorum, no pods), from the
  * live ConfigMap's dynamic list: the members every pod starts with.
  */
-import type { V1ConfigMap, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { resolveSpec } from '../api/defaults.js';
-import type { ZooKeeperCluster } from '../api/types.js';
+import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
 import { desiredRevision } from '../render/cluster.js';
 import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
-import { objectNames } from '../render/names.js';
+import { serverIdsUpTo } from '../render/names.js';
 import type { ReconcileContext } from '../runtime/controller.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
 import { parseServerLines } from '../zookeeper/readings.js';
+import type { ReconcilerDependencies } from './dependencies.js';
 import { toMemberPod } from './member-pods.js';
-import type { ReconcilerDependencies } from './reconciler.js';
 import { memberClaimOf, nextScalingStep, REMOVED_MEMBER_ANNOTATION, type ScalingStep } from './scaling.js';
+import type { ClusterSnapshot } from './snapshot.js';
+import { failsAs } from './step-failure.js';
 
 export type { ScalingStep } from './scaling.js';
 
@@ -36,22 +36,15 @@ export interface MembershipPlan {
   scaling?: ScalingStep;
 }
 
-const serverIds = (count: number) => Array.from({ length: count }, (_, ordinal) => ordinal + 1);
-
 export function planMembership(
-  deps: ReconcilerDependencies,
-  cluster: ZooKeeperCluster,
-  pods: readonly V1Pod[],
-  health: EnsembleHealth | undefined,
+  snapshot: ClusterSnapshot,
   /** Whether the ensemble exists already (`ensembleFormation`). */
   formed: boolean,
 ): MembershipPlan {
-  const spec = resolveSpec(cluster.spec);
+  const { cluster, spec, pods, health } = snapshot;
   const { namespace, name } = cluster.metadata;
-  const liveReplicas = (deps.cache.owned('StatefulSet', namespace, name) as V1StatefulSet | undefined)?.spec?.replicas;
-  const configMap = deps.cache.owned('ConfigMap', namespace, objectNames(cluster.metadata).configMap) as
-    | V1ConfigMap
-    | undefined;
+  const liveReplicas = (snapshot.live.statefulSet as V1StatefulSet | undefined)?.spec?.replicas;
+  const configMap = snapshot.live.configMap as V1ConfigMap | undefined;
   const committed = committedVoters(health, configMap?.data?.[DYNAMIC_CONFIG_KEY]);
   const floor = Math.max(0, ...committed);
   const live = liveReplicas === undefined ? undefined : Math.max(liveReplicas, floor);
@@ -67,9 +60,9 @@ export function planMembership(
   if (live === undefined || !formed) {
     // A new ensemble starts every member at once: they bootstrap together, voting on empty data.
     const podCount = spec.paused && live !== undefined ? live : spec.replicas;
-    return { podCount, members: serverIds(podCount) };
+    return { podCount, members: serverIdsUpTo(podCount) };
   }
-  const members = committed.length > 0 ? [...committed] : serverIds(live);
+  const members = committed.length > 0 ? [...committed] : serverIdsUpTo(live);
   if (health === undefined) return { podCount: live, members, ...restored };
   const scaling = nextScalingStep({
     cluster: { name, namespace },
@@ -77,15 +70,15 @@ export function planMembership(
     desiredReplicas: spec.replicas,
     podCount: live,
     pods: pods.flatMap((pod) => toMemberPod(name, pod) ?? []),
-    claims: deps.cache
-      .claims(namespace, name)
-      .flatMap((claim) => memberClaimOf(name, claim.metadata?.name ?? '', claim.metadata?.annotations) ?? []),
+    claims: snapshot.claims.flatMap(
+      (claim) => memberClaimOf(name, claim.metadata?.name ?? '', claim.metadata?.annotations) ?? [],
+    ),
     reclaimPolicy: spec.storage.ephemeral ? 'Delete' : spec.storage.reclaimPolicy,
     health,
     paused: spec.paused,
     stepTimeoutMs: spec.stepTimeoutSeconds * 1000,
     desiredRevision: desiredRevision(cluster),
-    now: deps.now(),
+    now: snapshot.now,
   });
   const podCount = scaling.kind === 'raisePodCount' || scaling.kind === 'lowerPodCount' ? scaling.to : live;
   return { podCount, members, scaling, ...restored };
@@ -103,31 +96,34 @@ export function committedVoters(health: EnsembleHealth | undefined, renderedDyna
     .map((member) => member.myid);
 }
 
-/** Carries out a scaling step other than `done` (pod-count changes were applied already). */
+/**
+ * Carries out a scaling step other than `done` (pod-count changes were applied already with the
+ * StatefulSet). A refused reconfig fails as `ReconfigFailed`, a refused claim change as
+ * `ClaimChangeFailed`, each naming the step.
+ */
 export async function takeScalingStep(
   deps: ReconcilerDependencies,
-  cluster: ZooKeeperCluster,
-  pods: readonly V1Pod[],
-  health: EnsembleHealth | undefined,
+  snapshot: ClusterSnapshot,
   step: ScalingStep,
   superPassword: string,
   ctx: ReconcileContext,
 ): Promise<void> {
+  const { cluster, pods, health } = snapshot;
   const { namespace } = cluster.metadata;
   const note = (type: 'Normal' | 'Warning') =>
     step.kind === 'done'
       ? Promise.resolve(false)
       : deps.events.record(cluster, type, step.reason.code, step.reason.message);
   // Sessions go to members that serve and stay in the new config.
-  const servers = () => {
+  const membership = () => {
     const staying = (health?.members ?? []).filter(
       (m) => m.serving && !(step.kind === 'removeMember' && m.myid === step.myid),
     );
-    const { client } = resolveSpec(cluster.spec).ports;
-    return staying.flatMap((member) => {
+    const servers = staying.flatMap((member) => {
       const ip = pods.find((pod) => pod.metadata?.name === member.pod)?.status?.podIP;
-      return ip === undefined ? [] : [`${ip}:${client}`];
+      return ip === undefined ? [] : [`${ip}:${snapshot.spec.ports.client}`];
     });
+    return deps.membership(servers, superPassword);
   };
   switch (step.kind) {
     case 'done':
@@ -141,31 +137,39 @@ export async function takeScalingStep(
       ctx.logger.info(step.reason.message, { podCount: step.to });
       await note('Normal');
       return;
-    case 'addMember': {
+    case 'addMember':
       ctx.logger.info(step.reason.message, { myid: step.myid, fromVersion: step.fromVersion });
-      await deps.membership(servers(), superPassword).add(step.serverLine, step.fromVersion);
+      await failsAs('ReconfigFailed', `adding server ${step.myid} to config ${step.fromVersion}`, () =>
+        membership().add(step.serverLine, step.fromVersion),
+      );
       await note('Normal');
       return;
-    }
-    case 'removeMember': {
+    case 'removeMember':
       ctx.logger.info(step.reason.message, { myid: step.myid, fromVersion: step.fromVersion });
-      await deps.membership(servers(), superPassword).remove(step.myid, step.fromVersion);
+      await failsAs('ReconfigFailed', `removing server ${step.myid} from config ${step.fromVersion}`, () =>
+        membership().remove(step.myid, step.fromVersion),
+      );
       await note('Normal');
       return;
-    }
     case 'commitWrite':
       ctx.logger.info(step.reason.message, { version: step.version });
-      await deps.membership(servers(), superPassword).commitWrite();
+      await failsAs('ReconfigFailed', `the write that activates config ${step.version}`, () =>
+        membership().commitWrite(),
+      );
       await note('Normal');
       return;
     case 'deleteClaim':
       ctx.logger.info(step.reason.message, { claim: step.claim });
-      await deps.writer.deleteClaim(namespace, step.claim);
+      await failsAs('ClaimChangeFailed', `deleting claim ${step.claim}`, () =>
+        deps.writer.deleteClaim(namespace, step.claim),
+      );
       await note('Normal');
       return;
     case 'markClaim':
       ctx.logger.info(step.reason.message, { claim: step.claim });
-      await deps.writer.markClaim(namespace, step.claim, REMOVED_MEMBER_ANNOTATION, step.version);
+      await failsAs('ClaimChangeFailed', `marking claim ${step.claim} as removed`, () =>
+        deps.writer.markClaim(namespace, step.claim, REMOVED_MEMBER_ANNOTATION, step.version),
+      );
       await note('Normal');
       return;
     case 'replaceJoiner': {
@@ -173,7 +177,9 @@ export async function takeScalingStep(
       if (uid === undefined) return;
       // An eviction, like every restart, so a node drain's budget is respected; a refusal is
       // planned again on the next pass.
-      const outcome = await deps.writer.evictPod(namespace, step.pod, uid);
+      const outcome = await failsAs('EvictionFailed', `evicting joiner ${step.pod}`, () =>
+        deps.writer.evictPod(namespace, step.pod, uid),
+      );
       if (outcome.kind !== 'evicted') {
         ctx.logger.info('replacing the joiner waits', { pod: step.pod, outcome: outcome.kind });
         return;

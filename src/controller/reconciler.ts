@@ -1,8 +1,9 @@
 /**
- * The ZooKeeperCluster reconciler: observe (the informer caches), decide (pure renderers,
- * the no-op check, the status computation), act (server-side apply, the status subresource,
- * Events). It takes only a key; everything else it reads itself, so a replayed or coalesced
- * key is harmless. When nothing changed it makes no write call at all.
+ * The ZooKeeperCluster reconciler, in three parts: observe (`snapshot.ts`: the informer caches
+ * and ZooKeeper's own view, read once), decide (`decide.ts`: pure, the desired objects and the
+ * one step) and act (here: server-side apply, the step, the status subresource, Events). It takes
+ * only a key; everything else it reads itself, so a replayed or coalesced key is harmless. When
+ * nothing changed it makes no write call at all.
  *
  * Steps, in order:
  * 1. read the cluster; gone or being deleted → nothing to do (children are garbage-collected
@@ -11,137 +12,34 @@
  * 2. review the spec; errors stop every action and are reported (status, Event); then the
  *    super-user Secret: created when missing, and one the cluster does not own (planted before
  *    it existed) stops every action too, reported as SuperUserSecretNotOwned, never used;
- * 3. read every member's state from ZooKeeper itself (srvr, mntr, conf); a member's reading may be
- *    reused from the last second, so steps 4 and 6 plan a step that changes the ensemble again on
- *    readings taken right before it;
- * 4. plan the membership change (scaling by reconfig, one voter per step) from what was read;
- * 5. render the desired objects (the pod count and the dynamic config follow the committed
- *    membership and the scaling step; the claim template keeps the live StatefulSet's size) and
- *    apply those the live objects do not already satisfy (and delete the NetworkPolicy once
- *    the spec turns it off);
- * 6. take the scaling step, if any; otherwise plan the rolling restart (outdated revisions, and
- *    members whose grown volume waits for a remount) and take its one step; once nothing is to
- *    restart, take the next step of growing volumes (`volumes.ts`);
- * 7. compute the status and apply it when it differs from the stored one.
+ * 3. observe and decide; a step that changes the ensemble is decided again on readings of the
+ *    members taken right before it (`withFreshHealth`), never on reused ones;
+ * 4. mark the data holders of synced members (evidence that the ensemble formed), apply the
+ *    objects the live ones do not already satisfy (and delete the NetworkPolicy once the spec
+ *    turns it off), then take the one step: scaling, else the roll, else growing volumes. Each
+ *    action fails with a reason of its own (`step-failure.ts`);
+ * 5. compute the status from the snapshot and the decision, and apply it when it differs from
+ *    the stored one.
  * While anything is not perfect it looks again every few seconds (and on every pod event).
  */
-import type {
-  V1ConfigMap,
-  V1OwnerReference,
-  V1PersistentVolumeClaim,
-  V1Pod,
-  V1StatefulSet,
-} from '@kubernetes/client-node';
-import { resolveSpec } from '../api/defaults.js';
+import type { V1OwnerReference } from '@kubernetes/client-node';
 import type { ZooKeeperCluster } from '../api/types.js';
 import { reviewSpec, type SpecProblem } from '../api/validation.js';
 import { canonicalJson } from '../render/canonical-json.js';
-import { type DesiredObjects, ownerReference, renderCluster } from '../render/cluster.js';
+import { ownerReference } from '../render/cluster.js';
 import { objectNames } from '../render/names.js';
-import type { OperatorPod } from '../render/network-policy.js';
 import type { ReconcileContext, ReconcileOutcome } from '../runtime/controller.js';
-import type { EventTarget, EventType } from '../runtime/event-recorder.js';
 import { classifyKubeError, isNamespaceTerminating, isNotFound } from '../runtime/kube-errors.js';
-import type { OwnedObject, SuperUserSecret } from '../runtime/kube-writer.js';
 import { parseObjectKey } from '../runtime/object-key.js';
-import type { EnsembleReader } from '../zookeeper/ensemble-reader.js';
-import { assessEnsemble, type EnsembleHealth } from '../zookeeper/health.js';
-import type { MembershipClient } from '../zookeeper/reconfig-client.js';
-import { dataHolders, markSyncedDataHolders } from './data-holders.js';
-import { ensembleFormation, type Formation } from './formation.js';
-import { toMemberAddress, toMemberPod } from './member-pods.js';
-import { planMembership, type ScalingStep, takeScalingStep } from './membership.js';
-import { firstDifference } from './object-diff.js';
-import {
-  afterEviction,
-  type EvictionOutcome,
-  type MemberPod,
-  nextRollStep,
-  type RestartStep,
-  type RollStep,
-} from './rolling-restart.js';
+import { markSyncedDataHolders } from './data-holders.js';
+import { changesEnsemble, type Decision, decide, type ObjectChange, type Step } from './decide.js';
+import type { ReconcilerDependencies } from './dependencies.js';
+import { takeScalingStep } from './membership.js';
+import { afterEviction, type RestartStep, type RollStep } from './rolling-restart.js';
+import { type ClusterSnapshot, observe, withFreshHealth } from './snapshot.js';
 import { computeStatus } from './status.js';
-import { appliedClaimSize, podsToRemount, type StorageStep } from './storage-resize.js';
-import { growVolumes, storageInput, templateSizeOf, VolumeResizeError } from './volumes.js';
-
-export type OwnedKind = 'ConfigMap' | 'Service' | 'StatefulSet' | 'PodDisruptionBudget' | 'NetworkPolicy';
-
-/** Read access to the informer caches. */
-export interface ClusterCache {
-  cluster(namespace: string, name: string): ZooKeeperCluster | undefined;
-  owned(kind: OwnedKind, namespace: string, name: string): OwnedObject | undefined;
-  /** Pods labelled as members of the cluster. */
-  memberPods(namespace: string, clusterName: string): V1Pod[];
-  /** PersistentVolumeClaims labelled as the cluster's. */
-  claims(namespace: string, clusterName: string): V1PersistentVolumeClaim[];
-}
-
-/** The writes a reconcile may make. */
-export interface ClusterWriter {
-  apply(object: OwnedObject): Promise<void>;
-  /**
-   * Evicts a member pod to restart it, only if it still has this uid (never its successor). The
-   * cluster's PodDisruptionBudget may refuse; a refusal is an outcome, not an error.
-   */
-  evictPod(namespace: string, name: string, uid: string): Promise<EvictionOutcome>;
-  /**
-   * The cluster's super-user Secret, created (owned by `owner`) when missing. One of that name
-   * that `owner` does not own is reported as `notOwned`, never used.
-   */
-  superUserSecret(namespace: string, secretName: string, owner: V1OwnerReference): Promise<SuperUserSecret>;
-  deleteClaim(namespace: string, name: string): Promise<void>;
-  /** Raises a claim's storage request. */
-  resizeClaim(namespace: string, name: string, size: string): Promise<void>;
-  /** Deletes the cluster's NetworkPolicy, only if it still has this uid. */
-  deleteNetworkPolicy(namespace: string, name: string, uid: string): Promise<void>;
-  /** Deletes the StatefulSet, only if it still has this uid, leaving its pods and claims. */
-  deleteStatefulSetKeepingPods(namespace: string, name: string, uid: string): Promise<void>;
-  markClaim(namespace: string, name: string, annotation: string, version: string): Promise<void>;
-  /** Annotates a member pod, only if it still has this uid. */
-  annotatePod(namespace: string, name: string, uid: string, annotation: string, value: string): Promise<void>;
-  applyClusterStatus(namespace: string, name: string, status: ZooKeeperCluster['status'] & object): Promise<void>;
-}
-
-/** Opens ZooKeeper sessions for reconfiguration: `servers` are `ip:clientPort`. */
-export type MembershipFactory = (servers: readonly string[], superPassword: string) => MembershipClient;
-
-export interface Events {
-  record(target: EventTarget, type: EventType, reason: string, message: string): Promise<boolean>;
-}
-
-/** Per-cluster gauges; `undefined` health means the members could not be read this time. */
-export interface HealthObserver {
-  observe(cluster: ZooKeeperCluster, health: EnsembleHealth | undefined): void;
-}
-
-export interface ReconcilerDependencies {
-  cache: ClusterCache;
-  writer: ClusterWriter;
-  events: Events;
-  ensemble: EnsembleReader;
-  membership: MembershipFactory;
-  health?: HealthObserver;
-  /** The operator's own pods, admitted to the client port by each cluster's NetworkPolicy. */
-  operatorPod?: OperatorPod;
-  now: () => Date;
-  /** How often to look again while anything is not perfect. */
-  pollIntervalMs?: number;
-  /** How often to look again when all is well (pod events trigger reconciles in between). */
-  resyncIntervalMs?: number;
-}
-
-/**
- * Apply order: configuration and Services before the pods that use them, and the NetworkPolicy
- * before the pods it guards.
- */
-const APPLY_ORDER: readonly (keyof Omit<DesiredObjects, 'revision'>)[] = [
-  'configMap',
-  'networkPolicy',
-  'headlessService',
-  'clientService',
-  'statefulSet',
-  'podDisruptionBudget',
-];
+import { failsAs, rootCause, StepFailed } from './step-failure.js';
+import { takeStorageStep } from './volumes.js';
 
 export function clusterReconciler(deps: ReconcilerDependencies) {
   const pollIntervalMs = deps.pollIntervalMs ?? 2_000;
@@ -166,76 +64,41 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     const review = reviewSpec(cluster.spec);
     for (const problem of [...review.errors, ...review.warnings]) await warn(problem.reason, problem.message);
 
-    const progress: Progress = {};
-    let applyFailure: SpecProblem | undefined;
-    let blocker: SpecProblem | undefined;
+    const pass: Pass = {};
     let failure: unknown;
-    let health: EnsembleHealth | undefined;
-    const pods = deps.cache.memberPods(cluster.metadata.namespace, cluster.metadata.name);
-    const holders = dataHolders(deps, cluster);
-    let formation: Formation = { formed: false };
     if (review.errors.length === 0) {
       try {
-        // The Secret comes first: member pods cannot start without the digest it holds.
-        const secretName = objectNames(cluster.metadata).superUserSecret;
-        const secret = await deps.writer.superUserSecret(
-          cluster.metadata.namespace,
-          secretName,
-          ownerReference(cluster),
-        );
-        health = await readHealth(deps, cluster, pods);
-        formation = ensembleFormation({
-          health,
-          holders,
-          ...(cluster.metadata.creationTimestamp === undefined
-            ? {}
-            : { clusterCreatedAt: new Date(cluster.metadata.creationTimestamp) }),
-        });
-        if (secret.kind === 'notOwned') {
-          // Its digest would reach every member that starts: nothing is applied or restarted.
-          blocker = foreignSecretProblem(cluster, secretName, secret.ownerReferences);
-          ctx.logger.warn(blocker.message, { reason: blocker.reason });
-          await warn(blocker.reason, blocker.message);
-        } else {
-          await markSyncedDataHolders(deps, cluster, holders, health, ctx);
-          await act(deps, cluster, pods, health, formation, secret.password, progress, ctx);
-        }
+        await reconcileSpec(deps, cluster, pass, ctx);
       } catch (error) {
-        if (uid !== undefined && isNamespaceTerminating(error)) {
+        if (uid !== undefined && isNamespaceTerminating(rootCause(error))) {
           // Refused because the namespace is being deleted (the NamespaceLifecycle admission
           // plugin's own answer), and the garbage collector is removing what this cluster owns:
           // nothing to re-create, report or retry.
           inDeletedNamespace.set(key, uid);
           ctx.logger.info(`namespace ${cluster.metadata.namespace} is being deleted: leaving cluster ${name} alone`, {
-            refused: classifyKubeError(error).message,
+            refused: classifyKubeError(rootCause(error)).message,
           });
           return undefined;
         }
         failure = error;
-        applyFailure = describeApplyFailure(error);
-        await warn(applyFailure.reason, applyFailure.message);
+        pass.failure = describeFailure(error);
+        await warn(pass.failure.reason, pass.failure.message);
       }
     } else {
       ctx.logger.warn('spec rejected; no action taken', { problems: review.errors.map((p) => p.message) });
     }
-    // The freshest view: a step taken in this reconcile was decided on readings taken anew.
-    const observed = progress.health ?? health;
-    deps.health?.observe(cluster, observed);
+    deps.health?.observe(cluster, pass.snapshot?.health);
 
     const status = computeStatus({
       cluster,
-      pods,
-      desiredRevision: progress.desired?.revision,
+      pods: pass.snapshot?.pods ?? deps.cache.memberPods(cluster.metadata.namespace, cluster.metadata.name),
       specErrors: review.errors,
-      blocker,
-      applyFailure,
-      health: observed,
-      roll: progress.roll,
-      scaling: progress.scaling,
-      storage: progress.storage,
-      remount: progress.remount,
-      formed: formation.formed,
-      now: deps.now(),
+      blocker: pass.blocker,
+      applyFailure: pass.failure,
+      health: pass.snapshot?.health,
+      formed: pass.decision?.formation.formed ?? false,
+      now: pass.snapshot?.now ?? deps.now(),
+      ...(pass.blocker === undefined ? decisionForStatus(pass) : { desiredRevision: undefined }),
     });
     if (canonicalJson(status) !== canonicalJson(cluster.status ?? {})) {
       try {
@@ -248,95 +111,101 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       }
       ctx.logger.debug('status updated', { phase: status.phase, ready: status.ready });
     }
-    if (failure !== undefined) throw failure;
+    // The work queue backs off by what the API server or ZooKeeper said, not by the wrapper.
+    if (failure !== undefined) throw rootCause(failure);
     return {
       requeueAfterMs: status.phase === 'Running' || status.phase === 'Paused' ? resyncIntervalMs : pollIntervalMs,
     };
   };
 }
 
-/** What a reconcile decided and did, for the status; filled in step by step, so a failure keeps what came before it. */
-interface Progress {
-  /** ZooKeeper's view read anew before a step that changes the ensemble. */
-  health?: EnsembleHealth;
-  desired?: DesiredObjects;
-  scaling?: ScalingStep;
-  roll?: RollStep;
-  storage?: StorageStep;
-  remount?: string[];
+/** What one reconcile saw, decided and did, for the status; filled in as it goes, so a failure keeps what came before it. */
+interface Pass {
+  snapshot?: ClusterSnapshot;
+  decision?: Decision;
+  /** The step as taken (a restart the budget refused becomes a wait); set once the objects are applied. */
+  taken?: Step;
+  /** A problem outside the spec that stops every action. */
+  blocker?: SpecProblem;
+  failure?: SpecProblem;
 }
 
-/**
- * Steps 4-6: plans membership, applies the rendered objects the live ones do not satisfy, then
- * takes the one step of scaling, else of the rolling restart, else of growing volumes.
- */
-async function act(
+/** Steps 2-4 for a spec that passed review. */
+async function reconcileSpec(
   deps: ReconcilerDependencies,
   cluster: ZooKeeperCluster,
-  pods: readonly V1Pod[],
-  health: EnsembleHealth | undefined,
-  formation: Formation,
-  superPassword: string,
-  progress: Progress,
+  pass: Pass,
   ctx: ReconcileContext,
 ): Promise<void> {
-  if (formation.formed) ctx.logger.debug('the ensemble exists', { evidence: formation.evidence });
-  let plan = planMembership(deps, cluster, pods, health, formation.formed);
-  let current = health;
-  if (plan.scaling !== undefined && plan.scaling.kind !== 'done' && plan.scaling.kind !== 'wait') {
-    current = await readHealthNow(deps, cluster, pods, progress);
-    plan = planMembership(deps, cluster, pods, current, formation.formed);
+  // The Secret comes first: member pods cannot start without the digest it holds.
+  const secretName = objectNames(cluster.metadata).superUserSecret;
+  const secret = await failsAs('SuperUserSecretFailed', `creating or reading Secret ${secretName}`, () =>
+    deps.writer.superUserSecret(cluster.metadata.namespace, secretName, ownerReference(cluster)),
+  );
+  const options = { operatorPod: deps.operatorPod };
+  let snapshot = await observe(deps, cluster);
+  let decision = decide(snapshot, options);
+  Object.assign(pass, { snapshot, decision });
+  if (secret.kind === 'notOwned') {
+    // Its digest would reach every member that starts: nothing is applied or restarted.
+    pass.blocker = foreignSecretProblem(cluster, secretName, secret.ownerReferences);
+    ctx.logger.warn(pass.blocker.message, { reason: pass.blocker.reason });
+    await deps.events.record(cluster, 'Warning', pass.blocker.reason, pass.blocker.message);
+    return;
   }
-  const scaling = plan.scaling;
-  if (scaling !== undefined) progress.scaling = scaling;
-  const statefulSet = deps.cache.owned('StatefulSet', cluster.metadata.namespace, cluster.metadata.name) as
-    | V1StatefulSet
-    | undefined;
-  const spec = resolveSpec(cluster.spec);
-  const desired = renderCluster({
-    cluster,
-    bootstrap: !formation.formed,
-    podCount: plan.podCount,
-    members: plan.members,
-    claimSize: appliedClaimSize({
-      desiredSize: spec.storage.ephemeral ? undefined : spec.storage.size,
-      templateSize: templateSizeOf(statefulSet),
-    }),
-    operatorPod: deps.operatorPod,
-    liveConfigMap: (
-      deps.cache.owned('ConfigMap', cluster.metadata.namespace, objectNames(cluster.metadata).configMap) as
-        | V1ConfigMap
-        | undefined
-    )?.data,
-    livePods: pods,
-  });
-  progress.desired = desired;
-  await applyChanged(deps, cluster, desired, ctx);
-  if (plan.restoredFrom !== undefined) {
-    const message = `the StatefulSet was set to ${plan.restoredFrom} replicas outside the operator, fewer than the committed voters; restored to ${plan.podCount}. Change the member count with \`kubectl scale zk/${cluster.metadata.name}\``;
+  await markSyncedDataHolders(deps, snapshot, decision.holdersToMark, ctx);
+  if (changesEnsemble(decision.step)) {
+    snapshot = await withFreshHealth(deps, snapshot);
+    decision = decide(snapshot, options);
+    Object.assign(pass, { snapshot, decision });
+  }
+  const { formation, membership } = decision;
+  if (formation.formed) ctx.logger.debug('the ensemble exists', { evidence: formation.evidence });
+  await applyChanges(deps, cluster, decision.changes, ctx);
+  if (membership.restoredFrom !== undefined) {
+    const message = `the StatefulSet was set to ${membership.restoredFrom} replicas outside the operator, fewer than the committed voters; restored to ${membership.podCount}. Change the member count with \`kubectl scale zk/${cluster.metadata.name}\``;
     ctx.logger.warn(message);
     await deps.events.record(cluster, 'Warning', 'StatefulSetReplicasRestored', message);
   }
-  if (scaling !== undefined && scaling.kind !== 'done') {
-    await takeScalingStep(deps, cluster, pods, current, scaling, superPassword, ctx);
-  } else if (current !== undefined) {
-    const volumes = storageInput(deps, cluster, statefulSet);
-    const memberPods = pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []);
-    const remount = podsToRemount(volumes.claims, memberPods);
-    progress.remount = remount;
-    let roll = planRoll(cluster, desired, memberPods, remount, current, deps.now());
-    if (roll.kind === 'restart') {
-      current = await readHealthNow(deps, cluster, pods, progress);
-      roll = planRoll(cluster, desired, memberPods, remount, current, deps.now());
-    }
-    progress.roll = roll;
-    progress.roll = await takeRollStep(deps, cluster, pods, roll, ctx);
-    // Volumes grow only while membership and revisions are settled: the StatefulSet is
-    // recreated at most when no member is about to come or go.
-    const settled = statefulSet !== undefined && statefulSet.metadata?.deletionTimestamp === undefined;
-    if (roll.kind === 'done' && current.available && !spec.paused && settled) {
-      progress.storage = await growVolumes(deps, cluster, statefulSet, volumes, ctx);
-    }
+  pass.taken = decision.step;
+  pass.taken = await takeStep(deps, snapshot, decision.step, secret.password, ctx);
+}
+
+/** The parts of the status that follow from the decision and the step taken. */
+function decisionForStatus(pass: Pass) {
+  const { decision, taken } = pass;
+  if (decision === undefined) return { desiredRevision: undefined };
+  const roll: RollStep | undefined =
+    taken?.kind === 'roll' ? taken.step : taken?.kind === 'growVolumes' ? { kind: 'done' } : undefined;
+  const rolled = taken?.kind === 'roll' || taken?.kind === 'growVolumes';
+  return {
+    desiredRevision: decision.desired.revision,
+    scaling: decision.membership.scaling,
+    roll,
+    storage: taken?.kind === 'growVolumes' ? taken.step : undefined,
+    remount: rolled ? decision.remount : undefined,
+  };
+}
+
+/** Takes the decision's one step and returns it as taken. */
+async function takeStep(
+  deps: ReconcilerDependencies,
+  snapshot: ClusterSnapshot,
+  step: Step,
+  superPassword: string,
+  ctx: ReconcileContext,
+): Promise<Step> {
+  switch (step.kind) {
+    case 'scale':
+      await takeScalingStep(deps, snapshot, step.step, superPassword, ctx);
+      return step;
+    case 'roll':
+      return { kind: 'roll', step: await takeRollStep(deps, snapshot, step.step, ctx) };
+    case 'growVolumes':
+      await takeStorageStep(deps, snapshot, step.step, ctx);
+      return step;
+    case 'none':
+      return step;
   }
 }
 
@@ -363,57 +232,6 @@ function foreignSecretProblem(
   };
 }
 
-/** ZooKeeper's view, from readings that may be reused from the last second; undefined without member pods. */
-async function readHealth(
-  deps: ReconcilerDependencies,
-  cluster: ZooKeeperCluster,
-  pods: readonly V1Pod[],
-): Promise<EnsembleHealth | undefined> {
-  const addresses = pods.flatMap((pod) => toMemberAddress(cluster.metadata.name, pod) ?? []);
-  if (addresses.length === 0) return undefined;
-  const { client } = resolveSpec(cluster.spec).ports;
-  return assessEnsemble(await deps.ensemble.read(addresses, { client }));
-}
-
-/**
- * ZooKeeper's view from readings taken now, reusing none. A step that changes the ensemble (a
- * restart, a reconfig, a pod count, a claim) is planned again on it right before it is taken, so
- * it is never decided on a reused reading. Costs one reading per step.
- */
-async function readHealthNow(
-  deps: ReconcilerDependencies,
-  cluster: ZooKeeperCluster,
-  pods: readonly V1Pod[],
-  progress: Progress,
-): Promise<EnsembleHealth> {
-  const addresses = pods.flatMap((pod) => toMemberAddress(cluster.metadata.name, pod) ?? []);
-  const { client } = resolveSpec(cluster.spec).ports;
-  progress.health = assessEnsemble(await deps.ensemble.read(addresses, { client }, { fresh: true }));
-  return progress.health;
-}
-
-function planRoll(
-  cluster: ZooKeeperCluster,
-  desired: DesiredObjects,
-  pods: readonly MemberPod[],
-  remount: readonly string[],
-  health: EnsembleHealth,
-  now: Date,
-): RollStep {
-  const spec = resolveSpec(cluster.spec);
-  const podCount = desired.statefulSet.spec?.replicas ?? spec.replicas;
-  return nextRollStep({
-    desiredRevision: desired.revision,
-    remount,
-    expectedMyids: Array.from({ length: podCount }, (_, ordinal) => ordinal + 1),
-    pods,
-    health,
-    paused: spec.paused,
-    stepTimeoutMs: spec.stepTimeoutSeconds * 1000,
-    now,
-  });
-}
-
 /**
  * Takes the roll's one step and returns it as taken. A restart is an eviction, so the cluster's
  * PodDisruptionBudget arbitrates between it and anyone else evicting members (a node drain):
@@ -422,18 +240,18 @@ function planRoll(
  */
 async function takeRollStep(
   deps: ReconcilerDependencies,
-  cluster: ZooKeeperCluster,
-  pods: readonly V1Pod[],
+  snapshot: ClusterSnapshot,
   roll: RollStep,
   ctx: ReconcileContext,
 ): Promise<RollStep> {
+  const { cluster } = snapshot;
   if (roll.kind === 'wait') {
     ctx.logger.debug('rolling restart waits', { reason: roll.reason.code, message: roll.reason.message });
     if (roll.stalled) await deps.events.record(cluster, 'Warning', roll.reason.code, roll.reason.message);
     return roll;
   }
   if (roll.kind !== 'restart') return roll;
-  const taken = await evictMember(deps, cluster, pods, roll);
+  const taken = await evictMember(deps, snapshot, roll);
   if (taken.kind === 'restart') {
     ctx.logger.info(taken.reason.message, { pod: taken.pod, reason: taken.reason.code });
     await deps.events.record(cluster, 'Normal', taken.reason.code, taken.reason.message);
@@ -446,78 +264,65 @@ async function takeRollStep(
   return taken;
 }
 
-/** Evicts the member the roll restarts, by the uid the cache has for it; returns the step as the Eviction API allowed it. */
+/** Evicts the member the roll restarts, by the uid the snapshot has for it; returns the step as the Eviction API allowed it. */
 async function evictMember(
   deps: ReconcilerDependencies,
-  cluster: ZooKeeperCluster,
-  pods: readonly V1Pod[],
+  snapshot: ClusterSnapshot,
   roll: RestartStep,
 ): Promise<RollStep> {
-  const { namespace } = cluster.metadata;
-  const uid = pods.find((p) => p.metadata?.name === roll.pod)?.metadata?.uid;
+  const { namespace, name } = snapshot.cluster.metadata;
+  const uid = snapshot.pods.find((p) => p.metadata?.name === roll.pod)?.metadata?.uid;
   if (uid === undefined)
-    throw new Error(`cluster ${namespace}/${cluster.metadata.name}: pod ${roll.pod} to restart is not in the cache`);
-  const outcome = await deps.writer.evictPod(namespace, roll.pod, uid);
-  return afterEviction(roll, outcome, { namespace, name: objectNames(cluster.metadata).podDisruptionBudget });
+    throw new Error(`cluster ${namespace}/${name}: pod ${roll.pod} to restart is not in the cache`);
+  const outcome = await failsAs('EvictionFailed', `evicting ${roll.pod} to restart it`, () =>
+    deps.writer.evictPod(namespace, roll.pod, uid),
+  );
+  return afterEviction(roll, outcome, { namespace, name: objectNames(snapshot.cluster.metadata).podDisruptionBudget });
 }
 
-async function applyChanged(
+/** Makes the object changes the decision lists, in its order; each failure names its object. */
+async function applyChanges(
   deps: ReconcilerDependencies,
   cluster: ZooKeeperCluster,
-  desired: DesiredObjects,
+  changes: readonly ObjectChange[],
   ctx: ReconcileContext,
 ): Promise<void> {
   const { namespace } = cluster.metadata;
-  for (const field of APPLY_ORDER) {
-    const object: OwnedObject | undefined = desired[field];
-    if (object === undefined) {
-      await deleteUnwanted(deps, cluster, field, ctx);
+  for (const change of changes) {
+    if (change.kind === 'delete') {
+      await failsAs('ApplyFailed', `deleting NetworkPolicy ${change.name}`, () =>
+        deps.writer.deleteNetworkPolicy(namespace, change.name, change.uid),
+      );
+      const message = `Deleted NetworkPolicy ${change.name}: spec.networkPolicy.enabled is false`;
+      ctx.logger.info(message);
+      await deps.events.record(cluster, 'Normal', 'Deleted', message);
       continue;
     }
-    const kind = object.kind as OwnedKind;
-    const objectName = object.metadata?.name ?? '';
-    const live = deps.cache.owned(kind, namespace, objectName);
-    const difference = live === undefined ? undefined : firstDifference(object, live);
-    if (live !== undefined && difference === undefined) continue;
-    // Being deleted (a StatefulSet recreated for new claim sizes): applied again once it is gone.
-    if (live?.metadata?.deletionTimestamp !== undefined) continue;
-    await deps.writer.apply(object);
-    const verb = live === undefined ? 'Created' : 'Updated';
-    ctx.logger.info(`${verb.toLowerCase()} ${kind} ${objectName}`, {
-      ...(difference === undefined ? {} : { field: difference, resourceVersion: live?.metadata?.resourceVersion }),
+    const { object } = change;
+    const what = `${object.kind} ${object.metadata?.name ?? ''}`;
+    await failsAs('ApplyFailed', `applying ${what}`, () => deps.writer.apply(object));
+    const verb = change.kind === 'create' ? 'Created' : 'Updated';
+    ctx.logger.info(`${verb.toLowerCase()} ${what}`, {
+      ...(change.kind === 'update' ? { field: change.field, resourceVersion: change.resourceVersion } : {}),
     });
-    await deps.events.record(cluster, 'Normal', verb, `${verb} ${kind} ${objectName}`);
+    await deps.events.record(cluster, 'Normal', verb, `${verb} ${what}`);
   }
 }
 
-/** An object the spec no longer asks for (the NetworkPolicy, turned off): deleted if this cluster owns it. */
-async function deleteUnwanted(
-  deps: ReconcilerDependencies,
-  cluster: ZooKeeperCluster,
-  field: keyof Omit<DesiredObjects, 'revision'>,
-  ctx: ReconcileContext,
-): Promise<void> {
-  if (field !== 'networkPolicy') return;
-  const { namespace, uid } = cluster.metadata;
-  const objectName = objectNames(cluster.metadata).networkPolicy;
-  const live = deps.cache.owned('NetworkPolicy', namespace, objectName);
-  const liveUid = live?.metadata?.uid;
-  const owned = live?.metadata?.ownerReferences?.some((owner) => owner.uid === uid && owner.controller === true);
-  if (liveUid === undefined || !owned || live?.metadata?.deletionTimestamp !== undefined) return;
-  await deps.writer.deleteNetworkPolicy(namespace, objectName, liveUid);
-  const message = `Deleted NetworkPolicy ${objectName}: spec.networkPolicy.enabled is false`;
-  ctx.logger.info(message);
-  await deps.events.record(cluster, 'Normal', 'Deleted', message);
-}
-
-function describeApplyFailure(error: unknown): SpecProblem {
-  if (error instanceof VolumeResizeError) return { reason: 'VolumeResizeRefused', message: error.message };
-  const classified = classifyKubeError(error);
-  if (classified.kind === 'forbidden') {
+/**
+ * The Degraded reason and message of a failed reconcile: the failed action's own, and
+ * PermissionDenied whichever action lacked a permission.
+ */
+function describeFailure(error: unknown): SpecProblem {
+  const classified = classifyKubeError(rootCause(error));
+  // Only RBAC's own refusal: admission plugins answer 403 too (a claim whose class cannot grow).
+  if (classified.kind === 'forbidden' && classified.permission !== undefined) {
+    const during = error instanceof StepFailed ? ` (${error.message.replace(/ failed: .*$/s, '')})` : '';
     return {
       reason: 'PermissionDenied',
-      message: `the operator lacks a permission: ${classified.message}; grant it in the operator's ClusterRole`,
+      message: `the operator lacks a permission: ${classified.message}${during}; grant it in the operator's ClusterRole`,
     };
   }
-  return { reason: 'ApplyFailed', message: `applying the cluster's objects failed: ${classified.message}` };
+  if (error instanceof StepFailed) return { reason: error.reason, message: error.message };
+  return { reason: 'ReconcileFailed', message: `reconciling the cluster failed: ${classified.message}` };
 }

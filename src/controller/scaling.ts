@@ -17,6 +17,9 @@
  *   doomed reconfig is never sent;
  * - "active" is observed, not remembered: the leader's last processed zxid is beyond the config
  *   version (the zxid of the reconfig) once a write, or a new leader's epoch, followed it.
+ * The rules form one chain (`SCALING_CHAIN`): first the guards that stop every change (paused,
+ * no quorum, anomalies, an unknown config, a pod on its way out), then the steps in order of
+ * precedence; the first rule that answers decides.
  * The planner keeps no state: the committed config (`/zookeeper/config` as the leader reports
  * it), the pods, the claims and the StatefulSet's replicas say where a change stands, so an
  * operator restarted between a reconfig and the StatefulSet change, a failed reconfig, or a pod
@@ -40,7 +43,7 @@
 import { ANNOTATION_PREFIX } from '../api/constants.js';
 import type { ResolvedSpec } from '../api/defaults.js';
 import type { ReclaimPolicy } from '../api/types.js';
-import type { ClusterRef } from '../render/names.js';
+import { type ClusterRef, serverIdsUpTo } from '../render/names.js';
 import { serverLine } from '../render/zoo-cfg.js';
 import { type EnsembleHealth, type MemberHealth, majorityOf } from '../zookeeper/health.js';
 import { describePod, type Reason } from './rolling-restart.js';
@@ -158,7 +161,38 @@ function activated(health: EnsembleHealth, version: string): boolean {
   return BigInt(leader.zxid) > BigInt(`0x${version}`);
 }
 
-export function nextScalingStep(input: ScalingInput): ScalingStep {
+/** What every rule of the chain reads: the input and the facts derived from it, each computed once. */
+interface ScalingFacts {
+  input: ScalingInput;
+  health: EnsembleHealth;
+  target: number;
+  podCount: number;
+  /** The committed voters, ascending. */
+  committed: number[];
+  inConfig: (id: number) => boolean;
+  /** Pods by server id, ascending. */
+  pods: ScalingPod[];
+  podOf: (id: number) => ScalingPod | undefined;
+  memberOf: (id: number) => MemberHealth | undefined;
+  /** Server ids the target wants that the config lacks, ascending. */
+  missing: number[];
+  /** Voters beyond the target, highest first. */
+  extra: number[];
+  /** Claims of removed members still to delete or mark. */
+  pendingClaims: MemberClaim[];
+  /**
+   * The committed config version. Read by the steps only, which run after the `configUnknown`
+   * guard has stopped the chain when the leader did not report one.
+   */
+  version: string;
+  /** Why removing the highest extra voter is not safe now; undefined when it is, or none is extra. */
+  removalBlocked: ScalingStep | undefined;
+}
+
+/** One link of the chain: a step (or a wait) when the rule applies, undefined to ask the next. */
+type ScalingRule = (facts: ScalingFacts) => ScalingStep | undefined;
+
+function scalingFacts(input: ScalingInput): ScalingFacts {
   const { health, podCount } = input;
   const target = input.desiredReplicas;
   const committed = [...health.committedVoters].sort((a, b) => a - b);
@@ -166,237 +200,323 @@ export function nextScalingStep(input: ScalingInput): ScalingStep {
   const pods = [...input.pods].sort((a, b) => a.myid - b.myid);
   const podOf = (id: number) => pods.find((p) => p.myid === id);
   const memberOf = (id: number) => health.members.find((m) => m.myid === id);
-  const desiredIds = Array.from({ length: Math.max(target, 0) }, (_, i) => i + 1);
-  const missing = desiredIds.filter((id) => !inConfig(id));
+  const desiredIds = serverIdsUpTo(target);
   const extra = committed.filter((id) => id > target).sort((a, b) => b - a);
   // Claims of removed members: beyond the pod count, not in the config, no pod left.
   const leftoverClaims = input.claims
     .filter((c) => c.myid > podCount && !inConfig(c.myid) && podOf(c.myid) === undefined)
     .sort((a, b) => a.myid - b.myid);
-  const pendingClaims = leftoverClaims.filter((c) => input.reclaimPolicy === 'Delete' || !c.markedRemoved);
+  return {
+    input,
+    health,
+    target,
+    podCount,
+    committed,
+    inConfig,
+    pods,
+    podOf,
+    memberOf,
+    missing: desiredIds.filter((id) => !inConfig(id)),
+    extra,
+    pendingClaims: leftoverClaims.filter((c) => input.reclaimPolicy === 'Delete' || !c.markedRemoved),
+    version: health.configVersion ?? '',
+    removalBlocked: removalBlockedBy(extra[0], committed, health, memberOf),
+  };
+}
 
-  const converged =
-    committed.length > 0 &&
-    missing.length === 0 &&
-    extra.length === 0 &&
-    podCount === target &&
-    pendingClaims.length === 0 &&
-    !pods.some((p) => p.myid > target);
-  if (converged) return { kind: 'done' };
+function removalBlockedBy(
+  leaving: number | undefined,
+  committed: readonly number[],
+  health: EnsembleHealth,
+  memberOf: (id: number) => MemberHealth | undefined,
+): ScalingStep | undefined {
+  if (leaving === undefined) return undefined;
+  const remaining = committed.filter((id) => id !== leaving);
+  const synced = syncedIn(remaining, health.members);
+  if (synced >= majorityOf(remaining.length)) return undefined;
+  return wait(
+    'QuorumAtRisk',
+    `removing server ${leaving} would leave ${synced} synced voters of ${remaining.length}; a quorum needs ${majorityOf(remaining.length)} (not synced: ${ids(remaining.filter((id) => !(memberOf(id)?.synced ?? false)))})`,
+  );
+}
 
-  if (target < 1) return wait('InvalidReplicas', `cannot scale to ${target} members; an ensemble needs at least one`);
-  if (input.paused) {
-    return wait(
-      'Paused',
-      `spec.paused is set: scaling from ${committed.length} to ${target} voters waits (StatefulSet at ${podCount})`,
-    );
-  }
-  if (!health.available || health.leader === undefined) {
-    return wait(
-      'NoQuorum',
-      `the ensemble has no leader with a synced majority (${health.syncedVoters} of ${health.quorumSize} voters synced); membership does not change`,
-    );
-  }
+// Guards: when one applies, membership does not change now.
+
+const converged: ScalingRule = (f) =>
+  f.committed.length > 0 &&
+  f.missing.length === 0 &&
+  f.extra.length === 0 &&
+  f.podCount === f.target &&
+  f.pendingClaims.length === 0 &&
+  !f.pods.some((p) => p.myid > f.target)
+    ? { kind: 'done' }
+    : undefined;
+
+const invalidTarget: ScalingRule = (f) =>
+  f.target < 1
+    ? wait('InvalidReplicas', `cannot scale to ${f.target} members; an ensemble needs at least one`)
+    : undefined;
+
+const paused: ScalingRule = (f) =>
+  f.input.paused
+    ? wait(
+        'Paused',
+        `spec.paused is set: scaling from ${f.committed.length} to ${f.target} voters waits (StatefulSet at ${f.podCount})`,
+      )
+    : undefined;
+
+const noQuorum: ScalingRule = ({ health }) =>
+  !health.available || health.leader === undefined
+    ? wait(
+        'NoQuorum',
+        `the ensemble has no leader with a synced majority (${health.syncedVoters} of ${health.quorumSize} voters synced); membership does not change`,
+      )
+    : undefined;
+
+const anomalies: ScalingRule = ({ health }) => {
   const blocking = health.anomalies.filter((a) => a.reason !== 'MemberNotInConfig');
-  if (blocking.length > 0) return wait(blocking[0]?.reason ?? 'Anomaly', blocking.map((a) => a.message).join('; '));
-  const version = health.configVersion;
-  if (version === undefined || committed.length === 0) {
-    return wait(
-      'ConfigUnknown',
-      'the leader did not report its committed config and version; membership does not change',
-    );
-  }
-  // A pod on its way out (deleted, or beyond the StatefulSet's replicas) must be gone first.
-  const terminating = pods.filter((p) => p.terminating || p.myid > podCount);
-  if (terminating.length > 0) {
-    return wait(
-      'MemberTerminating',
-      `waiting for ${terminating.map((p) => p.name).join(', ')} to be gone before the next scaling step`,
-    );
-  }
+  return blocking.length > 0
+    ? wait(blocking[0]?.reason ?? 'Anomaly', blocking.map((a) => a.message).join('; '))
+    : undefined;
+};
 
-  // 1. Finish a removal: the highest pod's member has left the config; activate, then lower.
-  if (podCount > target && !inConfig(podCount)) {
-    const leaving = podOf(podCount)?.name ?? `server ${podCount}`;
-    if (!activated(health, version)) {
-      return {
-        kind: 'commitWrite',
-        version,
-        reason: reason(
-          'ActivatingConfig',
-          `writing once so that config ${version} (without ${leaving}) is active before its pod is deleted`,
-        ),
-      };
-    }
+const configUnknown: ScalingRule = (f) =>
+  f.health.configVersion === undefined || f.committed.length === 0
+    ? wait('ConfigUnknown', 'the leader did not report its committed config and version; membership does not change')
+    : undefined;
+
+/** A pod on its way out (deleted, or beyond the StatefulSet's replicas) must be gone first. */
+const terminating: ScalingRule = (f) => {
+  const leaving = f.pods.filter((p) => p.terminating || p.myid > f.podCount);
+  return leaving.length > 0
+    ? wait(
+        'MemberTerminating',
+        `waiting for ${leaving.map((p) => p.name).join(', ')} to be gone before the next scaling step`,
+      )
+    : undefined;
+};
+
+// Steps, in order of precedence.
+
+/** Finish a removal: the highest pod's member has left the config; activate, then lower. */
+const finishRemoval: ScalingRule = (f) => {
+  if (!(f.podCount > f.target && !f.inConfig(f.podCount))) return undefined;
+  const leaving = f.podOf(f.podCount)?.name ?? `server ${f.podCount}`;
+  if (!activated(f.health, f.version)) {
     return {
-      kind: 'lowerPodCount',
-      to: podCount - 1,
+      kind: 'commitWrite',
+      version: f.version,
       reason: reason(
-        'RemovingMemberPod',
-        `${leaving} left the committed config ${version}; lowering the StatefulSet to ${podCount - 1}`,
+        'ActivatingConfig',
+        `writing once so that config ${f.version} (without ${leaving}) is active before its pod is deleted`,
       ),
     };
   }
+  return {
+    kind: 'lowerPodCount',
+    to: f.podCount - 1,
+    reason: reason(
+      'RemovingMemberPod',
+      `${leaving} left the committed config ${f.version}; lowering the StatefulSet to ${f.podCount - 1}`,
+    ),
+  };
+};
 
-  // 2. Storage of members that are gone.
-  const claim = pendingClaims[0];
-  if (claim !== undefined) {
-    if (input.reclaimPolicy === 'Delete') {
-      return {
-        kind: 'deleteClaim',
-        claim: claim.name,
-        reason: reason('DeletingClaim', `server ${claim.myid} left the ensemble; deleting its claim ${claim.name}`),
-      };
-    }
+/** Storage of members that are gone. */
+const reclaimClaims: ScalingRule = (f) => {
+  const claim = f.pendingClaims[0];
+  if (claim === undefined) return undefined;
+  if (f.input.reclaimPolicy === 'Delete') {
     return {
-      kind: 'markClaim',
+      kind: 'deleteClaim',
       claim: claim.name,
-      version,
-      reason: reason(
-        'RetainingClaim',
-        `server ${claim.myid} left the ensemble; keeping its claim ${claim.name}, marked as removed in config ${version}`,
-      ),
+      reason: reason('DeletingClaim', `server ${claim.myid} left the ensemble; deleting its claim ${claim.name}`),
     };
   }
+  return {
+    kind: 'markClaim',
+    claim: claim.name,
+    version: f.version,
+    reason: reason(
+      'RetainingClaim',
+      `server ${claim.myid} left the ensemble; keeping its claim ${claim.name}, marked as removed in config ${f.version}`,
+    ),
+  };
+};
 
-  // 3. Remove one voter: the highest id first, even the leader. When that is not safe, a synced
-  // joiner that the target wants may still be added first (it raises the synced voters).
-  let removalBlocked: ScalingStep | undefined;
-  const leaving = extra[0];
-  if (leaving !== undefined) {
-    const remaining = committed.filter((id) => id !== leaving);
-    const synced = syncedIn(remaining, health.members);
-    if (synced >= majorityOf(remaining.length)) {
-      const isLeader = leaving === health.leader.myid;
+/**
+ * Remove one voter: the highest id first, even the leader (ZooKeeper hands leadership over).
+ * When that is not safe, a synced joiner the target wants may still be added first
+ * (`addJoiner`): it raises the synced voters.
+ */
+const removeVoter: ScalingRule = (f) => {
+  const leaving = f.extra[0];
+  if (leaving === undefined || f.removalBlocked !== undefined) return undefined;
+  const remaining = f.committed.filter((id) => id !== leaving);
+  const isLeader = leaving === f.health.leader?.myid;
+  return {
+    kind: 'removeMember',
+    myid: leaving,
+    fromVersion: f.version,
+    reason: reason(
+      isLeader ? 'RemovingLeader' : 'RemovingMember',
+      `removing server ${leaving}${isLeader ? ' (the leader; leadership moves)' : ''} from config ${f.version}: ${f.committed.length} -> ${remaining.length} voters, target ${f.target}`,
+    ),
+  };
+};
+
+/** Add the joiner: the lowest missing id, once its pod is a synced non-voting follower. */
+const addJoiner: ScalingRule = (f) => {
+  const joinerId = f.missing[0];
+  if (joinerId === undefined || joinerId > f.podCount) return undefined;
+  const joiner = f.memberOf(joinerId);
+  const joinerPod = f.podOf(joinerId);
+  if (joinerPod === undefined) {
+    return (
+      f.removalBlocked ??
+      wait('MemberMissing', `waiting for the StatefulSet to create the pod of joining server ${joinerId}`)
+    );
+  }
+  if (!(joiner?.serving && joiner.synced)) {
+    // A joiner is not in the committed config: replacing it costs no vote. Down on a template
+    // the spec no longer asks for (a fixed image or config), it would never come up by itself.
+    const down = joinerPod.stuck || (!joinerPod.ready && !(joiner?.serving ?? false));
+    if (down && !joinerPod.terminating && joinerPod.revision !== f.input.desiredRevision) {
       return {
-        kind: 'removeMember',
-        myid: leaving,
-        fromVersion: version,
+        kind: 'replaceJoiner',
+        pod: joinerPod.name,
         reason: reason(
-          isLeader ? 'RemovingLeader' : 'RemovingMember',
-          `removing server ${leaving}${isLeader ? ' (the leader; leadership moves)' : ''} from config ${version}: ${committed.length} -> ${remaining.length} voters, target ${target}`,
+          'ReplacingJoiner',
+          `replacing ${describePod(joinerPod)}, joining server ${joinerId}: it is not serving and its template is outdated; the StatefulSet recreates it from the current spec`,
         ),
       };
     }
-    removalBlocked = wait(
-      'QuorumAtRisk',
-      `removing server ${leaving} would leave ${synced} synced voters of ${remaining.length}; a quorum needs ${majorityOf(remaining.length)} (not synced: ${ids(remaining.filter((id) => !(memberOf(id)?.synced ?? false)))})`,
+    const waitedMs = f.input.now.getTime() - joinerPod.createdAt.getTime();
+    const stalled = waitedMs > f.input.stepTimeoutMs;
+    return (
+      f.removalBlocked ??
+      wait(
+        stalled ? 'JoinerStalled' : 'WaitingForJoiner',
+        `waiting for ${describePod(joinerPod)}, server ${joinerId}, to sync with the leader as a non-voting follower` +
+          (stalled
+            ? ` (more than ${Math.round(f.input.stepTimeoutMs / 1000)} s; check the pod's logs and events)`
+            : ''),
+        stalled,
+      )
     );
   }
-
-  // 4. Add the joiner: the lowest missing id, once its pod is a synced non-voting follower.
-  const joinerId = missing[0];
-  if (joinerId !== undefined && joinerId <= podCount) {
-    const joiner = memberOf(joinerId);
-    const joinerPod = podOf(joinerId);
-    if (joinerPod === undefined) {
-      return (
-        removalBlocked ??
-        wait('MemberMissing', `waiting for the StatefulSet to create the pod of joining server ${joinerId}`)
-      );
-    }
-    if (!(joiner?.serving && joiner.synced)) {
-      // A joiner is not in the committed config: replacing it costs no vote. Down on a template
-      // the spec no longer asks for (a fixed image or config), it would never come up by itself.
-      const down = joinerPod.stuck || (!joinerPod.ready && !(joiner?.serving ?? false));
-      if (down && !joinerPod.terminating && joinerPod.revision !== input.desiredRevision) {
-        return {
-          kind: 'replaceJoiner',
-          pod: joinerPod.name,
-          reason: reason(
-            'ReplacingJoiner',
-            `replacing ${describePod(joinerPod)}, joining server ${joinerId}: it is not serving and its template is outdated; the StatefulSet recreates it from the current spec`,
-          ),
-        };
-      }
-      const waitedMs = input.now.getTime() - joinerPod.createdAt.getTime();
-      const stalled = waitedMs > input.stepTimeoutMs;
-      return (
-        removalBlocked ??
-        wait(
-          stalled ? 'JoinerStalled' : 'WaitingForJoiner',
-          `waiting for ${describePod(joinerPod)}, server ${joinerId}, to sync with the leader as a non-voting follower` +
-            (stalled
-              ? ` (more than ${Math.round(input.stepTimeoutMs / 1000)} s; check the pod's logs and events)`
-              : ''),
-          stalled,
-        )
-      );
-    }
-    const next = [...committed, joinerId];
-    const synced = syncedIn(next, health.members);
-    if (synced < majorityOf(next.length)) {
-      return (
-        removalBlocked ??
-        wait(
-          'QuorumAtRisk',
-          `adding server ${joinerId} would need ${majorityOf(next.length)} synced voters of ${next.length}; ${synced} are synced`,
-        )
-      );
-    }
-    return {
-      kind: 'addMember',
-      myid: joinerId,
-      serverLine: serverLine(input.cluster, joinerId, input.spec),
-      fromVersion: version,
-      reason: reason(
-        'AddingMember',
-        `adding ${joinerPod.name} (server ${joinerId}) to config ${version}: ${committed.length} -> ${next.length} voters, target ${target}`,
-      ),
-    };
-  }
-  if (removalBlocked !== undefined) return removalBlocked;
-
-  // 5. Raise the pod count by one: a voter's pod that is missing, or the next joiner. Only when
-  // every pod is a voter, so there is never a second joiner.
-  const outsiders = pods.filter((p) => !inConfig(p.myid));
-  const podsBelow = Array.from({ length: podCount }, (_, i) => i + 1);
-  const absent = podsBelow.filter((id) => podOf(id) === undefined);
-  if (absent.length > 0) {
-    return wait('MemberMissing', `waiting for the StatefulSet to recreate the pods of ${ids(absent)}`);
-  }
-  if (outsiders.length > 0) {
-    return wait(
-      'WaitingForJoiner',
-      `pods outside the committed config must join or leave first: ${outsiders.map((p) => p.name).join(', ')}`,
+  const next = [...f.committed, joinerId];
+  const synced = syncedIn(next, f.health.members);
+  if (synced < majorityOf(next.length)) {
+    return (
+      f.removalBlocked ??
+      wait(
+        'QuorumAtRisk',
+        `adding server ${joinerId} would need ${majorityOf(next.length)} synced voters of ${next.length}; ${synced} are synced`,
+      )
     );
   }
-  const midSync = committed.filter((id) => {
-    const m = memberOf(id);
+  return {
+    kind: 'addMember',
+    myid: joinerId,
+    serverLine: serverLine(f.input.cluster, joinerId, f.input.spec),
+    fromVersion: f.version,
+    reason: reason(
+      'AddingMember',
+      `adding ${joinerPod.name} (server ${joinerId}) to config ${f.version}: ${f.committed.length} -> ${next.length} voters, target ${f.target}`,
+    ),
+  };
+};
+
+/** A removal that is not safe, with nothing to add instead: wait, saying who is not synced. */
+const blockedRemoval: ScalingRule = (f) => f.removalBlocked;
+
+/** The pods below the count must all exist before the count moves. */
+const absentPods: ScalingRule = (f) => {
+  const absent = serverIdsUpTo(f.podCount).filter((id) => f.podOf(id) === undefined);
+  return absent.length > 0
+    ? wait('MemberMissing', `waiting for the StatefulSet to recreate the pods of ${ids(absent)}`)
+    : undefined;
+};
+
+/** Only when every pod is a voter, so there is never a second joiner. */
+const outsiders: ScalingRule = (f) => {
+  const outside = f.pods.filter((p) => !f.inConfig(p.myid));
+  return outside.length > 0
+    ? wait(
+        'WaitingForJoiner',
+        `pods outside the committed config must join or leave first: ${outside.map((p) => p.name).join(', ')}`,
+      )
+    : undefined;
+};
+
+const midSync: ScalingRule = (f) => {
+  const syncing = f.committed.filter((id) => {
+    const m = f.memberOf(id);
     return m?.serving === true && !m.synced;
   });
-  if (midSync.length > 0) {
-    return wait('WaitingForSync', `waiting for ${ids(midSync)} to finish syncing with the leader`);
-  }
-  if (podCount < target) {
-    const nextId = podCount + 1;
-    const reused = input.claims.find((c) => c.myid === nextId && c.markedRemoved);
-    if (reused !== undefined && !inConfig(nextId)) {
-      return {
-        kind: 'deleteClaim',
-        claim: reused.name,
-        reason: reason(
-          'ReleasingRetainedClaim',
-          `deleting the retained claim ${reused.name} of removed server ${nextId} so that its stale data cannot rejoin; the new member syncs from the leader`,
-        ),
-      };
-    }
+  return syncing.length > 0
+    ? wait('WaitingForSync', `waiting for ${ids(syncing)} to finish syncing with the leader`)
+    : undefined;
+};
+
+/** Raise the pod count by one: a voter's pod that is missing, or the next joiner (after releasing a retained claim). */
+const raisePodCount: ScalingRule = (f) => {
+  if (f.podCount >= f.target) return undefined;
+  const nextId = f.podCount + 1;
+  const reused = f.input.claims.find((c) => c.myid === nextId && c.markedRemoved);
+  if (reused !== undefined && !f.inConfig(nextId)) {
     return {
-      kind: 'raisePodCount',
-      to: podCount + 1,
-      reason: inConfig(nextId)
-        ? reason(
-            'RestoringMemberPod',
-            `server ${nextId} is in config ${version} but has no pod; raising the StatefulSet to ${nextId}`,
-          )
-        : reason(
-            'StartingJoiner',
-            `raising the StatefulSet to ${nextId}: server ${nextId} starts as a non-voting follower`,
-          ),
+      kind: 'deleteClaim',
+      claim: reused.name,
+      reason: reason(
+        'ReleasingRetainedClaim',
+        `deleting the retained claim ${reused.name} of removed server ${nextId} so that its stale data cannot rejoin; the new member syncs from the leader`,
+      ),
     };
+  }
+  return {
+    kind: 'raisePodCount',
+    to: nextId,
+    reason: f.inConfig(nextId)
+      ? reason(
+          'RestoringMemberPod',
+          `server ${nextId} is in config ${f.version} but has no pod; raising the StatefulSet to ${nextId}`,
+        )
+      : reason(
+          'StartingJoiner',
+          `raising the StatefulSet to ${nextId}: server ${nextId} starts as a non-voting follower`,
+        ),
+  };
+};
+
+const SCALING_CHAIN: readonly ScalingRule[] = [
+  converged,
+  invalidTarget,
+  paused,
+  noQuorum,
+  anomalies,
+  configUnknown,
+  terminating,
+  finishRemoval,
+  reclaimClaims,
+  removeVoter,
+  addJoiner,
+  blockedRemoval,
+  absentPods,
+  outsiders,
+  midSync,
+  raisePodCount,
+];
+
+export function nextScalingStep(input: ScalingInput): ScalingStep {
+  const facts = scalingFacts(input);
+  for (const rule of SCALING_CHAIN) {
+    const step = rule(facts);
+    if (step !== undefined) return step;
   }
   return wait(
     'MembershipMismatch',
-    `committed voters ${ids(committed)} and ${podCount} pod(s) do not match the target of ${target}, and no safe step is known`,
+    `committed voters ${ids(facts.committed)} and ${facts.podCount} pod(s) do not match the target of ${facts.target}, and no safe step is known`,
   );
 }

@@ -4,18 +4,13 @@
  * step it chose, carried out (claims patched, the StatefulSet deleted with its pods orphaned).
  */
 import type { V1PersistentVolumeClaim, V1StatefulSet } from '@kubernetes/client-node';
-import { resolveSpec } from '../api/defaults.js';
-import type { ZooKeeperCluster } from '../api/types.js';
 import type { ReconcileContext } from '../runtime/controller.js';
 import { classifyKubeError } from '../runtime/kube-errors.js';
-import type { ReconcilerDependencies } from './reconciler.js';
+import type { ReconcilerDependencies } from './dependencies.js';
 import { DATA_CLAIM_TEMPLATE, memberClaimOf } from './scaling.js';
-import { nextStorageStep, type SizedClaim, type StorageResizeInput, type StorageStep } from './storage-resize.js';
-
-/** A claim the API server refused to grow; the message says which and why. */
-export class VolumeResizeError extends Error {
-  override readonly name = 'VolumeResizeError';
-}
+import type { ClusterSnapshot } from './snapshot.js';
+import { failsAs, StepFailed } from './step-failure.js';
+import type { SizedClaim, StorageResizeInput, StorageStep } from './storage-resize.js';
 
 /** The size of the live StatefulSet's data claim template, if it has one. */
 export function templateSizeOf(statefulSet: V1StatefulSet | undefined): string | undefined {
@@ -38,16 +33,16 @@ function sizedClaim(myid: number, claim: V1PersistentVolumeClaim): SizedClaim {
   };
 }
 
+/** What the storage planner is given, from the snapshot. */
 export function storageInput(
-  deps: Pick<ReconcilerDependencies, 'cache'>,
-  cluster: ZooKeeperCluster,
-  statefulSet: V1StatefulSet | undefined,
+  snapshot: Pick<ClusterSnapshot, 'cluster' | 'spec' | 'live' | 'claims'>,
 ): StorageResizeInput {
-  const { namespace, name } = cluster.metadata;
-  const spec = resolveSpec(cluster.spec);
+  const { namespace, name } = snapshot.cluster.metadata;
+  const { spec } = snapshot;
+  const statefulSet = snapshot.live.statefulSet as V1StatefulSet | undefined;
   const podCount = statefulSet?.spec?.replicas ?? 0;
   // Claims of the members the StatefulSet runs now; a removed member's claim is not grown.
-  const claims = deps.cache.claims(namespace, name).flatMap((claim) => {
+  const claims = snapshot.claims.flatMap((claim) => {
     const member = memberClaimOf(name, claim.metadata?.name ?? '', claim.metadata?.annotations);
     return member !== undefined && !member.markedRemoved && member.myid <= podCount ? [{ member, claim }] : [];
   });
@@ -62,45 +57,48 @@ export function storageInput(
   };
 }
 
-/** Plans and takes the next storage step; call only while no scaling step or restart is under way. */
-export async function growVolumes(
+/** Takes the storage step `nextStorageStep` chose; only while no scaling step or restart is under way. */
+export async function takeStorageStep(
   deps: ReconcilerDependencies,
-  cluster: ZooKeeperCluster,
-  statefulSet: V1StatefulSet | undefined,
-  input: StorageResizeInput,
+  snapshot: Pick<ClusterSnapshot, 'cluster' | 'live'>,
+  step: StorageStep,
   ctx: ReconcileContext,
-): Promise<StorageStep> {
-  const step = nextStorageStep(input);
+): Promise<void> {
+  const { cluster } = snapshot;
   const { namespace, name } = cluster.metadata;
   switch (step.kind) {
     case 'done':
-      return step;
+      return;
     case 'waitForVolumes':
       ctx.logger.debug('volumes grow', { message: step.reason.message });
-      return step;
+      return;
     case 'refuseShrink':
       await deps.events.record(cluster, 'Warning', step.reason.code, step.reason.message);
-      return step;
+      return;
     case 'resizeClaims':
       ctx.logger.info(step.reason.message, { claims: step.claims, size: step.size });
       for (const claim of step.claims) {
         try {
           await deps.writer.resizeClaim(namespace, claim, step.size);
         } catch (error) {
-          throw new VolumeResizeError(
+          throw new StepFailed(
+            'VolumeResizeRefused',
             `cluster ${namespace}/${name}: growing claim ${claim} to ${step.size} was refused: ${classifyKubeError(error).message}. The claim's StorageClass must allow volume expansion (allowVolumeExpansion: true)`,
+            { cause: error },
           );
         }
       }
       await deps.events.record(cluster, 'Normal', step.reason.code, step.reason.message);
-      return step;
+      return;
     case 'recreateStatefulSet': {
-      const uid = statefulSet?.metadata?.uid;
+      const uid = snapshot.live.statefulSet?.metadata?.uid;
       if (uid === undefined) throw new Error(`cluster ${namespace}/${name}: the StatefulSet to recreate has no uid`);
       ctx.logger.info(step.reason.message);
-      await deps.writer.deleteStatefulSetKeepingPods(namespace, name, uid);
+      await failsAs('StatefulSetRecreateFailed', `deleting StatefulSet ${name} (pods kept) to recreate it`, () =>
+        deps.writer.deleteStatefulSetKeepingPods(namespace, name, uid),
+      );
       await deps.events.record(cluster, 'Normal', step.reason.code, step.reason.message);
-      return step;
+      return;
     }
   }
 }

@@ -48,6 +48,9 @@ export const podName = (cluster: ClusterRef, ordinal: number): string => `${clus
 /** ZooKeeper server ids start at 1; pod ordinals at 0. */
 export const myidOfOrdinal = (ordinal: number): number => ordinal + 1;
 export const ordinalOfMyid = (myid: number): number => myid - 1;
+/** The server ids of `count` members: 1..count. */
+export const serverIdsUpTo = (count: number): number[] =>
+  Array.from({ length: Math.max(count, 0) }, (_, ordinal) => myidOfOrdinal(ordinal));
 
 /** The stable DNS name a member is reached by from its peers (the headless Service's per-pod record). */
 export function memberHost(cluster: ClusterRef, ordinal: number, clusterDomain: string): string {

@@ -7,7 +7,8 @@
 import { ApiException } from '@kubernetes/client-node';
 import test from 'ava';
 import type { ZooKeeperCluster } from '../../../src/api/types.js';
-import { type ClusterWriter, clusterReconciler } from '../../../src/controller/reconciler.js';
+import type { ClusterWriter } from '../../../src/controller/dependencies.js';
+import { clusterReconciler } from '../../../src/controller/reconciler.js';
 import type { ReconcileContext } from '../../../src/runtime/controller.js';
 import { MemoryLogger } from '../../../src/runtime/logging.js';
 import { aCluster } from '../../support/builders.js';

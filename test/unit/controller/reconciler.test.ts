@@ -12,8 +12,9 @@ import type {
 import test from 'ava';
 import { REVISION_ANNOTATION } from '../../../src/api/constants.js';
 import type { ZooKeeperCluster, ZooKeeperClusterSpec, ZooKeeperClusterStatus } from '../../../src/api/types.js';
+import type { ClusterCache, OwnedKind } from '../../../src/controller/dependencies.js';
 import { FORMED_ANNOTATION } from '../../../src/controller/formation.js';
-import { type ClusterCache, clusterReconciler, type OwnedKind } from '../../../src/controller/reconciler.js';
+import { clusterReconciler } from '../../../src/controller/reconciler.js';
 import type { EvictionOutcome } from '../../../src/controller/rolling-restart.js';
 import { type DesiredObjects, renderCluster } from '../../../src/render/cluster.js';
 import type { OperatorPod } from '../../../src/render/network-policy.js';
@@ -32,6 +33,8 @@ class World implements ClusterCache {
   failApplyWith: unknown;
   failStatusWith: unknown;
   failResizeWith: unknown;
+  /** What ZooKeeper answers to the next reconfig, when it refuses it. */
+  failReconfigWith: unknown;
   secretCreated = false;
   /** Owner references of a super-user Secret that exists without this cluster as owner. */
   foreignSecret: V1OwnerReference[] | undefined;
@@ -158,6 +161,7 @@ class World implements ClusterCache {
           };
         },
         remove: async (myid, fromVersion) => {
+          if (this.failReconfigWith !== undefined) throw this.failReconfigWith;
           this.writes.push(`reconfig remove ${myid} from ${fromVersion}`);
           return {
             config: { members: [], voters: [], version: fromVersion },
@@ -711,11 +715,13 @@ test('a claim that may not grow is reported with what to fix; the StatefulSet ke
   const world = new World(cluster());
   await world.formed(3, '10Gi');
   world.edit({ storage: { size: '20Gi' } });
-  world.failResizeWith = forbidden(
+  const refusal = forbidden(
     'persistentvolumeclaims "data-example-0" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
   );
+  world.failResizeWith = refusal;
   world.events.length = 0;
-  await t.throwsAsync(world.reconcile(), { message: /growing claim data-example-0 to 20Gi was refused/ });
+  // The work queue backs off on the API server's own answer.
+  await t.throwsAsync(world.reconcile(), { is: refusal });
   const degraded = world.clusterObject?.status?.conditions?.find((c) => c.type === 'Degraded');
   t.is(degraded?.reason, 'VolumeResizeRefused');
   t.regex(degraded?.message ?? '', /must support resize\. The claim's StorageClass must allow volume expansion/);
@@ -838,6 +844,24 @@ test('a legitimate scale-down lowers the StatefulSet only after the member left 
   t.is(statefulSetReplicas(world), 3, 'server 3 is still a committed voter');
   t.true(world.writes.includes('reconfig remove 3 from 100000000'));
   t.false(world.events.some((event) => event.includes('StatefulSetReplicasRestored')));
+});
+
+test('a refused reconfig is reported as ReconfigFailed, naming the step; the retry backs off on ZooKeeper’s answer', async (t) => {
+  const world = new World(cluster({ replicas: 3 }));
+  await world.formed(3, '10Gi');
+  world.edit({ replicas: 2 });
+  const refusal = new Error('NewConfigNoQuorum: No quorum of new config is connected and up-to-date with the leader');
+  world.failReconfigWith = refusal;
+  world.events.length = 0;
+  await t.throwsAsync(world.reconcile(), { is: refusal });
+  const degraded = world.clusterObject?.status?.conditions?.find((c) => c.type === 'Degraded');
+  t.is(degraded?.reason, 'ReconfigFailed');
+  t.is(
+    degraded?.message,
+    'removing server 3 from config 100000000 failed: NewConfigNoQuorum: No quorum of new config is connected and up-to-date with the leader',
+  );
+  t.true(world.events.includes(`Warning ReconfigFailed: ${degraded?.message}`), world.events.join('\n'));
+  t.is(statefulSetReplicas(world), 3, 'nothing else was changed for the step');
 });
 
 test('networkPolicy.enabled turned false deletes the cluster’s NetworkPolicy by uid, with an Event, once', async (t) => {

@@ -1,0 +1,174 @@
+/**
+ * Decide: from one snapshot, what the cluster's objects should be and the one step to take now.
+ * Pure: the same snapshot gives the same decision, and nothing here reads the resource's status.
+ *
+ * Order of the planners, each asked only when the one before has nothing to do:
+ * 1. whether the ensemble exists (`formation.ts`), from ZooKeeper's answers and the data holders;
+ * 2. membership (`membership.ts` → `scaling.ts`): the pod count, the dynamic member list and a
+ *    scaling step, one voter at a time;
+ * 3. the rolling restart (`rolling-restart.ts`): outdated revisions and members whose grown
+ *    volume waits for a remount, one member at a time, the leader last;
+ * 4. growing volumes (`storage-resize.ts`), only once membership and revisions are settled, the
+ *    ensemble is available and the StatefulSet is not being recreated.
+ */
+import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
+import { type DesiredObjects, renderCluster } from '../render/cluster.js';
+import { serverIdsUpTo } from '../render/names.js';
+import type { OperatorPod } from '../render/network-policy.js';
+import type { OwnedObject } from '../runtime/kube-writer.js';
+import { dataHolders } from './data-holders.js';
+import { type DataHolder, ensembleFormation, type Formation, holdersToMarkFormed } from './formation.js';
+import { toMemberPod } from './member-pods.js';
+import { type MembershipPlan, planMembership, type ScalingStep } from './membership.js';
+import { firstDifference } from './object-diff.js';
+import { nextRollStep, type RollStep } from './rolling-restart.js';
+import { type ClusterSnapshot, OBJECT_FIELDS, type ObjectField } from './snapshot.js';
+import { appliedClaimSize, nextStorageStep, podsToRemount, type StorageStep } from './storage-resize.js';
+import { storageInput, templateSizeOf } from './volumes.js';
+
+/** A change to one of the cluster's objects, to make before the step. */
+export type ObjectChange =
+  | { kind: 'create'; object: OwnedObject }
+  /** `field` is the first field that differs, for the log. */
+  | { kind: 'update'; object: OwnedObject; field: string; resourceVersion: string | undefined }
+  /** An object the spec no longer asks for (the NetworkPolicy, turned off), with the uid it must still have. */
+  | { kind: 'delete'; field: ObjectField; name: string; uid: string };
+
+/** The one step of this reconcile; at most one of them changes the ensemble. */
+export type Step =
+  | { kind: 'scale'; step: ScalingStep }
+  | { kind: 'roll'; step: RollStep }
+  | { kind: 'growVolumes'; step: StorageStep }
+  /** Nothing to plan: the members could not be read, so no step may be taken. */
+  | { kind: 'none' };
+
+export interface Decision {
+  formation: Formation;
+  /** Data holders of members seen synced, to mark as evidence that the ensemble formed. */
+  holdersToMark: { holder: DataHolder; configVersion: string }[];
+  membership: MembershipPlan;
+  desired: DesiredObjects;
+  /** In apply order: configuration and Services before the pods that use them, the NetworkPolicy before the pods it guards. */
+  changes: ObjectChange[];
+  /** Member pods to restart so their grown volumes are mounted again. */
+  remount: string[];
+  step: Step;
+}
+
+export interface DecideOptions {
+  /** The operator's own pods, admitted to the client port by each cluster's NetworkPolicy. */
+  operatorPod?: OperatorPod | undefined;
+}
+
+export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): Decision {
+  const { cluster, spec, health } = snapshot;
+  const holders = dataHolders(snapshot);
+  const formation = ensembleFormation({
+    health,
+    holders,
+    ...(cluster.metadata.creationTimestamp === undefined
+      ? {}
+      : { clusterCreatedAt: new Date(cluster.metadata.creationTimestamp) }),
+  });
+  const membership = planMembership(snapshot, formation.formed);
+  const statefulSet = snapshot.live.statefulSet as V1StatefulSet | undefined;
+  const desired = renderCluster({
+    cluster,
+    bootstrap: !formation.formed,
+    podCount: membership.podCount,
+    members: membership.members,
+    claimSize: appliedClaimSize({
+      desiredSize: spec.storage.ephemeral ? undefined : spec.storage.size,
+      templateSize: templateSizeOf(statefulSet),
+    }),
+    operatorPod: options.operatorPod,
+    liveConfigMap: (snapshot.live.configMap as V1ConfigMap | undefined)?.data,
+    livePods: snapshot.pods,
+  });
+  const volumes = storageInput(snapshot);
+  const memberPods = snapshot.pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []);
+  const remount = podsToRemount(volumes.claims, memberPods);
+  const decision = {
+    formation,
+    holdersToMark: holdersToMarkFormed(health, holders),
+    membership,
+    desired,
+    changes: objectChanges(snapshot, desired),
+    remount,
+  };
+  const scaling = membership.scaling;
+  if (scaling !== undefined && scaling.kind !== 'done') return { ...decision, step: { kind: 'scale', step: scaling } };
+  if (health === undefined) return { ...decision, step: { kind: 'none' } };
+  const podCount = desired.statefulSet.spec?.replicas ?? spec.replicas;
+  const roll = nextRollStep({
+    desiredRevision: desired.revision,
+    remount,
+    expectedMyids: serverIdsUpTo(podCount),
+    pods: memberPods,
+    health,
+    paused: spec.paused,
+    stepTimeoutMs: spec.stepTimeoutSeconds * 1000,
+    now: snapshot.now,
+  });
+  const settled = statefulSet !== undefined && statefulSet.metadata?.deletionTimestamp === undefined;
+  if (roll.kind === 'done' && health.available && !spec.paused && settled) {
+    return { ...decision, step: { kind: 'growVolumes', step: nextStorageStep(volumes) } };
+  }
+  return { ...decision, step: { kind: 'roll', step: roll } };
+}
+
+/**
+ * Whether the step changes the ensemble (a restart, a reconfig, a pod count, a claim), so that it
+ * must be decided on readings taken for it, none reused.
+ */
+export function changesEnsemble(step: Step): boolean {
+  switch (step.kind) {
+    case 'scale':
+      return step.step.kind !== 'done' && step.step.kind !== 'wait';
+    case 'roll':
+      return step.step.kind === 'restart';
+    case 'growVolumes':
+    case 'none':
+      return false;
+  }
+}
+
+/** The desired objects the live ones do not already satisfy, and the ones no longer wanted. */
+function objectChanges(snapshot: ClusterSnapshot, desired: DesiredObjects): ObjectChange[] {
+  const changes: ObjectChange[] = [];
+  for (const field of OBJECT_FIELDS) {
+    const object: OwnedObject | undefined = desired[field];
+    const live = snapshot.live[field];
+    if (object === undefined) {
+      const unwanted = unwantedObject(snapshot, field, live);
+      if (unwanted !== undefined) changes.push(unwanted);
+      continue;
+    }
+    if (live === undefined) {
+      changes.push({ kind: 'create', object });
+      continue;
+    }
+    // Being deleted (a StatefulSet recreated for new claim sizes): applied again once it is gone.
+    if (live.metadata?.deletionTimestamp !== undefined) continue;
+    const difference = firstDifference(object, live);
+    if (difference !== undefined) {
+      changes.push({ kind: 'update', object, field: difference, resourceVersion: live.metadata?.resourceVersion });
+    }
+  }
+  return changes;
+}
+
+/** Only the NetworkPolicy can be turned off; it is deleted when this cluster owns it. */
+function unwantedObject(
+  snapshot: ClusterSnapshot,
+  field: ObjectField,
+  live: OwnedObject | undefined,
+): ObjectChange | undefined {
+  if (field !== 'networkPolicy') return undefined;
+  const uid = live?.metadata?.uid;
+  const owned = live?.metadata?.ownerReferences?.some(
+    (owner) => owner.uid === snapshot.cluster.metadata.uid && owner.controller === true,
+  );
+  if (uid === undefined || !owned || live?.metadata?.deletionTimestamp !== undefined) return undefined;
+  return { kind: 'delete', field, name: live?.metadata?.name ?? '', uid };
+}

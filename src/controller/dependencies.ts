@@ -1,0 +1,81 @@
+/**
+ * What the reconciler needs from the world, in one place: read access to the informer caches,
+ * the writes a reconcile may make, Events, reconfiguration sessions and gauges. The adapters in
+ * `src/runtime/` and `src/operator.ts` implement these; the test fakes do too. Nothing here
+ * imports the reconciler.
+ */
+import type { V1OwnerReference, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { ZooKeeperCluster } from '../api/types.js';
+import type { OperatorPod } from '../render/network-policy.js';
+import type { EventTarget, EventType } from '../runtime/event-recorder.js';
+import type { OwnedObject, SuperUserSecret } from '../runtime/kube-writer.js';
+import type { EnsembleReader } from '../zookeeper/ensemble-reader.js';
+import type { EnsembleHealth } from '../zookeeper/health.js';
+import type { MembershipClient } from '../zookeeper/reconfig-client.js';
+import type { EvictionOutcome } from './rolling-restart.js';
+
+export type OwnedKind = 'ConfigMap' | 'Service' | 'StatefulSet' | 'PodDisruptionBudget' | 'NetworkPolicy';
+
+/** Read access to the informer caches. */
+export interface ClusterCache {
+  cluster(namespace: string, name: string): ZooKeeperCluster | undefined;
+  owned(kind: OwnedKind, namespace: string, name: string): OwnedObject | undefined;
+  /** Pods labelled as members of the cluster. */
+  memberPods(namespace: string, clusterName: string): V1Pod[];
+  /** PersistentVolumeClaims labelled as the cluster's. */
+  claims(namespace: string, clusterName: string): V1PersistentVolumeClaim[];
+}
+
+/** The writes a reconcile may make. */
+export interface ClusterWriter {
+  apply(object: OwnedObject): Promise<void>;
+  /**
+   * Evicts a member pod to restart it, only if it still has this uid (never its successor). The
+   * cluster's PodDisruptionBudget may refuse; a refusal is an outcome, not an error.
+   */
+  evictPod(namespace: string, name: string, uid: string): Promise<EvictionOutcome>;
+  /**
+   * The cluster's super-user Secret, created (owned by `owner`) when missing. One of that name
+   * that `owner` does not own is reported as `notOwned`, never used.
+   */
+  superUserSecret(namespace: string, secretName: string, owner: V1OwnerReference): Promise<SuperUserSecret>;
+  deleteClaim(namespace: string, name: string): Promise<void>;
+  /** Raises a claim's storage request. */
+  resizeClaim(namespace: string, name: string, size: string): Promise<void>;
+  /** Deletes the cluster's NetworkPolicy, only if it still has this uid. */
+  deleteNetworkPolicy(namespace: string, name: string, uid: string): Promise<void>;
+  /** Deletes the StatefulSet, only if it still has this uid, leaving its pods and claims. */
+  deleteStatefulSetKeepingPods(namespace: string, name: string, uid: string): Promise<void>;
+  markClaim(namespace: string, name: string, annotation: string, version: string): Promise<void>;
+  /** Annotates a member pod, only if it still has this uid. */
+  annotatePod(namespace: string, name: string, uid: string, annotation: string, value: string): Promise<void>;
+  applyClusterStatus(namespace: string, name: string, status: ZooKeeperCluster['status'] & object): Promise<void>;
+}
+
+/** Opens ZooKeeper sessions for reconfiguration: `servers` are `ip:clientPort`. */
+export type MembershipFactory = (servers: readonly string[], superPassword: string) => MembershipClient;
+
+export interface Events {
+  record(target: EventTarget, type: EventType, reason: string, message: string): Promise<boolean>;
+}
+
+/** Per-cluster gauges; `undefined` health means the members could not be read this time. */
+export interface HealthObserver {
+  observe(cluster: ZooKeeperCluster, health: EnsembleHealth | undefined): void;
+}
+
+export interface ReconcilerDependencies {
+  cache: ClusterCache;
+  writer: ClusterWriter;
+  events: Events;
+  ensemble: EnsembleReader;
+  membership: MembershipFactory;
+  health?: HealthObserver;
+  /** The operator's own pods, admitted to the client port by each cluster's NetworkPolicy. */
+  operatorPod?: OperatorPod;
+  now: () => Date;
+  /** How often to look again while anything is not perfect. */
+  pollIntervalMs?: number;
+  /** How often to look again when all is well (pod events trigger reconciles in between). */
+  resyncIntervalMs?: number;
+}

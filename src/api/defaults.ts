@@ -27,6 +27,7 @@ export const DEFAULTS = {
   networkPolicyEnabled: true,
   clusterDomain: 'cluster.local',
   stepTimeoutSeconds: 600,
+  leaderHandOff: false,
   terminationGracePeriodSeconds: 30,
   /** The official image's `zookeeper` user. */
   runAsUser: 1000,
@@ -76,6 +77,7 @@ export interface ResolvedSpec {
   clusterDomain: string;
   paused: boolean;
   stepTimeoutSeconds: number;
+  leaderHandOff: boolean;
 }
 
 /** Resolves every optional field of a spec. Pure; the input is not modified. */
@@ -111,6 +113,7 @@ export function resolveSpec(spec: ZooKeeperClusterSpec): ResolvedSpec {
     clusterDomain: spec.clusterDomain ?? DEFAULTS.clusterDomain,
     paused: spec.paused ?? false,
     stepTimeoutSeconds: spec.rollingUpdate?.stepTimeoutSeconds ?? DEFAULTS.stepTimeoutSeconds,
+    leaderHandOff: spec.rollingUpdate?.leaderHandOff ?? DEFAULTS.leaderHandOff,
   };
 }
 

@@ -487,6 +487,10 @@ const specSchema = obj(
         'How long one restarted member may take to serve and sync again before the roll stops and reports it.',
         { minimum: 30, maximum: 86400, default: DEFAULTS.stepTimeoutSeconds },
       ),
+      leaderHandOff: bool(
+        'Before the leader restarts, remove it from the membership by reconfig so that it hands leadership to a synced follower without an election; it restarts as a joiner and is added back. Only with three or more voters (fewer restart the leader plainly).',
+        { default: DEFAULTS.leaderHandOff },
+      ),
     }),
   },
   {

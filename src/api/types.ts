@@ -66,6 +66,11 @@ export interface ClientServiceSpec {
 export interface RollingUpdateSpec {
   /** How long one member may take to come back in sync before the roll stops and reports it. */
   stepTimeoutSeconds?: number;
+  /**
+   * Move leadership away by reconfig before the leader restarts, instead of letting its restart
+   * cost an election. Needs three or more voters; smaller ensembles restart the leader plainly.
+   */
+  leaderHandOff?: boolean;
 }
 
 /**

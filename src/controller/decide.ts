@@ -108,6 +108,7 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
     health,
     paused: spec.paused,
     stepTimeoutMs: spec.stepTimeoutSeconds * 1000,
+    leaderHandOff: spec.leaderHandOff,
     now: snapshot.now,
   });
   const settled = statefulSet !== undefined && statefulSet.metadata?.deletionTimestamp === undefined;
@@ -126,7 +127,7 @@ export function changesEnsemble(step: Step): boolean {
     case 'scale':
       return step.step.kind !== 'done' && step.step.kind !== 'wait';
     case 'roll':
-      return step.step.kind === 'restart';
+      return step.step.kind === 'restart' || step.step.kind === 'handOff';
     case 'growVolumes':
     case 'none':
       return false;

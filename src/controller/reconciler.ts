@@ -200,7 +200,7 @@ async function takeStep(
       await takeScalingStep(deps, snapshot, step.step, superPassword, ctx);
       return step;
     case 'roll':
-      return { kind: 'roll', step: await takeRollStep(deps, snapshot, step.step, ctx) };
+      return { kind: 'roll', step: await takeRollStep(deps, snapshot, step.step, superPassword, ctx) };
     case 'growVolumes':
       await takeStorageStep(deps, snapshot, step.step, ctx);
       return step;
@@ -242,12 +242,23 @@ async function takeRollStep(
   deps: ReconcilerDependencies,
   snapshot: ClusterSnapshot,
   roll: RollStep,
+  superPassword: string,
   ctx: ReconcileContext,
 ): Promise<RollStep> {
   const { cluster } = snapshot;
   if (roll.kind === 'wait') {
     ctx.logger.debug('rolling restart waits', { reason: roll.reason.code, message: roll.reason.message });
     if (roll.stalled) await deps.events.record(cluster, 'Warning', roll.reason.code, roll.reason.message);
+    return roll;
+  }
+  if (roll.kind === 'handOff') {
+    await takeScalingStep(
+      deps,
+      snapshot,
+      { kind: 'removeMember', myid: roll.myid, fromVersion: roll.fromVersion, reason: roll.reason },
+      superPassword,
+      ctx,
+    );
     return roll;
   }
   if (roll.kind !== 'restart') return roll;

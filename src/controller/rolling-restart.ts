@@ -57,6 +57,8 @@ export interface RollInput {
   health: EnsembleHealth;
   paused: boolean;
   stepTimeoutMs: number;
+  /** Move leadership away by reconfig instead of restarting the leader (`spec.rollingUpdate.leaderHandOff`); default off. */
+  leaderHandOff?: boolean;
   now: Date;
 }
 
@@ -69,7 +71,13 @@ export interface Reason {
 export type RollStep =
   | { kind: 'done' }
   | { kind: 'wait'; reason: Reason; stalled: boolean }
-  | { kind: 'restart'; pod: string; reason: Reason };
+  | { kind: 'restart'; pod: string; reason: Reason }
+  /**
+   * `reconfig -remove <myid> -v <fromVersion>` of the leader `pod`: it hands leadership to a
+   * synced follower and stays as a non-voting follower. The scaling planner then replaces it
+   * (its template is outdated) and adds it back once it has synced.
+   */
+  | { kind: 'handOff'; pod: string; myid: number; fromVersion: string; reason: Reason };
 
 export type RestartStep = Extract<RollStep, { kind: 'restart' }>;
 
@@ -254,6 +262,21 @@ export function nextRollStep(input: RollInput): RollStep {
     );
   }
   const isLeader = candidate.myid === leaderMyid;
+  // Here every member serves in sync and there are three or more voters, so the ensemble
+  // without the leader keeps every voter it needs: removing the leader leaves the same fault
+  // tolerance as restarting it (one voter out either way), without an election.
+  if (isLeader && input.leaderHandOff && health.configVersion !== undefined) {
+    return {
+      kind: 'handOff',
+      pod: candidate.name,
+      myid: leaderMyid,
+      fromVersion: health.configVersion,
+      reason: {
+        code: 'HandingOffLeadership',
+        message: `moving leadership away from ${candidate.name} (server ${leaderMyid}, the last outdated member) by removing it from config ${health.configVersion}; it restarts as a joiner and is added back once synced`,
+      },
+    };
+  }
   return {
     kind: 'restart',
     pod: candidate.name,

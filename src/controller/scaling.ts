@@ -136,7 +136,7 @@ export type ScalingStep =
   | { kind: 'deleteClaim'; claim: string; reason: Reason }
   /** Annotate the claim with REMOVED_MEMBER_ANNOTATION = `version`. */
   | { kind: 'markClaim'; claim: string; version: string; reason: Reason }
-  /** Delete a joiner's pod (not a voter) that is down on an outdated template; the StatefulSet recreates it. */
+  /** Evict a joiner's pod (not a voter) on an outdated template; the StatefulSet recreates it from the current spec. */
   | { kind: 'replaceJoiner'; pod: string; reason: Reason };
 
 export type ScalingStepKind = ScalingStep['kind'];
@@ -377,20 +377,24 @@ const addJoiner: ScalingRule = (f) => {
       wait('MemberMissing', `waiting for the StatefulSet to create the pod of joining server ${joinerId}`)
     );
   }
-  if (!(joiner?.serving && joiner.synced)) {
-    // A joiner is not in the committed config: replacing it costs no vote. Down on a template
-    // the spec no longer asks for (a fixed image or config), it would never come up by itself.
-    const down = joinerPod.stuck || (!joinerPod.ready && !(joiner?.serving ?? false));
-    if (down && !joinerPod.terminating && joinerPod.revision !== f.input.desiredRevision) {
-      return {
-        kind: 'replaceJoiner',
-        pod: joinerPod.name,
-        reason: reason(
-          'ReplacingJoiner',
-          `replacing ${describePod(joinerPod)}, joining server ${joinerId}: it is not serving and its template is outdated; the StatefulSet recreates it from the current spec`,
-        ),
-      };
-    }
+  // A joiner is not in the committed config: replacing it costs no vote. One on a template the
+  // spec no longer asks for is replaced before it may vote: down (a fixed image or config), it
+  // would never come up by itself; synced (a leader that handed off leadership, or a spec
+  // changed mid scale-up), adding it would only mean restarting a voter later. One still
+  // syncing is left to finish: it may be far into a long transfer.
+  const down = joinerPod.stuck || (!joinerPod.ready && !(joiner?.serving ?? false));
+  const joinerSynced = joiner?.serving === true && joiner.synced;
+  if (joinerPod.revision !== f.input.desiredRevision && !joinerPod.terminating && (down || joinerSynced)) {
+    return {
+      kind: 'replaceJoiner',
+      pod: joinerPod.name,
+      reason: reason(
+        'ReplacingJoiner',
+        `replacing ${describePod(joinerPod)}, joining server ${joinerId}: ${down ? 'it is not serving and ' : ''}its template is outdated; the StatefulSet recreates it from the current spec`,
+      ),
+    };
+  }
+  if (!joinerSynced) {
     const waitedMs = f.input.now.getTime() - joinerPod.createdAt.getTime();
     const stalled = waitedMs > f.input.stepTimeoutMs;
     return (

@@ -188,7 +188,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     if (blocker !== undefined) {
       return { type: 'Progressing', status: 'False', reason: blocker.reason, message: blocker.message };
     }
-    if (roll?.kind === 'restart')
+    if (roll?.kind === 'restart' || roll?.kind === 'handOff')
       return { type: 'Progressing', status: 'True', reason: roll.reason.code, message: roll.reason.message };
     if (roll?.kind === 'wait' && outdated.length > 0) {
       return { type: 'Progressing', status: 'True', reason: roll.reason.code, message: roll.reason.message };
@@ -276,7 +276,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
       ? {
           operation: {
             kind: 'RollingRestart' as const,
-            ...(activeRoll.kind === 'restart' ? { member: activeRoll.pod } : {}),
+            ...(activeRoll.kind === 'restart' || activeRoll.kind === 'handOff' ? { member: activeRoll.pod } : {}),
             waitingFor: activeRoll.reason.message,
             done: pods.length - outdated.length,
             total: pods.length,

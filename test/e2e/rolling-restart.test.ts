@@ -68,3 +68,57 @@ for (const replicas of [3, 5]) {
     },
   );
 }
+
+test.serial(
+  'with leaderHandOff, the leader leaves the config, restarts as a joiner and is added back: no lost write, every member a voter again',
+  async (t) => {
+    const namespace = await newNamespace(t);
+    await runOperator(t, namespace);
+    await createCluster(namespace, 'zk', {
+      replicas: 3,
+      storage: { size: '1Gi' },
+      rollingUpdate: { leaderHandOff: true },
+    });
+    const formed = await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+    const leaderBefore = formed.leader;
+    t.truthy(leaderBefore);
+    const uidsBefore = new Map((await memberPods(namespace, 'zk')).map((p) => [p.metadata?.name, p.metadata?.uid]));
+
+    const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/e2e');
+    t.teardown(() => writer.stop().catch(() => undefined));
+    const before = await leaderEpoch(() => memberPods(namespace, 'zk'));
+    await patchCluster(namespace, 'zk', { spec: { config: { maxClientCnxns: '100' } } });
+    const rolled = await waitForStatus(
+      namespace,
+      'zk',
+      'rolled to the new revision, every member a voter again, and Running',
+      (status, cluster) =>
+        status.targetRevision !== formed.targetRevision &&
+        isRunning(status, cluster) &&
+        (status.members ?? []).filter((m) => m.voting).length === 3,
+      ROLLED_MS,
+    );
+    const report = await writer.stop();
+    const after = await leaderEpoch(() => memberPods(namespace, 'zk'));
+
+    t.log(
+      `writes acknowledged ${report.acknowledged}, failed attempts ${report.failed}, longest gap ${report.longestGapMs} ms`,
+    );
+    t.log(`leader ${before.leader} (epoch ${before.epoch}) -> ${after.leader} (epoch ${after.epoch})`);
+    t.deepEqual(report.lost, [], 'every acknowledged write survived');
+    t.true(report.acknowledged > 0);
+    for (const pod of await memberPods(namespace, 'zk'))
+      t.not(pod.metadata?.uid, uidsBefore.get(pod.metadata?.name), `${pod.metadata?.name} was restarted`);
+    const events = await clusterEvents(namespace, 'zk');
+    const steps = events.filter((e) => /^(Restarting|HandingOffLeadership|ReplacingJoiner|AddingMember)/.test(e));
+    t.deepEqual(
+      steps.map((e) => e.split(':')[0]),
+      ['RestartingFollower', 'RestartingFollower', 'HandingOffLeadership', 'ReplacingJoiner', 'AddingMember'],
+      steps.join('\n'),
+    );
+    t.regex(steps[2] ?? '', new RegExp(`moving leadership away from ${leaderBefore} `));
+    t.not(after.leader, before.leader, 'leadership moved to a follower that was already restarted');
+    t.is(after.epoch - before.epoch, 1, 'one new epoch: the hand-off; the old leader never restarted as leader');
+    t.is(rolled.quorum?.size, 3);
+  },
+);

@@ -133,7 +133,7 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
   },
   clusterDomain: 'cluster.local',
   paused: false,
-  rollingUpdate: { stepTimeoutSeconds: 600 },
+  rollingUpdate: { stepTimeoutSeconds: 600, leaderHandOff: false },
 };
 const fullStatus: Own<ZooKeeperClusterStatus> = {
   observedGeneration: 1,

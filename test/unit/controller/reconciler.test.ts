@@ -47,14 +47,20 @@ class World implements ClusterCache {
   /** What the Eviction API answers to the next evictions; then each pod is evicted. */
   readonly evictionAnswers: EvictionOutcome[] = [];
 
-  /** What ZooKeeper answers when every pod here serves: the highest server id leads. */
+  /** Server ids a reconfig removed: they serve on as non-voting followers, as ZooKeeper's removed members do. */
+  readonly removedFromConfig = new Set<number>();
+  /** The committed config version: each reconfig makes a new one. */
+  configVersion = 0x100000000;
+
+  /** What ZooKeeper answers when every pod here serves: the highest committed server id leads. */
   healthyReadings(): MemberReading[] {
     const ids = this.pods.map((_, ordinal) => ordinal + 1);
-    const leader = Math.max(...ids);
+    const voters = ids.filter((id) => !this.removedFromConfig.has(id));
+    const leader = Math.max(...voters);
     const conf = {
       serverId: 0,
-      members: ids.map((myid) => ({ myid, host: `example-${myid - 1}`, role: 'participant' as const })),
-      configVersion: '100000000',
+      members: voters.map((myid) => ({ myid, host: `example-${myid - 1}`, role: 'participant' as const })),
+      configVersion: this.configVersion.toString(16),
     };
     return ids.map((myid) => ({
       pod: `example-${myid - 1}`,
@@ -65,9 +71,9 @@ class World implements ClusterCache {
           ? {
               serverState: 'leader',
               peerState: 'leading - broadcast',
-              quorumSize: ids.length,
+              quorumSize: voters.length,
               syncedFollowers: ids.length - 1,
-              syncedNonVotingFollowers: 0,
+              syncedNonVotingFollowers: ids.length - voters.length,
             }
           : { serverState: 'follower', peerState: 'following - broadcast' },
       conf: { ...conf, serverId: myid },
@@ -154,6 +160,8 @@ class World implements ClusterCache {
         },
         add: async (serverLine, fromVersion) => {
           this.writes.push(`reconfig add ${serverLine} from ${fromVersion} via ${servers.length} server(s)`);
+          this.removedFromConfig.delete(Number(/^server\.(\d+)=/.exec(serverLine)?.[1]));
+          this.configVersion += 1;
           return {
             config: { members: [], voters: [], version: fromVersion },
             alreadyApplied: false,
@@ -163,6 +171,8 @@ class World implements ClusterCache {
         remove: async (myid, fromVersion) => {
           if (this.failReconfigWith !== undefined) throw this.failReconfigWith;
           this.writes.push(`reconfig remove ${myid} from ${fromVersion}`);
+          this.removedFromConfig.add(myid);
+          this.configVersion += 1;
           return {
             config: { members: [], voters: [], version: fromVersion },
             alreadyApplied: false,
@@ -391,6 +401,48 @@ test('mid-roll the ConfigMap keeps the files of the members not yet restarted, a
   world.writes.length = 0;
   await world.reconcile();
   t.deepEqual(world.writes, [], 'settled: no write calls');
+});
+
+test('leader hand-off: the leader leaves the config, restarts as a joiner and is added back; no restart of a voter leader', async (t) => {
+  const world = new World(cluster());
+  await world.formed(3, '10Gi');
+  const edited = world.edit({ config: { tickTime: '3000' }, rollingUpdate: { leaderHandOff: true } });
+  const newRevision = renderCluster({ cluster: edited, bootstrap: false }).revision;
+  const comeBack = (name: string) => {
+    const pod = world.pods.find((p) => p.metadata?.name === name);
+    if (pod?.metadata)
+      pod.metadata = { ...pod.metadata, uid: `${name}-new`, annotations: { [REVISION_ANNOTATION]: newRevision } };
+  };
+  const uid = (name: string) => world.pods.find((p) => p.metadata?.name === name)?.metadata?.uid ?? '';
+  const uids = [uid('example-1'), uid('example-0'), uid('example-2')];
+  const steps: string[] = [];
+  for (let round = 0; round < 6; round++) {
+    world.writes.length = 0;
+    await world.reconcile();
+    const step = world.writes.find((w) => w.startsWith('evict pod') || w.startsWith('reconfig'));
+    if (step === undefined) break;
+    steps.push(step.replace(/ via \d+ server\(s\)/, ''));
+    const evicted = /^evict pod (\S+)/.exec(step)?.[1];
+    if (evicted !== undefined) comeBack(evicted);
+  }
+  t.deepEqual(steps, [
+    `evict pod example-1 (uid ${uids[0]})`,
+    `evict pod example-0 (uid ${uids[1]})`,
+    'reconfig remove 3 from 100000000',
+    `evict pod example-2 (uid ${uids[2]})`,
+    'reconfig add server.3=example-2.example-headless.default.svc.cluster.local:2888:3888:participant;0.0.0.0:2181 from 100000001',
+  ]);
+  t.regex(world.events.join('\n'), /Normal HandingOffLeadership: moving leadership away from example-2 \(server 3/);
+  t.regex(
+    world.events.join('\n'),
+    /Normal ReplacingJoiner: replacing example-2, joining server 3: its template is outdated/,
+  );
+  t.false(
+    world.events.some((e) => e.includes('RestartingLeader')),
+    'the leader is never restarted as a voter',
+  );
+  t.is(world.clusterObject?.status?.phase, 'Running');
+  t.deepEqual([...world.removedFromConfig], [], 'every member is a voter again');
 });
 
 /** A formed 3-member cluster whose config just changed: the roll's first step restarts example-1 (uid uid-1-…). */

@@ -393,3 +393,86 @@ for (const c of answers) {
 test('an evicted pod is the restart itself', (t) => {
   t.is(afterEviction(restart, { kind: 'evicted' }, budget), restart);
 });
+
+const handOffCases: { name: string; scenario: Scenario; expect: string }[] = [
+  {
+    name: 'the leader is the last outdated member of 3',
+    scenario: { size: 3, leader: 3, outdated: [3] },
+    expect: 'handOff zk-2 (server 3) from 100000000',
+  },
+  {
+    name: 'the leader is the last outdated member of 5',
+    scenario: { size: 5, leader: 2, outdated: [2] },
+    expect: 'handOff zk-1 (server 2) from 100000000',
+  },
+  {
+    name: 'two voters: no spare, the leader restarts plainly',
+    scenario: { size: 2, leader: 2, outdated: [2] },
+    expect: 'restart zk-1',
+  },
+  { name: 'one voter: restarts plainly', scenario: { size: 1, leader: 1, outdated: [1] }, expect: 'restart zk-0' },
+  {
+    name: 'followers still outdated: they go first',
+    scenario: { size: 3, leader: 3, outdated: [1, 3] },
+    expect: 'restart zk-0',
+  },
+  {
+    name: 'a follower still syncing: the hand-off waits',
+    scenario: { size: 3, leader: 3, outdated: [3], syncing: [1] },
+    expect: 'wait WaitingForSync',
+  },
+  {
+    name: 'paused: nothing moves',
+    scenario: { size: 3, leader: 3, outdated: [3], paused: true },
+    expect: 'wait Paused',
+  },
+];
+for (const c of handOffCases) {
+  test(`leader hand-off: ${c.name}`, (t) => {
+    const step = nextRollStep({ ...rollInput(c.scenario), leaderHandOff: true });
+    const described =
+      step.kind === 'handOff'
+        ? `handOff ${step.pod} (server ${step.myid}) from ${step.fromVersion}`
+        : step.kind === 'restart'
+          ? `restart ${step.pod}`
+          : step.kind === 'wait'
+            ? `wait ${step.reason.code}`
+            : 'done';
+    t.is(described, c.expect);
+  });
+}
+
+test('leader hand-off: says what it does, and is a Progressing step of the roll', (t) => {
+  const step = nextRollStep({ ...rollInput({ size: 3, leader: 3, outdated: [3] }), leaderHandOff: true });
+  t.like(step, {
+    kind: 'handOff',
+    reason: {
+      code: 'HandingOffLeadership',
+      message:
+        'moving leadership away from zk-2 (server 3, the last outdated member) by removing it from config 100000000; it restarts as a joiner and is added back once synced',
+    },
+  });
+});
+
+test('property: a hand-off happens only where a plain restart of the leader would, with 3 or more voters all synced', (t) => {
+  fc.assert(
+    fc.property(arbitraryScenario, (scenario) => {
+      const input = rollInput(scenario);
+      const handOff = nextRollStep({ ...input, leaderHandOff: true });
+      const plain = nextRollStep(input);
+      if (handOff.kind !== 'handOff') return JSON.stringify(handOff) === JSON.stringify(plain);
+      // Fault tolerance is never lower than the plain restart's: the same member leaves, and
+      // every other voter serves in sync.
+      const others = input.health.members.filter((m) => m.myid !== handOff.myid);
+      return (
+        plain.kind === 'restart' &&
+        plain.pod === handOff.pod &&
+        handOff.myid === input.health.leader?.myid &&
+        input.health.quorumSize >= 3 &&
+        others.every((m) => m.serving && m.synced)
+      );
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass('fc.assert throws on a counterexample');
+});

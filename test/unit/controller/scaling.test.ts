@@ -230,6 +230,11 @@ const cases: { name: string; world: WorldOptions; expect: string }[] = [
     expect: 'wait WaitingForJoiner',
   },
   {
+    name: 'a synced joiner on an outdated template (a leader after its hand-off) is replaced, not added',
+    world: { size: 2, desired: 3, pods: [1, 2, 3], outdated: [3] },
+    expect: 'replaceJoiner zk-2',
+  },
+  {
     name: 'a joiner being deleted is not replaced again',
     world: { size: 3, desired: 4, pods: [1, 2, 3, 4], down: [4], outdated: [4], terminating: [4] },
     expect: 'wait MemberTerminating',

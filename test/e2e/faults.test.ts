@@ -145,8 +145,7 @@ const zooCfgKeyOf = (pod: V1Pod): string =>
   pod.spec?.volumes?.find((v) => v.name === 'config')?.configMap?.items?.find((item) => item.path === 'zoo.cfg')?.key ??
   '';
 
-const isReady = (pod: V1Pod | undefined) =>
-  (pod?.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+const isReady = (pod: V1Pod) => (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 test.serial(
   'an OOM kill (SIGKILL) of a second member while a roll is stalled on a bad config: it restarts on its own revision’s zoo.cfg, quorum comes back by itself, nothing lost',

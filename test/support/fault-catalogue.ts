@@ -106,7 +106,8 @@ export const FAULTS: readonly Fault[] = [
       'a second member’s JVM killed (SIGKILL, as the OOM killer does) while a roll is stalled on a config ZooKeeper refuses (`connectToLearnerMasterLimit: lots`)',
     operator:
       'restarts only the first member, which never serves (`RollStalled`); the killed member’s container restarts in place with its own revision’s zoo.cfg (each revision’s files under their own ConfigMap keys), and the operator does not restart it onto the bad revision (`DesiredRevisionFailing`); once the spec is fixed it restarts the broken member',
-    recovery: 'quorum back 6.8 s after the kill, without help; Running 5.5 s after the fix; longest write gap 4.9 s',
+    recovery:
+      'quorum back 7–20 s after the kill, without help; Running 6–19 s after the fix; longest write gap 5–17 s (two runs, the slower one beside another e2e file)',
     provedBy: {
       file: 'test/e2e/faults.test.ts',
       titleContains: 'an OOM kill (SIGKILL) of a second member while a roll is stalled on a bad config',

@@ -143,6 +143,10 @@ function guardedMembership(client: MembershipClient, assertMayWrite: (write: str
       assertMayWrite(`ZooKeeper reconfig -remove ${myid}`);
       return client.remove(myid, fromVersion);
     },
+    move: async (serverLine, fromVersion) => {
+      assertMayWrite(`ZooKeeper reconfig -add ${serverLine} (moving a member)`);
+      return client.move(serverLine, fromVersion);
+    },
     commitWrite: async () => {
       assertMayWrite('ZooKeeper commit write');
       return client.commitWrite();

@@ -406,7 +406,7 @@ const specSchema = obj(
     ),
     config: configSchema,
     ports: obj(
-      'Container ports. Changing one restarts every member.',
+      'Container ports. Changing one restarts every member, one at a time; a change of client, quorum or election moves each member to its new ports by ZooKeeper reconfig right after its restart (the leader last), while the client Service and NetworkPolicy keep the old ports until every member has moved.',
       {
         client: port('Client', DEFAULTS.ports.client),
         quorum: port('Quorum (follower-to-leader)', DEFAULTS.ports.quorum),
@@ -417,14 +417,7 @@ const specSchema = obj(
       {
         // The whole object, not {}: the API server checks the default against the rule as it stands.
         default: { ...DEFAULTS.ports },
-        'x-kubernetes-validations': [
-          { rule: distinctPortsRule, message: 'ports must all be different' },
-          {
-            rule: 'self.client == oldSelf.client && self.quorum == oldSelf.quorum && self.election == oldSelf.election',
-            message:
-              'ports.client, ports.quorum and ports.election cannot be changed after creation: the committed ZooKeeper configuration names every member by them, and the operator does not move members to new ports; create a new cluster instead',
-          },
-        ],
+        'x-kubernetes-validations': [{ rule: distinctPortsRule, message: 'ports must all be different' }],
       },
     ),
     pod: obj('Settings of the ZooKeeper pods.', {
@@ -474,7 +467,7 @@ const specSchema = obj(
         {
           rule: 'self == oldSelf',
           message:
-            'clusterDomain cannot be changed after creation: the committed ZooKeeper configuration names every member by it; create a new cluster instead',
+            'clusterDomain cannot be changed after creation: the committed ZooKeeper configuration names every member by its host name under this domain, and ZooKeeper commits a new name without checking that any member can resolve it (a member whose new name does not resolve keeps following and looks healthy until the next leader election, which no peer can then reach it in), so the operator cannot move members to another domain safely; create a new cluster instead',
         },
       ],
     }),

@@ -6,18 +6,22 @@
  * 1. whether the ensemble exists (`formation.ts`), from ZooKeeper's answers and the data holders;
  * 2. membership (`membership.ts` → `scaling.ts`): the pod count, the dynamic member list and a
  *    scaling step, one voter at a time;
- * 3. the rolling restart (`rolling-restart.ts`): outdated revisions and members whose grown
+ * 3. moving a restarted member to the line spec renders (`member-move.ts`: new ports), one
+ *    reconfig at a time, right after the roll replaced its pod;
+ * 4. the rolling restart (`rolling-restart.ts`): outdated revisions and members whose grown
  *    volume waits for a remount, one member at a time, the leader last;
- * 4. growing volumes (`storage-resize.ts`), only once membership and revisions are settled, the
+ * 5. growing volumes (`storage-resize.ts`), only once membership and revisions are settled, the
  *    ensemble is available and the StatefulSet is not being recreated.
  */
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
 import { type DesiredObjects, renderCluster } from '../render/cluster.js';
+import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { serverIdsUpTo } from '../render/names.js';
 import type { OperatorPod } from '../render/network-policy.js';
 import type { OwnedObject } from '../runtime/kube-writer.js';
 import { dataHolders } from './data-holders.js';
 import { type DataHolder, ensembleFormation, type Formation, holdersToMarkFormed } from './formation.js';
+import { type MoveStep, pendingMovesOf, planMove } from './member-move.js';
 import { toMemberPod } from './member-pods.js';
 import { type MembershipPlan, planMembership, type ScalingStep } from './membership.js';
 import { firstDifference } from './object-diff.js';
@@ -37,6 +41,8 @@ export type ObjectChange =
 /** The one step of this reconcile; at most one of them changes the ensemble. */
 export type Step =
   | { kind: 'scale'; step: ScalingStep }
+  /** A reconfig that moves one member to its new line (as taken: a wait when ZooKeeper refused it). */
+  | { kind: 'move'; step: MoveStep }
   | { kind: 'roll'; step: RollStep }
   | { kind: 'growVolumes'; step: StorageStep }
   /** Nothing to plan: the members could not be read, so no step may be taken. */
@@ -47,6 +53,8 @@ export interface Decision {
   /** Data holders of members seen synced, to mark as evidence that the ensemble formed. */
   holdersToMark: { holder: DataHolder; configVersion: string }[];
   membership: MembershipPlan;
+  /** What the member-move planner says while scaling has nothing to do; the step itself when it moves one. */
+  move?: MoveStep;
   desired: DesiredObjects;
   /** In apply order: configuration and Services before the pods that use them, the NetworkPolicy before the pods it guards. */
   changes: ObjectChange[];
@@ -84,6 +92,12 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
     operatorPod: options.operatorPod,
     liveConfigMap: (snapshot.live.configMap as V1ConfigMap | undefined)?.data,
     livePods: snapshot.pods,
+    pendingMoves: pendingMovesOf(
+      cluster,
+      spec,
+      health,
+      (snapshot.live.configMap as V1ConfigMap | undefined)?.data?.[DYNAMIC_CONFIG_KEY],
+    ),
   });
   const volumes = storageInput(snapshot);
   const memberPods = snapshot.pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []);
@@ -99,6 +113,10 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
   const scaling = membership.scaling;
   if (scaling !== undefined && scaling.kind !== 'done') return { ...decision, step: { kind: 'scale', step: scaling } };
   if (health === undefined) return { ...decision, step: { kind: 'none' } };
+  // A member the roll restarted moves before the roll goes on: the roll would only wait for it to
+  // turn Ready, which it does once it listens on the ports its new pod declares.
+  const move = planMove(snapshot, health, desired.revision);
+  if (move.kind === 'move') return { ...decision, move, step: { kind: 'move', step: move } };
   const podCount = desired.statefulSet.spec?.replicas ?? spec.replicas;
   const roll = nextRollStep({
     desiredRevision: desired.revision,
@@ -113,9 +131,9 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
   });
   const settled = statefulSet !== undefined && statefulSet.metadata?.deletionTimestamp === undefined;
   if (roll.kind === 'done' && health.available && !spec.paused && settled) {
-    return { ...decision, step: { kind: 'growVolumes', step: nextStorageStep(volumes) } };
+    return { ...decision, move, step: { kind: 'growVolumes', step: nextStorageStep(volumes) } };
   }
-  return { ...decision, step: { kind: 'roll', step: roll } };
+  return { ...decision, move, step: { kind: 'roll', step: roll } };
 }
 
 /**
@@ -126,6 +144,8 @@ export function changesEnsemble(step: Step): boolean {
   switch (step.kind) {
     case 'scale':
       return step.step.kind !== 'done' && step.step.kind !== 'wait';
+    case 'move':
+      return true;
     case 'roll':
       return step.step.kind === 'restart' || step.step.kind === 'handOff';
     case 'growVolumes':

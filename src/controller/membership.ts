@@ -18,6 +18,7 @@ import type { ReconcileContext } from '../runtime/controller.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
 import { parseServerLines } from '../zookeeper/readings.js';
 import type { ReconcilerDependencies } from './dependencies.js';
+import { sessionServers } from './member-move-act.js';
 import { toMemberPod } from './member-pods.js';
 import { memberClaimOf, nextScalingStep, REMOVED_MEMBER_ANNOTATION, type ScalingStep } from './scaling.js';
 import type { ClusterSnapshot } from './snapshot.js';
@@ -114,17 +115,13 @@ export async function takeScalingStep(
     step.kind === 'done'
       ? Promise.resolve(false)
       : deps.events.record(cluster, type, step.reason.code, step.reason.message);
-  // Sessions go to members that serve and stay in the new config.
-  const membership = () => {
-    const staying = (health?.members ?? []).filter(
-      (m) => m.serving && !(step.kind === 'removeMember' && m.myid === step.myid),
+  // Sessions go to members that serve and stay in the new config, at the client port of their
+  // committed line: a member waiting to move to new ports listens there.
+  const membership = () =>
+    deps.membership(
+      sessionServers(snapshot, health, step.kind === 'removeMember' ? step.myid : undefined),
+      superPassword,
     );
-    const servers = staying.flatMap((member) => {
-      const ip = pods.find((pod) => pod.metadata?.name === member.pod)?.status?.podIP;
-      return ip === undefined ? [] : [`${ip}:${snapshot.spec.ports.client}`];
-    });
-    return deps.membership(servers, superPassword);
-  };
   switch (step.kind) {
     case 'done':
       return;

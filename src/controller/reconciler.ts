@@ -34,6 +34,7 @@ import { parseObjectKey } from '../runtime/object-key.js';
 import { markSyncedDataHolders } from './data-holders.js';
 import { changesEnsemble, type Decision, decide, type ObjectChange, type Step } from './decide.js';
 import type { ReconcilerDependencies } from './dependencies.js';
+import { takeMoveStep } from './member-move-act.js';
 import { takeScalingStep } from './membership.js';
 import { afterEviction, type RestartStep, type RollStep } from './rolling-restart.js';
 import { type ClusterSnapshot, observe, withFreshHealth } from './snapshot.js';
@@ -181,6 +182,7 @@ function decisionForStatus(pass: Pass) {
   return {
     desiredRevision: decision.desired.revision,
     scaling: decision.membership.scaling,
+    move: taken?.kind === 'move' ? taken.step : decision.move,
     roll,
     storage: taken?.kind === 'growVolumes' ? taken.step : undefined,
     remount: rolled ? decision.remount : undefined,
@@ -199,6 +201,8 @@ async function takeStep(
     case 'scale':
       await takeScalingStep(deps, snapshot, step.step, superPassword, ctx);
       return step;
+    case 'move':
+      return { kind: 'move', step: await takeMoveStep(deps, snapshot, step.step, superPassword, ctx) };
     case 'roll':
       return { kind: 'roll', step: await takeRollStep(deps, snapshot, step.step, superPassword, ctx) };
     case 'growVolumes':

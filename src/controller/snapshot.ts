@@ -8,15 +8,16 @@
  * busy moment). A step that changes the ensemble is never taken on a reused reading: the
  * reconciler observes the members anew (`withFreshHealth`) and decides again first.
  */
-import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { type ResolvedSpec, resolveSpec } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import type { DesiredObjects } from '../render/cluster.js';
+import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { objectNames } from '../render/names.js';
 import type { OwnedObject } from '../runtime/kube-writer.js';
-import { assessEnsemble, type EnsembleHealth } from '../zookeeper/health.js';
+import type { EnsembleHealth } from '../zookeeper/health.js';
 import type { OwnedKind, ReconcilerDependencies } from './dependencies.js';
-import { toMemberAddress } from './member-pods.js';
+import { readMembersWhereTheyListen } from './member-move-act.js';
 
 /** The fields of the rendered objects; each names one object the cluster owns. */
 export type ObjectField = keyof Omit<DesiredObjects, 'revision'>;
@@ -86,7 +87,7 @@ export async function observe(deps: ReconcilerDependencies, cluster: ZooKeeperCl
     live,
     pods,
     claims: deps.cache.claims(namespace, name),
-    health: await readHealth(deps, cluster.metadata.name, spec, pods, false),
+    health: await readHealth(deps, cluster.metadata.name, spec, pods, live.configMap, false),
     freshHealth: false,
     now: deps.now(),
   };
@@ -100,19 +101,20 @@ export async function withFreshHealth(
   deps: ReconcilerDependencies,
   snapshot: ClusterSnapshot,
 ): Promise<ClusterSnapshot> {
-  const health = await readHealth(deps, snapshot.cluster.metadata.name, snapshot.spec, snapshot.pods, true);
+  const { cluster, spec, pods, live } = snapshot;
+  const health = await readHealth(deps, cluster.metadata.name, spec, pods, live.configMap, true);
   return { ...snapshot, health, freshHealth: true, now: deps.now() };
 }
 
-async function readHealth(
+/** Each member at the client port it listens on now: its committed line's, which the live ConfigMap records. */
+function readHealth(
   deps: ReconcilerDependencies,
   clusterName: string,
   spec: ResolvedSpec,
   pods: readonly V1Pod[],
+  configMap: OwnedObject | undefined,
   fresh: boolean,
 ): Promise<EnsembleHealth | undefined> {
-  const addresses = pods.flatMap((pod) => toMemberAddress(clusterName, pod) ?? []);
-  if (addresses.length === 0) return undefined;
-  const readings = await deps.ensemble.read(addresses, { client: spec.ports.client }, fresh ? { fresh } : undefined);
-  return assessEnsemble(readings);
+  const renderedDynamic = (configMap as V1ConfigMap | undefined)?.data?.[DYNAMIC_CONFIG_KEY];
+  return readMembersWhereTheyListen(deps, clusterName, spec, pods, renderedDynamic, fresh);
 }

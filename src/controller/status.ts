@@ -22,6 +22,7 @@ import { imageVersion, type SpecProblem } from '../api/validation.js';
 import { objectNames, selectorString } from '../render/names.js';
 import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
 import { type ConditionInput, findCondition, mergeConditions } from './conditions.js';
+import type { MoveStep } from './member-move.js';
 import { toMemberPod } from './member-pods.js';
 import { describePod, type RollStep } from './rolling-restart.js';
 import type { ScalingStep } from './scaling.js';
@@ -45,6 +46,8 @@ export interface StatusInput {
   roll?: RollStep | undefined;
   /** What the scaling planner decided in this reconcile. */
   scaling?: ScalingStep | undefined;
+  /** What the member-move planner decided (or the refusal of its reconfig) in this reconcile. */
+  move?: MoveStep | undefined;
   /** What the storage-resize planner decided, when it ran (membership and revisions settled). */
   storage?: StorageStep | undefined;
   /** Member pods to restart so their grown volumes are mounted again (counted as outdated). */
@@ -90,8 +93,20 @@ function memberView(input: StatusInput): MemberStatus[] {
 }
 
 export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
-  const { cluster, pods, desiredRevision, specErrors, blocker, applyFailure, health, roll, scaling, storage, now } =
-    input;
+  const {
+    cluster,
+    pods,
+    desiredRevision,
+    specErrors,
+    blocker,
+    applyFailure,
+    health,
+    roll,
+    scaling,
+    move,
+    storage,
+    now,
+  } = input;
   const previous = cluster.status ?? {};
   const spec = resolveSpec(cluster.spec);
   const members = memberView(input);
@@ -149,6 +164,9 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     if (roll?.kind === 'wait' && roll.stalled) {
       return { type: 'Degraded', status: 'True', reason: roll.reason.code, message: roll.reason.message };
     }
+    if (move?.kind === 'wait' && move.reason.code === 'MoveRefused') {
+      return { type: 'Degraded', status: 'True', reason: move.reason.code, message: move.reason.message };
+    }
     if (storage?.kind === 'refuseShrink') {
       return { type: 'Degraded', status: 'True', reason: storage.reason.code, message: storage.reason.message };
     }
@@ -187,6 +205,15 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     }
     if (blocker !== undefined) {
       return { type: 'Progressing', status: 'False', reason: blocker.reason, message: blocker.message };
+    }
+    // A member moves right after its restart, and the roll waits for it: the move says more.
+    // Its waits for a restart (the roll's to report) or for a config it could not read (nothing
+    // known to be pending) say less than what follows.
+    if (
+      move?.kind === 'move' ||
+      (move?.kind === 'wait' && !['WaitingForRestart', 'ConfigUnknown'].includes(move.reason.code))
+    ) {
+      return { type: 'Progressing', status: 'True', reason: move.reason.code, message: move.reason.message };
     }
     if (roll?.kind === 'restart' || roll?.kind === 'handOff')
       return { type: 'Progressing', status: 'True', reason: roll.reason.code, message: roll.reason.message };

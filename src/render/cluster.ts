@@ -50,6 +50,21 @@ export interface RenderInput {
   liveConfigMap?: Readonly<Record<string, string>> | undefined;
   /** The live member pods: the ConfigMap keeps every revision's files one of them projects. */
   livePods?: readonly V1Pod[];
+  /**
+   * Members whose committed line is not yet the one spec renders (a change of ports or domain
+   * under way), by server id: the dynamic config keeps their committed line, so a member that
+   * restarts starts where its peers look for it, and the client Service and NetworkPolicy keep
+   * the ports they still listen on.
+   */
+  pendingMoves?: ReadonlyMap<number, PendingMove> | undefined;
+}
+
+/** Where a member waiting to move listens now: its committed line and its ports. */
+export interface PendingMove {
+  line: string;
+  client: number;
+  quorum: number;
+  election: number;
 }
 
 export interface DesiredObjects {
@@ -111,7 +126,10 @@ export function renderCluster(input: RenderInput): DesiredObjects {
   };
   const members = input.members ?? Array.from({ length: spec.replicas }, (_, ordinal) => myidOfOrdinal(ordinal));
   const { networkPolicy } = spec;
-  const shared = { bootstrap: String(input.bootstrap), [DYNAMIC_CONFIG_KEY]: renderDynamicConfig(ref, members, spec) };
+  const shared = {
+    bootstrap: String(input.bootstrap),
+    [DYNAMIC_CONFIG_KEY]: renderDynamicConfig(ref, members, spec, input.pendingMoves),
+  };
 
   return {
     revision,
@@ -155,7 +173,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
       spec: {
         type: spec.clientService.type,
         selector: selectorLabels(ref),
-        ports: [{ name: 'client', port: spec.ports.client, targetPort: 'client' }],
+        ports: clientServicePorts(spec.ports.client, input.pendingMoves),
       },
     },
     statefulSet: {
@@ -195,11 +213,33 @@ export function renderCluster(input: RenderInput): DesiredObjects {
             apiVersion: 'networking.k8s.io/v1',
             kind: 'NetworkPolicy',
             metadata: meta(names.networkPolicy, 'server'),
-            spec: renderNetworkPolicySpec(ref, spec, networkPolicy, input.operatorPod),
+            spec: renderNetworkPolicySpec(
+              ref,
+              { ports: spec.ports, pendingMoves: [...(input.pendingMoves?.values() ?? [])] },
+              networkPolicy,
+              input.operatorPod,
+            ),
           },
         }
       : {}),
   };
+}
+
+/**
+ * The client Service's ports: spec's, plus each client port a member waiting to move still
+ * listens on, so clients that connect to the old port keep working until every member moved.
+ * All target the pod's named `client` port, which each pod's template declares where that
+ * member listens (a member moves right after its pod restarted with the new template, and is
+ * not Ready in between).
+ */
+function clientServicePorts(client: number, pendingMoves: ReadonlyMap<number, PendingMove> | undefined) {
+  const previous = [...new Set([...(pendingMoves?.values() ?? [])].map((m) => m.client))]
+    .filter((port) => port !== client)
+    .sort((a, b) => a - b);
+  return [
+    { name: 'client', port: client, targetPort: 'client' },
+    ...previous.map((port) => ({ name: `client-${port}`, port, targetPort: 'client' })),
+  ];
 }
 
 export function ownerReference(cluster: ZooKeeperCluster): V1OwnerReference {

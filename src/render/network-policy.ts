@@ -4,6 +4,7 @@
  * NetworkPolicies):
  * - clients → the client port (any source, or the spec's `networkPolicy.clients` peer);
  * - members → each other's quorum and election ports;
+ * - while members move to new ports, the ports they still listen on, too (`pendingMoves`);
  * - the operator's own pods → the client port (4lw readings and reconfig sessions);
  * - monitoring → the metrics port (any source, or `networkPolicy.monitoring`).
  * The AdminServer port is in no rule: nothing outside a member's pod may use it.
@@ -48,22 +49,28 @@ export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 const tcp = (port: number): V1NetworkPolicyPort => ({ protocol: 'TCP', port });
 
+/** `ports` without repeats, in the order given (spec's first), as TCP ports. */
+const portsOf = (ports: readonly number[]): V1NetworkPolicyPort[] => [...new Set(ports)].map(tcp);
+
 /**
  * The NetworkPolicy's spec for a cluster. `operatorPod` is undefined when the operator does not
  * run as a pod (`make run`): no rule then names it, and it reaches the members only as a client.
  */
 export function renderNetworkPolicySpec(
   cluster: ClusterRef,
-  spec: Pick<ResolvedSpec, 'ports'>,
+  spec: Pick<ResolvedSpec, 'ports'> & {
+    /** Ports members still listen on until they move to spec's. */
+    pendingMoves?: readonly { client: number; quorum: number; election: number }[];
+  },
   access: { clients?: NetworkPeerSpec | undefined; monitoring?: NetworkPeerSpec | undefined },
   operatorPod: OperatorPod | undefined,
 ): NonNullable<NetworkPolicyObject['spec']> {
   const { ports } = spec;
+  const pending = spec.pendingMoves ?? [];
+  const clientPorts = portsOf([ports.client, ...pending.map((m) => m.client)]);
+  const peerPorts = portsOf([ports.quorum, ports.election, ...pending.flatMap((m) => [m.quorum, m.election])]);
   const members: V1NetworkPolicyPeer = { podSelector: { matchLabels: selectorLabels(cluster) } };
-  const ingress: IngressRule[] = [
-    rule([tcp(ports.client)], access.clients),
-    { from: [members], ports: [tcp(ports.quorum), tcp(ports.election)] },
-  ];
+  const ingress: IngressRule[] = [rule(clientPorts, access.clients), { from: [members], ports: peerPorts }];
   if (operatorPod !== undefined) {
     ingress.push({
       from: [
@@ -72,7 +79,7 @@ export function renderNetworkPolicySpec(
           podSelector: { matchLabels: sortedLabels(operatorPod.labels) },
         },
       ],
-      ports: [tcp(ports.client)],
+      ports: clientPorts,
     });
   }
   ingress.push(rule([tcp(ports.metrics)], access.monitoring));

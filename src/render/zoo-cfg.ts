@@ -56,14 +56,18 @@ export function serverLine(cluster: ClusterRef, myid: number, spec: Pick<Resolve
   return `server.${myid}=${host}:${quorum}:${election}:participant;0.0.0.0:${client}`;
 }
 
-/** The dynamic config listing the given voters, ordered by server id. */
+/**
+ * The dynamic config listing the given voters, ordered by server id: each member's line as spec
+ * renders it, or its committed line while it waits to move (`committedLines`).
+ */
 export function renderDynamicConfig(
   cluster: ClusterRef,
   memberIds: readonly number[],
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
+  committedLines?: ReadonlyMap<number, { line: string }>,
 ): string {
   return [...new Set(memberIds)]
     .sort((a, b) => a - b)
-    .map((myid) => `${serverLine(cluster, myid, spec)}\n`)
+    .map((myid) => `${committedLines?.get(myid)?.line ?? serverLine(cluster, myid, spec)}\n`)
     .join('');
 }

@@ -7,7 +7,7 @@
  * synced voters are a majority of the voting view; every spare voter beyond that majority is
  * one failure it can tolerate.
  */
-import type { ConfReading, MntrReading, ServerMode, SrvrReading } from './readings.js';
+import type { ConfMember, ConfReading, MntrReading, ServerMode, SrvrReading } from './readings.js';
 
 /** What one member answered; readings are absent when it could not be asked or did not serve. */
 export interface MemberReading {
@@ -50,6 +50,8 @@ export interface EnsembleHealth {
   faultTolerance: number;
   /** The committed membership (participants) and its version, as the leader knows them. */
   committedVoters: number[];
+  /** Every member's committed line (where it listens now), as the leader reports them. */
+  committedMembers: ConfMember[];
   configVersion?: string;
   available: boolean;
   /** Every voter of the committed configuration is synced. */
@@ -133,6 +135,7 @@ export function assessEnsemble(readings: readonly MemberReading[]): EnsembleHeal
     syncedVoters,
     faultTolerance: syncedVoters - majority,
     committedVoters,
+    committedMembers: committed,
     ...(configVersion === undefined ? {} : { configVersion }),
     available: leader !== undefined && syncedVoters >= majority,
     fullySynced: leader !== undefined && syncedVoters === quorumSize,

@@ -35,6 +35,11 @@ export interface ConfMember {
   myid: number;
   host: string;
   role: 'participant' | 'observer';
+  /**
+   * The whole `server.N=…` line: where the member listens for peers and clients. Always set by
+   * the parsers; optional so readings written by hand (tests, the bench) may leave it out.
+   */
+  line?: string;
 }
 
 export interface ConfReading {
@@ -104,10 +109,11 @@ const camel = (key: string) => key.replace(/_([a-z])/g, (_, letter: string) => l
  * prints them and as the rendered `zoo.cfg.dynamic` holds them.
  */
 export function parseServerLines(text: string): ConfMember[] {
-  return [...text.matchAll(/^server\.(\d+)=([^:;\n]+):\d+:\d+(?::(participant|observer))?/gm)].map((match) => ({
+  return [...text.matchAll(/^server\.(\d+)=([^:;\n]+):\d+:\d+(?::(participant|observer))?.*$/gm)].map((match) => ({
     myid: Number(match[1]),
     host: match[2] ?? '',
     role: match[3] === 'observer' ? ('observer' as const) : ('participant' as const),
+    line: match[0].trim(),
   }));
 }
 

@@ -86,6 +86,8 @@ export interface MembershipClient {
   read(): Promise<CommittedConfig>;
   add(serverLine: string, fromVersion: string): Promise<ReconfigResult>;
   remove(myid: number, fromVersion: string): Promise<ReconfigResult>;
+  /** Replaces a committed member's line (new host or ports), keeping its id and role. */
+  move(serverLine: string, fromVersion: string): Promise<ReconfigResult>;
   /** One committed write, so that the latest config is active on every member of it. */
   commitWrite(): Promise<void>;
 }
@@ -95,6 +97,7 @@ export function zookeeperMembership(options: ReconfigClientOptions): MembershipC
     read: () => readCommittedConfig(options),
     add: (serverLine, fromVersion) => addMember(options, serverLine, fromVersion),
     remove: (myid, fromVersion) => removeMember(options, myid, fromVersion),
+    move: (serverLine, fromVersion) => moveMember(options, serverLine, fromVersion),
     commitWrite: () => commitWrite(options),
   };
 }
@@ -117,6 +120,35 @@ export function parseServerLine(line: string): ConfigMember {
     ...(clientAddress === undefined ? {} : { clientAddress }),
     line: line.trim(),
   };
+}
+
+/**
+ * Where a member serves clients: the `[addr:]port` after the `;`, the address defaulting to
+ * `0.0.0.0` as ZooKeeper's does. Undefined for a line without one (then `clientPort` decides).
+ */
+export function clientEndpointOf(
+  member: Pick<ConfigMember, 'clientAddress'>,
+): { address: string; port: number } | undefined {
+  if (member.clientAddress === undefined) return undefined;
+  const separator = member.clientAddress.lastIndexOf(':');
+  const port = Number(member.clientAddress.slice(separator + 1));
+  const address = separator < 0 ? '0.0.0.0' : member.clientAddress.slice(0, separator);
+  return Number.isInteger(port) && port > 0 ? { address, port } : undefined;
+}
+
+/** The same member at the same addresses: ZooKeeper may print a line differently than it was sent. */
+export function sameServerLine(a: ConfigMember, b: ConfigMember): boolean {
+  const ca = clientEndpointOf(a);
+  const cb = clientEndpointOf(b);
+  return (
+    a.myid === b.myid &&
+    a.host === b.host &&
+    a.quorumPort === b.quorumPort &&
+    a.electionPort === b.electionPort &&
+    a.role === b.role &&
+    ca?.address === cb?.address &&
+    ca?.port === cb?.port
+  );
 }
 
 /** The text of `/zookeeper/config`: `server.N=…` lines and `version=<hex>`. */
@@ -341,6 +373,29 @@ export function removeMember(
       describe: `removing server ${myid} from config ${fromVersion}`,
       applied: (config) => !config.members.some((m) => m.myid === myid),
       send: (session, version) => session.reconfig(null, String(myid), null, version),
+    },
+    fromVersion,
+  );
+}
+
+/**
+ * `reconfig -add <serverLine> -v <fromVersion>` for a member already in the config: ZooKeeper
+ * replaces its line (zookeeperReconfig.md: adding an existing server id with a new line modifies
+ * it). The member rebinds a changed client address and restarts leader election on a changed
+ * election address; a changed quorum address of the leader makes the followers elect again.
+ */
+export function moveMember(
+  options: ReconfigClientOptions,
+  serverLine: string,
+  fromVersion: string,
+): Promise<ReconfigResult> {
+  const moved = parseServerLine(serverLine);
+  return reconfigure(
+    options,
+    {
+      describe: `moving server ${moved.myid} to ${moved.line} from config ${fromVersion}`,
+      applied: (config) => config.members.some((m) => sameServerLine(m, moved)),
+      send: (session, version) => session.reconfig(moved.line, null, null, version),
     },
     fromVersion,
   );

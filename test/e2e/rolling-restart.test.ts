@@ -4,6 +4,7 @@
  */
 import test from 'ava';
 import { newNamespace } from '../harness/fixture.js';
+import { pollUntil } from '../harness/poll.js';
 import {
   clusterEvents,
   connectionString,
@@ -16,7 +17,7 @@ import {
   waitForStatus,
 } from '../support/clusters.js';
 import { leaderEpoch } from '../support/leader-epoch.js';
-import { runOperator } from '../support/operator.js';
+import { grantLeaderElection, runOperator, startOperatorProcess } from '../support/operator.js';
 import { ZnodeWriter } from '../support/znode-writer.js';
 
 for (const replicas of [3, 5]) {
@@ -120,5 +121,58 @@ test.serial(
     t.not(after.leader, before.leader, 'leadership moved to a follower that was already restarted');
     t.is(after.epoch - before.epoch, 1, 'one new epoch: the hand-off; the old leader never restarted as leader');
     t.is(rolled.quorum?.size, 3);
+  },
+);
+
+test.serial(
+  'an operator killed right after a leader hand-off is replaced by one that restarts the old leader as a joiner and adds it back',
+  async (t) => {
+    const namespace = await newNamespace(t);
+    await grantLeaderElection(namespace);
+    const first = await startOperatorProcess(namespace);
+    t.teardown(() => first.child.kill('SIGKILL'));
+    await createCluster(namespace, 'zk', {
+      replicas: 3,
+      storage: { size: '1Gi' },
+      rollingUpdate: { leaderHandOff: true },
+    });
+    const formed = await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+    const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/handoff-takeover');
+    t.teardown(() => writer.stop().catch(() => undefined));
+
+    await patchCluster(namespace, 'zk', { spec: { config: { maxClientCnxns: '100' } } });
+    await pollUntil(
+      'the leader hand-off',
+      async () =>
+        (await clusterEvents(namespace, 'zk')).some((e) => e.startsWith('HandingOffLeadership')) ? true : undefined,
+      { timeoutMs: ROLLED_MS, intervalMs: 100 },
+    );
+    first.child.kill('SIGKILL');
+    const second = await startOperatorProcess(namespace);
+    t.teardown(() => second.child.kill('SIGKILL'));
+    const rolled = await waitForStatus(
+      namespace,
+      'zk',
+      'the roll finished by the second operator, every member a voter again',
+      (status, cluster) =>
+        status.targetRevision !== formed.targetRevision &&
+        isRunning(status, cluster) &&
+        (status.members ?? []).filter((m) => m.voting).length === 3,
+      ROLLED_MS,
+    );
+    const report = await writer.stop();
+    t.log(`writes acknowledged ${report.acknowledged}, longest gap ${report.longestGapMs} ms`);
+    t.deepEqual(report.lost, [], 'every acknowledged write survived');
+    t.is(rolled.quorum?.size, 3);
+    const events = await clusterEvents(namespace, 'zk');
+    t.is(events.filter((e) => e.startsWith('HandingOffLeadership')).length, 1, 'one hand-off');
+    t.true(
+      second.output.some((line) => line.includes('replacing') && line.includes('joining server')),
+      'the second operator restarted the old leader as a joiner',
+    );
+    t.false(
+      events.some((e) => e.startsWith('RestartingLeader')),
+      events.join('\n'),
+    );
   },
 );

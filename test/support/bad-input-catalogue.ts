@@ -304,18 +304,11 @@ export const BAD_INPUTS: readonly BadInput[] = [
     message: 'storage.size may not shrink (from 20Gi to 5Gi)',
   },
   {
-    input: 'changing `ports.quorum` of a running cluster',
-    stoppedAt: 'admission',
-    spec: {},
-    update: { ports: { quorum: 2999 } },
-    message: 'ports.client, ports.quorum and ports.election cannot be changed after creation',
-  },
-  {
     input: 'changing `clusterDomain` of a running cluster',
     stoppedAt: 'admission',
     spec: {},
     update: { clusterDomain: 'example.internal' },
-    message: 'clusterDomain cannot be changed after creation',
+    message: 'ZooKeeper commits a new name without checking that any member can resolve it',
   },
   {
     input: 'changing `storage.storageClassName`',

@@ -149,22 +149,36 @@ export class LocalEnsemble {
   async allocate(myid: number): Promise<LocalMember> {
     const existing = this.members.get(myid);
     if (existing !== undefined) return existing;
+    const member = await this.freshAddresses(myid);
+    this.members.set(myid, member);
+    return member;
+  }
+
+  /**
+   * New free ports (and `host` for the quorum and election addresses) for member `myid`, with its
+   * line ready for a reconfig. Nothing changes until `record` says the move committed.
+   */
+  async freshAddresses(myid: number, host = '127.0.0.1'): Promise<LocalMember> {
     const [clientPort, quorumPort, electionPort] = [await freePort(), await freePort(), await freePort()] as [
       number,
       number,
       number,
     ];
-    const member: LocalMember = {
+    return {
       myid,
       clientPort,
       quorumPort,
       electionPort,
       dir: join(this.root, String(myid)),
       address: `127.0.0.1:${clientPort}`,
-      serverLine: `server.${myid}=127.0.0.1:${quorumPort}:${electionPort}:participant;127.0.0.1:${clientPort}`,
+      serverLine: `server.${myid}=${host}:${quorumPort}:${electionPort}:participant;127.0.0.1:${clientPort}`,
     };
-    this.members.set(myid, member);
-    return member;
+  }
+
+  /** Takes `moved` as the member's addresses from now on (its line committed by a reconfig). */
+  record(moved: LocalMember): void {
+    this.member(moved.myid);
+    this.members.set(moved.myid, moved);
   }
 
   private async launch(myid: number, initial: readonly number[], { bootstrap }: { bootstrap: boolean }) {

@@ -189,6 +189,7 @@ test('property: at most one step, and only a restart or a membership change asks
       const { step } = decide(snapshotOf(world));
       const ensembleChange =
         (step.kind === 'scale' && !['done', 'wait'].includes(step.step.kind)) ||
+        step.kind === 'move' ||
         (step.kind === 'roll' && step.step.kind === 'restart');
       t.is(changesEnsemble(step), ensembleChange);
       // A formed cluster whose members cannot form a quorum takes no step that changes it.
@@ -242,4 +243,62 @@ test('a formed ensemble re-created with an empty status still renders members th
   const decision = decide({ ...snapshot, cluster: withStatus(snapshot.cluster, undefined) });
   t.true(decision.formation.formed, 'the marked claims are the evidence');
   t.is(decision.desired.configMap.data?.bootstrap, 'false');
+});
+
+/**
+ * A port change under way: spec asks for new ports, ZooKeeper's committed lines (`moved` aside)
+ * still name the old ones, and the pods in `restarted` run the new revision.
+ */
+function portChangeSnapshot(restarted: number[], moved: number[]): ClusterSnapshot {
+  const ports = { client: 2281, quorum: 2889, election: 3889 };
+  const base = snapshotOf(healthy(3));
+  const cluster = aCluster({ replicas: 3, ports });
+  cluster.metadata.creationTimestamp = new Date('2026-12-01T00:00:00Z');
+  const revision = renderCluster({ cluster, bootstrap: false }).revision;
+  const line = (myid: number) => {
+    const [client, quorum, election] = moved.includes(myid) ? [2281, 2889, 3889] : [2181, 2888, 3888];
+    return `server.${myid}=example-${myid - 1}.example-headless.default.svc.cluster.local:${quorum}:${election}:participant;0.0.0.0:${client}`;
+  };
+  const members = [1, 2, 3].map((myid) => ({
+    myid,
+    host: `example-${myid - 1}.example-headless.default.svc.cluster.local`,
+    role: 'participant' as const,
+    line: line(myid),
+  }));
+  const health = assessEnsemble(
+    readings(['follower', 'follower', 'leader']).map((r) => (r.conf ? { ...r, conf: { ...r.conf, members } } : r)),
+  );
+  const pods = base.pods.map((pod, ordinal) =>
+    restarted.includes(ordinal + 1)
+      ? { ...pod, metadata: { ...pod.metadata, annotations: { [REVISION_ANNOTATION]: revision } } }
+      : pod,
+  );
+  return { ...base, cluster, spec: resolveSpec(cluster.spec), pods, health };
+}
+
+test('new ports: the roll restarts a follower first; nothing moves before its pod runs the new revision', (t) => {
+  const decision = decide(portChangeSnapshot([], []));
+  t.is(stepKind(decision.step), 'roll:restart');
+  t.is(decision.move?.kind === 'wait' ? decision.move.reason.code : decision.move?.kind, 'WaitingForRestart');
+  t.is(
+    decision.desired.configMap.data?.['zoo.cfg.dynamic']?.split('\n').filter((l) => l.includes(':2888:3888:')).length,
+    3,
+    'every member starts on its committed line until it moved',
+  );
+});
+
+test('new ports: the member the roll restarted moves before anything else, by one reconfig', (t) => {
+  const { step } = decide(portChangeSnapshot([2], []));
+  t.is(stepKind(step), 'move:move');
+  t.true(changesEnsemble(step));
+  if (step.kind === 'move' && step.step.kind === 'move') t.is(step.step.myid, 2);
+});
+
+test('new ports: once it moved, the roll goes on, and the client Service keeps the old port for the others', (t) => {
+  const decision = decide(portChangeSnapshot([2], [2]));
+  t.is(stepKind(decision.step), 'roll:restart');
+  t.deepEqual(
+    decision.desired.clientService.spec?.ports?.map((p) => p.port),
+    [2281, 2181],
+  );
 });

@@ -28,6 +28,7 @@ const health = (states: ('down' | 'looking' | 'follower' | 'leader')[], configVe
     syncedVoters: members.filter((m) => m.synced).length,
     faultTolerance: 0,
     committedVoters: [],
+    committedMembers: [],
     ...(configVersion === undefined ? {} : { configVersion }),
     available: leader !== undefined,
     fullySynced: false,

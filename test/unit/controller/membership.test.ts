@@ -8,6 +8,7 @@ const health = (committed: number[]): EnsembleHealth => ({
   syncedVoters: committed.length,
   faultTolerance: 0,
   committedVoters: committed,
+  committedMembers: [],
   available: committed.length > 0,
   fullySynced: committed.length > 0,
   anomalies: [],

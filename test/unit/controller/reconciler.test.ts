@@ -179,6 +179,14 @@ class World implements ClusterCache {
             connectionLost: false,
           };
         },
+        move: async (serverLine, fromVersion) => {
+          this.writes.push(`reconfig move ${serverLine} from ${fromVersion}`);
+          return {
+            config: { members: [], voters: [], version: fromVersion },
+            alreadyApplied: false,
+            connectionLost: false,
+          };
+        },
         commitWrite: async () => {
           this.writes.push('commit write');
         },

@@ -92,6 +92,29 @@ test('the dynamic config lists the committed members when given, not spec.replic
   t.is(rendered.statefulSet.spec?.replicas, 3);
 });
 
+test('a member waiting to move keeps its committed line in the dynamic config, and the client Service keeps its old port', (t) => {
+  const committed = 'server.2=example-1.example-headless.default.svc.cluster.local:2888:3888:participant;0.0.0.0:2181';
+  const rendered = renderCluster({
+    cluster: aCluster({ ports: { client: 2281, quorum: 2889, election: 3889 } }),
+    bootstrap: false,
+    pendingMoves: new Map([[2, { line: committed, client: 2181, quorum: 2888, election: 3888 }]]),
+  });
+  t.deepEqual(rendered.configMap.data?.['zoo.cfg.dynamic']?.trim().split('\n'), [
+    'server.1=example-0.example-headless.default.svc.cluster.local:2889:3889:participant;0.0.0.0:2281',
+    committed,
+    'server.3=example-2.example-headless.default.svc.cluster.local:2889:3889:participant;0.0.0.0:2281',
+  ]);
+  t.deepEqual(rendered.clientService.spec?.ports, [
+    { name: 'client', port: 2281, targetPort: 'client' },
+    { name: 'client-2181', port: 2181, targetPort: 'client' },
+  ]);
+  const settled = renderCluster({
+    cluster: aCluster({ ports: { client: 2281, quorum: 2889, election: 3889 } }),
+    bootstrap: false,
+  });
+  t.is(rendered.revision, settled.revision, 'a pending move restarts nothing by itself');
+});
+
 test('the bootstrap marker is rendered only for a brand-new ensemble', (t) => {
   t.is(render({}, true).configMap.data?.bootstrap, 'true');
   t.is(render({}, false).configMap.data?.bootstrap, 'false');

@@ -81,6 +81,7 @@ for (const size of [3, 5, 15]) {
         revision: 'old',
         terminating: false,
         stuck: false,
+        restartedInPlace: false,
         ready: true,
         createdAt: new Date(0),
       })),

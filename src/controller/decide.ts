@@ -14,7 +14,8 @@
  *    ensemble is available and the StatefulSet is not being recreated.
  */
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
-import { type DesiredObjects, DYNAMIC_CONFIG_KEY, renderCluster } from '../render/cluster.js';
+import { type DesiredObjects, renderCluster } from '../render/cluster.js';
+import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { serverIdsUpTo } from '../render/names.js';
 import type { OperatorPod } from '../render/network-policy.js';
 import type { OwnedObject } from '../runtime/kube-writer.js';
@@ -89,6 +90,8 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
       templateSize: templateSizeOf(statefulSet),
     }),
     operatorPod: options.operatorPod,
+    liveConfigMap: (snapshot.live.configMap as V1ConfigMap | undefined)?.data,
+    livePods: snapshot.pods,
     pendingMoves: pendingMovesOf(
       cluster,
       spec,

@@ -66,6 +66,7 @@ export function toMemberPod(clusterName: string, pod: V1Pod): MemberPod | undefi
     revision: pod.metadata?.annotations?.[REVISION_ANNOTATION],
     terminating: pod.metadata?.deletionTimestamp !== undefined,
     stuck: (pod.status?.containerStatuses ?? []).some((c) => STUCK_REASONS.has(c.state?.waiting?.reason ?? '')),
+    restartedInPlace: (pod.status?.containerStatuses ?? []).some((c) => c.restartCount > 0),
     ready: (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     createdAt: new Date(pod.metadata?.creationTimestamp ?? 0),
     ...(problem === undefined ? {} : { problem }),

@@ -11,7 +11,8 @@
  * live ConfigMap's dynamic list: the members every pod starts with.
  */
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
-import { DYNAMIC_CONFIG_KEY, desiredRevision } from '../render/cluster.js';
+import { desiredRevision } from '../render/cluster.js';
+import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { serverIdsUpTo } from '../render/names.js';
 import type { ReconcileContext } from '../runtime/controller.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';

@@ -8,7 +8,7 @@
  * Lists compare element by element and must have the same length, because a server-side
  * apply of a list the operator owns replaces it. A NetworkPolicy's ingress rules compare
  * exactly: a field left out means something there (a rule without `from` admits every source),
- * so one the live rule still has must go.
+ * so one the live rule still has must go. So does a ConfigMap's `data`: a key left out is one to drop.
  *
  * `firstDifference` names the first field that differs (`spec.template.spec.containers[0].image`),
  * so the line that reports an update says what it changed.
@@ -44,7 +44,8 @@ function differenceAt(desired: unknown, live: unknown, position: Position, path:
     for (const [key, value] of Object.entries(desired)) {
       const at = path === '' ? key : `${path}.${key}`;
       if (EXACT_FIELDS.has(key)) {
-        if (canonicalJson(value) !== canonicalJson(liveFields[key])) return at;
+        const difference = exactDifference(value, liveFields[key], at);
+        if (difference !== undefined) return difference;
         continue;
       }
       const inner = position === 'quantityMap' ? 'quantity' : QUANTITY_MAPS.has(key) ? 'quantityMap' : 'plain';
@@ -56,8 +57,23 @@ function differenceAt(desired: unknown, live: unknown, position: Position, path:
   return desired === live || (position === 'quantity' && sameQuantity(desired, live)) ? undefined : path;
 }
 
-/** Fields whose absent parts mean something, so the live value must equal the desired one. */
-const EXACT_FIELDS = new Set(['ingress']);
+/**
+ * Fields whose absent parts mean something, so the live value must equal the desired one. A
+ * ConfigMap's `data` drops the files of revisions no member runs any more (`config-map.ts`).
+ */
+const EXACT_FIELDS = new Set(['data', 'ingress']);
+
+const isMap = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** Where `live` is not exactly `desired`: the first key of a map either side has and the other lacks or holds otherwise. */
+function exactDifference(desired: unknown, live: unknown, path: string): string | undefined {
+  if (canonicalJson(desired) === canonicalJson(live)) return undefined;
+  if (!isMap(desired) || !isMap(live)) return path;
+  const keys = [...new Set([...Object.keys(desired), ...Object.keys(live)])].sort();
+  const key = keys.find((k) => canonicalJson(desired[k]) !== canonicalJson(live[k]));
+  return `${path}.${key}`;
+}
 
 /** Maps whose values are resource quantities (container resources, claim requests). */
 const QUANTITY_MAPS = new Set(['limits', 'requests']);

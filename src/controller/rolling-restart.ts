@@ -4,7 +4,10 @@
  * Rules (docs/operations.md explains them for users):
  * - one member at a time: nothing is restarted while a member pod is missing or terminating;
  * - members that are down already (crash-looping, not serving) and outdated go first: restarting
- *   them costs nothing;
+ *   them costs nothing; unless a member on the desired revision fails on it (not Ready, and
+ *   crash-looping or restarted in place): then the desired revision may not run at all, and the
+ *   down member may well come back by itself on its own revision (a container killed once, by
+ *   the OOM killer, restarts in place), so it is left alone;
  * - a serving voter is restarted only when every other member serves and is synced, there is
  *   one leader, members agree on the config, and the synced voters without it remain a majority
  *   (ensembles of one or two voters have no spare: they restart anyway, and say so);
@@ -30,6 +33,8 @@ export interface MemberPod {
   terminating: boolean;
   /** Waiting in CrashLoopBackOff, ErrImagePull, ImagePullBackOff or similar: down, not coming back by itself. */
   stuck: boolean;
+  /** Its container has ended and been restarted in place since the pod was created (a crash, an OOM kill). */
+  restartedInPlace: boolean;
   /** The pod's Ready condition (its readiness probe asks the member for a serving mode). */
   ready: boolean;
   /** When this pod object was created (the restart of the previous incarnation). */
@@ -166,6 +171,16 @@ export function nextRollStep(input: RollInput): RollStep {
   // Down already: restarting it cannot reduce availability, and it may be what fixes it.
   const brokenOutdated = outdated.find(down);
   if (brokenOutdated !== undefined) {
+    // Unless the desired revision has not shown that it runs: a member on it fails. Restarted
+    // onto it, this member could fail too, and two members down cost a 3-member ensemble its quorum.
+    const failing = pods.find((p) => !outdated.includes(p) && !p.ready && (p.stuck || p.restartedInPlace));
+    if (failing !== undefined) {
+      return wait(
+        'DesiredRevisionFailing',
+        `${describePod(brokenOutdated)} is down, but is not restarted onto the desired revision while ${describePod(failing)} fails on it: it could fail there too; waiting for ${failing.name} to serve, or for a spec it runs with`,
+        waitedTooLong([failing], input),
+      );
+    }
     // Unless ZooKeeper disagrees: a voter that neither answers nor passes its probe may still be
     // synced in the leader's count (a long GC pause looks like that). When the leader counts more
     // synced voters than answer, and one fewer would cost the majority, it waits.

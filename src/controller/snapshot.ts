@@ -11,7 +11,8 @@
 import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { type ResolvedSpec, resolveSpec } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
-import { type DesiredObjects, DYNAMIC_CONFIG_KEY } from '../render/cluster.js';
+import type { DesiredObjects } from '../render/cluster.js';
+import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { objectNames } from '../render/names.js';
 import type { OwnedObject } from '../runtime/kube-writer.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';

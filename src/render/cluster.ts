@@ -3,10 +3,10 @@
  * same input renders byte-identical objects (checked by property tests), so applying them
  * again is a no-op and the revision hash only moves when something that needs a restart did.
  */
-import { createHash } from 'node:crypto';
 import type {
   V1ConfigMap,
   V1OwnerReference,
+  V1Pod,
   V1PodDisruptionBudget,
   V1Service,
   V1StatefulSet,
@@ -14,15 +14,19 @@ import type {
 import { API_GROUP_VERSION, KIND, RESTART_ANNOTATION, REVISION_ANNOTATION } from '../api/constants.js';
 import { type ResolvedSpec, resolveSpec } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalHash } from './canonical-json.js';
+import {
+  configMapData,
+  DYNAMIC_CONFIG_KEY,
+  projectedKeys,
+  type RevisionFiles,
+  revisionFilesHash,
+} from './config-map.js';
 import { type ClusterRef, commonLabels, myidOfOrdinal, objectNames, selectorLabels } from './names.js';
 import { type NetworkPolicyObject, type OperatorPod, renderNetworkPolicySpec } from './network-policy.js';
 import { renderPodTemplate } from './pod-template.js';
 import { LOGBACK_XML, PROBE_SCRIPT, renderStartScript } from './scripts.js';
 import { renderDynamicConfig, renderStaticConfig } from './zoo-cfg.js';
-
-/** The ConfigMap key of the dynamic `server.N` list that every member starts with. */
-export const DYNAMIC_CONFIG_KEY = 'zoo.cfg.dynamic';
 
 export interface RenderInput {
   cluster: ZooKeeperCluster;
@@ -42,6 +46,10 @@ export interface RenderInput {
   claimSize?: string | undefined;
   /** The operator's own pods, admitted to the client port by the NetworkPolicy; unknown out of cluster. */
   operatorPod?: OperatorPod | undefined;
+  /** The live ConfigMap's data: the files of revisions live members still run are kept from it. */
+  liveConfigMap?: Readonly<Record<string, string>> | undefined;
+  /** The live member pods: the ConfigMap keeps every revision's files one of them projects. */
+  livePods?: readonly V1Pod[];
   /**
    * Members whose committed line is not yet the one spec renders (a change of ports or domain
    * under way), by server id: the dynamic config keeps their committed line, so a member that
@@ -71,15 +79,26 @@ export interface DesiredObjects {
   networkPolicy?: NetworkPolicyObject;
 }
 
-/** What takes a restart to take effect, and its hash: the revision pods of this spec carry. */
+/**
+ * What takes a restart to take effect, and its hash: the revision pods of this spec carry. The
+ * template names its files by their content's hash, so it covers them too.
+ */
 function restartParts(cluster: ZooKeeperCluster) {
   const ref: ClusterRef = { name: cluster.metadata.name, namespace: cluster.metadata.namespace };
   const spec = resolveSpec(cluster.spec);
-  const staticConfig = renderStaticConfig(ref, spec);
-  const startScript = renderStartScript(ref, spec);
-  const podTemplate = renderPodTemplate(ref, spec, cluster.metadata.annotations?.[RESTART_ANNOTATION]);
-  const revision = revisionOf({ podTemplate, staticConfig, startScript, PROBE_SCRIPT, LOGBACK_XML });
-  return { staticConfig, startScript, podTemplate, revision };
+  const files: RevisionFiles = {
+    'logback.xml': LOGBACK_XML,
+    'probe.sh': PROBE_SCRIPT,
+    'start.sh': renderStartScript(ref, spec),
+    'zoo.cfg': renderStaticConfig(ref, spec),
+  };
+  const podTemplate = renderPodTemplate(
+    ref,
+    spec,
+    revisionFilesHash(files),
+    cluster.metadata.annotations?.[RESTART_ANNOTATION],
+  );
+  return { files, podTemplate, revision: canonicalHash(podTemplate) };
 }
 
 /** The revision member pods of this spec carry; pods with another one are outdated. */
@@ -100,13 +119,17 @@ export function renderCluster(input: RenderInput): DesiredObjects {
     ownerReferences: [owner],
   });
 
-  const { staticConfig, startScript, podTemplate, revision } = restartParts(cluster);
+  const { files, podTemplate, revision } = restartParts(cluster);
   podTemplate.metadata = {
     ...podTemplate.metadata,
     annotations: { ...podTemplate.metadata?.annotations, [REVISION_ANNOTATION]: revision },
   };
   const members = input.members ?? Array.from({ length: spec.replicas }, (_, ordinal) => myidOfOrdinal(ordinal));
   const { networkPolicy } = spec;
+  const shared = {
+    bootstrap: String(input.bootstrap),
+    [DYNAMIC_CONFIG_KEY]: renderDynamicConfig(ref, members, spec, input.pendingMoves),
+  };
 
   return {
     revision,
@@ -114,14 +137,12 @@ export function renderCluster(input: RenderInput): DesiredObjects {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: meta(names.configMap, 'config'),
-      data: {
-        bootstrap: String(input.bootstrap),
-        'logback.xml': LOGBACK_XML,
-        'probe.sh': PROBE_SCRIPT,
-        'start.sh': startScript,
-        'zoo.cfg': staticConfig,
-        [DYNAMIC_CONFIG_KEY]: renderDynamicConfig(ref, members, spec, input.pendingMoves),
-      },
+      data: configMapData({
+        files,
+        shared,
+        live: input.liveConfigMap,
+        projected: (input.livePods ?? []).map((pod) => projectedKeys(pod, names.configMap)),
+      }),
     },
     headlessService: {
       apiVersion: 'v1',
@@ -262,8 +283,4 @@ function persistence(
       },
     ],
   };
-}
-
-function revisionOf(parts: Record<string, unknown>): string {
-  return createHash('sha256').update(canonicalJson(parts)).digest('hex').slice(0, 16);
 }

@@ -5,6 +5,7 @@
 import type { V1Affinity, V1PodTemplateSpec, V1Probe, V1Volume } from '@kubernetes/client-node';
 import { RESTART_ANNOTATION } from '../api/constants.js';
 import { DEFAULTS, type ResolvedSpec } from '../api/defaults.js';
+import { configVolumeItems } from './config-map.js';
 import { type ClusterRef, commonLabels, objectNames, selectorLabels } from './names.js';
 
 /** Container paths of the volumes; the scripts read them from the environment. */
@@ -46,9 +47,16 @@ function defaultAffinity(cluster: ClusterRef): V1Affinity {
   };
 }
 
-function volumes(cluster: ClusterRef, spec: ResolvedSpec): V1Volume[] {
+function volumes(cluster: ClusterRef, spec: ResolvedSpec, configFilesHash: string): V1Volume[] {
   const list: V1Volume[] = [
-    { name: 'config', configMap: { name: objectNames(cluster).configMap, defaultMode: 0o555 } },
+    {
+      name: 'config',
+      configMap: {
+        name: objectNames(cluster).configMap,
+        defaultMode: 0o555,
+        items: configVolumeItems(configFilesHash),
+      },
+    },
     { name: 'conf', emptyDir: {} },
     { name: 'logs', emptyDir: {} },
     { name: 'tmp', emptyDir: {} },
@@ -59,11 +67,13 @@ function volumes(cluster: ClusterRef, spec: ResolvedSpec): V1Volume[] {
 
 /**
  * The pod template without the revision annotation (the revision is a hash of this).
+ * `configFilesHash` names the revision's files in the ConfigMap (`config-map.ts`).
  * `restartedAt` is the cluster's restart request, if any: a new value changes the revision.
  */
 export function renderPodTemplate(
   cluster: ClusterRef,
   spec: ResolvedSpec,
+  configFilesHash: string,
   restartedAt?: string | undefined,
 ): V1PodTemplateSpec {
   const { pod, ports } = spec;
@@ -142,7 +152,7 @@ export function renderPodTemplate(
       terminationGracePeriodSeconds: pod.terminationGracePeriodSeconds ?? DEFAULTS.terminationGracePeriodSeconds,
       ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
       ...(pod.topologySpreadConstraints ? { topologySpreadConstraints: pod.topologySpreadConstraints } : {}),
-      volumes: volumes(cluster, spec),
+      volumes: volumes(cluster, spec, configFilesHash),
     },
   };
 }

@@ -3,6 +3,8 @@
  * from its own data, with every acknowledged write.
  */
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import test from 'ava';
@@ -21,6 +23,7 @@ import {
   waitForStatus,
 } from '../support/clusters.js';
 import { runOperator } from '../support/operator.js';
+import { containerProcessOf } from '../support/pods.js';
 import { ZnodeWriter } from '../support/znode-writer.js';
 
 test.serial(
@@ -77,14 +80,6 @@ test.serial(
   },
 );
 
-/** The network namespace the process kubelet runs a pod's container in (`process://<netns>/<pid>`). */
-function netnsOf(pod: V1Pod): string {
-  const id = pod.status?.containerStatuses?.[0]?.containerID ?? '';
-  const match = /^process:\/\/([^/]+)\/\d+$/.exec(id);
-  if (match === null) throw new Error(`pod ${pod.metadata?.name} has no process container id: ${JSON.stringify(id)}`);
-  return match[1] as string;
-}
-
 test.serial(
   'a follower’s network cut during a roll: the roll never takes a second member down, heals the cut one, and finishes with no write lost',
   async (t) => {
@@ -99,7 +94,7 @@ test.serial(
     const follower = (await memberPods(namespace, 'zk')).find((pod) => pod.metadata?.name !== formed.leader);
     if (follower === undefined) throw new Error('no follower');
     // Its link goes down inside its own namespace: it neither reaches its peers nor is reached.
-    await promisify(execFile)('ip', ['-n', netnsOf(follower), 'link', 'set', 'eth0', 'down']);
+    await promisify(execFile)('ip', ['-n', containerProcessOf(follower).netns, 'link', 'set', 'eth0', 'down']);
     const cutAt = Date.now();
     await waitForStatus(
       namespace,
@@ -131,6 +126,143 @@ test.serial(
       'the member that was cut off goes first: it is down already, so restarting it costs nothing',
     );
     t.is(restarts.length, 3, 'one restart per member');
+    const report = await writer.stop();
+    t.log(`writes acknowledged ${report.acknowledged}, failed ${report.failed}, longest gap ${report.longestGapMs} ms`);
+    t.deepEqual(report.lost, [], 'every acknowledged write survived');
+  },
+);
+
+/** The zoo.cfg a running member's container reads at /config (its ZK_CONFIG_SOURCE on this host). */
+async function configSourceZooCfg(pid: number): Promise<string> {
+  const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+  const source = environ.find((entry) => entry.startsWith('ZK_CONFIG_SOURCE='))?.slice('ZK_CONFIG_SOURCE='.length);
+  if (source === undefined) throw new Error(`process ${pid} has no ZK_CONFIG_SOURCE`);
+  return readFile(join(source, 'zoo.cfg'), 'utf8');
+}
+
+/** The ConfigMap key pod's template projects to /config/zoo.cfg. */
+const zooCfgKeyOf = (pod: V1Pod): string =>
+  pod.spec?.volumes?.find((v) => v.name === 'config')?.configMap?.items?.find((item) => item.path === 'zoo.cfg')?.key ??
+  '';
+
+const isReady = (pod: V1Pod) => (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+test.serial(
+  'an OOM kill (SIGKILL) of a second member while a roll is stalled on a bad config: it restarts on its own revision’s zoo.cfg, quorum comes back by itself, nothing lost',
+  async (t) => {
+    const namespace = await newNamespace(t);
+    await runOperator(t, namespace);
+    const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+    await createCluster(namespace, 'zk', {
+      replicas: 3,
+      storage: { size: '1Gi', reclaimPolicy: 'Delete' },
+      rollingUpdate: { stepTimeoutSeconds: 30 },
+    });
+    const formed = await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+    const goodRevision = formed.targetRevision;
+    const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/stalled-roll-kill');
+    t.teardown(() => writer.stop().catch(() => undefined));
+    await pollUntil('50 acknowledged writes', async () => writer.count >= 50 || undefined, { timeoutMs: 60_000 });
+    const podsBefore = await memberPods(namespace, 'zk');
+    const before = new Map(podsBefore.map((pod) => [pod.metadata?.name, pod.metadata?.uid]));
+    // What each member started with: the file its container reads at /config/zoo.cfg.
+    const startedWith = new Map(
+      await Promise.all(
+        podsBefore.map(
+          async (pod) => [pod.metadata?.name, await configSourceZooCfg(containerProcessOf(pod).pid)] as const,
+        ),
+      ),
+    );
+
+    // A whole-number key the schema does not know: admission lets it through, ZooKeeper's
+    // config parser refuses it (Integer.parseInt) and the member exits. (`maxCnxns=lots` would
+    // not do: ZooKeeper reads that one with Integer.getInteger, which falls back to a default.)
+    await patchCluster(namespace, 'zk', { spec: { config: { connectToLearnerMasterLimit: 'lots' } } });
+    const stalled = await waitForStatus(
+      namespace,
+      'zk',
+      'the roll stalled on the member restarted onto the bad config',
+      (status) => status.conditions?.some((c) => c.type === 'Progressing' && c.reason === 'RollStalled') ?? false,
+      ROLLED_MS,
+    );
+    t.not(stalled.targetRevision, goodRevision);
+    const pods = await memberPods(namespace, 'zk');
+    const onBad = pods.filter((pod) => pod.metadata?.uid !== before.get(pod.metadata?.name));
+    t.is(onBad.length, 1, 'the roll restarted one member');
+    const broken = onBad[0] as V1Pod;
+    t.is(
+      broken.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode,
+      2,
+      `${broken.metadata?.name} ran ZooKeeper, which refused the config ("Invalid config, exiting abnormally")`,
+    );
+
+    const victim = pods.find((pod) => pod !== broken && pod.metadata?.name !== stalled.leader);
+    if (victim === undefined) throw new Error('no follower left on the good revision');
+    const victimName = victim.metadata?.name ?? '';
+    const ownZooCfg = startedWith.get(victimName) ?? '';
+    t.regex(ownZooCfg, /^tickTime=2000$/m);
+    t.notRegex(ownZooCfg, /connectToLearnerMasterLimit/);
+
+    const pid = containerProcessOf(victim).pid;
+    t.is((await readFile(`/proc/${pid}/comm`, 'utf8')).trim(), 'java', 'the container process is the JVM');
+    process.kill(pid, 'SIGKILL');
+    const killedAt = Date.now();
+
+    const restarted = await pollUntil(
+      `${victimName} restarted in place and Ready`,
+      async () => {
+        const pod = (await memberPods(namespace, 'zk')).find((p) => p.metadata?.name === victimName);
+        const status = pod?.status?.containerStatuses?.[0];
+        if (pod !== undefined && isReady(pod) && (status?.restartCount ?? 0) >= 1) return pod;
+        const restarts = (await clusterEvents(namespace, 'zk')).filter((e) => e.startsWith('Restarting'));
+        throw new Error(
+          `${victimName}: uid ${pod?.metadata?.uid === victim.metadata?.uid ? 'unchanged' : 'changed'}, restarts ${status?.restartCount}, state ${JSON.stringify(status?.state)}; the operator's restarts: ${restarts.join(' | ')}`,
+        );
+      },
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
+    t.is(restarted.metadata?.uid, victim.metadata?.uid, 'the same pod: its container restarted in place');
+    t.is(
+      await configSourceZooCfg(containerProcessOf(restarted).pid),
+      ownZooCfg,
+      'it started with its own revision’s zoo.cfg',
+    );
+    const available = await waitForStatus(
+      namespace,
+      'zk',
+      'quorum back',
+      (status) => status.conditions?.some((c) => c.type === 'Available' && c.status === 'True') ?? false,
+      120_000,
+    );
+    t.log(`quorum back ${Date.now() - killedAt} ms after the SIGKILL; leader ${available.leader}`);
+    const during = await memberPods(namespace, 'zk');
+    for (const pod of during.filter((p) => p.metadata?.name !== broken.metadata?.name)) {
+      t.is(
+        pod.metadata?.uid,
+        before.get(pod.metadata?.name),
+        `${pod.metadata?.name} was not restarted by the operator`,
+      );
+    }
+    const restartsWhileStalled = (await clusterEvents(namespace, 'zk')).filter((e) => e.startsWith('Restarting'));
+    t.is(restartsWhileStalled.length, 1, restartsWhileStalled.join('\n'));
+
+    // The fix: the bad key goes, which is the good revision again; the broken member goes back to it.
+    await patchCluster(namespace, 'zk', { spec: { config: { connectToLearnerMasterLimit: null } } });
+    const fixedAt = Date.now();
+    const rolled = await waitForStatus(
+      namespace,
+      'zk',
+      'back on the good revision and Running',
+      (status, cluster) => status.targetRevision === goodRevision && isRunning(status, cluster),
+      ROLLED_MS,
+    );
+    t.log(`Running ${Date.now() - fixedAt} ms after the fix; leader ${rolled.leader}`);
+    const settledConfigMap = await core.readNamespacedConfigMap({ namespace, name: 'zk-config' });
+    t.deepEqual(
+      Object.keys(settledConfigMap.data ?? {}).filter((key) => /^zoo\.cfg\.[0-9a-f]{16}$/.test(key)),
+      [zooCfgKeyOf(victim)],
+      'the bad revision’s files are gone with its last member',
+    );
     const report = await writer.stop();
     t.log(`writes acknowledged ${report.acknowledged}, failed ${report.failed}, longest gap ${report.longestGapMs} ms`);
     t.deepEqual(report.lost, [], 'every acknowledged write survived');

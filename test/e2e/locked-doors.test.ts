@@ -15,6 +15,7 @@ import { runCommand } from '../harness/kubelet/command.js';
 import { pollUntil } from '../harness/poll.js';
 import { createCluster, FORMED_MS, isSettled, memberPods, waitForStatus } from '../support/clusters.js';
 import { runOperator } from '../support/operator.js';
+import { containerProcessOf } from '../support/pods.js';
 
 const { client: CLIENT_PORT, admin: ADMIN_PORT } = resolveSpec({}).ports;
 
@@ -54,14 +55,6 @@ async function restrictedNamespace(t: ExecutionContext): Promise<string> {
 }
 
 const isReady = (pod: V1Pod) => (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-
-/** The network namespace the process kubelet runs `pod` in (its container id is `process://<netns>/<pid>`). */
-function netnsOf(pod: V1Pod): string {
-  const id = pod.status?.containerStatuses?.[0]?.containerID ?? '';
-  const netns = /^process:\/\/([^/]+)\/\d+$/.exec(id)?.[1];
-  if (!netns) throw new Error(`pod ${pod.metadata?.name} has no process container id: "${id}"`);
-  return netns;
-}
 
 /** Connects from inside `netns` with bash's /dev/tcp; with `request`, sends it and returns the whole answer. */
 function connectFrom(netns: string, host: string, port: number, request = '') {
@@ -126,13 +119,13 @@ for (const version of ['3.8.6', '3.9.4']) {
           );
         }
         await t.throwsAsync(
-          connectFrom(netnsOf(peer), ip, ADMIN_PORT),
+          connectFrom(containerProcessOf(peer).netns, ip, ADMIN_PORT),
           { message: /Connection refused/ },
           `the AdminServer of ${name} from ${peer.metadata?.name}`,
         );
         // ...while in the member's own network namespace it serves, secrets included: the door is locked, not missing.
         const inside = await connectFrom(
-          netnsOf(pod),
+          containerProcessOf(pod).netns,
           '127.0.0.1',
           ADMIN_PORT,
           'GET /commands/system_properties HTTP/1.0\\r\\n\\r\\n',

@@ -102,6 +102,18 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
+    injected:
+      'a second member’s JVM killed (SIGKILL, as the OOM killer does) while a roll is stalled on a config ZooKeeper refuses (`connectToLearnerMasterLimit: lots`)',
+    operator:
+      'restarts only the first member, which never serves (`RollStalled`); the killed member’s container restarts in place with its own revision’s zoo.cfg (each revision’s files under their own ConfigMap keys), and the operator does not restart it onto the bad revision (`DesiredRevisionFailing`); once the spec is fixed it restarts the broken member',
+    recovery:
+      'quorum back 7–20 s after the kill, without help; Running 6–19 s after the fix; longest write gap 5–17 s (three runs, two of them beside another e2e file)',
+    provedBy: {
+      file: 'test/e2e/faults.test.ts',
+      titleContains: 'an OOM kill (SIGKILL) of a second member while a roll is stalled on a bad config',
+    },
+  },
+  {
     injected: 'the StatefulSet scaled by hand to 1, and to 0, under a writer',
     operator: 'restores it to the committed voters (Warning `StatefulSetReplicasRestored`, 0.6–0.7 s later)',
     recovery: 'quorum back; longest write gap 13–16 s (the members’ pods restart)',

@@ -13,3 +13,11 @@ export function assertUnschedulable(t: ExecutionContext, pod: V1Pod): void {
     `${name} is PodScheduled False/Unschedulable`,
   );
 }
+
+/** The network namespace and pid of `pod`'s first container as the process kubelet runs it (`process://<netns>/<pid>`). */
+export function containerProcessOf(pod: V1Pod): { netns: string; pid: number } {
+  const id = pod.status?.containerStatuses?.[0]?.containerID ?? '';
+  const match = /^process:\/\/([^/]+)\/(\d+)$/.exec(id);
+  if (match === null) throw new Error(`pod ${pod.metadata?.name} has no process container id: ${JSON.stringify(id)}`);
+  return { netns: match[1] as string, pid: Number(match[2]) };
+}

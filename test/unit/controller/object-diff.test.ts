@@ -163,6 +163,14 @@ const cases: { name: string; desired: unknown; live: unknown; difference: string
     difference: 'data.bootstrap',
   },
   {
+    name: 'a ConfigMap still holding a revision’s files that the operator now drops',
+    desired: configMap.desired,
+    live: changed(configMap.served, (c) => {
+      c.data['zoo.cfg.0123456789abcdef'] = 'tickTime=2000\n';
+    }),
+    difference: 'data.zoo.cfg.0123456789abcdef',
+  },
+  {
     name: 'a ConfigMap that lost one of the operator’s labels',
     desired: configMap.desired,
     live: changed(configMap.served, (c) => {

@@ -16,7 +16,7 @@ import type { ClusterCache, OwnedKind } from '../../../src/controller/dependenci
 import { FORMED_ANNOTATION } from '../../../src/controller/formation.js';
 import { clusterReconciler } from '../../../src/controller/reconciler.js';
 import type { EvictionOutcome } from '../../../src/controller/rolling-restart.js';
-import { renderCluster } from '../../../src/render/cluster.js';
+import { type DesiredObjects, renderCluster } from '../../../src/render/cluster.js';
 import type { OperatorPod } from '../../../src/render/network-policy.js';
 import type { ReconcileContext } from '../../../src/runtime/controller.js';
 import type { OwnedObject } from '../../../src/runtime/kube-writer.js';
@@ -386,6 +386,44 @@ test('a changed config restarts one member per reconcile: followers first, the l
     'the roll is done',
   );
   t.is(world.clusterObject?.status?.phase, 'Running');
+});
+
+test('mid-roll the ConfigMap keeps the files of the members not yet restarted, and drops them after the last', async (t) => {
+  const world = new World(cluster());
+  await world.reconcile();
+  const first = renderCluster({ cluster: cluster(), bootstrap: true });
+  world.addReadyPods(3, first.revision);
+  const runOn = (pod: V1Pod, rendered: DesiredObjects) => {
+    pod.spec = rendered.statefulSet.spec?.template.spec ?? { containers: [] };
+  };
+  for (const pod of world.pods) runOn(pod, first);
+  await world.reconcile();
+  const next = renderCluster({ cluster: world.edit({ config: { tickTime: '3000' } }), bootstrap: false });
+  const zooCfgKey = (rendered: DesiredObjects) =>
+    rendered.statefulSet.spec?.template.spec?.volumes
+      ?.find((v) => v.name === 'config')
+      ?.configMap?.items?.find((item) => item.path === 'zoo.cfg')?.key ?? '';
+  const revisionsHeld = () =>
+    Object.keys((world.objects.get('ConfigMap/example-config') as V1ConfigMap).data ?? {}).filter(
+      (key) => key.startsWith('zoo.cfg.') && key !== 'zoo.cfg.dynamic',
+    );
+  for (let round = 0; round < 3; round++) {
+    world.writes.length = 0;
+    await world.reconcile();
+    t.deepEqual(revisionsHeld(), [zooCfgKey(first), zooCfgKey(next)].sort(), `round ${round}: both revisions' files`);
+    const name = /evict pod (\S+)/.exec(world.writes.find((w) => w.startsWith('evict pod')) ?? '')?.[1] ?? '';
+    const pod = world.pods.find((p) => p.metadata?.name === name);
+    if (pod?.metadata === undefined) return t.fail(`round ${round} restarted no member`);
+    pod.metadata = { ...pod.metadata, uid: `${name}-new`, annotations: { [REVISION_ANNOTATION]: next.revision } };
+    runOn(pod, next);
+  }
+  world.writes.length = 0;
+  await world.reconcile();
+  t.deepEqual(revisionsHeld(), [zooCfgKey(next)], 'no member runs the old revision any more');
+  t.true(world.writes.includes('apply ConfigMap/example-config'));
+  world.writes.length = 0;
+  await world.reconcile();
+  t.deepEqual(world.writes, [], 'settled: no write calls');
 });
 
 test('leader hand-off: the leader leaves the config, restarts as a joiner and is added back; no restart of a voter leader', async (t) => {

@@ -26,6 +26,8 @@ interface Scenario {
   /** Paused (a long GC): synced in the leader's count, but neither answering nor Ready. */
   frozen?: number[];
   missing?: number[];
+  /** Their container was restarted in place (a crash, an OOM kill); down while also in `down` or `stuck`. */
+  restartedInPlace?: number[];
   paused?: boolean;
   /** Seconds since the youngest pod was created. */
   podAgeSeconds?: number;
@@ -80,6 +82,7 @@ function rollInput(s: Scenario): RollInput {
     revision: has(s.outdated, myid) ? 'old' : 'new',
     terminating: false,
     stuck: has(s.stuck, myid),
+    restartedInPlace: has(s.restartedInPlace, myid),
     // The readiness probe passes for a serving member (slow answers to the operator aside).
     ready: serving.includes(myid) && leaderServes && !has(s.frozen, myid),
     createdAt: new Date(now.getTime() - (s.podAgeSeconds ?? 30) * 1000),
@@ -165,6 +168,21 @@ const cases: { name: string; scenario: Scenario; expect: string }[] = [
     expect: 'restart zk-1',
   },
   {
+    name: 'a down outdated member is not restarted onto a revision another member crash-loops on',
+    scenario: { size: 3, leader: 3, outdated: [1, 3], stuck: [1, 2] },
+    expect: 'wait DesiredRevisionFailing',
+  },
+  {
+    name: 'nor while that member, between its crashes, runs without serving',
+    scenario: { size: 3, leader: undefined, outdated: [1, 3], restartedInPlace: [1, 2], stuck: [1], down: [2] },
+    expect: 'wait DesiredRevisionFailing',
+  },
+  {
+    name: 'a member on the desired revision that was restarted in place and serves again holds nothing',
+    scenario: { size: 3, leader: 3, outdated: [1, 3], stuck: [1], restartedInPlace: [2] },
+    expect: 'restart zk-0',
+  },
+  {
     name: 'a single member restarts without redundancy',
     scenario: { size: 1, leader: 1, outdated: [1] },
     expect: 'restart zk-0',
@@ -196,6 +214,7 @@ const arbitraryScenario = fc.integer({ min: 1, max: 7 }).chain((size) => {
     outdated: ids,
     down: ids,
     stuck: ids,
+    restartedInPlace: ids,
     syncing: ids,
     missing: fc.uniqueArray(id, { maxLength: 2 }),
   });
@@ -210,6 +229,21 @@ test('property: a serving voter is restarted only if the synced voters without i
       const member = input.health.members.find((m) => m.pod === step.pod);
       if (!member?.serving || !member.synced || input.health.quorumSize < 3) return true;
       return input.health.syncedVoters - 1 >= majorityOf(input.health.quorumSize);
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass('fc.assert throws on a counterexample');
+});
+
+test('property: no down member is restarted onto the desired revision while a member fails on it', (t) => {
+  fc.assert(
+    fc.property(arbitraryScenario, (scenario) => {
+      const input = rollInput(scenario);
+      const step = nextRollStep(input);
+      const failing = input.pods.some(
+        (p) => p.revision === input.desiredRevision && !p.ready && (p.stuck || p.restartedInPlace),
+      );
+      return !failing || step.kind !== 'restart' || step.reason.code !== 'RestartingDownMember';
     }),
     { numRuns: 2000 },
   );

@@ -1,3 +1,4 @@
+import type { V1Pod } from '@kubernetes/client-node';
 import test from 'ava';
 import fc from 'fast-check';
 import { RESTART_ANNOTATION, REVISION_ANNOTATION } from '../../../src/api/constants.js';
@@ -5,10 +6,11 @@ import type { ZooKeeperClusterSpec } from '../../../src/api/types.js';
 import { canonicalJson } from '../../../src/render/canonical-json.js';
 import { renderCluster } from '../../../src/render/cluster.js';
 import { aCluster } from '../../support/builders.js';
+import { memberConfigFiles } from '../../support/member-config.js';
 
 const render = (spec: ZooKeeperClusterSpec = {}, bootstrap = false) =>
   renderCluster({ cluster: aCluster(spec), bootstrap });
-const zooCfg = (spec: ZooKeeperClusterSpec = {}) => render(spec).configMap.data?.['zoo.cfg'] ?? '';
+const zooCfg = (spec: ZooKeeperClusterSpec = {}) => memberConfigFiles(render(spec))['zoo.cfg'] ?? '';
 const container = (spec: ZooKeeperClusterSpec = {}) => {
   const c = render(spec).statefulSet.spec?.template.spec?.containers[0];
   if (!c) throw new Error('no container rendered');
@@ -39,7 +41,7 @@ test('zoo.cfg enables reconfig, disables standalone mode, and whitelists only th
 
 test('the AdminServer serves the member’s loopback only, on its port, and no Service or container port publishes it', (t) => {
   const rendered = render({ ports: { admin: 18080 } });
-  const cfg = (rendered.configMap.data?.['zoo.cfg'] ?? '').split('\n');
+  const cfg = (memberConfigFiles(rendered)['zoo.cfg'] ?? '').split('\n');
   t.true(cfg.includes('admin.enableServer=true'));
   t.true(cfg.includes('admin.serverAddress=127.0.0.1'));
   t.true(cfg.includes('admin.serverPort=18080'));
@@ -333,4 +335,60 @@ test('rendering is deterministic: the same spec renders byte-identical objects, 
       }),
     ),
   );
+});
+
+/** A pod as the StatefulSet creates it from a rendered template. */
+const podOf = (rendered: ReturnType<typeof render>): V1Pod => ({
+  metadata: rendered.statefulSet.spec?.template.metadata ?? {},
+  spec: rendered.statefulSet.spec?.template.spec ?? { containers: [] },
+});
+
+/** What `pod` reads from /config given the ConfigMap `data`, as a kubelet projects its items. */
+const filesSeenBy = (pod: V1Pod, data: Record<string, string>) =>
+  Object.fromEntries(
+    (pod.spec?.volumes?.find((v) => v.name === 'config')?.configMap?.items ?? []).map((item) => [
+      item.path,
+      data[item.key],
+    ]),
+  );
+
+test('mid-roll, a member not yet restarted still reads its own revision’s files; the membership stays shared', (t) => {
+  const before = renderCluster({ cluster: aCluster(), bootstrap: false });
+  const edited = aCluster({ config: { maxCnxns: 'lots' } });
+  const live = before.configMap.data ?? {};
+  const pods = [podOf(before), podOf(before), podOf(before)];
+  const during = renderCluster({
+    cluster: edited,
+    members: [1, 2],
+    bootstrap: false,
+    liveConfigMap: live,
+    livePods: pods,
+  });
+  const data = during.configMap.data ?? {};
+  const outdated = filesSeenBy(podOf(before), data);
+  t.deepEqual(
+    { ...outdated, 'zoo.cfg.dynamic': undefined },
+    { ...memberConfigFiles(before), 'zoo.cfg.dynamic': undefined },
+    'byte for byte the files it was created with',
+  );
+  t.false(outdated['zoo.cfg']?.includes('maxCnxns=lots'));
+  t.is(outdated['zoo.cfg.dynamic'], data['zoo.cfg.dynamic'], 'the committed membership, as every member reads it');
+  t.is(outdated['zoo.cfg.dynamic']?.trim().split('\n').length, 2);
+  t.true(memberConfigFiles(during)['zoo.cfg']?.includes('maxCnxns=lots\n'));
+
+  // Once every member runs the new revision, the old files go.
+  const after = renderCluster({
+    cluster: edited,
+    bootstrap: false,
+    liveConfigMap: data,
+    livePods: [podOf(during), podOf(during), podOf(during)],
+  });
+  t.deepEqual(after.configMap, renderCluster({ cluster: edited, bootstrap: false }).configMap);
+});
+
+test('a member’s files change the pod template, and so the revision; the shared keys do not', (t) => {
+  const items = (rendered: ReturnType<typeof render>) =>
+    rendered.statefulSet.spec?.template.spec?.volumes?.find((v) => v.name === 'config')?.configMap?.items;
+  t.notDeepEqual(items(render({ config: { tickTime: '3000' } })), items(render()));
+  t.deepEqual(items(render({}, true)), items(render({ replicas: 5 }, false)));
 });

@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import type { ZooKeeperClusterSpec } from '../../../src/api/types.js';
 import { renderCluster } from '../../../src/render/cluster.js';
 import { aCluster } from '../../support/builders.js';
+import { memberConfigFiles } from '../../support/member-config.js';
 
 interface PodDirs {
   root: string;
@@ -33,9 +34,9 @@ function podDirs(spec: ZooKeeperClusterSpec, bootstrap: boolean, meta = { name: 
     bin: join(root, 'bin'),
   };
   for (const dir of [dirs.config, dirs.bin]) mkdirSync(dir, { recursive: true });
-  const data = renderCluster({ cluster: aCluster(spec, meta), bootstrap }).configMap.data ?? {};
+  const files = memberConfigFiles(renderCluster({ cluster: aCluster(spec, meta), bootstrap }));
   // Read-only, as a ConfigMap volume (defaultMode 0555) presents them.
-  for (const [file, content] of Object.entries(data)) writeFileSync(join(dirs.config, file), content, { mode: 0o555 });
+  for (const [file, content] of Object.entries(files)) writeFileSync(join(dirs.config, file), content, { mode: 0o555 });
   // Records its arguments and environment instead of starting ZooKeeper.
   const fake = join(dirs.bin, 'zkServer.sh');
   writeFileSync(

@@ -12,11 +12,12 @@ import fc from 'fast-check';
 import { renderCluster } from '../../../src/render/cluster.js';
 import { memberStateReader, READING_MAX_AGE_MS, readMember } from '../../../src/zookeeper/ensemble-reader.js';
 import { aCluster } from '../../support/builders.js';
+import { memberConfigFiles } from '../../support/member-config.js';
 
 const recorded = join(dirname(fileURLToPath(import.meta.url)), 'recorded', '3.9.4');
 
 function renderedWhitelist(): string[] {
-  const zooCfg = renderCluster({ cluster: aCluster(), bootstrap: false }).configMap.data?.['zoo.cfg'] ?? '';
+  const zooCfg = memberConfigFiles(renderCluster({ cluster: aCluster(), bootstrap: false }))['zoo.cfg'] ?? '';
   return (/^4lw\.commands\.whitelist=(.*)$/m.exec(zooCfg)?.[1] ?? '').split(',');
 }
 

@@ -51,13 +51,14 @@ dev-cluster: deps controlplane ## Start a local control plane with real ZooKeepe
 
 .PHONY: bench
 # The production build (dist/) on a control plane of its own; a full run updates docs/benchmarks.{md,json}.
-bench: build controlplane ## Run the benchmarks: the decisions' micro-benchmarks, then the suite on the local control plane (about 15 min)
+bench: build controlplane ## Run the benchmarks: micro-benchmarks, the suite on the local control plane, then the footprint (about 40 min)
 	npm run bench
 	node --import=tsx bench/cluster/main.ts
+	node --import=tsx bench/footprint.ts --skip-build --out bench/results/footprint.json
 
 .PHONY: bench-footprint
 # 1, 100 and 1,000 unscheduled clusters against the production build; its figures are in docs/benchmarks.md.
-bench-footprint: build controlplane ## The operator's memory, CPU, API writes and cold start with 1, 100 and 1,000 clusters (about 25 min)
+bench-footprint: build controlplane ## Only the footprint: memory, CPU, API writes and cold start with 1, 100 and 1,000 clusters (about 25 min)
 	node --import=tsx bench/footprint.ts --skip-build --out bench/results/footprint.json
 
 # The operator's container image (needs Docker). IMAGE=registry/name:tag to build for a registry.

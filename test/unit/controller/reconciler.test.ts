@@ -277,6 +277,7 @@ test('a new cluster: every object is applied in order, then the status, each wit
     'apply Service/example-client',
     'apply StatefulSet/example',
     'apply PodDisruptionBudget/example',
+    'apply ConfigMap/example-connection',
     'status example Creating',
   ]);
   t.deepEqual(world.events, [
@@ -286,6 +287,7 @@ test('a new cluster: every object is applied in order, then the status, each wit
     'Normal Created: Created Service example-client',
     'Normal Created: Created StatefulSet example',
     'Normal Created: Created PodDisruptionBudget example',
+    'Normal Created: Created ConfigMap example-connection',
   ]);
   t.deepEqual(
     outcome,

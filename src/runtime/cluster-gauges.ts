@@ -1,6 +1,6 @@
 /**
  * The operator's per-cluster gauges, fed by each reconcile: ZooKeeper's view of the ensemble
- * (members serving, synced voters, fault tolerance, availability, leader changes, each member's
+ * (members serving, voters, synced voters, fault tolerance, availability, leader changes, each member's
  * last zxid) and the rolling restart's progress. A cluster that is gone has its series removed,
  * so dashboards and alerts never see a deleted cluster's last values.
  *
@@ -14,6 +14,10 @@ import type { OperatorMetrics } from './metrics.js';
 
 export function clusterGauges(metrics: OperatorMetrics): HealthObserver {
   const serving = metrics.clusterGauge('zookeeper_cluster_members_serving', 'Members serving client requests.');
+  const voters = metrics.clusterGauge(
+    'zookeeper_cluster_voters',
+    'Voters in the committed configuration, as the leader counts them (the quorum size).',
+  );
   const synced = metrics.clusterGauge('zookeeper_cluster_synced_voters', 'The leader plus voting followers in sync.');
   const tolerance = metrics.clusterGauge(
     'zookeeper_cluster_fault_tolerance',
@@ -39,6 +43,7 @@ export function clusterGauges(metrics: OperatorMetrics): HealthObserver {
   const lastLeader = new Map<string, string>();
   const observeHealth = (labels: { namespace: string; name: string }, health: EnsembleHealth) => {
     serving.set(labels, health.members.filter((m) => m.serving).length);
+    voters.set(labels, health.quorumSize);
     synced.set(labels, health.syncedVoters);
     tolerance.set(labels, health.faultTolerance);
     available.set(labels, health.available ? 1 : 0);

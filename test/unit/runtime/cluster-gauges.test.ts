@@ -2,34 +2,8 @@ import test from 'ava';
 import type { OperationStatus } from '../../../src/api/types.js';
 import { clusterGauges } from '../../../src/runtime/cluster-gauges.js';
 import { OperatorMetrics } from '../../../src/runtime/metrics.js';
-import { assessEnsemble, type MemberReading } from '../../../src/zookeeper/health.js';
-import { aCluster } from '../../support/builders.js';
-
-/** Readings of a healthy ensemble of `size` voters in which member `leader` (a server id) leads. */
-function readings(size: number, leader: number): MemberReading[] {
-  const ids = Array.from({ length: size }, (_, ordinal) => ordinal + 1);
-  const conf = {
-    serverId: 0,
-    members: ids.map((myid) => ({ myid, host: `example-${myid - 1}`, role: 'participant' as const })),
-    configVersion: '100000000',
-  };
-  return ids.map((myid) => ({
-    pod: `example-${myid - 1}`,
-    myid,
-    srvr: { version: '3.9.4', mode: myid === leader ? 'leader' : 'follower', zxid: '0x100000005', epoch: 1 },
-    mntr:
-      myid === leader
-        ? {
-            serverState: 'leader',
-            peerState: 'leading - broadcast',
-            quorumSize: size,
-            syncedFollowers: size - 1,
-            syncedNonVotingFollowers: 0,
-          }
-        : { serverState: 'follower', peerState: 'following - broadcast' },
-    conf: { ...conf, serverId: myid },
-  }));
-}
+import { assessEnsemble } from '../../../src/zookeeper/health.js';
+import { aCluster, healthyReadings } from '../../support/builders.js';
 
 async function value(metrics: OperatorMetrics, name: string, cluster = 'example') {
   const metric = await metrics.registry.getSingleMetric(name)?.get();
@@ -41,16 +15,17 @@ const roll = (done: number, total: number): OperationStatus => ({ kind: 'Rolling
 test('fault tolerance and synced voters follow ZooKeeper’s view', async (t) => {
   const metrics = new OperatorMetrics({ processMetrics: false });
   const gauges = clusterGauges(metrics);
-  gauges.observe(aCluster({ replicas: 5 }), assessEnsemble(readings(5, 5)));
+  gauges.observe(aCluster({ replicas: 5 }), assessEnsemble(healthyReadings(5, 5)));
   t.is(await value(metrics, 'zookeeper_cluster_fault_tolerance'), 2);
   t.is(await value(metrics, 'zookeeper_cluster_synced_voters'), 5);
+  t.is(await value(metrics, 'zookeeper_cluster_voters'), 5);
   t.is(await value(metrics, 'zookeeper_cluster_available'), 1);
 });
 
 test('leader changes count each new leader after the first one seen', async (t) => {
   const metrics = new OperatorMetrics({ processMetrics: false });
   const gauges = clusterGauges(metrics);
-  for (const leader of [3, 3, 2, 3]) gauges.observe(aCluster(), assessEnsemble(readings(3, leader)));
+  for (const leader of [3, 3, 2, 3]) gauges.observe(aCluster(), assessEnsemble(healthyReadings(3, leader)));
   t.is(await value(metrics, 'zookeeper_cluster_leader_changes'), 2);
 });
 
@@ -72,8 +47,8 @@ test('forget removes every series of that cluster only, and its leader is no lon
   const metrics = new OperatorMetrics({ processMetrics: false });
   const gauges = clusterGauges(metrics);
   const other = aCluster({}, { name: 'other' });
-  gauges.observe(aCluster(), assessEnsemble(readings(3, 3)), roll(0, 3));
-  gauges.observe(other, assessEnsemble(readings(3, 3)));
+  gauges.observe(aCluster(), assessEnsemble(healthyReadings(3, 3)), roll(0, 3));
+  gauges.observe(other, assessEnsemble(healthyReadings(3, 3)));
   gauges.forget('default', 'example');
   const names = (await metrics.registry.getMetricsAsJSON()).flatMap((m) =>
     m.values.map((v) => `${m.name}/${v.labels.name}`),
@@ -84,6 +59,6 @@ test('forget removes every series of that cluster only, and its leader is no lon
   );
   t.true(names.includes('zookeeper_cluster_fault_tolerance/other'));
   // Seen again later (re-created under the same name): the first leader seen is no change.
-  gauges.observe(aCluster(), assessEnsemble(readings(3, 2)));
+  gauges.observe(aCluster(), assessEnsemble(healthyReadings(3, 2)));
   t.is(await value(metrics, 'zookeeper_cluster_leader_changes'), 0);
 });

@@ -5,7 +5,7 @@
  * so dashboards and alerts never see a deleted cluster's last values.
  *
  * The alerts of the chart's monitoring pack (`helm/zookeeper-operator/files/monitoring/`) use
- * these names; renaming one breaks them (`promtool test rules` there catches it).
+ * these names; test/unit/packaging/monitoring.test.ts fails when one of them is no longer exported.
  */
 import type { OperationStatus, ZooKeeperCluster } from '../api/types.js';
 import type { HealthObserver } from '../controller/dependencies.js';

@@ -1,8 +1,9 @@
 /**
  * The operator's per-cluster gauges, fed by each reconcile: ZooKeeper's view of the ensemble
- * (members serving, voters, synced voters, fault tolerance, availability, leader changes, each member's
- * last zxid) and the rolling restart's progress. A cluster that is gone has its series removed,
- * so dashboards and alerts never see a deleted cluster's last values.
+ * (members serving, voters, synced voters, fault tolerance, availability, leader changes, and
+ * each member's last zxid: it moves with every client write, so it is a metric, never status)
+ * and the rolling restart's progress. A cluster that is gone has its series removed, so
+ * dashboards and alerts never see a deleted cluster's last values.
  *
  * The alerts of the chart's monitoring pack (`helm/zookeeper-operator/files/monitoring/`) use
  * these names; test/unit/packaging/monitoring.test.ts fails when one of them is no longer exported.

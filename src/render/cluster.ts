@@ -214,7 +214,12 @@ export function renderCluster(input: RenderInput): DesiredObjects {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: meta(names.connectionConfigMap, 'client'),
-      data: renderConnectionData(ref, spec, members),
+      data: renderConnectionData(
+        ref,
+        spec,
+        members,
+        new Map([...(input.pendingMoves ?? [])].map(([myid, move]) => [myid, move.client])),
+      ),
     },
     ...(networkPolicy.enabled
       ? {

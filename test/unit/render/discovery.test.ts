@@ -70,6 +70,21 @@ test('the discovery ConfigMap is owned by the cluster and named NAME-connection'
   t.is(map.data?.ZOOKEEPER_CONNECT, 'orders-client.shop.svc.cluster.local:2181');
 });
 
+test('while a port change moves the members, each is listed at the client port it listens on now', (t) => {
+  const moving = { line: 'server.2=…', client: 2181, quorum: 2888, election: 3888 };
+  const rendered = renderCluster({
+    cluster: aCluster({ ports: { client: 2281 } }, { name: 'orders', namespace: 'shop' }),
+    bootstrap: false,
+    pendingMoves: new Map([[2, moving]]),
+  });
+  t.deepEqual(rendered.connectionConfigMap.data?.ZOOKEEPER_CONNECT_MEMBERS?.split(','), [
+    'orders-0.orders-headless.shop.svc.cluster.local:2281',
+    'orders-1.orders-headless.shop.svc.cluster.local:2181',
+    'orders-2.orders-headless.shop.svc.cluster.local:2281',
+  ]);
+  t.is(rendered.connectionConfigMap.data?.ZOOKEEPER_CONNECT, 'orders-client.shop.svc.cluster.local:2281');
+});
+
 test('the discovery ConfigMap lists the members the scaling logic passes, not spec.replicas', (t) => {
   const rendered = renderCluster({ cluster: aCluster({ replicas: 5 }), bootstrap: false, members: [1, 2, 3] });
   t.is(rendered.connectionConfigMap.data?.ZOOKEEPER_CONNECT_MEMBERS?.split(',').length, 3);

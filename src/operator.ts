@@ -22,12 +22,13 @@ import {
 } from '@kubernetes/client-node';
 import { API_GROUP, KIND, OPERATOR_NAME } from './api/constants.js';
 import type { ZooKeeperCluster } from './api/types.js';
-import type { ClusterCache, HealthObserver, OwnedKind } from './controller/dependencies.js';
+import type { ClusterCache, OwnedKind } from './controller/dependencies.js';
 import { clusterReconciler } from './controller/reconciler.js';
 import { selectorLabels } from './render/names.js';
 import type { OperatorPod } from './render/network-policy.js';
 import { type ApiRequest, makeObservedApiClient } from './runtime/api-client.js';
 import { systemClock } from './runtime/clock.js';
+import { clusterGauges } from './runtime/cluster-gauges.js';
 import { type RunningController, runController } from './runtime/controller.js';
 import { EventRecorder } from './runtime/event-recorder.js';
 import { startProbeServer } from './runtime/http-server.js';
@@ -85,51 +86,6 @@ const selectedBy = (namespace: string, name: string) => {
   return (object: KubernetesObject) =>
     Object.entries(selector).every(([key, value]) => object.metadata?.labels?.[key] === value);
 };
-
-/**
- * Per-cluster Prometheus gauges from ZooKeeper's view, a count of leader changes, and each
- * member's last processed zxid (it moves with every client write, so it is a metric, never status).
- */
-function healthGauges(metrics: OperatorMetrics): HealthObserver {
-  const serving = metrics.clusterGauge('zookeeper_cluster_members_serving', 'Members serving client requests.');
-  const synced = metrics.clusterGauge('zookeeper_cluster_synced_voters', 'The leader plus voting followers in sync.');
-  const tolerance = metrics.clusterGauge(
-    'zookeeper_cluster_fault_tolerance',
-    'Voters that may still fail before quorum is lost (negative: no quorum).',
-  );
-  const available = metrics.clusterGauge('zookeeper_cluster_available', '1 when a leader has a synced majority.');
-  const leaderChanges = metrics.clusterGauge(
-    'zookeeper_cluster_leader_changes',
-    'Leader changes seen by this operator process since it started.',
-  );
-  const lastZxid = metrics.memberGauge(
-    'zookeeper_cluster_member_last_processed_zxid',
-    'The last transaction id (zxid) each serving member processed: epoch * 2^32 + counter (exact below 2^53).',
-  );
-  const lastLeader = new Map<string, string>();
-  return {
-    observe(cluster, health) {
-      const labels = { namespace: cluster.metadata.namespace, name: cluster.metadata.name };
-      if (health === undefined) return;
-      serving.set(labels, health.members.filter((m) => m.serving).length);
-      synced.set(labels, health.syncedVoters);
-      tolerance.set(labels, health.faultTolerance);
-      available.set(labels, health.available ? 1 : 0);
-      lastZxid.setMembers(
-        labels,
-        new Map(health.members.flatMap((m) => (m.zxid === undefined ? [] : [[m.pod, Number(BigInt(m.zxid))]]))),
-      );
-      const key = `${labels.namespace}/${labels.name}`;
-      const leader = health.leader?.pod;
-      if (leader !== undefined) {
-        const previous = lastLeader.get(key);
-        if (previous !== undefined && previous !== leader) leaderChanges.inc(labels);
-        else if (previous === undefined) leaderChanges.set(labels, 0);
-        lastLeader.set(key, leader);
-      }
-    },
-  };
-}
 
 /** `client` with each reconfiguration and write checked by `assertMayWrite` right before it starts. */
 function guardedMembership(client: MembershipClient, assertMayWrite: (write: string) => void): MembershipClient {
@@ -249,7 +205,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ensemble: memberStateReader(),
     membership: (servers, superPassword) =>
       guardedMembership(zookeeperMembership({ servers, superPassword }), assertMayWrite),
-    health: healthGauges(metrics),
+    health: clusterGauges(metrics),
     ...(options.operatorPod === undefined ? {} : { operatorPod: options.operatorPod }),
     now: () => new Date(),
   });

@@ -5,7 +5,7 @@
  * imports the reconciler.
  */
 import type { V1OwnerReference, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import type { ZooKeeperCluster } from '../api/types.js';
+import type { OperationStatus, ZooKeeperCluster } from '../api/types.js';
 import type { OperatorPod } from '../render/network-policy.js';
 import type { EventTarget, EventType } from '../runtime/event-recorder.js';
 import type { OwnedObject, SuperUserSecret } from '../runtime/kube-writer.js';
@@ -61,7 +61,10 @@ export interface Events {
 
 /** Per-cluster gauges; `undefined` health means the members could not be read this time. */
 export interface HealthObserver {
-  observe(cluster: ZooKeeperCluster, health: EnsembleHealth | undefined): void;
+  /** `operation` is the status's: the roll's progress while one is under way. */
+  observe(cluster: ZooKeeperCluster, health: EnsembleHealth | undefined, operation?: OperationStatus): void;
+  /** The cluster is gone (or being deleted): its series go too. */
+  forget(namespace: string, name: string): void;
 }
 
 export interface ReconcilerDependencies {

@@ -57,6 +57,7 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     const cluster = deps.cache.cluster(namespace ?? '', name);
     if (cluster === undefined || cluster.metadata.deletionTimestamp !== undefined) {
       inDeletedNamespace.delete(key);
+      deps.health?.forget(namespace ?? '', name);
       return undefined;
     }
     const uid = cluster.metadata.uid;
@@ -89,7 +90,6 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     } else {
       ctx.logger.warn('spec rejected; no action taken', { problems: review.errors.map((p) => p.message) });
     }
-    deps.health?.observe(cluster, pass.snapshot?.health);
 
     const status = computeStatus({
       cluster,
@@ -102,6 +102,7 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       now: pass.snapshot?.now ?? deps.now(),
       ...(pass.blocker === undefined ? decisionForStatus(pass) : { desiredRevision: undefined }),
     });
+    deps.health?.observe(cluster, pass.snapshot?.health, status.operation);
     if (canonicalJson(status) !== canonicalJson(cluster.status ?? {})) {
       try {
         await deps.writer.applyClusterStatus(cluster.metadata.namespace, cluster.metadata.name, status);

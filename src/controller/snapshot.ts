@@ -38,6 +38,8 @@ export function objectIdentity(cluster: ZooKeeperCluster, field: ObjectField): {
       return { kind: 'StatefulSet', name: names.statefulSet };
     case 'podDisruptionBudget':
       return { kind: 'PodDisruptionBudget', name: names.podDisruptionBudget };
+    case 'connectionConfigMap':
+      return { kind: 'ConfigMap', name: names.connectionConfigMap };
   }
 }
 
@@ -52,6 +54,8 @@ export const OBJECT_FIELDS: readonly ObjectField[] = [
   'clientService',
   'statefulSet',
   'podDisruptionBudget',
+  // Last: it names the members and the client Service applications connect through.
+  'connectionConfigMap',
 ];
 
 export interface ClusterSnapshot {

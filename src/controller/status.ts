@@ -19,7 +19,7 @@ import { REVISION_ANNOTATION } from '../api/constants.js';
 import { resolveSpec } from '../api/defaults.js';
 import type { MemberStatus, ZooKeeperCluster, ZooKeeperClusterStatus } from '../api/types.js';
 import { imageVersion, type SpecProblem } from '../api/validation.js';
-import { objectNames, selectorString } from '../render/names.js';
+import { clientServiceHost, selectorString } from '../render/names.js';
 import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
 import { type ConditionInput, findCondition, mergeConditions } from './conditions.js';
 import type { MoveStep } from './member-move.js';
@@ -285,7 +285,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     ...(targetVersion === undefined ? {} : { targetVersion }),
     ...(revisions.length === 1 && revisions[0] ? { currentRevision: revisions[0] } : {}),
     ...(desiredRevision === undefined ? {} : { targetRevision: desiredRevision }),
-    clientConnectionString: `${objectNames(cluster.metadata).clientService}.${cluster.metadata.namespace}.svc.${spec.clusterDomain}:${spec.ports.client}`,
+    clientConnectionString: `${clientServiceHost(cluster.metadata, spec.clusterDomain)}:${spec.ports.client}`,
     ...(activeScaling !== undefined
       ? {
           operation: {

@@ -22,6 +22,7 @@ import {
   type RevisionFiles,
   revisionFilesHash,
 } from './config-map.js';
+import { renderConnectionData } from './discovery.js';
 import { type ClusterRef, commonLabels, myidOfOrdinal, objectNames, selectorLabels } from './names.js';
 import { type NetworkPolicyObject, type OperatorPod, renderNetworkPolicySpec } from './network-policy.js';
 import { renderPodTemplate } from './pod-template.js';
@@ -75,6 +76,8 @@ export interface DesiredObjects {
   clientService: V1Service;
   statefulSet: V1StatefulSet;
   podDisruptionBudget: V1PodDisruptionBudget;
+  /** The discovery ConfigMap applications read the connection strings from (`discovery.ts`). */
+  connectionConfigMap: V1ConfigMap;
   /** Absent when `spec.networkPolicy.enabled` is false. */
   networkPolicy?: NetworkPolicyObject;
 }
@@ -206,6 +209,17 @@ export function renderCluster(input: RenderInput): DesiredObjects {
         selector: { matchLabels: selectorLabels(ref) },
         unhealthyPodEvictionPolicy: 'AlwaysAllow',
       },
+    },
+    connectionConfigMap: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: meta(names.connectionConfigMap, 'client'),
+      data: renderConnectionData(
+        ref,
+        spec,
+        members,
+        new Map([...(input.pendingMoves ?? [])].map(([myid, move]) => [myid, move.client])),
+      ),
     },
     ...(networkPolicy.enabled
       ? {

@@ -14,6 +14,8 @@ export const objectNames = (cluster: ClusterRef) => ({
   headlessService: `${cluster.name}-headless`,
   clientService: `${cluster.name}-client`,
   configMap: `${cluster.name}-config`,
+  /** The discovery ConfigMap applications read the connection strings from (`discovery.ts`). */
+  connectionConfigMap: `${cluster.name}-connection`,
   podDisruptionBudget: cluster.name,
   networkPolicy: cluster.name,
   /** The super user's password (for reconfig) and its digest (for the members' JVM flag). */
@@ -55,4 +57,9 @@ export const serverIdsUpTo = (count: number): number[] =>
 /** The stable DNS name a member is reached by from its peers (the headless Service's per-pod record). */
 export function memberHost(cluster: ClusterRef, ordinal: number, clusterDomain: string): string {
   return `${podName(cluster, ordinal)}.${objectNames(cluster).headlessService}.${cluster.namespace}.svc.${clusterDomain}`;
+}
+
+/** The client Service's DNS name, which every member behind it answers. */
+export function clientServiceHost(cluster: ClusterRef, clusterDomain: string): string {
+  return `${objectNames(cluster).clientService}.${cluster.namespace}.svc.${clusterDomain}`;
 }

@@ -6,6 +6,7 @@
 #     k8s-v1.36.3/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}
 #     etcd-v3.6.14/bin/etcd
 #     helm-v4.3.1/bin/helm
+#     promtool-v0.316.0/bin/promtool   (checks and unit-tests the chart's alert rules)
 #     zookeeper-3.9.4/{bin/zkServer.sh,bin/zkCli.sh,conf/logback.xml,lib/*.jar}
 #     zookeeper-3.8.6/...
 #     paths.env           KEY=absolute path, for the TypeScript harness and shells
@@ -16,7 +17,7 @@
 # test/controlplane/go/, go.sum committed) and ZooKeeper's jars come from Maven
 # Central (test/zookeeper/pom.xml).
 #
-# usage: test/controlplane/install.sh [k8s] [etcd] [helm] [zookeeper]   (default: all)
+# usage: test/controlplane/install.sh [k8s] [etcd] [helm] [promtool] [zookeeper]   (default: all)
 #
 # A component is skipped when its marker file matches the current inputs and
 # its binary reports the wanted version. Each component is built in a temporary
@@ -36,7 +37,7 @@ cache=${ZKOP_CACHE_DIR:-$HOME/.cache/zookeeper-operator}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
-all_components=(k8s etcd helm zookeeper)
+all_components=(k8s etcd helm promtool zookeeper)
 if (($# == 0)); then
 	components=("${all_components[@]}")
 else
@@ -126,7 +127,7 @@ apt_install() { # <packages...>: only used when a tool is missing
 }
 
 need_go=false
-{ want k8s || want etcd || want helm; } && need_go=true
+{ want k8s || want etcd || want helm || want promtool; } && need_go=true
 if $need_go; then
 	command -v go >/dev/null || die "go not found; Go >= 1.26 is needed (reference toolchain go1.26.8)"
 	# GOTOOLCHAIN=local: a module that needs a newer Go then fails loudly instead
@@ -286,6 +287,34 @@ install_helm() {
 	built_go+=(helm)
 }
 
+# --------------------------------------------------------------------- promtool
+
+promtool_dir=$cache/promtool-$PROMETHEUS_VERSION
+promtool_ldflags="-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
+
+verify_promtool() {
+	local out
+	out=$("$1/bin/promtool" --version 2>&1) && [[ $out == *"version $PROMETHEUS_VERSION"* ]] || return 1
+	echo "promtool reports $PROMETHEUS_VERSION"
+}
+
+install_promtool() {
+	local mod=$here/go/promtool fp tmp
+	fp=$(fingerprint "$go_version $promtool_ldflags" "$mod/go.mod" "$mod/go.sum")
+	if is_complete "$promtool_dir" "$fp" verify_promtool; then
+		log "promtool $PROMETHEUS_VERSION: up to date in $promtool_dir"
+		return
+	fi
+	new_build_dir tmp "promtool-$PROMETHEUS_VERSION"
+	mkdir -p "$tmp/bin"
+	log "promtool $PROMETHEUS_VERSION: building"
+	(cd "$mod" && go build -buildvcs=false -trimpath -ldflags "$promtool_ldflags" -o "$tmp/bin/promtool" github.com/prometheus/prometheus/cmd/promtool)
+	verify_promtool "$tmp" || die "promtool: built binary does not report $PROMETHEUS_VERSION: $("$tmp/bin/promtool" --version 2>&1)"
+	echo "$fp" >"$tmp/.complete"
+	move_into_place "$tmp" "$promtool_dir"
+	log "promtool $PROMETHEUS_VERSION: installed in $promtool_dir"
+}
+
 # -------------------------------------------------------------------- ZooKeeper
 
 zk_src=$repo/test/zookeeper
@@ -340,6 +369,7 @@ total_start=$SECONDS
 if want k8s; then timed "k8s $K8S_VERSION" install_k8s; fi
 if want etcd; then timed "etcd $ETCD_VERSION" install_etcd; fi
 if want helm; then timed "helm $HELM_VERSION" install_helm; fi
+if want promtool; then timed "promtool $PROMETHEUS_VERSION" install_promtool; fi
 if want zookeeper; then
 	for v in "${zk_versions[@]}"; do
 		timed "zookeeper $v" install_zookeeper "$v"
@@ -362,6 +392,7 @@ build_dirs+=("$paths_tmp")
 	fi
 	if [[ -f $etcd_dir/.complete ]]; then echo "ETCD=$etcd_dir/bin/etcd"; fi
 	if [[ -f $helm_dir/.complete ]]; then echo "HELM=$helm_dir/bin/helm"; fi
+	if [[ -f $promtool_dir/.complete ]]; then echo "PROMTOOL=$promtool_dir/bin/promtool"; fi
 	for v in "${zk_versions[@]}"; do
 		if [[ -f $cache/zookeeper-$v/.complete ]]; then
 			echo "ZOOKEEPER_HOME_${v//./_}=$cache/zookeeper-$v"

@@ -12,15 +12,17 @@ import type {
 import test from 'ava';
 import { REVISION_ANNOTATION } from '../../../src/api/constants.js';
 import type { ZooKeeperCluster, ZooKeeperClusterSpec, ZooKeeperClusterStatus } from '../../../src/api/types.js';
-import type { ClusterCache, OwnedKind } from '../../../src/controller/dependencies.js';
+import type { ClusterCache, HealthObserver, OwnedKind } from '../../../src/controller/dependencies.js';
 import { FORMED_ANNOTATION } from '../../../src/controller/formation.js';
 import { clusterReconciler } from '../../../src/controller/reconciler.js';
 import type { EvictionOutcome } from '../../../src/controller/rolling-restart.js';
 import { type DesiredObjects, renderCluster } from '../../../src/render/cluster.js';
 import type { OperatorPod } from '../../../src/render/network-policy.js';
+import { clusterGauges } from '../../../src/runtime/cluster-gauges.js';
 import type { ReconcileContext } from '../../../src/runtime/controller.js';
 import type { OwnedObject } from '../../../src/runtime/kube-writer.js';
 import { MemoryLogger } from '../../../src/runtime/logging.js';
+import { OperatorMetrics } from '../../../src/runtime/metrics.js';
 import type { MemberReading } from '../../../src/zookeeper/health.js';
 import { aCluster } from '../../support/builders.js';
 
@@ -95,7 +97,7 @@ class World implements ClusterCache {
     return this.claimObjects;
   }
 
-  reconcile(options: { operatorPod?: OperatorPod } = {}) {
+  reconcile(options: { operatorPod?: OperatorPod; health?: HealthObserver } = {}) {
     const reconciler = clusterReconciler({
       ...options,
       cache: this,
@@ -277,6 +279,7 @@ test('a new cluster: every object is applied in order, then the status, each wit
     'apply Service/example-client',
     'apply StatefulSet/example',
     'apply PodDisruptionBudget/example',
+    'apply ConfigMap/example-connection',
     'status example Creating',
   ]);
   t.deepEqual(world.events, [
@@ -286,6 +289,7 @@ test('a new cluster: every object is applied in order, then the status, each wit
     'Normal Created: Created Service example-client',
     'Normal Created: Created StatefulSet example',
     'Normal Created: Created PodDisruptionBudget example',
+    'Normal Created: Created ConfigMap example-connection',
   ]);
   t.deepEqual(
     outcome,
@@ -303,6 +307,23 @@ test('a new cluster: every object is applied in order, then the status, each wit
     { requeueAfterMs: 2_000 },
     'members to read that have no quorum: looked at again soon',
   );
+});
+
+test('the gauges of a deleted cluster are removed, and a live cluster’s roll progress is reported', async (t) => {
+  const metrics = new OperatorMetrics({ processMetrics: false });
+  const health = clusterGauges(metrics);
+  const series = async () => (await metrics.registry.getMetricsAsJSON()).flatMap((m) => m.values.map(() => m.name));
+  const world = new World(cluster());
+  await world.reconcile({ health });
+  world.addReadyPods(3, renderCluster({ cluster: cluster(), bootstrap: true }).revision);
+  await world.reconcile({ health });
+  const live = await series();
+  for (const name of ['zookeeper_cluster_fault_tolerance', 'zookeeper_cluster_roll_members_outdated']) {
+    t.true(live.includes(name), name);
+  }
+  world.clusterObject = undefined;
+  await world.reconcile({ health });
+  t.deepEqual(await series(), [], 'no series of the deleted cluster remains');
 });
 
 test('an unchanged, healthy cluster: no write calls and no Events at all', async (t) => {

@@ -10,7 +10,9 @@ import type { V1Deployment, V1EnvVar, V1PolicyRule } from '@kubernetes/client-no
 import test from 'ava';
 import { load, loadAll } from 'js-yaml';
 import { CHART_DIR, DEPLOY_FILE, helmBinary, renderDeployManifests } from '../../../scripts/deploy-manifests.js';
+import { renderCluster } from '../../../src/render/cluster.js';
 import { repoPath } from '../../harness/repo.js';
+import { aCluster } from '../../support/builders.js';
 
 const run = promisify(execFile);
 const RELEASE_NAMESPACE = 'zk-system';
@@ -64,6 +66,7 @@ const VALUES_FILES: Record<string, string[]> = {
   namespaced: ['namespaced-values.yaml'],
   ha: ['ha-values.yaml'],
   metrics: ['metrics-values.yaml'],
+  monitoring: ['monitoring-values.yaml'],
 };
 
 for (const [name, files] of Object.entries(VALUES_FILES)) {
@@ -206,6 +209,62 @@ test('metrics: the ServiceMonitor scrapes the metrics Service by its port name a
   );
   t.is(ports[0]?.name, 'http-metrics');
   t.is(ports[0]?.targetPort, 'http');
+});
+
+test('metrics: the ServiceMonitor keeps the cluster namespace the per-cluster gauges carry (honorLabels)', async (t) => {
+  const objects = await render(VALUES_FILES.metrics);
+  const monitor = only(ofKind(objects, 'ServiceMonitor'), 'ServiceMonitor') as Rendered & {
+    spec: { endpoints: { honorLabels?: boolean }[] };
+  };
+  t.true(monitor.spec.endpoints[0]?.honorLabels);
+});
+
+test('monitoring pack off (the default): no PodMonitor, PrometheusRule or dashboard', async (t) => {
+  const kinds = kindsOf(await render());
+  for (const kind of ['PodMonitor', 'PrometheusRule', 'ConfigMap']) t.false(kinds.includes(kind), kind);
+});
+
+test('monitoring pack on: the PodMonitor scrapes the metrics port of the pods the operator labels as members', async (t) => {
+  const objects = await render(VALUES_FILES.monitoring);
+  const monitor = only(ofKind(objects, 'PodMonitor'), 'PodMonitor') as Rendered & {
+    spec: {
+      selector: { matchLabels: Record<string, string> };
+      namespaceSelector: { any?: boolean };
+      podMetricsEndpoints: { port: string; path: string; relabelings: { targetLabel: string }[] }[];
+    };
+  };
+  t.is(monitor.metadata.labels?.release, 'prometheus');
+  const rendered = renderCluster({ cluster: aCluster(), bootstrap: false });
+  const podLabels = rendered.statefulSet.spec?.template.metadata?.labels ?? {};
+  t.like(podLabels, monitor.spec.selector.matchLabels);
+  t.true(monitor.spec.namespaceSelector.any);
+  const endpoint = only(monitor.spec.podMetricsEndpoints, 'endpoint');
+  const ports = rendered.statefulSet.spec?.template.spec?.containers[0]?.ports ?? [];
+  t.true(ports.some((port) => port.name === endpoint.port));
+  t.is(endpoint.path, '/metrics');
+  t.deepEqual(
+    endpoint.relabelings.map((relabel) => relabel.targetLabel),
+    ['zookeeper_cluster'],
+  );
+});
+
+test('monitoring pack on: the PrometheusRule carries the rules file, the dashboard ConfigMap the dashboard', async (t) => {
+  const objects = await render(VALUES_FILES.monitoring);
+  const rule = only(ofKind(objects, 'PrometheusRule'), 'PrometheusRule');
+  t.deepEqual(rule.spec, load(readFileSync(`${CHART_DIR}/files/monitoring/zookeeper-rules.yaml`, 'utf8')));
+  const dashboard = only(ofKind(objects, 'ConfigMap'), 'ConfigMap') as Rendered & { data: Record<string, string> };
+  t.is(dashboard.metadata.labels?.grafana_dashboard, '1');
+  const json = JSON.parse(dashboard.data['zookeeper.json'] ?? '') as { uid: string; panels: unknown[] };
+  t.deepEqual(json, JSON.parse(readFileSync(`${CHART_DIR}/files/monitoring/zookeeper-dashboard.json`, 'utf8')));
+});
+
+test('monitoring pack: a namespace list scopes the PodMonitor to those namespaces', async (t) => {
+  const objects = await render(
+    [],
+    ['monitoring.podMonitor.enabled=true', 'monitoring.podMonitor.namespaces={shop,data}'],
+  );
+  const monitor = only(ofKind(objects, 'PodMonitor'), 'PodMonitor');
+  t.deepEqual(monitor.spec?.namespaceSelector, { matchNames: ['shop', 'data'] });
 });
 
 test('pod settings from values reach the pod; a securityContext value merges into the defaults', async (t) => {

@@ -1,0 +1,77 @@
+/**
+ * The operator's per-cluster gauges, fed by each reconcile: ZooKeeper's view of the ensemble
+ * (members serving, voters, synced voters, fault tolerance, availability, leader changes, and
+ * each member's last zxid: it moves with every client write, so it is a metric, never status)
+ * and the rolling restart's progress. A cluster that is gone has its series removed, so
+ * dashboards and alerts never see a deleted cluster's last values.
+ *
+ * The alerts of the chart's monitoring pack (`helm/zookeeper-operator/files/monitoring/`) use
+ * these names; test/unit/packaging/monitoring.test.ts fails when one of them is no longer exported.
+ */
+import type { OperationStatus, ZooKeeperCluster } from '../api/types.js';
+import type { HealthObserver } from '../controller/dependencies.js';
+import type { EnsembleHealth } from '../zookeeper/health.js';
+import type { OperatorMetrics } from './metrics.js';
+
+export function clusterGauges(metrics: OperatorMetrics): HealthObserver {
+  const serving = metrics.clusterGauge('zookeeper_cluster_members_serving', 'Members serving client requests.');
+  const voters = metrics.clusterGauge(
+    'zookeeper_cluster_voters',
+    'Voters in the committed configuration, as the leader counts them (the quorum size).',
+  );
+  const synced = metrics.clusterGauge('zookeeper_cluster_synced_voters', 'The leader plus voting followers in sync.');
+  const tolerance = metrics.clusterGauge(
+    'zookeeper_cluster_fault_tolerance',
+    'Voters that may still fail before quorum is lost (negative: no quorum).',
+  );
+  const available = metrics.clusterGauge('zookeeper_cluster_available', '1 when a leader has a synced majority.');
+  const leaderChanges = metrics.clusterGauge(
+    'zookeeper_cluster_leader_changes',
+    'Leader changes seen by this operator process since it started.',
+  );
+  const rolling = metrics.clusterGauge(
+    'zookeeper_cluster_roll_in_progress',
+    '1 while a rolling restart has members left to restart.',
+  );
+  const outdated = metrics.clusterGauge(
+    'zookeeper_cluster_roll_members_outdated',
+    'Members the rolling restart still has to restart (0 when no roll is under way).',
+  );
+  const lastZxid = metrics.memberGauge(
+    'zookeeper_cluster_member_last_processed_zxid',
+    'The last transaction id (zxid) each serving member processed: epoch * 2^32 + counter (exact below 2^53).',
+  );
+  const lastLeader = new Map<string, string>();
+  const observeHealth = (labels: { namespace: string; name: string }, health: EnsembleHealth) => {
+    serving.set(labels, health.members.filter((m) => m.serving).length);
+    voters.set(labels, health.quorumSize);
+    synced.set(labels, health.syncedVoters);
+    tolerance.set(labels, health.faultTolerance);
+    available.set(labels, health.available ? 1 : 0);
+    lastZxid.setMembers(
+      labels,
+      new Map(health.members.flatMap((m) => (m.zxid === undefined ? [] : [[m.pod, Number(BigInt(m.zxid))]]))),
+    );
+    const key = `${labels.namespace}/${labels.name}`;
+    const leader = health.leader?.pod;
+    if (leader !== undefined) {
+      const previous = lastLeader.get(key);
+      if (previous !== undefined && previous !== leader) leaderChanges.inc(labels);
+      else if (previous === undefined) leaderChanges.set(labels, 0);
+      lastLeader.set(key, leader);
+    }
+  };
+  return {
+    observe(cluster: ZooKeeperCluster, health: EnsembleHealth | undefined, operation?: OperationStatus) {
+      const labels = { namespace: cluster.metadata.namespace, name: cluster.metadata.name };
+      const roll = operation?.kind === 'RollingRestart' ? operation : undefined;
+      rolling.set(labels, roll === undefined ? 0 : 1);
+      outdated.set(labels, roll === undefined ? 0 : Math.max(0, (roll.total ?? 0) - (roll.done ?? 0)));
+      if (health !== undefined) observeHealth(labels, health);
+    },
+    forget(namespace: string, name: string) {
+      lastLeader.delete(`${namespace}/${name}`);
+      metrics.forgetCluster(namespace, name);
+    },
+  };
+}

@@ -2,7 +2,8 @@
  * Rolling restarts end to end: the real control plane, the process kubelet running real
  * ZooKeeper, the operator under its RBAC, and a client writing throughout.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import type { ZooKeeperClusterSpec } from '../../src/api/types.js';
 import { newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
 import {
@@ -20,44 +21,56 @@ import { leaderEpoch } from '../support/leader-epoch.js';
 import { grantLeaderElection, runOperator, startOperatorProcess } from '../support/operator.js';
 import { ZnodeWriter } from '../support/znode-writer.js';
 
+/**
+ * A cluster of `spec`, formed, then a config change rolled under a writer until every member is a
+ * voter on the new revision; checks that no acknowledged write was lost and every pod restarted.
+ */
+async function rollUnderWriter(t: ExecutionContext, spec: ZooKeeperClusterSpec & { replicas: number }) {
+  const namespace = await newNamespace(t);
+  await runOperator(t, namespace);
+  await createCluster(namespace, 'zk', { storage: { size: '1Gi' }, ...spec });
+  const formed = await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+  t.is(formed.ready, `${spec.replicas}/${spec.replicas}`);
+  t.truthy(formed.leader);
+  const uidsBefore = new Map((await memberPods(namespace, 'zk')).map((p) => [p.metadata?.name, p.metadata?.uid]));
+
+  const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/e2e');
+  t.teardown(() => writer.stop().catch(() => undefined));
+  const before = await leaderEpoch(() => memberPods(namespace, 'zk'));
+  await patchCluster(namespace, 'zk', { spec: { config: { maxClientCnxns: '100' } } });
+  const rolled = await waitForStatus(
+    namespace,
+    'zk',
+    'rolled to the new revision, every member a voter, and Running',
+    (status, cluster) =>
+      status.targetRevision !== formed.targetRevision &&
+      isRunning(status, cluster) &&
+      (status.members ?? []).filter((m) => m.voting).length === spec.replicas,
+    ROLLED_MS,
+  );
+  const report = await writer.stop();
+  const after = await leaderEpoch(() => memberPods(namespace, 'zk'));
+
+  t.log(
+    `writes acknowledged ${report.acknowledged}, failed attempts ${report.failed}, longest gap ${report.longestGapMs} ms`,
+  );
+  t.log(`leader ${before.leader} (epoch ${before.epoch}) -> ${after.leader} (epoch ${after.epoch})`);
+  t.deepEqual(report.lost, [], 'every acknowledged write survived');
+  t.true(report.acknowledged > 0);
+  const pods = await memberPods(namespace, 'zk');
+  t.is(pods.length, spec.replicas);
+  for (const pod of pods)
+    t.not(pod.metadata?.uid, uidsBefore.get(pod.metadata?.name), `${pod.metadata?.name} was restarted`);
+  t.is(rolled.ready, `${spec.replicas}/${spec.replicas}`);
+  return { leaderBefore: formed.leader, before, after, rolled, events: await clusterEvents(namespace, 'zk') };
+}
+
 for (const replicas of [3, 5]) {
   test.serial(
     `a config change rolls all ${replicas} members, the leader last, with one election and no lost write`,
     async (t) => {
-      const namespace = await newNamespace(t);
-      await runOperator(t, namespace);
-      await createCluster(namespace, 'zk', { replicas, storage: { size: '1Gi' } });
-      const formed = await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
-      t.is(formed.ready, `${replicas}/${replicas}`);
-      const leaderBefore = formed.leader;
-      t.truthy(leaderBefore);
-      const uidsBefore = new Map((await memberPods(namespace, 'zk')).map((p) => [p.metadata?.name, p.metadata?.uid]));
-
-      const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/e2e');
-      t.teardown(() => writer.stop().catch(() => undefined));
-      const before = await leaderEpoch(() => memberPods(namespace, 'zk'));
-      await patchCluster(namespace, 'zk', { spec: { config: { maxClientCnxns: '100' } } });
-      const rolled = await waitForStatus(
-        namespace,
-        'zk',
-        'rolled to the new revision and Running',
-        (status, cluster) => status.targetRevision !== formed.targetRevision && isRunning(status, cluster),
-        ROLLED_MS,
-      );
-      const report = await writer.stop();
-      const after = await leaderEpoch(() => memberPods(namespace, 'zk'));
-
-      t.log(
-        `writes acknowledged ${report.acknowledged}, failed attempts ${report.failed}, longest gap ${report.longestGapMs} ms`,
-      );
-      t.log(`leader ${before.leader} (epoch ${before.epoch}) -> ${after.leader} (epoch ${after.epoch})`);
-      t.deepEqual(report.lost, [], 'every acknowledged write survived');
-      t.true(report.acknowledged > 0);
-      const pods = await memberPods(namespace, 'zk');
-      t.is(pods.length, replicas);
-      for (const pod of pods)
-        t.not(pod.metadata?.uid, uidsBefore.get(pod.metadata?.name), `${pod.metadata?.name} was restarted`);
-      const reasons = (await clusterEvents(namespace, 'zk')).filter((e) => e.startsWith('Restarting'));
+      const { leaderBefore, before, after, events } = await rollUnderWriter(t, { replicas });
+      const reasons = events.filter((e) => e.startsWith('Restarting'));
       t.is(reasons.length, replicas, reasons.join('\n'));
       t.regex(reasons.at(-1) ?? '', new RegExp(`^RestartingLeader: restarting the leader ${leaderBefore} last`));
       t.true(
@@ -65,7 +78,6 @@ for (const replicas of [3, 5]) {
         reasons.join('\n'),
       );
       t.is(after.epoch - before.epoch, 1, 'exactly one leader election (one new epoch) for the whole roll');
-      t.is(rolled.ready, `${replicas}/${replicas}`);
     },
   );
 }
@@ -73,44 +85,10 @@ for (const replicas of [3, 5]) {
 test.serial(
   'with leaderHandOff, the leader leaves the config, restarts as a joiner and is added back: no lost write, every member a voter again',
   async (t) => {
-    const namespace = await newNamespace(t);
-    await runOperator(t, namespace);
-    await createCluster(namespace, 'zk', {
+    const { leaderBefore, before, after, rolled, events } = await rollUnderWriter(t, {
       replicas: 3,
-      storage: { size: '1Gi' },
       rollingUpdate: { leaderHandOff: true },
     });
-    const formed = await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
-    const leaderBefore = formed.leader;
-    t.truthy(leaderBefore);
-    const uidsBefore = new Map((await memberPods(namespace, 'zk')).map((p) => [p.metadata?.name, p.metadata?.uid]));
-
-    const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/e2e');
-    t.teardown(() => writer.stop().catch(() => undefined));
-    const before = await leaderEpoch(() => memberPods(namespace, 'zk'));
-    await patchCluster(namespace, 'zk', { spec: { config: { maxClientCnxns: '100' } } });
-    const rolled = await waitForStatus(
-      namespace,
-      'zk',
-      'rolled to the new revision, every member a voter again, and Running',
-      (status, cluster) =>
-        status.targetRevision !== formed.targetRevision &&
-        isRunning(status, cluster) &&
-        (status.members ?? []).filter((m) => m.voting).length === 3,
-      ROLLED_MS,
-    );
-    const report = await writer.stop();
-    const after = await leaderEpoch(() => memberPods(namespace, 'zk'));
-
-    t.log(
-      `writes acknowledged ${report.acknowledged}, failed attempts ${report.failed}, longest gap ${report.longestGapMs} ms`,
-    );
-    t.log(`leader ${before.leader} (epoch ${before.epoch}) -> ${after.leader} (epoch ${after.epoch})`);
-    t.deepEqual(report.lost, [], 'every acknowledged write survived');
-    t.true(report.acknowledged > 0);
-    for (const pod of await memberPods(namespace, 'zk'))
-      t.not(pod.metadata?.uid, uidsBefore.get(pod.metadata?.name), `${pod.metadata?.name} was restarted`);
-    const events = await clusterEvents(namespace, 'zk');
     const steps = events.filter((e) => /^(Restarting|HandingOffLeadership|ReplacingJoiner|AddingMember)/.test(e));
     t.deepEqual(
       steps.map((e) => e.split(':')[0]),

@@ -102,6 +102,18 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
+    injected:
+      'an existing follower’s network cut for 25 s (its `eth0` down in its pod namespace) during a scale-up from 3 to 5, after the first joiner was added',
+    operator:
+      'does not wait for the cut member while every new config keeps a synced majority: added both joiners during the cut (3 of 4, then 4 of 5 voters synced); no reconfig otherwise; reports the member `Degraded` until it is back. Cut off for good, it would stay `Degraded` with the scale-up done',
+    recovery:
+      '5 voters in ZooKeeper’s committed config and Running 36–38 s after the link came back (ZooKeeper’s own rejoin of the cut member); no leader election; longest write gap 0.3–11 s',
+    provedBy: {
+      file: 'test/e2e/faults.test.ts',
+      titleContains: 'a follower’s network cut during a scale-up from 3 to 5: every reconfig keeps a synced majority',
+    },
+  },
+  {
     injected: 'the StatefulSet scaled by hand to 1, and to 0, under a writer',
     operator: 'restores it to the committed voters (Warning `StatefulSetReplicasRestored`, 0.6–0.7 s later)',
     recovery: 'quorum back; longest write gap 13–16 s (the members’ pods restart)',

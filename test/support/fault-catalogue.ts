@@ -107,7 +107,7 @@ export const FAULTS: readonly Fault[] = [
     operator:
       'kept running (reconciles failed transiently; its watches relisted once the API was back), restarted no member while the first was not back in sync, then waited with `DisruptionBudgetExhausted` while the budget’s status, written by kube-controller-manager whose own watches reconnect with back-off, still counted the first member unhealthy (40–50 s in the runs sampled); then one member at a time, the leader last; one leader election in all',
     recovery:
-      'rolled and Running 73–186 s after kube-apiserver was ready again (most of it the budget’s status catching up); longest write gap 1.4–2.4 s',
+      'rolled and Running 70–186 s after kube-apiserver was ready again (most of it the budget’s status catching up); longest write gap 1.4–2.4 s',
     provedBy: {
       file: 'test/e2e/apiserver-restart.test.ts',
       titleContains: 'kube-apiserver restarted mid-roll: the operator survives the outage and finishes the roll',

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import test from 'ava';
+import { parseCommittedConfig } from '../../src/zookeeper/reconfig-client.js';
+import { ZooKeeperSession } from '../../src/zookeeper/session.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
 import {
@@ -22,9 +24,13 @@ import {
   readCluster,
   waitForStatus,
 } from '../support/clusters.js';
+import { leaderEpoch } from '../support/leader-epoch.js';
 import { runOperator } from '../support/operator.js';
 import { containerProcessOf } from '../support/pods.js';
 import { ZnodeWriter } from '../support/znode-writer.js';
+
+/** How long a member's link stays down: longer than its session and sync timeouts, as a real partition. */
+const CUT_MS = 25_000;
 
 test.serial(
   'two of three members killed together: quorum lost, then regained from their claims, no write lost',
@@ -266,5 +272,85 @@ test.serial(
     const report = await writer.stop();
     t.log(`writes acknowledged ${report.acknowledged}, failed ${report.failed}, longest gap ${report.longestGapMs} ms`);
     t.deepEqual(report.lost, [], 'every acknowledged write survived');
+  },
+);
+
+/** The committed voters as ZooKeeper itself says (`sync`, then `/zookeeper/config`), read through a member. */
+async function committedVoters(namespace: string, name: string): Promise<number[]> {
+  const session = await ZooKeeperSession.open({
+    servers: (await connectionString(namespace, name)).split(','),
+    sessionTimeoutMs: 15_000,
+    connectTimeoutMs: 15_000,
+  });
+  try {
+    await session.sync('/zookeeper/config');
+    return parseCommittedConfig((await session.getData('/zookeeper/config')).data.toString()).voters;
+  } finally {
+    await session.close();
+  }
+}
+
+test.serial(
+  'a follower’s network cut during a scale-up from 3 to 5: every reconfig keeps a synced majority, the scale-up finishes at 5 voters, no write lost',
+  async (t) => {
+    const namespace = await newNamespace(t);
+    await runOperator(t, namespace);
+    await createCluster(namespace, 'zk', { replicas: 3, storage: { size: '1Gi', reclaimPolicy: 'Delete' } });
+    await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
+    const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/cut-during-scale-up');
+    t.teardown(() => writer.stop().catch(() => undefined));
+    await pollUntil('50 acknowledged writes', async () => writer.count >= 50 || undefined, { timeoutMs: 60_000 });
+    const before = await leaderEpoch(() => memberPods(namespace, 'zk'));
+
+    await patchCluster(namespace, 'zk', { spec: { replicas: 5 } });
+    await pollUntil(
+      'the first joiner to be added',
+      async () => ((await clusterEvents(namespace, 'zk')).some((e) => e.startsWith('AddingMember')) ? true : undefined),
+      { timeoutMs: ROLLED_MS, intervalMs: 200 },
+    );
+    const { leader } = await leaderEpoch(() => memberPods(namespace, 'zk'));
+    // An existing voter that follows: cutting the leader would be an election, a different fault.
+    const follower = (await memberPods(namespace, 'zk')).find((pod) =>
+      ['zk-0', 'zk-1', 'zk-2'].filter((name) => name !== leader).includes(pod.metadata?.name ?? ''),
+    );
+    if (follower === undefined) throw new Error(`no follower among zk-0..zk-2 (leader ${leader})`);
+    const { netns } = containerProcessOf(follower);
+    await promisify(execFile)('ip', ['-n', netns, 'link', 'set', 'eth0', 'down']);
+    const cutAt = Date.now();
+    t.teardown(() => promisify(execFile)('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']).catch(() => undefined));
+    t.log(`${follower.metadata?.name} cut off (leader ${leader}) after the first joiner was added`);
+    await new Promise((resolve) => setTimeout(resolve, CUT_MS));
+    const duringCut = (await clusterEvents(namespace, 'zk')).filter((e) => /^(AddingMember|StartingJoiner)/.test(e));
+    await promisify(execFile)('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']);
+    const restoredAt = Date.now();
+    t.log(`steps by the end of the ${CUT_MS / 1000} s cut:\n${duringCut.join('\n')}`);
+
+    const scaled = await waitForStatus(
+      namespace,
+      'zk',
+      '5 voting members, Running',
+      (status, cluster) => isRunning(status, cluster) && status.quorum?.size === 5 && status.ready === '5/5',
+      ROLLED_MS,
+    );
+    t.log(
+      `5 voters and Running ${Date.now() - restoredAt} ms after the link came back (${Date.now() - cutAt} ms after the cut)`,
+    );
+    t.deepEqual(await committedVoters(namespace, 'zk'), [1, 2, 3, 4, 5], 'ZooKeeper’s committed config has 5 voters');
+    const report = await writer.stop();
+    const after = await leaderEpoch(() => memberPods(namespace, 'zk'));
+    t.log(`writes acknowledged ${report.acknowledged}, failed ${report.failed}, longest gap ${report.longestGapMs} ms`);
+    t.log(`leader ${before.leader} (epoch ${before.epoch}) -> ${after.leader} (epoch ${after.epoch})`);
+    t.deepEqual(report.lost, [], 'every acknowledged write survived');
+    // ZooKeeper's evidence that no step left it without a quorum: a leader that loses its synced
+    // majority steps down, and the next one starts a new epoch.
+    t.is(after.epoch, before.epoch, 'the leader kept its quorum throughout: no election');
+    const steps = (await clusterEvents(namespace, 'zk')).filter((e) => /^(AddingMember|RemovingMember)/.test(e));
+    t.log(steps.join('\n'));
+    t.deepEqual(
+      steps.map((step) => /^AddingMember: adding (zk-\d)/.exec(step)?.[1]),
+      ['zk-3', 'zk-4'],
+      'one reconfig per joiner, no removal',
+    );
+    t.is(scaled.ready, '5/5');
   },
 );

@@ -14,6 +14,11 @@
  * and one log per process (`etcd.log`, `kube-apiserver.log`, `kube-controller-manager.log`,
  * `kube-scheduler.log`); a temp dir made here is removed on stop, or when its thread dies,
  * unless KEEP_TEST_DIRS=1.
+ *
+ * `restartKubeApiserver()` stops kube-apiserver (SIGTERM) and starts it again on the same port
+ * with the same etcd and certificates, for tests of what clients do across an API outage. The
+ * new process takes the old one's place in the stop order; like every child it has its own
+ * exit hook, so a crash or Ctrl-C in the middle of a restart leaves no process behind.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -70,9 +75,26 @@ export interface ControlPlane extends ControlPlaneDescription {
    */
   mintKubeconfig(user: string, groups: readonly string[]): Promise<string>;
   describe(): ControlPlaneDescription;
+  /**
+   * Stops kube-apiserver, keeps it down `downForMs` (default 0), starts it again on the same
+   * port (same etcd, same certificates) and resolves once it is ready again, with when it
+   * stopped and when it was ready. Only the process that started the control plane can restart it.
+   */
+  restartKubeApiserver(options?: { downForMs?: number }): Promise<ApiserverRestart>;
   /** Stops every process (newest first) and removes a temp work dir; idempotent. */
   stop(): Promise<void>;
 }
+
+export interface ApiserverRestart {
+  /** `Date.now()` when the old process had exited. */
+  readonly stoppedAt: number;
+  /** `Date.now()` when the new one answered /readyz with 200. */
+  readonly readyAt: number;
+}
+
+/** A port just released may be taken by an outgoing connection before the new process binds it. */
+const RESTART_PORT_ATTEMPTS = 5;
+const RESTART_PORT_RETRY_MS = 1_000;
 
 const SERVING_ALT_NAMES = {
   ipAddresses: ['127.0.0.1', '10.0.0.1'],
@@ -98,8 +120,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const processes: HarnessProcess[] = [];
 
   let stopping: Promise<void> | undefined;
+  let restarting: Promise<ApiserverRestart> | undefined;
+  /** A process taken out of the stop order (an apiserver being restarted) ends on purpose too. */
+  const exitExpected = (child: HarnessProcess) => stopping !== undefined || !processes.includes(child);
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      // A restart under way would otherwise add its new process after this loop has run.
+      await restarting?.catch(() => undefined);
       for (const child of [...processes].reverse()) await child.stop();
       await ownWorkDir.remove();
       // Only now: an exit while this runs still finds every hook below registered.
@@ -124,10 +151,42 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     processes.push(etcd.process);
     log(`etcd ${binaries.versions.etcd} healthy at ${etcd.clientUrl} (${elapsed()})`);
 
-    const apiserver = await withPortRetries(() =>
+    let apiserver = await withPortRetries(() =>
       startKubeApiserver(binaries.kubeApiserver, workDir, etcd.clientUrl, pki, options.apiserverArgs),
     );
     processes.push(apiserver.process);
+    const port = Number(new URL(apiserver.server).port);
+    const restartKubeApiserver = async (downForMs: number): Promise<ApiserverRestart> => {
+      const old = apiserver.process;
+      // Out of the stop order first, so its exit is not reported as unexpected.
+      processes.splice(processes.indexOf(old), 1);
+      await old.stop();
+      const stoppedAt = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, downForMs));
+      for (let attempt = 1; ; attempt++) {
+        try {
+          apiserver = await startKubeApiserver(
+            binaries.kubeApiserver,
+            workDir,
+            etcd.clientUrl,
+            pki,
+            options.apiserverArgs,
+            port,
+          );
+          break;
+        } catch (error) {
+          const portClash = /address already in use/i.test((error as Error).message);
+          if (!portClash || attempt >= RESTART_PORT_ATTEMPTS) throw error;
+          await new Promise((resolve) => setTimeout(resolve, RESTART_PORT_RETRY_MS));
+        }
+      }
+      // Back in kube-apiserver's place: stopped after the controllers that use it, before etcd.
+      processes.splice(processes.indexOf(etcd.process) + 1, 0, apiserver.process);
+      const restarted = apiserver.process;
+      reportUnexpectedExit(restarted, () => exitExpected(restarted), log);
+      log(`kube-apiserver restarted on ${apiserver.server}`);
+      return { stoppedAt, readyAt: Date.now() };
+    };
     log(`kube-apiserver ${binaries.versions.kubernetes} ready at ${apiserver.server} (${elapsed()})`);
 
     const kubeconfigPath = await writeKubeconfig(join(workDir, 'admin.kubeconfig'), {
@@ -161,7 +220,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       await withPortRetries(() => startKubeScheduler(binaries.kubeScheduler, workDir, pki.ca, schedulerCredentials)),
     );
     log(`kube-scheduler ready, running as ${SCHEDULER_USER} (${elapsed()})`);
-    for (const child of processes) reportUnexpectedExit(child, () => stopping !== undefined, log);
+    for (const child of processes) reportUnexpectedExit(child, () => exitExpected(child), log);
 
     const description: ControlPlaneDescription = {
       server: apiserver.server,
@@ -176,6 +235,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       mintKubeconfig: (user, groups) =>
         mintClientKubeconfig(pki.ca, apiserver.server, join(workDir, 'users'), user, groups),
       describe: () => description,
+      restartKubeApiserver: (restartOptions) => {
+        if (stopping !== undefined) return Promise.reject(new Error(`control plane in ${workDir} is stopping`));
+        if (restarting !== undefined) return Promise.reject(new Error('kube-apiserver is already restarting'));
+        restarting = restartKubeApiserver(restartOptions?.downForMs ?? 0).finally(() => {
+          restarting = undefined;
+        });
+        return restarting;
+      },
       stop,
     };
   } catch (error) {
@@ -202,6 +269,8 @@ export function attachControlPlane(description: ControlPlaneDescription): Contro
         groups,
       ),
     describe: () => description,
+    restartKubeApiserver: () =>
+      Promise.reject(new Error('only the process that started the control plane can restart kube-apiserver')),
     stop: async () => {},
   };
 }

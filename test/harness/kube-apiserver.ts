@@ -7,6 +7,8 @@
  * RBAC is on so tests can check the operator's permissions, and the ServiceAccount admission
  * plugin is off so a pod never waits for its namespace's `default` ServiceAccount.
  * Ready when `GET /readyz` returns 200 (120 s allowed: a cold start on 2 busy cores is slow).
+ * A fault test can start it again on the port it had (`requestedPort`), with the same etcd and
+ * certificates, so every client's kubeconfig stays valid across the restart.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,8 +34,9 @@ const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/24';
 const READY_TIMEOUT_MS = 120_000;
 
 /**
- * Starts kube-apiserver against `etcdUrl`; its log goes to `<workDir>/kube-apiserver.log`.
- * `extraArgs` come last (e.g. an admission plugin or an audit log a test needs).
+ * Starts kube-apiserver against `etcdUrl`; its log goes to `<workDir>/kube-apiserver.log`
+ * (appended to, so a restart keeps the earlier run's lines). `extraArgs` come last (e.g. an
+ * admission plugin or an audit log a test needs). `requestedPort` is the one to serve on; default: a free one.
  */
 export async function startKubeApiserver(
   binary: string,
@@ -41,8 +44,9 @@ export async function startKubeApiserver(
   etcdUrl: string,
   pki: ControlPlanePki,
   extraArgs: readonly string[] = [],
+  requestedPort?: number,
 ): Promise<KubeApiserver> {
-  const port = await freePort();
+  const port = requestedPort ?? (await freePort());
   const server = `https://127.0.0.1:${port}`;
   const apiserver = await startProcess({
     name: `kube-apiserver (port ${port})`,

@@ -119,7 +119,17 @@ test.serial('growing storage.size grows every claim and recreates the StatefulSe
   const statefulSet = await apps.readNamespacedStatefulSet({ namespace, name: 'zk' });
   t.not(statefulSet.metadata?.uid, before.statefulSet, 'the StatefulSet was recreated');
   t.is(statefulSet.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage, '2Gi');
-  const claims = await memberClaims(namespace);
+  // The StatefulSet controller (kube-controller-manager) makes the new StatefulSet the claims'
+  // owner on a sync of its own, which may come after the operator reports the cluster settled.
+  const claims = await pollUntil(
+    'the new StatefulSet to own every member claim (reclaim policy Delete)',
+    async () => {
+      const current = await memberClaims(namespace);
+      const owned = current.every((c) => c.metadata?.ownerReferences?.some((o) => o.uid === statefulSet.metadata?.uid));
+      return owned ? current : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  ).catch(() => memberClaims(namespace));
   t.deepEqual(uids(claims), before.claims, 'the same claims, grown in place');
   for (const claim of claims) {
     t.is(claim.spec?.resources?.requests?.storage, '2Gi', `${claim.metadata?.name} asks for 2Gi`);

@@ -80,6 +80,7 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
   });
   const membership = planMembership(snapshot, formation.formed);
   const statefulSet = snapshot.live.statefulSet as V1StatefulSet | undefined;
+  const liveConfig = (snapshot.live.configMap as V1ConfigMap | undefined)?.data;
   const desired = renderCluster({
     cluster,
     bootstrap: !formation.formed,
@@ -90,14 +91,9 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
       templateSize: templateSizeOf(statefulSet),
     }),
     operatorPod: options.operatorPod,
-    liveConfigMap: (snapshot.live.configMap as V1ConfigMap | undefined)?.data,
+    liveConfigMap: liveConfig,
     livePods: snapshot.pods,
-    pendingMoves: pendingMovesOf(
-      cluster,
-      spec,
-      health,
-      (snapshot.live.configMap as V1ConfigMap | undefined)?.data?.[DYNAMIC_CONFIG_KEY],
-    ),
+    pendingMoves: pendingMovesOf(cluster, spec, health, liveConfig?.[DYNAMIC_CONFIG_KEY]),
   });
   const volumes = storageInput(snapshot);
   const memberPods = snapshot.pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []);

@@ -69,8 +69,6 @@ export interface ClusterSnapshot {
   claims: readonly V1PersistentVolumeClaim[];
   /** ZooKeeper's view of the members; undefined without member pods to ask. */
   health: EnsembleHealth | undefined;
-  /** The readings behind `health` were all taken for this snapshot, none reused. */
-  freshHealth: boolean;
   now: Date;
 }
 
@@ -92,7 +90,6 @@ export async function observe(deps: ReconcilerDependencies, cluster: ZooKeeperCl
     pods,
     claims: deps.cache.claims(namespace, name),
     health: await readHealth(deps, cluster.metadata.name, spec, pods, live.configMap, false),
-    freshHealth: false,
     now: deps.now(),
   };
 }
@@ -107,7 +104,7 @@ export async function withFreshHealth(
 ): Promise<ClusterSnapshot> {
   const { cluster, spec, pods, live } = snapshot;
   const health = await readHealth(deps, cluster.metadata.name, spec, pods, live.configMap, true);
-  return { ...snapshot, health, freshHealth: true, now: deps.now() };
+  return { ...snapshot, health, now: deps.now() };
 }
 
 /** Each member at the client port it listens on now: its committed line's, which the live ConfigMap records. */

@@ -269,22 +269,32 @@ verify_helm() {
 	echo "helm reports $HELM_VERSION"
 }
 
-install_helm() {
-	local mod=$here/go/helm fp tmp
-	fp=$(fingerprint "$go_version $helm_ldflags" "$mod/go.mod" "$mod/go.sum")
-	if is_complete "$helm_dir" "$fp" verify_helm; then
-		log "helm $HELM_VERSION: up to date in $helm_dir"
+# install_go_command <name> <version> <dir> <ldflags> <package> <verify>: builds one
+# command of the helper module go/<name> into <dir>/bin, unless the cached copy has the
+# same fingerprint and passes <verify>. Sets go_command_built=1 when it built.
+install_go_command() {
+	local name=$1 version=$2 dir=$3 ldflags=$4 package=$5 verify=$6
+	local mod=$here/go/$name binary=${5##*/} fp tmp
+	go_command_built=0
+	fp=$(fingerprint "$go_version $ldflags" "$mod/go.mod" "$mod/go.sum")
+	if is_complete "$dir" "$fp" "$verify"; then
+		log "$name $version: up to date in $dir"
 		return
 	fi
-	new_build_dir tmp "helm-$HELM_VERSION"
+	new_build_dir tmp "$name-$version"
 	mkdir -p "$tmp/bin"
-	log "helm $HELM_VERSION: building"
-	(cd "$mod" && go build -buildvcs=false -trimpath -ldflags "$helm_ldflags" -o "$tmp/bin/helm" helm.sh/helm/v4/cmd/helm)
-	verify_helm "$tmp" || die "helm: built binary does not report $HELM_VERSION: $("$tmp/bin/helm" version 2>&1)"
+	log "$name $version: building"
+	(cd "$mod" && go build -buildvcs=false -trimpath -ldflags "$ldflags" -o "$tmp/bin/$binary" "$package")
+	"$verify" "$tmp" || die "$name: the built $binary does not report $version"
 	echo "$fp" >"$tmp/.complete"
-	move_into_place "$tmp" "$helm_dir"
-	log "helm $HELM_VERSION: installed in $helm_dir"
-	built_go+=(helm)
+	move_into_place "$tmp" "$dir"
+	log "$name $version: installed in $dir"
+	go_command_built=1
+}
+
+install_helm() {
+	install_go_command helm "$HELM_VERSION" "$helm_dir" "$helm_ldflags" helm.sh/helm/v4/cmd/helm verify_helm
+	if ((go_command_built)); then built_go+=(helm); fi
 }
 
 # --------------------------------------------------------------------- promtool
@@ -299,20 +309,8 @@ verify_promtool() {
 }
 
 install_promtool() {
-	local mod=$here/go/promtool fp tmp
-	fp=$(fingerprint "$go_version $promtool_ldflags" "$mod/go.mod" "$mod/go.sum")
-	if is_complete "$promtool_dir" "$fp" verify_promtool; then
-		log "promtool $PROMETHEUS_VERSION: up to date in $promtool_dir"
-		return
-	fi
-	new_build_dir tmp "promtool-$PROMETHEUS_VERSION"
-	mkdir -p "$tmp/bin"
-	log "promtool $PROMETHEUS_VERSION: building"
-	(cd "$mod" && go build -buildvcs=false -trimpath -ldflags "$promtool_ldflags" -o "$tmp/bin/promtool" github.com/prometheus/prometheus/cmd/promtool)
-	verify_promtool "$tmp" || die "promtool: built binary does not report $PROMETHEUS_VERSION: $("$tmp/bin/promtool" --version 2>&1)"
-	echo "$fp" >"$tmp/.complete"
-	move_into_place "$tmp" "$promtool_dir"
-	log "promtool $PROMETHEUS_VERSION: installed in $promtool_dir"
+	install_go_command promtool "$PROMETHEUS_VERSION" "$promtool_dir" "$promtool_ldflags" \
+		github.com/prometheus/prometheus/cmd/promtool verify_promtool
 }
 
 # -------------------------------------------------------------------- ZooKeeper

@@ -101,7 +101,6 @@ function snapshotOf(world: World): ClusterSnapshot {
     pods,
     claims,
     health: assessEnsemble(readings(world.states)),
-    freshHealth: true,
     now: NOW,
   };
 }

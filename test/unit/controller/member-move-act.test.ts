@@ -37,7 +37,6 @@ const snapshotWith = (health: EnsembleHealth): ClusterSnapshot => ({
   pods,
   claims: [],
   health,
-  freshHealth: true,
   now: new Date('2026-12-02T05:00:00Z'),
 });
 

@@ -10,12 +10,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import test from 'ava';
-import { ZooKeeperSession } from '../../src/zookeeper/session.js';
 import { toolEnvironment } from '../harness/controlplane.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
 import { repoPath } from '../harness/repo.js';
-import { connectionString, createCluster, FORMED_MS, isRunning, waitForStatus } from '../support/clusters.js';
+import { createCluster, FORMED_MS, isRunning, openClusterSession, waitForStatus } from '../support/clusters.js';
 import { runOperator } from '../support/operator.js';
 
 const run = promisify(execFile);
@@ -58,10 +57,7 @@ test('the example client finds the ensemble through the discovery ConfigMap and 
   );
   t.is(phase, 'Succeeded', 'zkCli.sh created and read the znode');
 
-  const session = await ZooKeeperSession.open({
-    servers: (await connectionString(namespace, CLUSTER)).split(','),
-    connectTimeoutMs: 30_000,
-  });
+  const session = await openClusterSession(namespace, CLUSTER);
   try {
     await session.sync('/client-example');
     const { data } = await session.getData('/client-example');

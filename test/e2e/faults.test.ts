@@ -9,7 +9,6 @@ import { promisify } from 'node:util';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import test from 'ava';
 import { parseCommittedConfig } from '../../src/zookeeper/reconfig-client.js';
-import { ZooKeeperSession } from '../../src/zookeeper/session.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
 import {
@@ -19,6 +18,7 @@ import {
   FORMED_MS,
   isRunning,
   memberPods,
+  openClusterSession,
   patchCluster,
   ROLLED_MS,
   readCluster,
@@ -277,11 +277,7 @@ test.serial(
 
 /** The committed voters as ZooKeeper itself says (`sync`, then `/zookeeper/config`), read through a member. */
 async function committedVoters(namespace: string, name: string): Promise<number[]> {
-  const session = await ZooKeeperSession.open({
-    servers: (await connectionString(namespace, name)).split(','),
-    sessionTimeoutMs: 15_000,
-    connectTimeoutMs: 15_000,
-  });
+  const session = await openClusterSession(namespace, name);
   try {
     await session.sync('/zookeeper/config');
     return parseCommittedConfig((await session.getData('/zookeeper/config')).data.toString()).voters;

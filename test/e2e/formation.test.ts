@@ -10,7 +10,6 @@
 import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import test from 'ava';
 import { FORMED_ANNOTATION } from '../../src/controller/formation.js';
-import { ZooKeeperSession } from '../../src/zookeeper/session.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
 import {
@@ -20,6 +19,7 @@ import {
   FORMED_MS,
   isRunning,
   memberPods,
+  openClusterSession,
   waitForStatus,
 } from '../support/clusters.js';
 import { runOperator } from '../support/operator.js';
@@ -29,12 +29,7 @@ const SPEC = { replicas: 3, storage: { size: '1Gi', reclaimPolicy: 'Retain' as c
 const ROOT = '/formation';
 
 async function children(namespace: string): Promise<string[]> {
-  const servers = await pollUntil(
-    'a Ready member to read from',
-    async () => (await connectionString(namespace, 'zk')) || undefined,
-    { timeoutMs: 60_000 },
-  );
-  const session = await ZooKeeperSession.open({ servers: servers.split(','), connectTimeoutMs: 30_000 });
+  const session = await openClusterSession(namespace, 'zk');
   try {
     await session.sync(ROOT);
     return await session.getChildren(ROOT);

@@ -2,6 +2,7 @@
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, KIND, PLURAL } from '../../src/api/constants.js';
 import type { ZooKeeperCluster, ZooKeeperClusterSpec, ZooKeeperClusterStatus } from '../../src/api/types.js';
+import { ZooKeeperSession } from '../../src/zookeeper/session.js';
 import { controlPlane } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
 
@@ -115,6 +116,20 @@ export async function connectionString(namespace: string, name: string, clientPo
     )
     .map((pod) => `${pod.status?.podIP}:${clientPort}`)
     .join(',');
+}
+
+/**
+ * A client session with cluster `name` through its Ready members. Readiness can drop for a moment
+ * on a loaded machine even on a settled cluster, so this waits up to a minute for a Ready member
+ * instead of failing on an empty connection string.
+ */
+export async function openClusterSession(namespace: string, name: string): Promise<ZooKeeperSession> {
+  const servers = await pollUntil(
+    `a Ready member of ${name} to connect to`,
+    async () => (await connectionString(namespace, name)) || undefined,
+    { timeoutMs: 60_000 },
+  );
+  return ZooKeeperSession.open({ servers: servers.split(','), sessionTimeoutMs: 15_000, connectTimeoutMs: 30_000 });
 }
 
 /**

@@ -27,6 +27,17 @@ export const MAX_NAME_LENGTH = 52;
 export const MIN_REPLICAS = 1;
 /** ZooKeeper's write latency grows with every voter; beyond this an ensemble wants observers instead. */
 export const MAX_REPLICAS = 15;
+/**
+ * Observers (non-voting members) a cluster may have. Their server ids are OBSERVER_ID_BASE + 1
+ * upwards, apart from the voters' 1..MAX_REPLICAS, and ZooKeeper's ids stay below 255.
+ */
+export const MAX_OBSERVERS = 32;
+export const OBSERVER_ID_BASE = 100;
+/**
+ * Longest cluster name with observers: the observer StatefulSet's revision label value
+ * `<name>-observer-<10 chars>` must fit in 63 characters.
+ */
+export const MAX_NAME_LENGTH_WITH_OBSERVERS = 43;
 
 export const ANNOTATION_PREFIX = API_GROUP;
 /** Pod-template annotation: a hash of everything that takes a restart to take effect. */

@@ -18,6 +18,8 @@ import type {
 
 export const DEFAULTS = {
   replicas: 3,
+  observers: 0,
+  includeObservers: true,
   image: DEFAULT_IMAGE,
   imagePullPolicy: 'IfNotPresent' as ImagePullPolicy,
   storageSize: '10Gi',
@@ -58,6 +60,7 @@ export interface ResolvedPorts {
 /** A spec with every default applied: what rendering and every decision work from. */
 export interface ResolvedSpec {
   replicas: number;
+  observers: number;
   image: string;
   imagePullPolicy: ImagePullPolicy;
   resources: V1ResourceRequirements;
@@ -69,7 +72,7 @@ export interface ResolvedSpec {
   config: Record<string, string>;
   ports: ResolvedPorts;
   pod: PodOverrides;
-  clientService: { type: ClientServiceType; annotations: Record<string, string> };
+  clientService: { type: ClientServiceType; annotations: Record<string, string>; includeObservers: boolean };
   /** Who may reach the members; an absent peer means any source. */
   networkPolicy:
     | { enabled: false }
@@ -86,6 +89,7 @@ export function resolveSpec(spec: ZooKeeperClusterSpec): ResolvedSpec {
   const storage = spec.storage ?? {};
   return {
     replicas: spec.replicas ?? DEFAULTS.replicas,
+    observers: spec.observers ?? DEFAULTS.observers,
     image: spec.image ?? DEFAULTS.image,
     imagePullPolicy: spec.imagePullPolicy ?? DEFAULTS.imagePullPolicy,
     resources,
@@ -105,6 +109,7 @@ export function resolveSpec(spec: ZooKeeperClusterSpec): ResolvedSpec {
     clientService: {
       type: spec.clientService?.type ?? DEFAULTS.clientServiceType,
       annotations: spec.clientService?.annotations ?? {},
+      includeObservers: spec.clientService?.includeObservers ?? DEFAULTS.includeObservers,
     },
     networkPolicy:
       (spec.networkPolicy?.enabled ?? DEFAULTS.networkPolicyEnabled)

@@ -14,6 +14,8 @@ import {
   KIND,
   LIST_KIND,
   MAX_NAME_LENGTH,
+  MAX_NAME_LENGTH_WITH_OBSERVERS,
+  MAX_OBSERVERS,
   MAX_REPLICAS,
   MIN_MEMORY_LIMIT,
   MIN_REPLICAS,
@@ -278,6 +280,11 @@ const specSchema = obj(
         'Changed one member at a time through ZooKeeper dynamic reconfiguration.',
       { minimum: MIN_REPLICAS, maximum: MAX_REPLICAS, default: DEFAULTS.replicas },
     ),
+    observers: int(
+      `Number of observers (0-${MAX_OBSERVERS}): non-voting members in their own StatefulSet (\`<name>-observer\`) that serve reads and follow every write, ` +
+        'without counting towards the quorum. Added and removed by dynamic reconfiguration one at a time, after the voters have settled.',
+      { minimum: 0, maximum: MAX_OBSERVERS, default: DEFAULTS.observers },
+    ),
     image: str(
       `Container image of ZooKeeper ${SUPPORTED_MINOR_VERSIONS.join(' or ')} (the official image or one built like it). ` +
         'Changing it upgrades the ensemble with a rolling restart, leader last.',
@@ -457,6 +464,10 @@ const specSchema = obj(
     clientService: obj('The Service clients connect to (`<name>-client`).', {
       type: str('Service type.', { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'], default: 'ClusterIP' }),
       annotations: stringMap('Annotations on the client Service (for example for a cloud load balancer).'),
+      includeObservers: bool(
+        "Whether the client Service and the discovery ConfigMap's member list include the observers (reads scale with them); false keeps client traffic on the voters.",
+        { default: DEFAULTS.includeObservers },
+      ),
     }),
     networkPolicy: networkPolicySchema,
     clusterDomain: str('DNS domain of the Kubernetes cluster, used in member addresses.', {
@@ -529,9 +540,11 @@ const memberSchema = obj(
 
 const statusSchema = obj('Observed state of the ensemble.', {
   observedGeneration: int('The spec generation the operator last acted on.'),
-  replicas: int('Member pods that exist.'),
-  readyReplicas: int('Members that serve as part of the quorum.'),
-  ready: str('Ready members out of desired, e.g. 3/3.'),
+  replicas: int('Voter pods that exist.'),
+  readyReplicas: int('Voters that serve as part of the quorum.'),
+  observers: int('Observer pods that exist.'),
+  readyObservers: int('Observers that serve in sync with the leader.'),
+  ready: str('Ready voters out of desired, then ready observers out of desired when there are any: 3/3, 3/3+2/2.'),
   selector: str('Label selector of the member pods (for the scale subresource).'),
   phase: str('One-word summary: Creating, Running, Restarting, Scaling, Degraded, Unavailable or Paused.'),
   conditions: {
@@ -555,7 +568,7 @@ const statusSchema = obj('Observed state of the ensemble.', {
   targetRevision: str('Pod revision the operator rolls members to.'),
   clientConnectionString: str('Connection string for clients inside the cluster.'),
   operation: obj('The rolling restart or scaling step in progress.', {
-    kind: str('RollingRestart, ScaleUp or ScaleDown.'),
+    kind: str('RollingRestart, ScaleUp, ScaleDown, AddObservers or RemoveObservers.'),
     member: str('The member acted on now.'),
     waitingFor: str('What the current step waits for.'),
     startedAt: str('When the operation started.', { format: 'date-time' }),
@@ -590,7 +603,12 @@ export function buildCrd() {
             },
           },
           additionalPrinterColumns: [
-            { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'Ready members / desired' },
+            {
+              name: 'Ready',
+              type: 'string',
+              jsonPath: '.status.ready',
+              description: 'Ready voters / desired, then + ready observers / desired when there are any',
+            },
             { name: 'Leader', type: 'string', jsonPath: '.status.leader', description: 'Pod of the current leader' },
             { name: 'Version', type: 'string', jsonPath: '.status.currentVersion', description: 'ZooKeeper version' },
             {
@@ -617,6 +635,10 @@ export function buildCrd() {
                   {
                     rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH}`,
                     message: `metadata.name must be at most ${MAX_NAME_LENGTH} characters: it prefixes the names of pods, Services and revisions`,
+                  },
+                  {
+                    rule: `!has(self.spec.observers) || self.spec.observers == 0 || self.metadata.name.size() <= ${MAX_NAME_LENGTH_WITH_OBSERVERS}`,
+                    message: `metadata.name must be at most ${MAX_NAME_LENGTH_WITH_OBSERVERS} characters for a cluster with observers: it prefixes the observer StatefulSet's revisions (\`<name>-observer-<hash>\`)`,
                   },
                   {
                     rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",

@@ -61,6 +61,8 @@ export interface PodOverrides {
 export interface ClientServiceSpec {
   type?: ClientServiceType;
   annotations?: Record<string, string>;
+  /** Whether the client Service (and the discovery ConfigMap's member list) includes the observers (default true). */
+  includeObservers?: boolean;
 }
 
 export interface RollingUpdateSpec {
@@ -93,7 +95,10 @@ export interface NetworkPolicySpec {
 }
 
 export interface ZooKeeperClusterSpec {
+  /** Voting members. */
   replicas?: number;
+  /** Non-voting members (observers): they serve reads and follow every write without voting (default 0). */
+  observers?: number;
   image?: string;
   imagePullPolicy?: ImagePullPolicy;
   resources?: V1ResourceRequirements;
@@ -142,7 +147,7 @@ export interface QuorumStatus {
 }
 
 export interface OperationStatus {
-  kind: 'RollingRestart' | 'ScaleUp' | 'ScaleDown';
+  kind: 'RollingRestart' | 'ScaleUp' | 'ScaleDown' | 'AddObservers' | 'RemoveObservers';
   /** The member acted on now. */
   member?: string;
   /** What the step waits for. */
@@ -156,7 +161,11 @@ export interface ZooKeeperClusterStatus {
   observedGeneration?: number;
   replicas?: number;
   readyReplicas?: number;
-  /** `ready/desired`, e.g. `3/3`, for `kubectl get`. */
+  /** Observer pods that exist. */
+  observers?: number;
+  /** Observers that serve in sync with the leader. */
+  readyObservers?: number;
+  /** `ready/desired` voters, then `+ready/desired` observers when there are any: `3/3`, `3/3+2/2`, for `kubectl get`. */
   ready?: string;
   selector?: string;
   phase?: string;

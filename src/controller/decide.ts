@@ -4,19 +4,20 @@
  *
  * Order of the planners, each asked only when the one before has nothing to do:
  * 1. whether the ensemble exists (`formation.ts`), from ZooKeeper's answers and the data holders;
- * 2. membership (`membership.ts` → `scaling.ts`): the pod count, the dynamic member list and a
- *    scaling step, one voter at a time;
+ * 2. membership (`membership.ts` → `scaling.ts`, then `observer-scaling.ts`): the pod counts,
+ *    the dynamic member list and a scaling step, one voter at a time, then one observer at a time
+ *    once the voters have settled;
  * 3. moving a restarted member to the line spec renders (`member-move.ts`: new ports), one
  *    reconfig at a time, right after the roll replaced its pod;
  * 4. the rolling restart (`rolling-restart.ts`): outdated revisions and members whose grown
- *    volume waits for a remount, one member at a time, the leader last;
+ *    volume waits for a remount, one member at a time, observers first, the leader last;
  * 5. growing volumes (`storage-resize.ts`), only once membership and revisions are settled, the
  *    ensemble is available and the StatefulSet is not being recreated.
  */
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
 import { type DesiredObjects, renderCluster } from '../render/cluster.js';
 import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
-import { serverIdsUpTo } from '../render/names.js';
+import { observerIdsUpTo, serverIdsUpTo } from '../render/names.js';
 import type { OperatorPod } from '../render/network-policy.js';
 import type { OwnedObject } from '../runtime/kube-writer.js';
 import { dataHolders } from './data-holders.js';
@@ -85,6 +86,8 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
     cluster,
     bootstrap: !formation.formed,
     podCount: membership.podCount,
+    observerPodCount: membership.observerPodCount,
+    observerClaimSize: templateSizeOf(snapshot.live.observerStatefulSet as V1StatefulSet | undefined),
     members: membership.members,
     claimSize: appliedClaimSize({
       desiredSize: spec.storage.ephemeral ? undefined : spec.storage.size,
@@ -114,10 +117,11 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
   const move = planMove(snapshot, health, desired.revision);
   if (move.kind === 'move') return { ...decision, move, step: { kind: 'move', step: move } };
   const podCount = desired.statefulSet.spec?.replicas ?? spec.replicas;
+  const observerPodCount = desired.observerStatefulSet?.spec?.replicas ?? 0;
   const roll = nextRollStep({
     desiredRevision: desired.revision,
     remount,
-    expectedMyids: serverIdsUpTo(podCount),
+    expectedMyids: [...serverIdsUpTo(podCount), ...observerIdsUpTo(observerPodCount)],
     pods: memberPods,
     health,
     paused: spec.paused,

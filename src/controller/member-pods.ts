@@ -4,6 +4,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { REVISION_ANNOTATION } from '../api/constants.js';
+import { serverIdOfPod } from '../render/names.js';
 import type { MemberAddress } from '../zookeeper/ensemble-reader.js';
 import type { MemberPod } from './rolling-restart.js';
 
@@ -17,12 +18,6 @@ const STUCK_REASONS = new Set([
   'CreateContainerError',
   'RunContainerError',
 ]);
-
-/** Server id of a member pod `<cluster>-<ordinal>`, or undefined for any other name. */
-export function myidOfPod(clusterName: string, podName: string): number | undefined {
-  const match = new RegExp(`^${clusterName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`).exec(podName);
-  return match ? Number(match[1]) + 1 : undefined;
-}
 
 /** Longest piece of a kubelet or scheduler message quoted in a status message or Event. */
 const QUOTED_MESSAGE_LENGTH = 200;
@@ -57,7 +52,7 @@ export function podProblem(pod: V1Pod): string | undefined {
 
 export function toMemberPod(clusterName: string, pod: V1Pod): MemberPod | undefined {
   const name = pod.metadata?.name ?? '';
-  const myid = myidOfPod(clusterName, name);
+  const myid = serverIdOfPod(clusterName, name);
   if (myid === undefined) return undefined;
   const problem = podProblem(pod);
   return {
@@ -75,7 +70,7 @@ export function toMemberPod(clusterName: string, pod: V1Pod): MemberPod | undefi
 
 export function toMemberAddress(clusterName: string, pod: V1Pod): MemberAddress | undefined {
   const name = pod.metadata?.name ?? '';
-  const myid = myidOfPod(clusterName, name);
+  const myid = serverIdOfPod(clusterName, name);
   if (myid === undefined) return undefined;
   return { pod: name, myid, ip: pod.metadata?.deletionTimestamp === undefined ? pod.status?.podIP : undefined };
 }

@@ -13,13 +13,14 @@
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
 import { desiredRevision } from '../render/cluster.js';
 import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
-import { serverIdsUpTo } from '../render/names.js';
+import { isObserverId, serverIdsUpTo } from '../render/names.js';
 import type { ReconcileContext } from '../runtime/controller.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
 import { parseServerLines } from '../zookeeper/readings.js';
 import type { ReconcilerDependencies } from './dependencies.js';
 import { sessionServers } from './member-move-act.js';
 import { toMemberPod } from './member-pods.js';
+import { nextObserverStep, observerPodFloor } from './observer-scaling.js';
 import { memberClaimOf, nextScalingStep, REMOVED_MEMBER_ANNOTATION, type ScalingStep } from './scaling.js';
 import type { ClusterSnapshot } from './snapshot.js';
 import { failsAs } from './step-failure.js';
@@ -29,11 +30,19 @@ export type { ScalingStep } from './scaling.js';
 export interface MembershipPlan {
   /** Member pods the StatefulSet keeps. */
   podCount: number;
+  /**
+   * Observer pods the observer StatefulSet keeps; undefined when the cluster has none and asks
+   * for none (no observer StatefulSet is rendered).
+   */
+  observerPodCount?: number;
   /** The StatefulSet's replicas were below the committed voters (changed outside the operator). */
   restoredFrom?: number;
-  /** Server ids the dynamic config lists: the committed voters new pods start with. */
+  /** Server ids the dynamic config lists: the committed voters and observers new pods start with. */
   members: number[];
-  /** Undefined while the ensemble has not formed, or its members could not be read. */
+  /**
+   * Undefined while the ensemble has not formed, or its members could not be read. The voters'
+   * step while they change; once they have settled (`done`), the observers' step.
+   */
   scaling?: ScalingStep;
 }
 
@@ -46,43 +55,73 @@ export function planMembership(
   const { namespace, name } = cluster.metadata;
   const liveReplicas = (snapshot.live.statefulSet as V1StatefulSet | undefined)?.spec?.replicas;
   const configMap = snapshot.live.configMap as V1ConfigMap | undefined;
-  const committed = committedVoters(health, configMap?.data?.[DYNAMIC_CONFIG_KEY]);
+  const renderedDynamic = configMap?.data?.[DYNAMIC_CONFIG_KEY];
+  const committed = committedVoters(health, renderedDynamic);
+  const observers = committedObservers(health, renderedDynamic);
   const floor = Math.max(0, ...committed);
   const live = liveReplicas === undefined ? undefined : Math.max(liveReplicas, floor);
   const restored = liveReplicas !== undefined && liveReplicas < floor ? { restoredFrom: liveReplicas } : {};
+  // Observers join a formed ensemble only; the observer StatefulSet never drops a committed one.
+  const liveObservers = (snapshot.live.observerStatefulSet as V1StatefulSet | undefined)?.spec?.replicas;
+  const observerFloor = observerPodFloor(observers);
+  const observerPods =
+    liveObservers !== undefined || spec.observers > 0 || observerFloor > 0
+      ? { observerPodCount: Math.max(liveObservers ?? 0, observerFloor) }
+      : {};
   if (live === undefined && formed && committed.length > 0) {
     // The StatefulSet is gone under a formed ensemble (recreated for new claim sizes, or deleted
     // by hand): it comes back covering the members that exist, never spec.replicas at once, and
     // scaling goes on from there one voter at a time.
-    const ordinals = pods.flatMap((pod) => toMemberPod(name, pod)?.myid ?? []);
+    const ordinals = pods.flatMap((pod) => {
+      const myid = toMemberPod(name, pod)?.myid;
+      return myid === undefined || isObserverId(myid) ? [] : [myid];
+    });
     const podCount = Math.max(...committed, ...ordinals);
-    return { podCount, members: [...committed] };
+    return { podCount, ...observerPods, members: [...committed, ...observers] };
   }
   if (live === undefined || !formed) {
-    // A new ensemble starts every member at once: they bootstrap together, voting on empty data.
+    // A new ensemble starts every voter at once: they bootstrap together, voting on empty data.
     const podCount = spec.paused && live !== undefined ? live : spec.replicas;
-    return { podCount, members: serverIdsUpTo(podCount) };
+    return { podCount, ...observerPods, members: serverIdsUpTo(podCount) };
   }
-  const members = committed.length > 0 ? [...committed] : serverIdsUpTo(live);
-  if (health === undefined) return { podCount: live, members, ...restored };
-  const scaling = nextScalingStep({
+  const members = [...(committed.length > 0 ? committed : serverIdsUpTo(live)), ...observers];
+  if (health === undefined) return { podCount: live, ...observerPods, members, ...restored };
+  const memberPods = pods.flatMap((pod) => toMemberPod(name, pod) ?? []);
+  const common = {
     cluster: { name, namespace },
     spec,
-    desiredReplicas: spec.replicas,
-    podCount: live,
-    pods: pods.flatMap((pod) => toMemberPod(name, pod) ?? []),
-    claims: snapshot.claims.flatMap(
-      (claim) => memberClaimOf(name, claim.metadata?.name ?? '', claim.metadata?.annotations) ?? [],
-    ),
-    reclaimPolicy: spec.storage.ephemeral ? 'Delete' : spec.storage.reclaimPolicy,
     health,
     paused: spec.paused,
     stepTimeoutMs: spec.stepTimeoutSeconds * 1000,
     desiredRevision: desiredRevision(cluster),
     now: snapshot.now,
+  };
+  const voterStep = nextScalingStep({
+    ...common,
+    desiredReplicas: spec.replicas,
+    podCount: live,
+    pods: memberPods.filter((pod) => !isObserverId(pod.myid)),
+    claims: snapshot.claims.flatMap(
+      (claim) => memberClaimOf(name, claim.metadata?.name ?? '', claim.metadata?.annotations) ?? [],
+    ),
+    reclaimPolicy: spec.storage.ephemeral ? 'Delete' : spec.storage.reclaimPolicy,
   });
+  // One membership change at a time: the observers move only once the voters have settled.
+  const scaling =
+    voterStep.kind !== 'done' || observerPods.observerPodCount === undefined
+      ? voterStep
+      : nextObserverStep({
+          ...common,
+          desiredObservers: spec.observers,
+          podCount: observerPods.observerPodCount,
+          pods: memberPods.filter((pod) => isObserverId(pod.myid)),
+        });
   const podCount = scaling.kind === 'raisePodCount' || scaling.kind === 'lowerPodCount' ? scaling.to : live;
-  return { podCount, members, scaling, ...restored };
+  const observerPodCount =
+    scaling.kind === 'raiseObserverCount' || scaling.kind === 'lowerObserverCount'
+      ? { observerPodCount: scaling.to }
+      : observerPods;
+  return { podCount, ...observerPodCount, members, scaling, ...restored };
 }
 
 /**
@@ -94,6 +133,14 @@ export function committedVoters(health: EnsembleHealth | undefined, renderedDyna
   if (health !== undefined && health.committedVoters.length > 0) return [...health.committedVoters];
   return parseServerLines(renderedDynamic ?? '')
     .filter((member) => member.role === 'participant')
+    .map((member) => member.myid);
+}
+
+/** The committed observers: ZooKeeper's committed config when a member reports it, else the rendered dynamic list's. */
+export function committedObservers(health: EnsembleHealth | undefined, renderedDynamic: string | undefined): number[] {
+  if (health !== undefined && health.committedVoters.length > 0) return [...health.committedObservers];
+  return parseServerLines(renderedDynamic ?? '')
+    .filter((member) => member.role === 'observer')
     .map((member) => member.myid);
 }
 
@@ -131,6 +178,8 @@ export async function takeScalingStep(
       return;
     case 'raisePodCount':
     case 'lowerPodCount':
+    case 'raiseObserverCount':
+    case 'lowerObserverCount':
       ctx.logger.info(step.reason.message, { podCount: step.to });
       await note('Normal');
       return;

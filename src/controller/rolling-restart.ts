@@ -11,8 +11,12 @@
  * - a serving voter is restarted only when every other member serves and is synced, there is
  *   one leader, members agree on the config, and the synced voters without it remain a majority
  *   (ensembles of one or two voters have no spare: they restart anyway, and say so);
- * - followers before the leader, highest server id first; the leader only when it is the last
- *   outdated member (leadership is re-read before every step, so a moved leader still goes last);
+ * - followers before the leader, highest server id first, so observers (whose ids are above every
+ *   voter's) before any voter; the leader only when it is the last outdated member (leadership is
+ *   re-read before every step, so a moved leader still goes last);
+ * - an observer never counts towards the quorum, so restarting one needs no spare voter; it still
+ *   waits like any member until every other member serves in sync, and until the leader counts
+ *   every committed observer synced (`zk_synced_observers`), so two observers are never down at once;
  * - a serving member waits, too, until every other member's pod reports Ready: the restart is an
  *   eviction, and the PodDisruptionBudget counts only Ready pods, so it would refuse it anyway.
  * A restart is an eviction (`afterEviction` says what each answer of the Eviction API means for
@@ -23,6 +27,7 @@
  * The planner keeps no state: the cluster (pod revisions and UIDs) and ZooKeeper's readings
  * say where a roll stands, so an operator restarted mid-roll continues exactly there.
  */
+import { isObserverId } from '../render/names.js';
 import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
 
 export interface MemberPod {
@@ -51,7 +56,7 @@ export interface RollInput {
   desiredRevision: string;
   /** Pods to restart although on the desired revision: their grown volumes wait for a remount. */
   remount?: readonly string[];
-  /** Server ids the cluster should have now (1..pod count). */
+  /** Server ids the cluster should have now (voters 1..pod count, then observers). */
   expectedMyids: readonly number[];
   pods: readonly MemberPod[];
   health: EnsembleHealth;
@@ -223,6 +228,15 @@ export function nextRollStep(input: RollInput): RollStep {
     return wait(blocking[0]?.reason ?? 'Anomaly', blocking.map((a) => a.message).join('; '));
   }
 
+  // An observer's own view (observing, in broadcast) is not the leader's: it may not be counted yet.
+  const observerPods = pods.filter((p) => isObserverId(p.myid) && health.committedObservers.includes(p.myid));
+  if (observerPods.length > health.syncedObservers) {
+    return wait(
+      'WaitingForObserverSync',
+      `the leader counts ${health.syncedObservers} synced observer(s) of ${observerPods.length} (${observerPods.map((p) => p.name).join(', ')}); waiting before the next restart`,
+    );
+  }
+
   const leader = health.leader;
   if (leader === undefined) return wait('NoQuorum', 'the ensemble has no leader; no member is restarted');
   const leaderMyid = leader.myid;
@@ -241,6 +255,16 @@ export function nextRollStep(input: RollInput): RollStep {
           : ''),
       stalled,
     );
+  }
+  if (isObserverId(candidate.myid)) {
+    return {
+      kind: 'restart',
+      pod: candidate.name,
+      reason: {
+        code: 'RestartingObserver',
+        message: `restarting observer ${candidate.name} (${outdated.length} member(s) outdated; observers go first, the leader ${leader.pod} last); the quorum does not change`,
+      },
+    };
   }
   const candidateVotes = memberOf(candidate)?.voting && memberOf(candidate)?.synced ? 1 : 0;
   if (health.quorumSize < 3) {

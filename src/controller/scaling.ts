@@ -133,6 +133,10 @@ export type ScalingStep =
   | { kind: 'commitWrite'; version: string; reason: Reason }
   /** Set the StatefulSet's replicas to `to` (one pod less). */
   | { kind: 'lowerPodCount'; to: number; reason: Reason }
+  /** Set the observer StatefulSet's replicas to `to` (one observer pod more). */
+  | { kind: 'raiseObserverCount'; to: number; reason: Reason }
+  /** Set the observer StatefulSet's replicas to `to` (one observer pod less). */
+  | { kind: 'lowerObserverCount'; to: number; reason: Reason }
   | { kind: 'deleteClaim'; claim: string; reason: Reason }
   /** Annotate the claim with REMOVED_MEMBER_ANNOTATION = `version`. */
   | { kind: 'markClaim'; claim: string; version: string; reason: Reason }
@@ -141,13 +145,13 @@ export type ScalingStep =
 
 export type ScalingStepKind = ScalingStep['kind'];
 
-const reason = (code: string, message: string): Reason => ({ code, message });
-const wait = (code: string, message: string, stalled = false): ScalingStep => ({
+export const reason = (code: string, message: string): Reason => ({ code, message });
+export const wait = (code: string, message: string, stalled = false): ScalingStep => ({
   kind: 'wait',
   reason: reason(code, message),
   stalled,
 });
-const ids = (list: readonly number[]) => list.map((id) => `server ${id}`).join(', ');
+export const ids = (list: readonly number[]) => list.map((id) => `server ${id}`).join(', ');
 
 /** The voters of `config` that are synced with the leader right now. */
 function syncedIn(config: readonly number[], members: readonly MemberHealth[]): number {
@@ -265,7 +269,8 @@ const paused: ScalingRule = (f) =>
       )
     : undefined;
 
-const noQuorum: ScalingRule = ({ health }) =>
+/** No leader with a synced majority: membership does not change (voters' or observers'). */
+export const noQuorumWait = (health: EnsembleHealth): ScalingStep | undefined =>
   !health.available || health.leader === undefined
     ? wait(
         'NoQuorum',
@@ -273,17 +278,23 @@ const noQuorum: ScalingRule = ({ health }) =>
       )
     : undefined;
 
-const anomalies: ScalingRule = ({ health }) => {
+/** Members that disagree (two leaders, another epoch, another config version); a joiner outside the config is expected. */
+export const anomalyWait = (health: EnsembleHealth): ScalingStep | undefined => {
   const blocking = health.anomalies.filter((a) => a.reason !== 'MemberNotInConfig');
   return blocking.length > 0
     ? wait(blocking[0]?.reason ?? 'Anomaly', blocking.map((a) => a.message).join('; '))
     : undefined;
 };
 
-const configUnknown: ScalingRule = (f) =>
-  f.health.configVersion === undefined || f.committed.length === 0
+/** A reconfig is conditional on the committed version: without it, nothing is sent. */
+export const configUnknownWait = (health: EnsembleHealth): ScalingStep | undefined =>
+  health.configVersion === undefined || health.committedVoters.length === 0
     ? wait('ConfigUnknown', 'the leader did not report its committed config and version; membership does not change')
     : undefined;
+
+const noQuorum: ScalingRule = ({ health }) => noQuorumWait(health);
+const anomalies: ScalingRule = ({ health }) => anomalyWait(health);
+const configUnknown: ScalingRule = ({ health }) => configUnknownWait(health);
 
 /** A pod on its way out (deleted, or beyond the StatefulSet's replicas) must be gone first. */
 const terminating: ScalingRule = (f) => {
@@ -377,23 +388,9 @@ const addJoiner: ScalingRule = (f) => {
       wait('MemberMissing', `waiting for the StatefulSet to create the pod of joining server ${joinerId}`)
     );
   }
-  // A joiner is not in the committed config: replacing it costs no vote. One on a template the
-  // spec no longer asks for is replaced before it may vote: down (a fixed image or config), it
-  // would never come up by itself; synced (a leader that handed off leadership, or a spec
-  // changed mid scale-up), adding it would only mean restarting a voter later. One still
-  // syncing is left to finish: it may be far into a long transfer.
-  const down = joinerPod.stuck || (!joinerPod.ready && !(joiner?.serving ?? false));
+  const replacement = joinerReplacement(joinerPod, joiner, joinerId, f.input.desiredRevision);
+  if (replacement !== undefined) return replacement;
   const joinerSynced = joiner?.serving === true && joiner.synced;
-  if (joinerPod.revision !== f.input.desiredRevision && !joinerPod.terminating && (down || joinerSynced)) {
-    return {
-      kind: 'replaceJoiner',
-      pod: joinerPod.name,
-      reason: reason(
-        'ReplacingJoiner',
-        `replacing ${describePod(joinerPod)}, joining server ${joinerId}: ${down ? 'it is not serving and ' : ''}its template is outdated; the StatefulSet recreates it from the current spec`,
-      ),
-    };
-  }
   if (!joinerSynced) {
     const waitedMs = f.input.now.getTime() - joinerPod.createdAt.getTime();
     const stalled = waitedMs > f.input.stepTimeoutMs;
@@ -431,6 +428,32 @@ const addJoiner: ScalingRule = (f) => {
     ),
   };
 };
+
+/**
+ * A joiner is not in the committed config: replacing it costs no vote. One on a template the
+ * spec no longer asks for is replaced before it is added: down (a fixed image or config), it
+ * would never come up by itself; synced (a leader that handed off leadership, or a spec changed
+ * mid scale-up), adding it would only mean restarting it later. One still syncing is left to
+ * finish: it may be far into a long transfer.
+ */
+export function joinerReplacement(
+  joinerPod: ScalingPod,
+  joiner: MemberHealth | undefined,
+  joinerId: number,
+  desiredRevision: string,
+): ScalingStep | undefined {
+  const down = joinerPod.stuck || (!joinerPod.ready && !(joiner?.serving ?? false));
+  const joinerSynced = joiner?.serving === true && joiner.synced;
+  if (joinerPod.revision === desiredRevision || joinerPod.terminating || !(down || joinerSynced)) return undefined;
+  return {
+    kind: 'replaceJoiner',
+    pod: joinerPod.name,
+    reason: reason(
+      'ReplacingJoiner',
+      `replacing ${describePod(joinerPod)}, joining server ${joinerId}: ${down ? 'it is not serving and ' : ''}its template is outdated; the StatefulSet recreates it from the current spec`,
+    ),
+  };
+}
 
 /** A removal that is not safe, with nothing to add instead: wait, saying who is not synced. */
 const blockedRemoval: ScalingRule = (f) => f.removalBlocked;

@@ -36,6 +36,8 @@ export function objectIdentity(cluster: ZooKeeperCluster, field: ObjectField): {
       return { kind: 'Service', name: names.clientService };
     case 'statefulSet':
       return { kind: 'StatefulSet', name: names.statefulSet };
+    case 'observerStatefulSet':
+      return { kind: 'StatefulSet', name: names.observerStatefulSet };
     case 'podDisruptionBudget':
       return { kind: 'PodDisruptionBudget', name: names.podDisruptionBudget };
     case 'connectionConfigMap':
@@ -53,6 +55,7 @@ export const OBJECT_FIELDS: readonly ObjectField[] = [
   'headlessService',
   'clientService',
   'statefulSet',
+  'observerStatefulSet',
   'podDisruptionBudget',
   // Last: it names the members and the client Service applications connect through.
   'connectionConfigMap',

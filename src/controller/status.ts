@@ -19,7 +19,7 @@ import { REVISION_ANNOTATION } from '../api/constants.js';
 import { resolveSpec } from '../api/defaults.js';
 import type { MemberStatus, ZooKeeperCluster, ZooKeeperClusterStatus } from '../api/types.js';
 import { imageVersion, type SpecProblem } from '../api/validation.js';
-import { clientServiceHost, selectorString } from '../render/names.js';
+import { clientServiceHost, isObserverId, selectorString, serverIdOfPod } from '../render/names.js';
 import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
 import { type ConditionInput, findCondition, mergeConditions } from './conditions.js';
 import type { MoveStep } from './member-move.js';
@@ -81,12 +81,13 @@ function memberView(input: StatusInput): MemberStatus[] {
     .map((pod) => {
       const name = pod.metadata?.name ?? '';
       const ready = isPodReady(pod);
+      const myid = serverIdOfPod(input.cluster.metadata.name, name) ?? 0;
       return {
         pod: name,
-        myid: Number(/-(\d+)$/.exec(name)?.[1] ?? -1) + 1,
+        myid,
         role: 'unknown' as const,
         serving: ready,
-        voting: ready,
+        voting: ready && !isObserverId(myid),
         synced: ready,
       };
     });
@@ -110,12 +111,26 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   const previous = cluster.status ?? {};
   const spec = resolveSpec(cluster.spec);
   const members = memberView(input);
-  const synced = members.filter((m) => m.synced);
+  // Voters and observers apart: the quorum, `replicas` and the scale subresource are the voters'.
+  const observerPod = (pod: V1Pod) => isObserverId(serverIdOfPod(cluster.metadata.name, pod.metadata?.name ?? '') ?? 0);
+  const voterPods = pods.filter((p) => !observerPod(p));
+  const observerPods = pods.filter(observerPod);
+  const voters = members.filter((m) => !isObserverId(m.myid));
+  const observers = members.filter((m) => isObserverId(m.myid));
+  const synced = voters.filter((m) => m.synced);
+  const syncedObservers = observers.filter((m) => m.synced);
   const unsynced = members.filter((m) => !m.synced);
-  // While membership changes, one voter at a time, the ensemble's size is what it has now.
+  // While membership changes, one member at a time, the ensemble's size is what it has now.
   const activeScaling = scaling !== undefined && scaling.kind !== 'done' ? scaling : undefined;
-  const size = activeScaling === undefined ? spec.replicas : pods.length;
-  const missing = Math.max(0, size - members.length);
+  const size = activeScaling === undefined ? spec.replicas : voterPods.length;
+  const observerCount = activeScaling === undefined ? spec.observers : observerPods.length;
+  const missing = Math.max(0, size - voters.length) + Math.max(0, observerCount - observers.length);
+  // The voters have settled: a scaling step is the observers' (`membership.ts` asks them only then).
+  const observersScaling =
+    activeScaling !== undefined &&
+    (health?.committedVoters.length ?? voterPods.length) === spec.replicas &&
+    voterPods.length === spec.replicas &&
+    (spec.observers > 0 || observerPods.length > 0);
   const quorumSize = health?.quorumSize || size;
   const syncedVoters = health?.syncedVoters ?? synced.length;
   const available = health !== undefined ? health.available : syncedVoters >= majorityOf(quorumSize);
@@ -236,7 +251,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
         type: 'Progressing',
         status: 'True',
         reason: 'MembersStarting',
-        message: `waiting for ${size - synced.length} member(s) to serve`,
+        message: `waiting for ${size + observerCount - synced.length - syncedObservers.length} member(s) to serve`,
       };
     }
     return {
@@ -259,9 +274,12 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
 
   return {
     ...(cluster.metadata.generation === undefined ? {} : { observedGeneration: cluster.metadata.generation }),
-    replicas: pods.length,
+    replicas: voterPods.length,
     readyReplicas: synced.length,
-    ready: `${synced.length}/${spec.replicas}`,
+    ...(spec.observers > 0 || observerPods.length > 0
+      ? { observers: observerPods.length, readyObservers: syncedObservers.length }
+      : {}),
+    ready: `${synced.length}/${spec.replicas}${spec.observers > 0 || observerPods.length > 0 ? `+${syncedObservers.length}/${spec.observers}` : ''}`,
     selector: selectorString(cluster.metadata),
     phase: spec.paused
       ? 'Paused'
@@ -288,15 +306,25 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     clientConnectionString: `${clientServiceHost(cluster.metadata, spec.clusterDomain)}:${spec.ports.client}`,
     ...(activeScaling !== undefined
       ? {
-          operation: {
-            kind:
-              spec.replicas > (health?.committedVoters.length ?? pods.length)
-                ? ('ScaleUp' as const)
-                : ('ScaleDown' as const),
-            waitingFor: activeScaling.reason.message,
-            done: Math.min(health?.committedVoters.length ?? pods.length, spec.replicas),
-            total: spec.replicas,
-          },
+          operation: observersScaling
+            ? {
+                kind:
+                  spec.observers > (health?.committedObservers.length ?? observerPods.length)
+                    ? ('AddObservers' as const)
+                    : ('RemoveObservers' as const),
+                waitingFor: activeScaling.reason.message,
+                done: Math.min(health?.committedObservers.length ?? observerPods.length, spec.observers),
+                total: spec.observers,
+              }
+            : {
+                kind:
+                  spec.replicas > (health?.committedVoters.length ?? voterPods.length)
+                    ? ('ScaleUp' as const)
+                    : ('ScaleDown' as const),
+                waitingFor: activeScaling.reason.message,
+                done: Math.min(health?.committedVoters.length ?? voterPods.length, spec.replicas),
+                total: spec.replicas,
+              },
         }
       : {}),
     ...(activeRoll !== undefined

@@ -23,7 +23,15 @@ import {
   revisionFilesHash,
 } from './config-map.js';
 import { renderConnectionData } from './discovery.js';
-import { type ClusterRef, commonLabels, myidOfOrdinal, objectNames, selectorLabels } from './names.js';
+import {
+  type ClusterRef,
+  commonLabels,
+  isObserverId,
+  type MemberKind,
+  objectNames,
+  selectorLabels,
+  serverIdsUpTo,
+} from './names.js';
 import { type NetworkPolicyObject, type OperatorPod, renderNetworkPolicySpec } from './network-policy.js';
 import { renderPodTemplate } from './pod-template.js';
 import { LOGBACK_XML, PROBE_SCRIPT, renderStartScript } from './scripts.js';
@@ -32,12 +40,20 @@ import { renderDynamicConfig, renderStaticConfig } from './zoo-cfg.js';
 export interface RenderInput {
   cluster: ZooKeeperCluster;
   /**
-   * Server ids of the committed voters, listed in the dynamic config new pods start with.
-   * Defaults to 1..spec.replicas; the scaling logic passes the membership ZooKeeper committed.
+   * Server ids of the committed members (voters and observers), listed in the dynamic config new
+   * pods start with. Defaults to 1..spec.replicas; the scaling logic passes the membership
+   * ZooKeeper committed.
    */
   members?: readonly number[];
   /** Member pods the StatefulSet keeps; defaults to spec.replicas (scaling moves it one at a time). */
   podCount?: number;
+  /**
+   * Observer pods the observer StatefulSet keeps; undefined renders none (a cluster that never
+   * asked for observers has no observer StatefulSet). The observer planner moves it one at a time.
+   */
+  observerPodCount?: number | undefined;
+  /** The size of the live observer StatefulSet's data claim template, which cannot change; defaults to spec.storage.size. */
+  observerClaimSize?: string | undefined;
   /** True until the ensemble first forms: only then may members with empty volumes vote. */
   bootstrap: boolean;
   /**
@@ -80,6 +96,8 @@ export interface DesiredObjects {
   connectionConfigMap: V1ConfigMap;
   /** Absent when `spec.networkPolicy.enabled` is false. */
   networkPolicy?: NetworkPolicyObject;
+  /** The observers' StatefulSet; absent while the cluster has never asked for observers. */
+  observerStatefulSet?: V1StatefulSet;
 }
 
 /**
@@ -89,19 +107,20 @@ export interface DesiredObjects {
 function restartParts(cluster: ZooKeeperCluster) {
   const ref: ClusterRef = { name: cluster.metadata.name, namespace: cluster.metadata.namespace };
   const spec = resolveSpec(cluster.spec);
-  const files: RevisionFiles = {
+  const restartedAt = cluster.metadata.annotations?.[RESTART_ANNOTATION];
+  const filesOf = (kind: MemberKind): RevisionFiles => ({
     'logback.xml': LOGBACK_XML,
     'probe.sh': PROBE_SCRIPT,
-    'start.sh': renderStartScript(ref, spec),
+    'start.sh': renderStartScript(ref, spec, kind),
     'zoo.cfg': renderStaticConfig(ref, spec),
-  };
-  const podTemplate = renderPodTemplate(
-    ref,
-    spec,
-    revisionFilesHash(files),
-    cluster.metadata.annotations?.[RESTART_ANNOTATION],
-  );
-  return { files, podTemplate, revision: canonicalHash(podTemplate) };
+  });
+  const files = filesOf('voter');
+  const podTemplate = renderPodTemplate(ref, spec, revisionFilesHash(files), restartedAt);
+  // An observer's template follows from the same spec as a voter's, with its own start script:
+  // the voters' revision names both, so one spec change rolls every member.
+  const observerFiles = filesOf('observer');
+  const observerTemplate = renderPodTemplate(ref, spec, revisionFilesHash(observerFiles), restartedAt, 'observer');
+  return { files, podTemplate, observerFiles, observerTemplate, revision: canonicalHash(podTemplate) };
 }
 
 /** The revision member pods of this spec carry; pods with another one are outdated. */
@@ -122,12 +141,17 @@ export function renderCluster(input: RenderInput): DesiredObjects {
     ownerReferences: [owner],
   });
 
-  const { files, podTemplate, revision } = restartParts(cluster);
-  podTemplate.metadata = {
-    ...podTemplate.metadata,
-    annotations: { ...podTemplate.metadata?.annotations, [REVISION_ANNOTATION]: revision },
-  };
-  const members = input.members ?? Array.from({ length: spec.replicas }, (_, ordinal) => myidOfOrdinal(ordinal));
+  const { files, podTemplate, observerFiles, observerTemplate, revision } = restartParts(cluster);
+  for (const template of [podTemplate, observerTemplate]) {
+    template.metadata = {
+      ...template.metadata,
+      annotations: { ...template.metadata?.annotations, [REVISION_ANNOTATION]: revision },
+    };
+  }
+  const members = input.members ?? serverIdsUpTo(spec.replicas);
+  const { observerPodCount } = input;
+  // Observer pods read their own start script; it is kept while the spec asks for observers or any run.
+  const withObservers = spec.observers > 0 || (observerPodCount ?? 0) > 0;
   const { networkPolicy } = spec;
   const shared = {
     bootstrap: String(input.bootstrap),
@@ -142,6 +166,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
       metadata: meta(names.configMap, 'config'),
       data: configMapData({
         files,
+        observerFiles: withObservers ? observerFiles : undefined,
         shared,
         live: input.liveConfigMap,
         projected: (input.livePods ?? []).map((pod) => projectedKeys(pod, names.configMap)),
@@ -175,7 +200,8 @@ export function renderCluster(input: RenderInput): DesiredObjects {
       },
       spec: {
         type: spec.clientService.type,
-        selector: selectorLabels(ref),
+        // Voters' pods are the `server` component, observers' the `observer` one.
+        selector: spec.clientService.includeObservers ? selectorLabels(ref) : commonSelector(ref, 'server'),
         ports: clientServicePorts(spec.ports.client, input.pendingMoves),
       },
     },
@@ -190,10 +216,29 @@ export function renderCluster(input: RenderInput): DesiredObjects {
         // Members start together (a quorum needs several), and restart only when the operator deletes them.
         podManagementPolicy: 'Parallel',
         updateStrategy: { type: 'OnDelete' },
-        ...persistence(ref, spec, input.claimSize),
+        ...persistence(ref, spec, input.claimSize, 'voter'),
         template: podTemplate,
       },
     },
+    ...(observerPodCount === undefined
+      ? {}
+      : {
+          observerStatefulSet: {
+            apiVersion: 'apps/v1',
+            kind: 'StatefulSet',
+            metadata: meta(names.observerStatefulSet, 'server'),
+            spec: {
+              replicas: observerPodCount,
+              // The same headless Service: observers are peers, reached by the same kind of name.
+              serviceName: names.headlessService,
+              selector: { matchLabels: commonSelector(ref, 'observer') },
+              podManagementPolicy: 'Parallel',
+              updateStrategy: { type: 'OnDelete' },
+              ...persistence(ref, spec, input.observerClaimSize, 'observer'),
+              template: observerTemplate,
+            },
+          },
+        }),
     // The operator restarts members through the Eviction API, so this budget arbitrates between
     // its roll and a node drain: one member down at a time, whoever takes it. `maxUnavailable`
     // counts from the StatefulSet's replicas, so a member that is missing or still joining uses
@@ -217,7 +262,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
       data: renderConnectionData(
         ref,
         spec,
-        members,
+        members.filter((myid) => spec.clientService.includeObservers || !isObserverId(myid)),
         new Map([...(input.pendingMoves ?? [])].map(([myid, move]) => [myid, move.client])),
       ),
     },
@@ -272,23 +317,34 @@ export function ownerReference(cluster: ZooKeeperCluster): V1OwnerReference {
   };
 }
 
+/** The labels that select one kind of member's pods: the cluster's selector plus the component. */
+function commonSelector(ref: ClusterRef, component: 'server' | 'observer'): Record<string, string> {
+  return { ...selectorLabels(ref), 'app.kubernetes.io/component': component };
+}
+
 function persistence(
   ref: ClusterRef,
   spec: ResolvedSpec,
   claimSize: string | undefined,
+  kind: MemberKind,
 ): Pick<NonNullable<V1StatefulSet['spec']>, 'volumeClaimTemplates' | 'persistentVolumeClaimRetentionPolicy'> {
   if (spec.storage.ephemeral) return {};
   const { storageClassName, reclaimPolicy } = spec.storage;
   const size = claimSize ?? spec.storage.size;
   return {
-    // Scale-down claims are handled by the operator after the member has left the quorum.
-    persistentVolumeClaimRetentionPolicy: { whenDeleted: reclaimPolicy, whenScaled: 'Retain' },
+    // Voters: scale-down claims are handled by the operator after the member has left the quorum.
+    // Observers: an observer's data is a copy of committed history that the leader can always
+    // send again, so its claim goes with its pod once it has left the config.
+    persistentVolumeClaimRetentionPolicy: {
+      whenDeleted: reclaimPolicy,
+      whenScaled: kind === 'voter' ? 'Retain' : 'Delete',
+    },
     volumeClaimTemplates: [
       {
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',
         // Labelled like the pods, so the operator's claim informer sees members' claims.
-        metadata: { name: 'data', labels: commonLabels(ref, 'server') },
+        metadata: { name: 'data', labels: commonLabels(ref, kind === 'voter' ? 'server' : 'observer') },
         spec: {
           accessModes: ['ReadWriteOnce'],
           ...(storageClassName === undefined ? {} : { storageClassName }),

@@ -69,6 +69,8 @@ export function projectedKeys(pod: V1Pod, configMapName: string): readonly strin
 export interface ConfigMapDataInput {
   /** The current revision's files. */
   files: RevisionFiles;
+  /** The current revision's files of observers, when the cluster has them (their own start script). */
+  observerFiles?: RevisionFiles | undefined;
   shared: Record<SharedKey, string>;
   /** The live ConfigMap's data; undefined before it exists. */
   live: Readonly<Record<string, string>> | undefined;
@@ -85,8 +87,10 @@ export function configMapData(input: ConfigMapDataInput): Record<string, string>
   }
   const data: Record<string, string> = {};
   for (const key of kept) data[key] = live[key] as string;
-  const hash = revisionFilesHash(input.files);
-  for (const file of REVISION_FILES) data[revisionKey(file, hash)] = input.files[file];
+  for (const files of [input.files, ...(input.observerFiles === undefined ? [] : [input.observerFiles])]) {
+    const hash = revisionFilesHash(files);
+    for (const file of REVISION_FILES) data[revisionKey(file, hash)] = files[file];
+  }
   for (const key of SHARED_KEYS) data[key] = input.shared[key];
   return Object.fromEntries(
     Object.keys(data)

@@ -6,7 +6,7 @@ import type { V1Affinity, V1PodTemplateSpec, V1Probe, V1Volume } from '@kubernet
 import { RESTART_ANNOTATION } from '../api/constants.js';
 import { DEFAULTS, type ResolvedSpec } from '../api/defaults.js';
 import { configVolumeItems } from './config-map.js';
-import { type ClusterRef, commonLabels, objectNames, selectorLabels } from './names.js';
+import { type ClusterRef, commonLabels, type MemberKind, objectNames, selectorLabels } from './names.js';
 
 /** Container paths of the volumes; the scripts read them from the environment. */
 export const MOUNT_PATHS = { config: '/config', conf: '/conf', data: '/data', logs: '/logs', tmp: '/tmp' } as const;
@@ -69,12 +69,14 @@ function volumes(cluster: ClusterRef, spec: ResolvedSpec, configFilesHash: strin
  * The pod template without the revision annotation (the revision is a hash of this).
  * `configFilesHash` names the revision's files in the ConfigMap (`config-map.ts`).
  * `restartedAt` is the cluster's restart request, if any: a new value changes the revision.
+ * An observer's pod differs only in its component label (`observer`) and its files (`configFilesHash`).
  */
 export function renderPodTemplate(
   cluster: ClusterRef,
   spec: ResolvedSpec,
   configFilesHash: string,
   restartedAt?: string | undefined,
+  kind: MemberKind = 'voter',
 ): V1PodTemplateSpec {
   const { pod, ports } = spec;
   const annotations = {
@@ -83,7 +85,7 @@ export function renderPodTemplate(
   };
   return {
     metadata: {
-      labels: { ...pod.labels, ...commonLabels(cluster, 'server') },
+      labels: { ...pod.labels, ...commonLabels(cluster, kind === 'voter' ? 'server' : 'observer') },
       ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     },
     spec: {

@@ -4,13 +4,38 @@
  * answers). Both follow docs/design/pod-contract.md: every path comes from the environment,
  * so the same text runs in the official image and in the test kubelet's directories.
  */
+import { OBSERVER_ID_BASE } from '../api/constants.js';
 import type { ResolvedSpec } from '../api/defaults.js';
-import { type ClusterRef, objectNames } from './names.js';
+import { type ClusterRef, type MemberKind, objectNames } from './names.js';
 
-/** Start script. Rendered per cluster only to embed the member address suffix and ports. */
-export function renderStartScript(cluster: ClusterRef, spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>): string {
+/** How a member reads its server id from its pod name, and its role in a line it adds itself (`names.ts` has the mapping). */
+const IDENTITY: Record<MemberKind, { comment: string; check: string; offset: number; role: string }> = {
+  voter: {
+    comment: "# Server id = pod ordinal + 1: the identity the operator's server.N lines use.",
+    check: `[[ $pod_name =~ -([0-9]+)$ ]] || fail "cannot read a member ordinal from pod name '$pod_name' (expected <cluster>-<ordinal>)"`,
+    offset: 1,
+    role: 'participant',
+  },
+  observer: {
+    comment: `# An observer: server id = ${OBSERVER_ID_BASE} + pod ordinal + 1, apart from the voters' ids.`,
+    check: `[[ $pod_name =~ -observer-([0-9]+)$ ]] || fail "cannot read an observer ordinal from pod name '$pod_name' (expected <cluster>-observer-<ordinal>)"`,
+    offset: OBSERVER_ID_BASE + 1,
+    role: 'observer',
+  },
+};
+
+/**
+ * Start script. Rendered per cluster only to embed the member address suffix and ports, and per
+ * kind of member: an observer reads another server id from its pod name and joins as an observer.
+ */
+export function renderStartScript(
+  cluster: ClusterRef,
+  spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
+  kind: MemberKind = 'voter',
+): string {
   const memberSuffix = `${objectNames(cluster).headlessService}.${cluster.namespace}.svc.${spec.clusterDomain}`;
   const { quorum, election, client } = spec.ports;
+  const identity = IDENTITY[kind];
   return `#!/usr/bin/env bash
 # Starts one ZooKeeper member of ${cluster.namespace}/${cluster.name}. Rendered by zookeeper-operator.
 set -euo pipefail
@@ -25,9 +50,9 @@ fail() {
   exit 1
 }
 
-# Server id = pod ordinal + 1: the identity the operator's server.N lines use.
-[[ $pod_name =~ -([0-9]+)$ ]] || fail "cannot read a member ordinal from pod name '$pod_name' (expected <cluster>-<ordinal>)"
-myid=$((10#\${BASH_REMATCH[1]} + 1))
+${identity.comment}
+${identity.check}
+myid=$((10#\${BASH_REMATCH[1]} + ${identity.offset}))
 
 mkdir -p "$data_dir" "$conf_dir"
 bootstrapping=false
@@ -64,7 +89,7 @@ cat "$config_source/zoo.cfg.dynamic" >"$conf_dir/zoo.cfg.dynamic"
 # A member that is joining is not in the committed membership yet: it starts with the
 # committed voters plus itself and syncs as a non-voting follower until the operator adds it.
 if ! grep -q "^server\\.$myid=" "$conf_dir/zoo.cfg.dynamic"; then
-  echo "server.$myid=$pod_name.${memberSuffix}:${quorum}:${election}:participant;0.0.0.0:${client}" >>"$conf_dir/zoo.cfg.dynamic"
+  echo "server.$myid=$pod_name.${memberSuffix}:${quorum}:${election}:${identity.role};0.0.0.0:${client}" >>"$conf_dir/zoo.cfg.dynamic"
 fi
 if [[ -f $config_source/logback.xml ]]; then
   cat "$config_source/logback.xml" >"$conf_dir/logback.xml"

@@ -6,7 +6,7 @@
  */
 import { FOUR_LETTER_WORDS } from '../api/constants.js';
 import type { ResolvedPorts, ResolvedSpec } from '../api/defaults.js';
-import { type ClusterRef, memberHost, ordinalOfMyid } from './names.js';
+import { type ClusterRef, isObserverId, memberHost } from './names.js';
 
 const PROMETHEUS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
 
@@ -49,15 +49,18 @@ export function renderStaticConfig(cluster: ClusterRef, spec: ResolvedSpec): str
   );
 }
 
-/** One member's entry: `server.<myid>=<host>:<quorum>:<election>:participant;0.0.0.0:<client>`. */
+/**
+ * One member's entry: `server.<myid>=<host>:<quorum>:<election>:<role>;0.0.0.0:<client>`. The
+ * server id says the role: observers' ids are their own range (`names.ts`).
+ */
 export function serverLine(cluster: ClusterRef, myid: number, spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>) {
-  const host = memberHost(cluster, ordinalOfMyid(myid), spec.clusterDomain);
+  const host = memberHost(cluster, myid, spec.clusterDomain);
   const { quorum, election, client } = spec.ports;
-  return `server.${myid}=${host}:${quorum}:${election}:participant;0.0.0.0:${client}`;
+  return `server.${myid}=${host}:${quorum}:${election}:${isObserverId(myid) ? 'observer' : 'participant'};0.0.0.0:${client}`;
 }
 
 /**
- * The dynamic config listing the given voters, ordered by server id: each member's line as spec
+ * The dynamic config listing the given members (voters and observers), ordered by server id: each member's line as spec
  * renders it, or its committed line while it waits to move (`committedLines`).
  */
 export function renderDynamicConfig(

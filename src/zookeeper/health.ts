@@ -50,6 +50,10 @@ export interface EnsembleHealth {
   faultTolerance: number;
   /** The committed membership (participants) and its version, as the leader knows them. */
   committedVoters: number[];
+  /** The committed observers, as the leader knows them; they never count towards the quorum. */
+  committedObservers: number[];
+  /** Observers the leader counts as synced (`zk_synced_observers`); 0 without a leader. */
+  syncedObservers: number;
   /** Every member's committed line (where it listens now), as the leader reports them. */
   committedMembers: ConfMember[];
   configVersion?: string;
@@ -69,6 +73,7 @@ export function assessEnsemble(readings: readonly MemberReading[]): EnsembleHeal
   const leader = leaders.length === 1 ? leaders[0] : undefined;
   const committed = (leader?.conf ?? sorted.find((r) => r.conf)?.conf)?.members ?? [];
   const committedVoters = committed.filter((m) => m.role === 'participant').map((m) => m.myid);
+  const committedObservers = committed.filter((m) => m.role === 'observer').map((m) => m.myid);
   const configVersion = (leader?.conf ?? sorted.find((r) => r.conf)?.conf)?.configVersion;
   const leaderEpoch = leader?.srvr?.epoch;
 
@@ -135,6 +140,8 @@ export function assessEnsemble(readings: readonly MemberReading[]): EnsembleHeal
     syncedVoters,
     faultTolerance: syncedVoters - majority,
     committedVoters,
+    committedObservers,
+    syncedObservers: leader === undefined ? 0 : (mntr?.syncedObservers ?? 0),
     committedMembers: committed,
     ...(configVersion === undefined ? {} : { configVersion }),
     available: leader !== undefined && syncedVoters >= majority,

@@ -96,6 +96,7 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
   rollingUpdate: Own<RollingUpdateSpec>;
 } = {
   replicas: 3,
+  observers: 2,
   image: 'zookeeper:3.9.4',
   imagePullPolicy: 'IfNotPresent',
   resources: { limits: { memory: '2Gi' }, requests: { cpu: '500m' } },
@@ -116,7 +117,7 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
     imagePullSecrets: [{ name: 'pull' }],
     terminationGracePeriodSeconds: 30,
   },
-  clientService: { type: 'ClusterIP', annotations: {} },
+  clientService: { type: 'ClusterIP', annotations: {}, includeObservers: true },
   networkPolicy: {
     enabled: true,
     clients: {
@@ -139,7 +140,9 @@ const fullStatus: Own<ZooKeeperClusterStatus> = {
   observedGeneration: 1,
   replicas: 3,
   readyReplicas: 3,
-  ready: '3/3',
+  observers: 2,
+  readyObservers: 2,
+  ready: '3/3+2/2',
   selector: 'a=b',
   phase: 'Running',
   conditions: [],

@@ -28,6 +28,8 @@ const health = (states: ('down' | 'looking' | 'follower' | 'leader')[], configVe
     syncedVoters: members.filter((m) => m.synced).length,
     faultTolerance: 0,
     committedVoters: [],
+    committedObservers: [],
+    syncedObservers: 0,
     committedMembers: [],
     ...(configVersion === undefined ? {} : { configVersion }),
     available: leader !== undefined,

@@ -8,6 +8,8 @@ const health = (committed: number[]): EnsembleHealth => ({
   syncedVoters: committed.length,
   faultTolerance: 0,
   committedVoters: committed,
+  committedObservers: [],
+  syncedObservers: 0,
   committedMembers: [],
   available: committed.length > 0,
   fullySynced: committed.length > 0,

@@ -166,6 +166,8 @@ function describe(step: ScalingStep): string {
       return `wait ${step.reason.code}`;
     case 'raisePodCount':
     case 'lowerPodCount':
+    case 'raiseObserverCount':
+    case 'lowerObserverCount':
       return `${step.kind} ${step.to}`;
     case 'addMember':
     case 'removeMember':
@@ -587,6 +589,9 @@ function apply(w: World, step: ScalingStep): World {
     case 'done':
     case 'wait':
       return next;
+    case 'raiseObserverCount':
+    case 'lowerObserverCount':
+      throw new Error(`the voters' planner never moves the observers: ${step.kind}`);
     case 'replaceJoiner':
       // The StatefulSet recreates it from the current template.
       next.outdated = next.outdated.filter((id) => podName(id) !== step.pod);

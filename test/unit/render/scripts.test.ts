@@ -168,6 +168,40 @@ test('start.sh adds its own server line when it is joining and not yet a committ
   t.is(lines[3], 'server.4=zk-3.zk-headless.ns.svc.cluster.local:2888:3888:participant;0.0.0.0:2181');
 });
 
+test('an observer’s start.sh takes server id 101 + ordinal and adds itself as an observer while joining', async (t) => {
+  const dirs = podDirs({ replicas: 3 }, false);
+  t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  const desired = renderCluster({
+    cluster: aCluster({ replicas: 3, observers: 2 }, { name: 'zk', namespace: 'ns' }),
+    members: [1, 2, 3, 101],
+    observerPodCount: 2,
+    bootstrap: false,
+  });
+  for (const [file, content] of Object.entries(memberConfigFiles(desired, 'observer'))) {
+    rmSync(join(dirs.config, file), { force: true });
+    writeFileSync(join(dirs.config, file), content, { mode: 0o555 });
+  }
+  // The committed observer finds its own line; the joining one adds its own, as an observer.
+  const committed = await start(dirs, 'zk-observer-0');
+  t.is(committed.code, 0, committed.stderr);
+  t.is(readFileSync(join(dirs.data, 'myid'), 'utf8').trim(), '101');
+  t.is(readFileSync(join(dirs.conf, 'zoo.cfg.dynamic'), 'utf8').trim().split('\n').length, 4);
+  rmSync(dirs.data, { recursive: true, force: true });
+  const joining = await start(dirs, 'zk-observer-1');
+  t.is(joining.code, 0, joining.stderr);
+  t.is(readFileSync(join(dirs.data, 'myid'), 'utf8').trim(), '102');
+  const lines = readFileSync(join(dirs.conf, 'zoo.cfg.dynamic'), 'utf8').trim().split('\n');
+  t.deepEqual(lines.slice(3), [
+    'server.101=zk-observer-0.zk-headless.ns.svc.cluster.local:2888:3888:observer;0.0.0.0:2181',
+    'server.102=zk-observer-1.zk-headless.ns.svc.cluster.local:2888:3888:observer;0.0.0.0:2181',
+  ]);
+  // A voter's pod name is not an observer's.
+  rmSync(dirs.data, { recursive: true, force: true });
+  const wrong = await start(dirs, 'zk-1');
+  t.not(wrong.code, 0);
+  t.regex(wrong.stderr, /cannot read an observer ordinal/);
+});
+
 test('start.sh rejects a pod name without an ordinal', async (t) => {
   const dirs = podDirs({}, true);
   t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));

@@ -1,0 +1,438 @@
+/**
+ * Observers: the planner that adds and removes them (one at a time, after the voters), the roll
+ * that restarts them first, and what the status says about them. Readings are shaped like
+ * ZooKeeper's (an observer reports Mode observer and `observing - broadcast`; the leader counts
+ * it in `synced_observers`, never in `quorum_size` or `synced_followers`).
+ */
+import test from 'ava';
+import fc from 'fast-check';
+import { resolveSpec } from '../../../src/api/defaults.js';
+import { nextObserverStep, type ObserverInput } from '../../../src/controller/observer-scaling.js';
+import { type MemberPod, nextRollStep } from '../../../src/controller/rolling-restart.js';
+import type { ScalingPod, ScalingStep } from '../../../src/controller/scaling.js';
+import { computeStatus } from '../../../src/controller/status.js';
+import { observerIdsUpTo, podOfServerId, serverIdOfPod } from '../../../src/render/names.js';
+import { serverLine } from '../../../src/render/zoo-cfg.js';
+import { assessEnsemble, type MemberReading } from '../../../src/zookeeper/health.js';
+import { aCluster } from '../../support/builders.js';
+
+const cluster = { name: 'example', namespace: 'default' };
+const spec = resolveSpec({});
+const now = new Date('2026-12-02T08:00:00Z');
+
+interface World {
+  voters: number;
+  leader: number;
+  /** Observer server ids in the committed config. */
+  committed: number[];
+  /** Observer StatefulSet replicas. */
+  podCount: number;
+  /** Observer ids whose pods exist (defaults to every id below the pod count). */
+  pods?: number[];
+  /** Observer ids still syncing (observing - synchronization). */
+  syncing?: number[];
+  /** Observer ids that do not answer. */
+  down?: number[];
+  terminating?: number[];
+  /** Observers the leader does not count as synced yet (its view lags the observer's own). */
+  unseenByLeader?: number;
+  paused?: boolean;
+  noLeader?: boolean;
+}
+
+const version = '100000000';
+
+function readingsOf(w: World): MemberReading[] {
+  const voterIds = Array.from({ length: w.voters }, (_, i) => i + 1);
+  const podIds = w.pods ?? observerIdsUpTo(w.podCount);
+  const members = [
+    ...voterIds.map((myid) => ({ myid, host: podOfServerId(cluster, myid), role: 'participant' as const })),
+    ...w.committed.map((myid) => ({ myid, host: podOfServerId(cluster, myid), role: 'observer' as const })),
+  ];
+  const conf = (serverId: number) => ({ serverId, members, configVersion: version });
+  const observerServes = (id: number) => !(w.down ?? []).includes(id);
+  const syncedObservers =
+    podIds.filter((id) => observerServes(id) && !(w.syncing ?? []).includes(id)).length - (w.unseenByLeader ?? 0);
+  const voters: MemberReading[] = voterIds.map((myid) => {
+    const pod = podOfServerId(cluster, myid);
+    if (w.noLeader) return { pod, myid };
+    const isLeader = myid === w.leader;
+    return {
+      pod,
+      myid,
+      srvr: { version: '3.9.4', mode: isLeader ? 'leader' : 'follower', zxid: '0x100000005', epoch: 1 },
+      mntr: isLeader
+        ? {
+            serverState: 'leader',
+            peerState: 'leading - broadcast',
+            quorumSize: w.voters,
+            syncedFollowers: w.voters - 1,
+            syncedNonVotingFollowers: 0,
+            syncedObservers,
+          }
+        : { serverState: 'follower', peerState: 'following - broadcast' },
+      conf: conf(myid),
+    };
+  });
+  const observers: MemberReading[] = podIds.map((myid) => {
+    const pod = podOfServerId(cluster, myid);
+    if (!observerServes(myid) || w.noLeader) return { pod, myid, unreachable: 'connection refused' };
+    const phase = (w.syncing ?? []).includes(myid) ? 'synchronization' : 'broadcast';
+    return {
+      pod,
+      myid,
+      srvr: { version: '3.9.4', mode: 'observer', zxid: '0x100000005', epoch: 1 },
+      mntr: { serverState: 'observer', peerState: `observing - ${phase}` },
+      conf: conf(myid),
+    };
+  });
+  return [...voters, ...observers];
+}
+
+function scalingPods(w: World): ScalingPod[] {
+  return (w.pods ?? observerIdsUpTo(w.podCount)).map((myid) => ({
+    name: podOfServerId(cluster, myid),
+    myid,
+    terminating: (w.terminating ?? []).includes(myid),
+    createdAt: now,
+    revision: 'r1',
+    stuck: false,
+    ready: !(w.down ?? []).includes(myid),
+  }));
+}
+
+function inputOf(w: World, desiredObservers: number): ObserverInput {
+  return {
+    cluster,
+    spec,
+    desiredObservers,
+    podCount: w.podCount,
+    pods: scalingPods(w),
+    health: assessEnsemble(readingsOf(w)),
+    paused: w.paused ?? false,
+    stepTimeoutMs: 600_000,
+    desiredRevision: 'r1',
+    now,
+  };
+}
+
+const describe = (step: ScalingStep): string => {
+  switch (step.kind) {
+    case 'wait':
+      return `wait ${step.reason.code}`;
+    case 'raiseObserverCount':
+    case 'lowerObserverCount':
+    case 'raisePodCount':
+    case 'lowerPodCount':
+      return `${step.kind} ${step.to}`;
+    case 'addMember':
+    case 'removeMember':
+      return `${step.kind} ${step.myid}`;
+    case 'replaceJoiner':
+      return `replaceJoiner ${step.pod}`;
+    case 'deleteClaim':
+    case 'markClaim':
+      return `${step.kind} ${step.claim}`;
+    case 'commitWrite':
+    case 'done':
+      return step.kind;
+    default: {
+      const unexpected: never = step;
+      return String(unexpected);
+    }
+  }
+};
+
+const cases: { name: string; world: World; desired: number; expect: string }[] = [
+  {
+    name: 'no observers asked, none there',
+    world: { voters: 3, leader: 3, committed: [], podCount: 0 },
+    desired: 0,
+    expect: 'done',
+  },
+  {
+    name: '0 -> 2 starts the first observer pod',
+    world: { voters: 3, leader: 3, committed: [], podCount: 0 },
+    desired: 2,
+    expect: 'raiseObserverCount 1',
+  },
+  {
+    name: 'an observer still syncing is waited for',
+    world: { voters: 3, leader: 3, committed: [], podCount: 1, syncing: [101] },
+    desired: 2,
+    expect: 'wait WaitingForObserver',
+  },
+  {
+    name: 'a synced observer is added by reconfig as an observer',
+    world: { voters: 3, leader: 3, committed: [], podCount: 1 },
+    desired: 2,
+    expect: 'addMember 101',
+  },
+  {
+    name: 'the second observer pod starts only once the first is committed',
+    world: { voters: 3, leader: 3, committed: [101], podCount: 1 },
+    desired: 2,
+    expect: 'raiseObserverCount 2',
+  },
+  {
+    name: 'two committed observers: done',
+    world: { voters: 3, leader: 3, committed: [101, 102], podCount: 2 },
+    desired: 2,
+    expect: 'done',
+  },
+  {
+    name: '2 -> 0 removes the highest observer by reconfig first',
+    world: { voters: 3, leader: 3, committed: [101, 102], podCount: 2 },
+    desired: 0,
+    expect: 'removeMember 102',
+  },
+  {
+    name: 'a removed observer pod goes next, without an activating write',
+    world: { voters: 3, leader: 3, committed: [101], podCount: 2 },
+    desired: 0,
+    expect: 'lowerObserverCount 1',
+  },
+  {
+    name: 'a leaving observer pod is waited for',
+    world: { voters: 3, leader: 3, committed: [101], podCount: 1, pods: [101, 102], terminating: [102] },
+    desired: 0,
+    expect: 'wait MemberTerminating',
+  },
+  {
+    name: 'the last observer is removed, then its pod',
+    world: { voters: 3, leader: 3, committed: [101], podCount: 1 },
+    desired: 0,
+    expect: 'removeMember 101',
+  },
+  {
+    name: 'paused: no observer change',
+    world: { voters: 3, leader: 3, committed: [], podCount: 0, paused: true },
+    desired: 2,
+    expect: 'wait Paused',
+  },
+  {
+    name: 'no quorum: no observer change',
+    world: { voters: 3, leader: 3, committed: [101], podCount: 1, noLeader: true },
+    desired: 0,
+    expect: 'wait NoQuorum',
+  },
+  {
+    name: 'a missing committed observer pod is waited for, not replaced by another',
+    world: { voters: 3, leader: 3, committed: [101, 102], podCount: 2, pods: [101] },
+    desired: 3,
+    expect: 'wait MemberMissing',
+  },
+];
+
+for (const c of cases) {
+  test(`observer planner: ${c.name}`, (t) => {
+    t.is(describe(nextObserverStep(inputOf(c.world, c.desired))), c.expect);
+  });
+}
+
+test('observer planner: an observer is added with an observer line and its own host', (t) => {
+  const step = nextObserverStep(inputOf({ voters: 3, leader: 3, committed: [], podCount: 1 }, 1));
+  t.is(step.kind, 'addMember');
+  if (step.kind !== 'addMember') return;
+  t.is(
+    step.serverLine,
+    'server.101=example-observer-0.example-headless.default.svc.cluster.local:2888:3888:observer;0.0.0.0:2181',
+  );
+  t.is(step.serverLine, serverLine(cluster, 101, spec));
+  t.regex(step.reason.message, /the quorum does not change/);
+});
+
+test('server ids: voters and observers map to their own pods and back, and never meet', (t) => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 31 }), (ordinal) => {
+      const voter = ordinal + 1;
+      const observer = observerIdsUpTo(ordinal + 1)[ordinal] ?? 0;
+      t.is(podOfServerId(cluster, voter), `example-${ordinal}`);
+      t.is(podOfServerId(cluster, observer), `example-observer-${ordinal}`);
+      t.is(serverIdOfPod('example', podOfServerId(cluster, voter)), voter);
+      t.is(serverIdOfPod('example', podOfServerId(cluster, observer)), observer);
+      t.true(observer > 100 && observer <= 254);
+    }),
+  );
+  t.is(serverIdOfPod('example', 'other-0'), undefined);
+  t.is(serverIdOfPod('example', 'example-observer-x'), undefined);
+});
+
+/**
+ * A simulated world: the planner's step applied as ZooKeeper and the StatefulSet would, then
+ * time passes (pods start and sync). From any start and any target, it reaches the target, the
+ * quorum's size never moves, and each step changes the committed membership by at most one.
+ */
+function apply(w: World, step: ScalingStep): World {
+  switch (step.kind) {
+    case 'raiseObserverCount':
+    case 'lowerObserverCount':
+      return { ...w, podCount: step.to, pods: observerIdsUpTo(step.to) };
+    case 'addMember':
+      return { ...w, committed: [...w.committed, step.myid].sort((a, b) => a - b) };
+    case 'removeMember':
+      return { ...w, committed: w.committed.filter((id) => id !== step.myid) };
+    default:
+      return w;
+  }
+}
+
+test('observer planner: from any observer count to any other, one membership change per step, the quorum never changes', (t) => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), (from, to) => {
+      let w: World = { voters: 3, leader: 2, committed: observerIdsUpTo(from), podCount: from };
+      for (let i = 0; i < 40; i++) {
+        const input = inputOf(w, to);
+        t.is(input.health.quorumSize, 3);
+        t.deepEqual(input.health.committedVoters, [1, 2, 3]);
+        const step = nextObserverStep(input);
+        if (step.kind === 'done') {
+          t.deepEqual(w.committed, observerIdsUpTo(to));
+          t.is(w.podCount, to);
+          return;
+        }
+        t.not(step.kind, 'wait', describe(step));
+        const next = apply(w, step);
+        const changed =
+          next.committed.filter((id) => !w.committed.includes(id)).length +
+          w.committed.filter((id) => !next.committed.includes(id)).length;
+        t.true(changed <= 1);
+        // Never an observer's pod gone while it is still committed.
+        t.true(next.committed.every((id) => id - 100 <= next.podCount));
+        w = next;
+      }
+      t.fail(`no convergence from ${from} to ${to}`);
+    }),
+    { numRuns: 60 },
+  );
+});
+
+// The roll: observers first (their ids are above every voter's), the leader last.
+
+function rollOf(w: World, outdated: number[]) {
+  const voterIds = Array.from({ length: w.voters }, (_, i) => i + 1);
+  const ids = [...voterIds, ...(w.pods ?? observerIdsUpTo(w.podCount))];
+  const pods: MemberPod[] = ids.map((myid) => ({
+    name: podOfServerId(cluster, myid),
+    myid,
+    revision: outdated.includes(myid) ? 'r0' : 'r1',
+    terminating: false,
+    stuck: false,
+    restartedInPlace: false,
+    ready: !(w.down ?? []).includes(myid),
+    createdAt: now,
+  }));
+  return nextRollStep({
+    desiredRevision: 'r1',
+    expectedMyids: ids,
+    pods,
+    health: assessEnsemble(readingsOf(w)),
+    paused: false,
+    stepTimeoutMs: 600_000,
+    now,
+  });
+}
+
+test('roll: every member outdated, observers are restarted before any voter', (t) => {
+  const w: World = { voters: 3, leader: 3, committed: [101, 102], podCount: 2 };
+  const step = rollOf(w, [1, 2, 3, 101, 102]);
+  t.like(step, { kind: 'restart', pod: 'example-observer-1', reason: { code: 'RestartingObserver' } });
+});
+
+test('roll: after the observers, followers, and the leader last', (t) => {
+  const w: World = { voters: 3, leader: 3, committed: [101, 102], podCount: 2 };
+  t.like(rollOf(w, [1, 2, 3]), { kind: 'restart', pod: 'example-1' });
+  t.like(rollOf(w, [3]), { kind: 'restart', pod: 'example-2', reason: { code: 'RestartingLeader' } });
+});
+
+test('roll: an observer is restarted even where no voter could be (one voter: no spare)', (t) => {
+  const w: World = { voters: 1, leader: 1, committed: [101], podCount: 1 };
+  t.like(rollOf(w, [1, 101]), { kind: 'restart', pod: 'example-observer-0', reason: { code: 'RestartingObserver' } });
+});
+
+test('roll: waits while the leader does not count every observer synced, though each says it is', (t) => {
+  const w: World = { voters: 3, leader: 3, committed: [101, 102], podCount: 2, unseenByLeader: 1 };
+  t.like(rollOf(w, [1, 2, 3, 101]), { kind: 'wait', reason: { code: 'WaitingForObserverSync' } });
+});
+
+test('roll: waits while an observer is still syncing', (t) => {
+  const w: World = { voters: 3, leader: 3, committed: [101, 102], podCount: 2, syncing: [102] };
+  t.like(rollOf(w, [101]), { kind: 'wait', reason: { code: 'WaitingForSync' } });
+});
+
+test('roll: an observer down and outdated is restarted first; the quorum is not touched', (t) => {
+  const w: World = { voters: 3, leader: 3, committed: [101], podCount: 1, down: [101] };
+  t.like(rollOf(w, [1, 2, 3, 101]), { kind: 'restart', pod: 'example-observer-0' });
+});
+
+// Status: the voters are the replicas; observers are counted apart.
+
+function podsOf(w: World) {
+  const voterIds = Array.from({ length: w.voters }, (_, i) => i + 1);
+  return [...voterIds, ...(w.pods ?? observerIdsUpTo(w.podCount))].map((myid) => ({
+    metadata: { name: podOfServerId(cluster, myid), annotations: {} },
+    status: { conditions: [{ type: 'Ready', status: (w.down ?? []).includes(myid) ? 'False' : 'True' }] },
+  }));
+}
+
+test('status: 3 voters and 2 observers read 3/3+2/2; replicas and the quorum are the voters', (t) => {
+  const w: World = { voters: 3, leader: 3, committed: [101, 102], podCount: 2 };
+  const status = computeStatus({
+    cluster: aCluster({ replicas: 3, observers: 2 }),
+    pods: podsOf(w),
+    desiredRevision: undefined,
+    specErrors: [],
+    health: assessEnsemble(readingsOf(w)),
+    formed: true,
+    now,
+  });
+  t.like(status, {
+    replicas: 3,
+    readyReplicas: 3,
+    observers: 2,
+    readyObservers: 2,
+    ready: '3/3+2/2',
+    quorum: { size: 3, syncedVoters: 3, faultTolerance: 1 },
+  });
+  t.deepEqual(
+    status.members?.filter((m) => m.role === 'observer').map((m) => [m.pod, m.myid, m.voting, m.synced]),
+    [
+      ['example-observer-0', 101, false, true],
+      ['example-observer-1', 102, false, true],
+    ],
+  );
+});
+
+test('status: an observer down leaves the quorum and fault tolerance whole, and says which', (t) => {
+  const w: World = { voters: 3, leader: 3, committed: [101, 102], podCount: 2, down: [102] };
+  const status = computeStatus({
+    cluster: aCluster({ replicas: 3, observers: 2 }),
+    pods: podsOf(w),
+    desiredRevision: undefined,
+    specErrors: [],
+    health: assessEnsemble(readingsOf(w)),
+    formed: true,
+    now,
+  });
+  t.is(status.ready, '3/3+1/2');
+  t.like(status.quorum, { size: 3, syncedVoters: 3, faultTolerance: 1 });
+  const degraded = status.conditions?.find((c) => c.type === 'Degraded');
+  t.is(degraded?.status, 'True');
+  t.regex(degraded?.message ?? '', /example-observer-1/);
+  t.is(status.conditions?.find((c) => c.type === 'Available')?.status, 'True');
+});
+
+test('status: without observers the READY column stays 3/3 and no observer fields appear', (t) => {
+  const w: World = { voters: 3, leader: 3, committed: [], podCount: 0 };
+  const status = computeStatus({
+    cluster: aCluster({ replicas: 3 }),
+    pods: podsOf(w),
+    desiredRevision: undefined,
+    specErrors: [],
+    health: assessEnsemble(readingsOf(w)),
+    formed: true,
+    now,
+  });
+  t.is(status.ready, '3/3');
+  t.false('observers' in status);
+});

@@ -11,6 +11,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ResolvedSpec } from '../api/defaults.js';
+import { isObserverId } from '../render/names.js';
 import type { ReconcileContext } from '../runtime/controller.js';
 import type { MemberAddress } from '../zookeeper/ensemble-reader.js';
 import { assessEnsemble, type EnsembleHealth, type MemberReading } from '../zookeeper/health.js';
@@ -63,14 +64,17 @@ export async function readMembersWhereTheyListen(
  */
 export function sessionServers(snapshot: ClusterSnapshot, health: EnsembleHealth | undefined, except?: number) {
   const committed = committedConfigOf(health)?.members ?? [];
-  return (health?.members ?? [])
-    .filter((m) => m.serving && m.myid !== except)
-    .flatMap((member) => {
-      const ip = snapshot.pods.find((pod) => pod.metadata?.name === member.pod)?.status?.podIP;
-      const line = committed.find((c) => c.myid === member.myid);
-      const port = (line === undefined ? undefined : clientEndpointOf(line)?.port) ?? snapshot.spec.ports.client;
-      return ip === undefined ? [] : [`${ip}:${port}`];
-    });
+  return (
+    (health?.members ?? [])
+      // Voters only: an observer forwards a reconfig too, but learns its outcome later than they do.
+      .filter((m) => m.serving && m.myid !== except && !isObserverId(m.myid))
+      .flatMap((member) => {
+        const ip = snapshot.pods.find((pod) => pod.metadata?.name === member.pod)?.status?.podIP;
+        const line = committed.find((c) => c.myid === member.myid);
+        const port = (line === undefined ? undefined : clientEndpointOf(line)?.port) ?? snapshot.spec.ports.client;
+        return ip === undefined ? [] : [`${ip}:${port}`];
+      })
+  );
 }
 
 /**

@@ -52,6 +52,12 @@ export const BAD_INPUTS: readonly BadInput[] = [
   ),
   bad('`replicas: 16`', { replicas: 16 }, 'spec.replicas in body should be less than or equal to 15'),
   bad(
+    '`observers: -1`',
+    { observers: -1 },
+    'spec.observers: Invalid value: -1: spec.observers in body should be greater than or equal to 0',
+  ),
+  bad('`observers: 33`', { observers: 33 }, 'spec.observers in body should be less than or equal to 32'),
+  bad(
     '`image: zookeeper:3.7.2`',
     { image: 'zookeeper:3.7.2' },
     'image tag names an unsupported ZooKeeper version; supported are 3.8 and 3.9',
@@ -78,6 +84,13 @@ export const BAD_INPUTS: readonly BadInput[] = [
     name: 'z'.repeat(53),
     spec: {},
     message: 'metadata.name must be at most 52 characters',
+  },
+  {
+    input: 'a name of 44 characters with `observers: 1`',
+    stoppedAt: 'admission',
+    name: 'z'.repeat(44),
+    spec: { observers: 1 },
+    message: 'metadata.name must be at most 43 characters for a cluster with observers',
   },
   // zoo.cfg: keys the operator owns, guards, and values
   bad(

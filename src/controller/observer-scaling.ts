@@ -8,9 +8,11 @@
  * needs. Still, a reconfig needs a leader with a quorum, so the same guards as the voters'
  * apply (paused, no quorum, anomalies, an unknown config); then, one observer per step:
  * - up: raise the observer StatefulSet by one (the pod starts with the committed members plus
- *   itself as observer, and syncs with the leader), wait until it serves in sync as an observer
- *   (its own mode `observer`, in the broadcast phase), then add it with a reconfig conditional
- *   on the version just read. The count is raised only when every observer pod is committed.
+ *   itself as observer, and syncs with the leader), wait until it serves in sync, then add it
+ *   with a reconfig conditional on the version just read. Until it is added it is not in the
+ *   config it learns from the leader, and ZooKeeper runs a server outside its config as a
+ *   non-voting follower (measured: `srvr` mode `follower`); the reconfig that adds it as an
+ *   observer makes it rejoin as one. The count is raised only when every observer pod is committed.
  * - down: remove the highest committed observer beyond the target by reconfig, then lower the
  *   StatefulSet by one (no activating write: the quorum does not change), which deletes the pod
  *   and, by the StatefulSet's retention policy, its claim: an observer's data is a copy of
@@ -127,12 +129,11 @@ export function nextObserverStep(input: ObserverInput): ScalingStep {
     const joiner = health.members.find((m) => m.myid === joinerId);
     const replacement = joinerReplacement(joinerPod, joiner, joinerId, input.desiredRevision);
     if (replacement !== undefined) return replacement;
-    if (!(joiner?.serving === true && joiner.synced && joiner.role === 'observer')) {
+    if (!(joiner?.serving === true && joiner.synced)) {
       const stalled = input.now.getTime() - joinerPod.createdAt.getTime() > input.stepTimeoutMs;
       return wait(
         stalled ? 'JoinerStalled' : 'WaitingForObserver',
-        `waiting for ${describePod(joinerPod)}, observer server ${joinerId}, to serve in sync with the leader as an observer` +
-          (joiner?.serving === true ? ` (it reports ${joiner.role})` : '') +
+        `waiting for ${describePod(joinerPod)}, observer server ${joinerId}, to serve in sync with the leader before it is added` +
           (stalled ? ` (more than ${Math.round(input.stepTimeoutMs / 1000)} s; check the pod's logs and events)` : ''),
         stalled,
       );

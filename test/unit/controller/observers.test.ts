@@ -52,7 +52,11 @@ function readingsOf(w: World): MemberReading[] {
   const conf = (serverId: number) => ({ serverId, members, configVersion: version });
   const observerServes = (id: number) => !(w.down ?? []).includes(id);
   const syncedObservers =
-    podIds.filter((id) => observerServes(id) && !(w.syncing ?? []).includes(id)).length - (w.unseenByLeader ?? 0);
+    podIds.filter((id) => w.committed.includes(id) && observerServes(id) && !(w.syncing ?? []).includes(id)).length -
+    (w.unseenByLeader ?? 0);
+  const syncedJoiners = podIds.filter(
+    (id) => !w.committed.includes(id) && observerServes(id) && !(w.syncing ?? []).includes(id),
+  ).length;
   const voters: MemberReading[] = voterIds.map((myid) => {
     const pod = podOfServerId(cluster, myid);
     if (w.noLeader) return { pod, myid };
@@ -66,8 +70,8 @@ function readingsOf(w: World): MemberReading[] {
             serverState: 'leader',
             peerState: 'leading - broadcast',
             quorumSize: w.voters,
-            syncedFollowers: w.voters - 1,
-            syncedNonVotingFollowers: 0,
+            syncedFollowers: w.voters - 1 + syncedJoiners,
+            syncedNonVotingFollowers: syncedJoiners,
             syncedObservers,
           }
         : { serverState: 'follower', peerState: 'following - broadcast' },
@@ -78,11 +82,13 @@ function readingsOf(w: World): MemberReading[] {
     const pod = podOfServerId(cluster, myid);
     if (!observerServes(myid) || w.noLeader) return { pod, myid, unreachable: 'connection refused' };
     const phase = (w.syncing ?? []).includes(myid) ? 'synchronization' : 'broadcast';
+    // Outside the config it learned from the leader, ZooKeeper runs it as a non-voting follower.
+    const mode = w.committed.includes(myid) ? 'observer' : 'follower';
     return {
       pod,
       myid,
-      srvr: { version: '3.9.4', mode: 'observer', zxid: '0x100000005', epoch: 1 },
-      mntr: { serverState: 'observer', peerState: `observing - ${phase}` },
+      srvr: { version: '3.9.4', mode, zxid: '0x100000005', epoch: 1 },
+      mntr: { serverState: mode, peerState: `${mode === 'observer' ? 'observing' : 'following'} - ${phase}` },
       conf: conf(myid),
     };
   });

@@ -4,13 +4,18 @@
  * ZooKeeper's (an observer reports Mode observer and `observing - broadcast`; the leader counts
  * it in `synced_observers`, never in `quorum_size` or `synced_followers`).
  */
+import type { V1StatefulSet, V1StatefulSetSpec } from '@kubernetes/client-node';
 import test from 'ava';
 import fc from 'fast-check';
+import { REVISION_ANNOTATION } from '../../../src/api/constants.js';
 import { resolveSpec } from '../../../src/api/defaults.js';
+import { decide } from '../../../src/controller/decide.js';
 import { nextObserverStep, type ObserverInput } from '../../../src/controller/observer-scaling.js';
 import { type MemberPod, nextRollStep } from '../../../src/controller/rolling-restart.js';
 import type { ScalingPod, ScalingStep } from '../../../src/controller/scaling.js';
+import { type ClusterSnapshot, OBJECT_FIELDS } from '../../../src/controller/snapshot.js';
 import { computeStatus } from '../../../src/controller/status.js';
+import { renderCluster } from '../../../src/render/cluster.js';
 import { observerIdsUpTo, podOfServerId, serverIdOfPod } from '../../../src/render/names.js';
 import { serverLine } from '../../../src/render/zoo-cfg.js';
 import { assessEnsemble, type MemberReading } from '../../../src/zookeeper/health.js';
@@ -441,4 +446,75 @@ test('status: without observers the READY column stays 3/3 and no observer field
   });
   t.is(status.ready, '3/3');
   t.false('observers' in status);
+});
+
+// Through `decide`: the observers move only once the voters have settled, and never change the voters' objects.
+
+function snapshotWith(w: World, desired: { replicas: number; observers: number }): ClusterSnapshot {
+  const cluster = aCluster(desired);
+  cluster.metadata.creationTimestamp = new Date('2026-12-01T00:00:00Z');
+  const current = renderCluster({
+    cluster: aCluster({ replicas: w.voters, observers: w.podCount }),
+    bootstrap: false,
+    members: [...Array.from({ length: w.voters }, (_, i) => i + 1), ...w.committed],
+    observerPodCount: w.podCount,
+  });
+  const podIds = [...Array.from({ length: w.voters }, (_, i) => i + 1), ...(w.pods ?? observerIdsUpTo(w.podCount))];
+  return {
+    cluster,
+    spec: resolveSpec(cluster.spec),
+    live: Object.fromEntries(
+      OBJECT_FIELDS.flatMap((field) => (current[field] === undefined ? [] : [[field, current[field]]])),
+    ),
+    pods: podIds.map((myid) => ({
+      metadata: {
+        name: podOfServerId(cluster.metadata, myid),
+        annotations: { [REVISION_ANNOTATION]: current.revision },
+        creationTimestamp: now,
+      },
+      status: { podIP: `10.0.0.${myid}`, conditions: [{ type: 'Ready', status: 'True' }] },
+    })),
+    claims: [],
+    health: assessEnsemble(readingsOf(w)),
+    now,
+  };
+}
+
+test('decide: while the voters scale up, the observers wait; then they are added', (t) => {
+  const voters = decide(
+    snapshotWith({ voters: 3, leader: 3, committed: [], podCount: 0 }, { replicas: 5, observers: 2 }),
+  );
+  t.like(voters.step, { kind: 'scale', step: { kind: 'raisePodCount', to: 4 } });
+  t.is(voters.membership.observerPodCount, 0);
+  const observers = decide(
+    snapshotWith({ voters: 5, leader: 5, committed: [], podCount: 0 }, { replicas: 5, observers: 2 }),
+  );
+  t.like(observers.step, { kind: 'scale', step: { kind: 'raiseObserverCount', to: 1 } });
+  t.is(observers.desired.observerStatefulSet?.spec?.replicas, 1);
+  t.is(observers.desired.statefulSet.spec?.replicas, 5);
+});
+
+test('decide: an observer StatefulSet is never lowered below a committed observer, and the settled cluster has nothing to do', (t) => {
+  const settled = decide(
+    snapshotWith({ voters: 3, leader: 3, committed: [101, 102], podCount: 2 }, { replicas: 3, observers: 2 }),
+  );
+  t.like(settled.step, { kind: 'growVolumes', step: { kind: 'done' } });
+  t.deepEqual(settled.changes, []);
+  t.is(settled.membership.observerPodCount, 2);
+  t.deepEqual(settled.membership.members, [1, 2, 3, 101, 102]);
+  // Lowered by hand: the operator restores the count that covers every committed observer.
+  const snapshot = snapshotWith(
+    { voters: 3, leader: 3, committed: [101, 102], podCount: 2 },
+    { replicas: 3, observers: 2 },
+  );
+  const live = snapshot.live.observerStatefulSet as V1StatefulSet;
+  const lowered = decide({
+    ...snapshot,
+    live: {
+      ...snapshot.live,
+      observerStatefulSet: { ...live, spec: { ...(live.spec as V1StatefulSetSpec), replicas: 1 } },
+    },
+  });
+  t.is(lowered.desired.observerStatefulSet?.spec?.replicas, 2);
+  t.like(lowered.changes[0], { kind: 'update', field: 'spec.replicas' });
 });

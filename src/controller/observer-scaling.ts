@@ -161,6 +161,18 @@ export function nextObserverStep(input: ObserverInput): ScalingStep {
       `observer pods outside the committed config must join or leave first: ${outside.map((p) => p.name).join(', ')}`,
     );
   }
+  // The last one added rejoins as an observer (ZooKeeper restarts its peer on the role change):
+  // the next one starts once that change has shown its effect.
+  const rejoining = committed.filter((id) => {
+    const member = health.members.find((m) => m.myid === id);
+    return member?.serving === true && (!member.synced || member.role !== 'observer');
+  });
+  if (rejoining.length > 0) {
+    return wait(
+      'WaitingForSync',
+      `waiting for ${ids(rejoining)} to serve in sync as observer(s) before the next observer starts`,
+    );
+  }
   if (podCount < target) {
     const next = observerIdOfOrdinal(podCount);
     return {

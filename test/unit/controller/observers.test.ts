@@ -186,6 +186,12 @@ const cases: { name: string; world: World; desired: number; expect: string }[] =
     expect: 'raiseObserverCount 2',
   },
   {
+    name: 'the next observer waits until the last one added is back in sync as an observer',
+    world: { voters: 3, leader: 3, committed: [101], podCount: 1, syncing: [101] },
+    desired: 2,
+    expect: 'wait WaitingForSync',
+  },
+  {
     name: 'two committed observers: done',
     world: { voters: 3, leader: 3, committed: [101, 102], podCount: 2 },
     desired: 2,

@@ -90,7 +90,8 @@ export function isSettled(status: ZooKeeperClusterStatus, cluster: ZooKeeperClus
     conditionIs(status, 'Progressing', 'False') &&
     status.operation === undefined &&
     status.readyReplicas === status.replicas &&
-    members.length === status.replicas &&
+    status.readyObservers === status.observers &&
+    members.length === (status.replicas ?? 0) + (status.observers ?? 0) &&
     members.every((member) => member.serving && member.synced)
   );
 }

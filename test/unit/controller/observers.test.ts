@@ -392,10 +392,9 @@ function podsOf(w: World) {
   }));
 }
 
-test('status: 3 voters and 2 observers read 3/3+2/2; replicas and the quorum are the voters', (t) => {
-  const w: World = { voters: 3, leader: 3, committed: [101, 102], podCount: 2 };
-  const status = computeStatus({
-    cluster: aCluster({ replicas: 3, observers: 2 }),
+const statusOf = (w: World, spec: Parameters<typeof aCluster>[0]) =>
+  computeStatus({
+    cluster: aCluster(spec),
     pods: podsOf(w),
     desiredRevision: undefined,
     specErrors: [],
@@ -403,6 +402,10 @@ test('status: 3 voters and 2 observers read 3/3+2/2; replicas and the quorum are
     formed: true,
     now,
   });
+
+test('status: 3 voters and 2 observers read 3/3+2/2; replicas and the quorum are the voters', (t) => {
+  const w: World = { voters: 3, leader: 3, committed: [101, 102], podCount: 2 };
+  const status = statusOf(w, { replicas: 3, observers: 2 });
   t.like(status, {
     replicas: 3,
     readyReplicas: 3,
@@ -422,15 +425,7 @@ test('status: 3 voters and 2 observers read 3/3+2/2; replicas and the quorum are
 
 test('status: an observer down leaves the quorum and fault tolerance whole, and says which', (t) => {
   const w: World = { voters: 3, leader: 3, committed: [101, 102], podCount: 2, down: [102] };
-  const status = computeStatus({
-    cluster: aCluster({ replicas: 3, observers: 2 }),
-    pods: podsOf(w),
-    desiredRevision: undefined,
-    specErrors: [],
-    health: assessEnsemble(readingsOf(w)),
-    formed: true,
-    now,
-  });
+  const status = statusOf(w, { replicas: 3, observers: 2 });
   t.is(status.ready, '3/3+1/2');
   t.like(status.quorum, { size: 3, syncedVoters: 3, faultTolerance: 1 });
   const degraded = status.conditions?.find((c) => c.type === 'Degraded');
@@ -441,15 +436,7 @@ test('status: an observer down leaves the quorum and fault tolerance whole, and 
 
 test('status: without observers the READY column stays 3/3 and no observer fields appear', (t) => {
   const w: World = { voters: 3, leader: 3, committed: [], podCount: 0 };
-  const status = computeStatus({
-    cluster: aCluster({ replicas: 3 }),
-    pods: podsOf(w),
-    desiredRevision: undefined,
-    specErrors: [],
-    health: assessEnsemble(readingsOf(w)),
-    formed: true,
-    now,
-  });
+  const status = statusOf(w, { replicas: 3 });
   t.is(status.ready, '3/3');
   t.false('observers' in status);
 });

@@ -188,6 +188,7 @@ test.serial('an observer killed comes back by itself; the quorum is never affect
   const { namespace, formed, writer } = await formedWithWriter(t, 'zookeeper:3.9.4', 2);
   const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
   const victim = (await observerPods(namespace)).find((p) => p.metadata?.name === 'zk-observer-0');
+  const killedAt = Date.now();
   const sizes = await watchQuorum(namespace, async () => {
     await core.deleteNamespacedPod({ namespace, name: 'zk-observer-0', gracePeriodSeconds: 0 });
     await waitForStatus(
@@ -199,6 +200,7 @@ test.serial('an observer killed comes back by itself; the quorum is never affect
       ROLLED_MS,
     );
   });
+  t.log(`the observer was back in sync ${Date.now() - killedAt} ms after it was killed`);
   t.deepEqual(sizes, ['size 3'], 'the quorum stayed the 3 voters and Available throughout');
   const back = (await observerPods(namespace)).find((p) => p.metadata?.name === 'zk-observer-0');
   t.not(back?.metadata?.uid, victim?.metadata?.uid, 'a new observer pod');

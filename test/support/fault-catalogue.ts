@@ -80,6 +80,17 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
+    injected: 'an observer killed by hand (pod deleted) under a writer, 3 voters + 2 observers',
+    operator:
+      'reports it `Degraded`, naming the observer, and stays `Available`: the quorum is the voters’; the observer StatefulSet brings it back as the committed observer, without a reconfig',
+    recovery:
+      'the observer back in sync within the test’s bound; quorum size 3 and Available throughout; no write lost',
+    provedBy: {
+      file: 'test/e2e/observers.test.ts',
+      titleContains: 'an observer killed comes back by itself; the quorum is never affected',
+    },
+  },
+  {
     injected: 'two of three members killed together (pods deleted at once)',
     operator:
       'reports `Unavailable` (0 of 3 voters synced) within 2.4 s; keeps `bootstrap: false`, so the returning members load their own data instead of voting on empty volumes',

@@ -621,6 +621,26 @@ test('scaling a formed ensemble up starts with one more pod, and says so', async
   t.like(world.clusterObject?.status, { phase: 'Scaling', operation: { kind: 'ScaleUp' } });
 });
 
+test('observers asked of a formed ensemble: the observer StatefulSet starts with one pod, the voters’ objects stay', async (t) => {
+  const world = new World(cluster({ replicas: 3 }));
+  await world.reconcile();
+  world.addReadyPods(3, renderCluster({ cluster: cluster(), bootstrap: true }).revision);
+  await world.reconcile();
+  const voters = structuredClone(world.objects.get('StatefulSet/example'));
+  world.writes.length = 0;
+  world.events.length = 0;
+  world.edit({ replicas: 3, observers: 2 });
+  await world.reconcile();
+  t.deepEqual(
+    world.writes.filter((w) => w.startsWith('apply')),
+    ['apply ConfigMap/example-config', 'apply StatefulSet/example-observer'],
+  );
+  t.is((world.objects.get('StatefulSet/example-observer') as V1StatefulSet).spec?.replicas, 1);
+  t.deepEqual(world.objects.get('StatefulSet/example'), voters);
+  t.regex(world.events.join('\n'), /StartingObserver: raising the observer StatefulSet to 1/);
+  t.like(world.clusterObject?.status, { phase: 'Scaling', ready: '3/3+0/2', operation: { kind: 'AddObservers' } });
+});
+
 test('the bootstrap marker turns off once the ensemble has formed', async (t) => {
   const world = new World(cluster());
   await world.reconcile();

@@ -17,7 +17,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { REVISION_ANNOTATION } from '../api/constants.js';
 import { resolveSpec } from '../api/defaults.js';
-import type { MemberStatus, ZooKeeperCluster, ZooKeeperClusterStatus } from '../api/types.js';
+import type { MemberStatus, OperationStatus, ZooKeeperCluster, ZooKeeperClusterStatus } from '../api/types.js';
 import { imageVersion, type SpecProblem } from '../api/validation.js';
 import { clientServiceHost, isObserverId, selectorString, serverIdOfPod } from '../render/names.js';
 import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
@@ -307,24 +307,18 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     ...(activeScaling !== undefined
       ? {
           operation: observersScaling
-            ? {
-                kind:
-                  spec.observers > (health?.committedObservers.length ?? observerPods.length)
-                    ? ('AddObservers' as const)
-                    : ('RemoveObservers' as const),
-                waitingFor: activeScaling.reason.message,
-                done: Math.min(health?.committedObservers.length ?? observerPods.length, spec.observers),
-                total: spec.observers,
-              }
-            : {
-                kind:
-                  spec.replicas > (health?.committedVoters.length ?? voterPods.length)
-                    ? ('ScaleUp' as const)
-                    : ('ScaleDown' as const),
-                waitingFor: activeScaling.reason.message,
-                done: Math.min(health?.committedVoters.length ?? voterPods.length, spec.replicas),
-                total: spec.replicas,
-              },
+            ? scalingOperation(
+                ['AddObservers', 'RemoveObservers'],
+                health?.committedObservers.length ?? observerPods.length,
+                spec.observers,
+                activeScaling.reason.message,
+              )
+            : scalingOperation(
+                ['ScaleUp', 'ScaleDown'],
+                health?.committedVoters.length ?? voterPods.length,
+                spec.replicas,
+                activeScaling.reason.message,
+              ),
         }
       : {}),
     ...(activeRoll !== undefined
@@ -339,4 +333,14 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
         }
       : {}),
   };
+}
+
+/** A membership change under way: towards `desired` members of one kind, `committed` of them now. */
+function scalingOperation(
+  [up, down]: [OperationStatus['kind'], OperationStatus['kind']],
+  committed: number,
+  desired: number,
+  waitingFor: string,
+): OperationStatus {
+  return { kind: desired > committed ? up : down, waitingFor, done: Math.min(committed, desired), total: desired };
 }

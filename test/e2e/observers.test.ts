@@ -151,63 +151,76 @@ for (const image of ['zookeeper:3.9.4', 'zookeeper:3.8.6']) {
   });
 }
 
-test.serial('a roll with observers restarts the observers first and the leader last, no write lost', async (t) => {
-  const { namespace, formed, writer } = await formedWithWriter(t, 'zookeeper:3.9.4', 2);
-  const uidsBefore = new Map((await memberPods(namespace, 'zk')).map((p) => [p.metadata?.name, p.metadata?.uid]));
-  const sizes = await watchQuorum(namespace, async () => {
-    await patchCluster(namespace, 'zk', { spec: { config: { maxClientCnxns: '100' } } });
-    await waitForStatus(
-      namespace,
-      'zk',
-      'rolled, 3 voters + 2 observers',
-      (status, cluster) => status.targetRevision !== formed.targetRevision && withObservers(2)(status, cluster),
-      ROLLED_MS,
-    );
-  });
-  t.deepEqual(
-    sizes.filter((s) => s.startsWith('size')),
-    ['size 3'],
+for (const image of ['zookeeper:3.9.4', 'zookeeper:3.8.6']) {
+  test.serial(
+    `${image}: a roll with observers restarts the observers first and the leader last, no write lost`,
+    async (t) => {
+      const { namespace, formed, writer } = await formedWithWriter(t, image, 2);
+      const uidsBefore = new Map((await memberPods(namespace, 'zk')).map((p) => [p.metadata?.name, p.metadata?.uid]));
+      const sizes = await watchQuorum(namespace, async () => {
+        await patchCluster(namespace, 'zk', { spec: { config: { maxClientCnxns: '100' } } });
+        await waitForStatus(
+          namespace,
+          'zk',
+          'rolled, 3 voters + 2 observers',
+          (status, cluster) => status.targetRevision !== formed.targetRevision && withObservers(2)(status, cluster),
+          ROLLED_MS,
+        );
+      });
+      t.deepEqual(
+        sizes.filter((s) => s.startsWith('size')),
+        ['size 3'],
+      );
+      const report = await writer.stop();
+      t.log(`writes acknowledged ${report.acknowledged}, longest gap ${report.longestGapMs} ms`);
+      t.deepEqual(report.lost, [], 'every acknowledged write survived');
+      for (const pod of await memberPods(namespace, 'zk')) {
+        t.not(pod.metadata?.uid, uidsBefore.get(pod.metadata?.name), `${pod.metadata?.name} was restarted`);
+      }
+      const restarts = (await clusterEvents(namespace, 'zk')).filter((e) => e.startsWith('Restarting'));
+      t.deepEqual(
+        restarts.map((e) => e.split(':')[0]),
+        ['RestartingObserver', 'RestartingObserver', 'RestartingFollower', 'RestartingFollower', 'RestartingLeader'],
+        restarts.join('\n'),
+      );
+      t.regex(restarts[0] ?? '', /restarting observer zk-observer-1/);
+      t.regex(restarts[1] ?? '', /restarting observer zk-observer-0/);
+    },
   );
-  const report = await writer.stop();
-  t.log(`writes acknowledged ${report.acknowledged}, longest gap ${report.longestGapMs} ms`);
-  t.deepEqual(report.lost, [], 'every acknowledged write survived');
-  for (const pod of await memberPods(namespace, 'zk')) {
-    t.not(pod.metadata?.uid, uidsBefore.get(pod.metadata?.name), `${pod.metadata?.name} was restarted`);
-  }
-  const restarts = (await clusterEvents(namespace, 'zk')).filter((e) => e.startsWith('Restarting'));
-  t.deepEqual(
-    restarts.map((e) => e.split(':')[0]),
-    ['RestartingObserver', 'RestartingObserver', 'RestartingFollower', 'RestartingFollower', 'RestartingLeader'],
-    restarts.join('\n'),
-  );
-  t.regex(restarts[0] ?? '', /restarting observer zk-observer-1/);
-  t.regex(restarts[1] ?? '', /restarting observer zk-observer-0/);
-});
 
-test.serial('an observer killed comes back by itself; the quorum is never affected, no write lost', async (t) => {
-  const { namespace, formed, writer } = await formedWithWriter(t, 'zookeeper:3.9.4', 2);
-  const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
-  const victim = (await observerPods(namespace)).find((p) => p.metadata?.name === 'zk-observer-0');
-  const killedAt = Date.now();
-  const sizes = await watchQuorum(namespace, async () => {
-    await core.deleteNamespacedPod({ namespace, name: 'zk-observer-0', gracePeriodSeconds: 0 });
-    await waitForStatus(
-      namespace,
-      'zk',
-      'the observer back',
-      (status, cluster) =>
-        withObservers(2)(status, cluster) && (status.members ?? []).some((m) => m.pod === 'zk-observer-0' && m.synced),
-      ROLLED_MS,
-    );
-  });
-  t.log(`the observer was back in sync ${Date.now() - killedAt} ms after it was killed`);
-  t.deepEqual(sizes, ['size 3'], 'the quorum stayed the 3 voters and Available throughout');
-  const back = (await observerPods(namespace)).find((p) => p.metadata?.name === 'zk-observer-0');
-  t.not(back?.metadata?.uid, victim?.metadata?.uid, 'a new observer pod');
-  const after = await readCluster(namespace, 'zk');
-  t.is(after.status?.configVersion, formed.configVersion, 'no reconfig: the observer came back as the committed one');
-  t.is(after.status?.quorum?.faultTolerance, 1);
-  const report = await writer.stop();
-  t.log(`writes acknowledged ${report.acknowledged}, longest gap ${report.longestGapMs} ms`);
-  t.deepEqual(report.lost, [], 'every acknowledged write survived');
-});
+  test.serial(
+    `${image}: an observer killed comes back by itself; the quorum is never affected, no write lost`,
+    async (t) => {
+      const { namespace, formed, writer } = await formedWithWriter(t, image, 2);
+      const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+      const victim = (await observerPods(namespace)).find((p) => p.metadata?.name === 'zk-observer-0');
+      const killedAt = Date.now();
+      const sizes = await watchQuorum(namespace, async () => {
+        await core.deleteNamespacedPod({ namespace, name: 'zk-observer-0', gracePeriodSeconds: 0 });
+        await waitForStatus(
+          namespace,
+          'zk',
+          'the observer back',
+          (status, cluster) =>
+            withObservers(2)(status, cluster) &&
+            (status.members ?? []).some((m) => m.pod === 'zk-observer-0' && m.synced),
+          ROLLED_MS,
+        );
+      });
+      t.log(`the observer was back in sync ${Date.now() - killedAt} ms after it was killed`);
+      t.deepEqual(sizes, ['size 3'], 'the quorum stayed the 3 voters and Available throughout');
+      const back = (await observerPods(namespace)).find((p) => p.metadata?.name === 'zk-observer-0');
+      t.not(back?.metadata?.uid, victim?.metadata?.uid, 'a new observer pod');
+      const after = await readCluster(namespace, 'zk');
+      t.is(
+        after.status?.configVersion,
+        formed.configVersion,
+        'no reconfig: the observer came back as the committed one',
+      );
+      t.is(after.status?.quorum?.faultTolerance, 1);
+      const report = await writer.stop();
+      t.log(`writes acknowledged ${report.acknowledged}, longest gap ${report.longestGapMs} ms`);
+      t.deepEqual(report.lost, [], 'every acknowledged write survived');
+    },
+  );
+}

@@ -21,6 +21,7 @@ import type { MemberStatus, ZooKeeperCluster, ZooKeeperClusterStatus } from '../
 import { imageVersion, type SpecProblem } from '../api/validation.js';
 import { clientServiceHost, selectorString } from '../render/names.js';
 import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
+import type { CertificateReport } from './certificates.js';
 import { type ConditionInput, findCondition, mergeConditions } from './conditions.js';
 import type { MoveStep } from './member-move.js';
 import { toMemberPod } from './member-pods.js';
@@ -52,6 +53,8 @@ export interface StatusInput {
   storage?: StorageStep | undefined;
   /** Member pods to restart so their grown volumes are mounted again (counted as outdated). */
   remount?: readonly string[] | undefined;
+  /** The certificates of spec.tls as observed; undefined without spec.tls. */
+  certificates?: CertificateReport | undefined;
   /** Whether the ensemble exists already, from ZooKeeper's answers and the data holders (`ensembleFormation`). */
   formed: boolean;
   now: Date;
@@ -148,6 +151,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
       : { type: 'Available', status: 'False', reason: formed ? 'NoQuorum' : 'Creating', message: quorumMessage },
     degradedCondition(),
     progressingCondition(),
+    ...(input.certificates === undefined ? [] : [input.certificates.condition]),
   ];
 
   function degradedCondition(): ConditionInput {
@@ -310,5 +314,6 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
           },
         }
       : {}),
+    ...(input.certificates === undefined ? {} : { tls: input.certificates.status }),
   };
 }

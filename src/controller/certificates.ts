@@ -319,7 +319,7 @@ function trustedFingerprints(ca: Extract<ObservedCa, { kind: 'present' }>): stri
 function notOwned(secret: string, owners: string): Reason {
   return {
     code: 'TlsSecretNotOwned',
-    message: `Secret ${secret} carries the operator's labels but ${owners}, so the operator neither uses nor changes it and issues no certificate for this cluster. Delete it and the operator creates its own.`,
+    message: `Secret ${secret} carries the operator’s labels but ${owners}, so the operator neither uses nor changes it and issues no certificate for this cluster. Delete it and the operator creates its own.`,
   };
 }
 

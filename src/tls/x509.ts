@@ -65,7 +65,7 @@ export async function createCertificateAuthority(options: {
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certificatePem: certificate.toString('pem'), privateKeyPem: await privateKeyPem(keys.privateKey) };
+  return { certificatePem: `${certificate.toString('pem')}\n`, privateKeyPem: await privateKeyPem(keys.privateKey) };
 }
 
 /**
@@ -97,7 +97,7 @@ export async function issueCertificate(
       await x509.AuthorityKeyIdentifierExtension.create(issuer),
     ],
   });
-  return { certificatePem: certificate.toString('pem'), privateKeyPem: await privateKeyPem(keys.privateKey) };
+  return { certificatePem: `${certificate.toString('pem')}\n`, privateKeyPem: await privateKeyPem(keys.privateKey) };
 }
 
 /** The facts of the first certificate in `pem`; throws when there is none or it does not parse. */

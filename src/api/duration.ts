@@ -23,12 +23,3 @@ export function parseDuration(text: string): number {
     0,
   );
 }
-
-/** `ms` as the spec would write it: `2160h`, `1h30m`, `45s`. */
-export function formatDuration(ms: number): string {
-  const h = Math.floor(ms / UNIT_MS.h);
-  const m = Math.floor((ms % UNIT_MS.h) / UNIT_MS.m);
-  const s = Math.floor((ms % UNIT_MS.m) / UNIT_MS.s);
-  const text = `${h > 0 ? `${h}h` : ''}${m > 0 ? `${m}m` : ''}${s > 0 ? `${s}s` : ''}`;
-  return text === '' ? '0s' : text;
-}

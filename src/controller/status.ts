@@ -8,11 +8,14 @@
  * - Available: a single leader and a majority of synced voters;
  * - Degraded: fewer synced voters than the design tolerates, an anomaly, an invalid spec, a
  *   super-user Secret the cluster does not own, or a failed apply;
- * - Progressing: a roll is under way (which member, and what it waits for) or members start.
+ * - Progressing: a roll is under way (which member, and what it waits for) or members start;
+ * - CertificateExpiringSoon (only with spec.tls): a certificate past the middle of its renewal
+ *   window, so renewal keeps failing (`certificates.ts`).
  *
  * The status holds only what a user acts on: roles, sync, quorum, versions, conditions. Nothing
- * in it moves with client traffic or with time alone (a member's zxid is a metric, not status),
- * so a healthy cluster, idle or busy, computes the same status every time and is never written.
+ * in it moves with client traffic (a member's zxid is a metric, not status) or with time alone
+ * (certificate expiries move only when a certificate is replaced, and CertificateExpiringSoon
+ * turns only once a renewal is overdue), so a healthy cluster, idle or busy, computes the same status every time and is never written.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { REVISION_ANNOTATION } from '../api/constants.js';

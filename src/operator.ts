@@ -209,6 +209,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     events,
     tls: {
       cached: (namespace, name) => informers.secrets.get(name, namespace) as V1Secret | undefined,
+      read: (namespace, name) => writer.readSecret(namespace, name),
       create: (secret) => writer.createSecret(secret),
       replace: (secret) => writer.replaceSecret(secret),
     },

@@ -29,6 +29,7 @@ import {
   TRUST_BUNDLE_KEY,
 } from '../render/tls-secrets.js';
 import type { ReconcileContext } from '../runtime/controller.js';
+import { classifyKubeError } from '../runtime/kube-errors.js';
 import {
   createCertificateAuthority,
   isIssuedBy,
@@ -204,7 +205,15 @@ export async function takeCertificatePlan(
     }
     if (authority === undefined) throw new Error(`cluster ${names.caSecret}: no CA to keep`);
     const content = { ...authority, previousCertificatePem: previousPem };
-    await writeSecret(deps, observed.caSecret, (resourceVersion) => renderCaSecret(cluster, content, resourceVersion));
+    const written = await writeSecret(
+      deps,
+      cluster,
+      observed.caSecret,
+      (resourceVersion) => renderCaSecret(cluster, content, resourceVersion),
+      ctx,
+    );
+    // Members are issued only under a CA that is stored: never under one a stale write lost.
+    if (!written) return;
     const expiry = caStep.kind === 'dropPrevious' ? '' : `; it expires at ${caStep.validity.notAfter.toISOString()}`;
     await record(caStep.reason.code, `Secret ${names.caSecret}: ${caStep.reason.message}${expiry}`);
   }
@@ -226,9 +235,14 @@ export async function takeCertificatePlan(
     keyStores.set(step.pod, `${issued.privateKeyPem}${issued.certificatePem}${authority.certificatePem}`);
   }
   const bundle = `${authority.certificatePem}${previousPem ?? ''}`;
-  await writeSecret(deps, observed.tlsSecret, (resourceVersion) =>
-    renderTlsSecret(cluster, bundle, keyStores, resourceVersion),
+  const written = await writeSecret(
+    deps,
+    cluster,
+    observed.tlsSecret,
+    (resourceVersion) => renderTlsSecret(cluster, bundle, keyStores, resourceVersion),
+    ctx,
   );
+  if (!written) return;
   for (const step of plan.issue) {
     await record(
       'CertificateIssued',
@@ -251,18 +265,51 @@ function currentAuthority(observed: ObservedCertificates): KeyedCertificate | un
   return certificatePem === undefined || privateKeyPem === undefined ? undefined : { certificatePem, privateKeyPem };
 }
 
-/** Creates the Secret when the cache had none, else replaces it at the resourceVersion the cache had. */
+/**
+ * Creates the Secret when the cache had none, else replaces it at the resourceVersion the cache
+ * had. Returns false when the cache was behind: the Secret exists already, owned by the cluster
+ * (an earlier write the watch has not delivered yet), or changed since it was read. Nothing is
+ * written then, and the watch event of that change brings the cluster back to decide again. A
+ * Secret of that name the cache cannot see (without the labels) and the cluster does not own is
+ * reported as TlsSecretNotOwned.
+ */
 async function writeSecret(
   deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
   live: V1Secret | undefined,
   render: (resourceVersion: string | undefined) => V1Secret,
-): Promise<void> {
+  ctx: ReconcileContext,
+): Promise<boolean> {
   const store = deps.tls;
-  if (store === undefined) return;
+  if (store === undefined) return false;
   const resourceVersion = live?.metadata?.resourceVersion;
   const secret = render(resourceVersion);
-  const what = `${live === undefined ? 'creating' : 'replacing'} Secret ${secret.metadata?.name}`;
-  await failsAs('CertificateWriteFailed', what, () =>
-    live === undefined ? store.create(secret) : store.replace(secret),
-  );
+  const name = secret.metadata?.name ?? '';
+  const what = `${live === undefined ? 'creating' : 'replacing'} Secret ${name}`;
+  try {
+    await (live === undefined ? store.create(secret) : store.replace(secret));
+    return true;
+  } catch (error) {
+    const kind = classifyKubeError(error).kind;
+    if (kind === 'conflict') {
+      ctx.logger.debug(`${what}: it changed since the cache read it; deciding again on its event`);
+      return false;
+    }
+    if (kind !== 'alreadyExists')
+      throw new StepFailed('CertificateWriteFailed', `${what} failed: ${classifyKubeError(error).message}`, {
+        cause: error,
+      });
+    const existing = await failsAs('CertificateWriteFailed', `reading Secret ${name}`, () =>
+      store.read(cluster.metadata.namespace, name),
+    );
+    const owners = existing === undefined ? undefined : foreignOwners(cluster, existing);
+    if (owners !== undefined) {
+      throw new StepFailed(
+        'TlsSecretNotOwned',
+        `Secret ${name} exists and ${owners}, so the operator neither uses nor changes it and issues no certificate for this cluster. Delete it and the operator creates its own.`,
+      );
+    }
+    ctx.logger.debug(`${what}: the cache has not seen it yet; deciding again on its event`);
+    return false;
+  }
 }

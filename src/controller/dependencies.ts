@@ -65,6 +65,8 @@ export interface Events {
  */
 export interface TlsSecretStore {
   cached(namespace: string, name: string): V1Secret | undefined;
+  /** Reads one from the API server (undefined when there is none): a Secret the cache cannot see. */
+  read(namespace: string, name: string): Promise<V1Secret | undefined>;
   create(secret: V1Secret): Promise<void>;
   /** Replaces the Secret only if it still has `secret.metadata.resourceVersion` (else a 409). */
   replace(secret: V1Secret): Promise<void>;

@@ -214,6 +214,16 @@ export class KubeWriter {
     }
   }
 
+  /** Reads a Secret by name; undefined when there is none. */
+  async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    try {
+      return await this.clients.core.readNamespacedSecret({ namespace, name });
+    } catch (error) {
+      if (classifyKubeError(error).kind === 'notFound') return undefined;
+      throw error;
+    }
+  }
+
   /** Creates a certificate Secret; fails with 409 when one of that name exists. */
   async createSecret(secret: V1Secret): Promise<void> {
     const namespace = secret.metadata?.namespace;

@@ -30,6 +30,8 @@ class World {
   readonly metrics = new OperatorMetrics({ processMetrics: false });
   now = T0;
   secretReads = 0;
+  /** Secrets the cache cannot see (no labels, or not delivered yet by the watch). */
+  readonly hidden = new Map<string, V1Secret>();
   failReplaceWith: unknown;
   private resourceVersion = 0;
 
@@ -40,10 +42,24 @@ class World {
       this.secretReads += 1;
       return this.secrets.get(name);
     },
+    read: async (_namespace, name) => {
+      this.writes.push(`read Secret/${name}`);
+      return this.hidden.get(name) ?? this.secrets.get(name);
+    },
     create: async (secret) => {
       const name = secret.metadata?.name ?? '';
       this.writes.push(`create Secret/${name}`);
-      if (this.secrets.has(name)) throw Object.assign(new Error('AlreadyExists'), { code: 409 });
+      if (this.secrets.has(name) || this.hidden.has(name)) {
+        throw Object.assign(new Error('HTTP-Code: 409'), {
+          code: 409,
+          body: JSON.stringify({
+            kind: 'Status',
+            reason: 'AlreadyExists',
+            code: 409,
+            message: `secrets "${name}" already exists`,
+          }),
+        });
+      }
       this.store(secret);
     },
     replace: async (secret) => {
@@ -51,7 +67,15 @@ class World {
       this.writes.push(`replace Secret/${name} at ${secret.metadata?.resourceVersion}`);
       if (this.failReplaceWith !== undefined) throw this.failReplaceWith;
       if (this.secrets.get(name)?.metadata?.resourceVersion !== secret.metadata?.resourceVersion) {
-        throw Object.assign(new Error('Conflict'), { code: 409 });
+        throw Object.assign(new Error('HTTP-Code: 409'), {
+          code: 409,
+          body: JSON.stringify({
+            kind: 'Status',
+            reason: 'Conflict',
+            code: 409,
+            message: 'the object has been modified',
+          }),
+        });
       }
       this.store(secret);
     },
@@ -225,12 +249,17 @@ test('a failed renewal is reported as Degraded and retried, and holds up nothing
   const world = new World(tlsCluster({ tls: { certificates: { lifetime: '3h', renewBefore: '1h' } } }));
   await world.reconcile();
   world.now = new Date(T0.getTime() + 2.5 * HOUR);
-  world.failReplaceWith = Object.assign(new Error('HTTP-Code: 409'), {
-    code: 409,
-    body: JSON.stringify({ kind: 'Status', reason: 'Conflict', code: 409, message: 'the object has been modified' }),
+  world.failReplaceWith = Object.assign(new Error('HTTP-Code: 500'), {
+    code: 500,
+    body: JSON.stringify({
+      kind: 'Status',
+      reason: 'InternalError',
+      code: 500,
+      message: 'etcdserver: request timed out',
+    }),
   });
   world.objects.clear();
-  await t.throwsAsync(world.reconcile(), { message: /409/ });
+  await t.throwsAsync(world.reconcile(), { message: /500/ });
   t.true(world.objects.has('StatefulSet/example'), 'the objects were applied all the same');
   t.like(
     world.cluster.status?.conditions?.find((c) => c.type === 'Degraded'),
@@ -309,4 +338,54 @@ test('no private key reaches a log line, an Event or the status, through issuanc
     keyLines.filter((line) => said.includes(line)),
     [],
   );
+});
+
+test('a write the cache has not delivered yet is not an error: nothing more is written until it is seen', async (t) => {
+  const world = new World(tlsCluster());
+  await world.reconcile();
+  // The cache loses sight of the CA (its watch event not delivered yet).
+  const ca = world.secrets.get('example-ca') as V1Secret;
+  world.secrets.delete('example-ca');
+  world.hidden.set('example-ca', ca);
+  world.writes.length = 0;
+  world.events.length = 0;
+  await world.reconcile();
+  t.deepEqual(
+    world.writes.filter((w) => w.includes('Secret')),
+    ['create Secret/example-ca', 'read Secret/example-ca'],
+  );
+  t.deepEqual(world.events, [], 'no Warning, no new certificate under a CA that was never stored');
+  t.false(
+    world.cluster.status?.conditions?.some((c) => c.type === 'Degraded' && c.reason.startsWith('Certificate')) ?? false,
+  );
+});
+
+test('a Secret of the CA’s name without the labels, which the cache cannot see, is reported and never replaced', async (t) => {
+  const world = new World(tlsCluster());
+  world.hidden.set('example-ca', { metadata: { name: 'example-ca', namespace: 'default' }, data: {} });
+  await t.throwsAsync(world.reconcile());
+  t.deepEqual(world.writes, ['create Secret/example-ca', 'read Secret/example-ca', 'status Creating']);
+  t.like(
+    world.cluster.status?.conditions?.find((c) => c.type === 'Degraded'),
+    { reason: 'TlsSecretNotOwned' },
+  );
+});
+
+test('a renewal that finds the Secret changed since the cache read it is decided again, not reported', async (t) => {
+  const world = new World(tlsCluster({ tls: { certificates: { lifetime: '3h', renewBefore: '1h' } } }));
+  await world.reconcile();
+  world.now = new Date(T0.getTime() + 2 * HOUR);
+  world.failReplaceWith = Object.assign(new Error('HTTP-Code: 409'), {
+    code: 409,
+    body: JSON.stringify({ kind: 'Status', reason: 'Conflict', code: 409, message: 'the object has been modified' }),
+  });
+  world.events.length = 0;
+  await world.reconcile();
+  t.deepEqual(world.events, []);
+  t.false(
+    world.cluster.status?.conditions?.some((c) => c.type === 'Degraded' && c.reason.startsWith('Certificate')) ?? false,
+  );
+  world.failReplaceWith = undefined;
+  await world.reconcile();
+  t.true(world.events.some((e) => e.startsWith('Normal CertificateIssued: issued the certificate of example-0')));
 });

@@ -76,8 +76,14 @@ export interface TlsSecretStore {
 export interface HealthObserver {
   /** `operation` is the status's: the roll's progress while one is under way. */
   observe(cluster: ZooKeeperCluster, health: EnsembleHealth | undefined, operation?: OperationStatus): void;
-  /** The earliest expiry of the cluster's certificates; undefined without spec.tls or before the first is issued. */
-  observeCertificates?(cluster: ZooKeeperCluster, earliestExpiry: Date | undefined): void;
+  /**
+   * The cluster's certificates: the earliest expiry (undefined before the first is issued) and
+   * whether a renewal is overdue; `undefined` without spec.tls.
+   */
+  observeCertificates?(
+    cluster: ZooKeeperCluster,
+    certificates: { earliestExpiry: Date | undefined; renewalOverdue: boolean } | undefined,
+  ): void;
   /** The cluster is gone (or being deleted): its series go too. */
   forget(namespace: string, name: string): void;
 }

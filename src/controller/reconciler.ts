@@ -109,7 +109,15 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       ...(pass.blocker === undefined ? decisionForStatus(pass) : { desiredRevision: undefined }),
     });
     deps.health?.observe(cluster, pass.snapshot?.health, status.operation);
-    deps.health?.observeCertificates?.(cluster, certificateReport?.earliestExpiry);
+    deps.health?.observeCertificates?.(
+      cluster,
+      certificateReport === undefined
+        ? undefined
+        : {
+            earliestExpiry: certificateReport.earliestExpiry,
+            renewalOverdue: certificateReport.condition.status === 'True',
+          },
+    );
     if (canonicalJson(status) !== canonicalJson(cluster.status ?? {})) {
       try {
         await deps.writer.applyClusterStatus(cluster.metadata.namespace, cluster.metadata.name, status);

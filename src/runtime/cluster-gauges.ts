@@ -45,6 +45,10 @@ export function clusterGauges(metrics: OperatorMetrics): HealthObserver {
     'zookeeper_cluster_certificate_expiry_timestamp_seconds',
     'When the earliest of the cluster CA and member certificates expires (Unix seconds); only for clusters with spec.tls.',
   );
+  const renewalOverdue = metrics.clusterGauge(
+    'zookeeper_cluster_certificate_renewal_overdue',
+    '1 while a certificate of the cluster is past the middle of its renewal window (condition CertificateExpiringSoon); only for clusters with spec.tls.',
+  );
   const lastLeader = new Map<string, string>();
   const observeHealth = (labels: { namespace: string; name: string }, health: EnsembleHealth) => {
     serving.set(labels, health.members.filter((m) => m.serving).length);
@@ -73,10 +77,13 @@ export function clusterGauges(metrics: OperatorMetrics): HealthObserver {
       outdated.set(labels, roll === undefined ? 0 : Math.max(0, (roll.total ?? 0) - (roll.done ?? 0)));
       if (health !== undefined) observeHealth(labels, health);
     },
-    observeCertificates(cluster: ZooKeeperCluster, earliestExpiry: Date | undefined) {
+    observeCertificates(cluster, certificates) {
       const labels = { namespace: cluster.metadata.namespace, name: cluster.metadata.name };
-      if (earliestExpiry === undefined) certificateExpiry.remove(labels);
-      else certificateExpiry.set(labels, Math.floor(earliestExpiry.getTime() / 1000));
+      const expiry = certificates?.earliestExpiry;
+      if (expiry === undefined) certificateExpiry.remove(labels);
+      else certificateExpiry.set(labels, Math.floor(expiry.getTime() / 1000));
+      if (certificates === undefined) renewalOverdue.remove(labels);
+      else renewalOverdue.set(labels, certificates.renewalOverdue ? 1 : 0);
     },
     forget(namespace: string, name: string) {
       lastLeader.delete(`${namespace}/${name}`);

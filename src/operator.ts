@@ -19,6 +19,7 @@ import {
   type KubernetesObject,
   NetworkingV1Api,
   PolicyV1Api,
+  type V1Secret,
 } from '@kubernetes/client-node';
 import { API_GROUP, KIND, OPERATOR_NAME } from './api/constants.js';
 import type { ZooKeeperCluster } from './api/types.js';
@@ -26,6 +27,7 @@ import type { ClusterCache, OwnedKind } from './controller/dependencies.js';
 import { clusterReconciler } from './controller/reconciler.js';
 import { selectorLabels } from './render/names.js';
 import type { OperatorPod } from './render/network-policy.js';
+import { TLS_SECRET_SELECTOR } from './render/tls-secrets.js';
 import { type ApiRequest, makeObservedApiClient } from './runtime/api-client.js';
 import { systemClock } from './runtime/clock.js';
 import { clusterGauges } from './runtime/cluster-gauges.js';
@@ -163,6 +165,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     networkPolicies: informer(resources.networkPolicies(api.networking), ownedByCluster, MANAGED_SELECTOR),
     // Claims belong to the StatefulSet (or to no one after a scale-down): map them by label.
     claims: informer(resources.persistentVolumeClaims(api.core), podClusterKeys, MANAGED_SELECTOR),
+    // The certificate Secrets only: a renewal written, or a Secret deleted by hand, brings the cluster back.
+    secrets: informer(resources.secrets(api.core), ownedByCluster, TLS_SECRET_SELECTOR),
   };
   const all = Object.values(informers) as Informer<KubernetesObject>[];
 
@@ -197,11 +201,18 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     memberPods: (namespace, clusterName) => informers.pods.list(namespace).filter(selectedBy(namespace, clusterName)),
     claims: (namespace, clusterName) => informers.claims.list(namespace).filter(selectedBy(namespace, clusterName)),
   };
+  const writer = new KubeWriter(api);
   const events = new EventRecorder({ core: api.core, clock: systemClock(), logger, instance: identity });
   const reconcile = clusterReconciler({
     cache,
-    writer: new KubeWriter(api),
+    writer,
     events,
+    tls: {
+      cached: (namespace, name) => informers.secrets.get(name, namespace) as V1Secret | undefined,
+      read: (namespace, name) => writer.readSecret(namespace, name),
+      create: (secret) => writer.createSecret(secret),
+      replace: (secret) => writer.replaceSecret(secret),
+    },
     ensemble: memberStateReader(),
     membership: (servers, superPassword) =>
       guardedMembership(zookeeperMembership({ servers, superPassword }), assertMayWrite),

@@ -7,6 +7,7 @@
 
 import type { V1ResourceRequirements } from '@kubernetes/client-node';
 import { DEFAULT_IMAGE } from './constants.js';
+import { parseDuration } from './duration.js';
 import type {
   ClientServiceType,
   ImagePullPolicy,
@@ -37,6 +38,10 @@ export const DEFAULTS = {
   heapMiB: 1024,
   /** Share of the container memory given to the heap; the rest is metaspace, threads, buffers. */
   heapShareOfMemory: 0.5,
+  /** Member certificates: 90 days; without `renewBefore`, replaced at two thirds of their life. */
+  certificateLifetime: '2160h',
+  /** The cluster CA: 5 years, replaced (with an overlap) at two thirds of its life. */
+  caLifetime: '43800h',
 } as const;
 
 /** zoo.cfg values the operator sets unless the user overrides them in `spec.config`. */
@@ -81,6 +86,13 @@ export interface ResolvedSpec {
   paused: boolean;
   stepTimeoutSeconds: number;
   leaderHandOff: boolean;
+  /** Absent when the spec has no `tls`: the operator issues no certificate for the cluster. */
+  tls: ResolvedTls | undefined;
+}
+
+/** `spec.tls` resolved; durations in milliseconds. */
+export interface ResolvedTls {
+  certificates: { lifetimeMs: number; renewBeforeMs: number; caLifetimeMs: number };
 }
 
 /** Resolves every optional field of a spec. Pure; the input is not modified. */
@@ -119,6 +131,24 @@ export function resolveSpec(spec: ZooKeeperClusterSpec): ResolvedSpec {
     paused: spec.paused ?? false,
     stepTimeoutSeconds: spec.rollingUpdate?.stepTimeoutSeconds ?? DEFAULTS.stepTimeoutSeconds,
     leaderHandOff: spec.rollingUpdate?.leaderHandOff ?? DEFAULTS.leaderHandOff,
+    tls: spec.tls === undefined ? undefined : resolveTls(spec.tls),
+  };
+}
+
+/**
+ * Certificate durations. Without `renewBefore`, a certificate is replaced at two thirds of its
+ * life, whatever `lifetime` says (the default's 720h belongs to the default 2160h).
+ */
+function resolveTls(tls: NonNullable<ZooKeeperClusterSpec['tls']>): ResolvedTls {
+  const certificates = tls.certificates ?? {};
+  const lifetimeMs = parseDuration(certificates.lifetime ?? DEFAULTS.certificateLifetime);
+  return {
+    certificates: {
+      lifetimeMs,
+      renewBeforeMs:
+        certificates.renewBefore === undefined ? Math.floor(lifetimeMs / 3) : parseDuration(certificates.renewBefore),
+      caLifetimeMs: parseDuration(certificates.caLifetime ?? DEFAULTS.caLifetime),
+    },
   };
 }
 

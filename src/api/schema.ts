@@ -28,6 +28,7 @@ import {
   SUPPORTED_MINOR_VERSIONS,
 } from './constants.js';
 import { DEFAULT_CONFIG, DEFAULTS } from './defaults.js';
+import { tlsSchema, tlsStatusSchema } from './tls-schema.js';
 
 /** The subset of OpenAPI v3 (structural schema) the CRD uses. */
 export interface JSONSchema {
@@ -496,6 +497,7 @@ const specSchema = obj(
         { default: DEFAULTS.leaderHandOff },
       ),
     }),
+    tls: tlsSchema,
   },
   {
     'x-kubernetes-validations': [
@@ -515,7 +517,7 @@ const specSchema = obj(
 const conditionSchema = obj(
   'A condition in the metav1.Condition shape.',
   {
-    type: str('Condition type: Available, Progressing, Degraded or ReconcileError.'),
+    type: str('Condition type: Available, Progressing, Degraded or CertificateExpiringSoon.'),
     status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
     observedGeneration: int('The spec generation this condition was computed for.'),
     lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
@@ -575,6 +577,7 @@ const statusSchema = obj('Observed state of the ensemble.', {
     done: int('Steps completed.'),
     total: int('Steps in total.'),
   }),
+  tls: tlsStatusSchema,
 });
 
 export const CRD_NAME = `${PLURAL}.${API_GROUP}`;

@@ -94,6 +94,25 @@ export interface NetworkPolicySpec {
   monitoring?: NetworkPeerSpec;
 }
 
+/** How the operator's own CA issues the members' certificates (`controller/certificates.ts`). */
+export interface CertificatesSpec {
+  /** How long a member certificate is valid, as hours, minutes, seconds: `2160h`, `1h30m`. */
+  lifetime?: string;
+  /** How long before its expiry a member certificate is replaced. Less than `lifetime`. */
+  renewBefore?: string;
+  /** How long the cluster's CA is valid; it is replaced, with an overlap, at two thirds of that. */
+  caLifetime?: string;
+}
+
+/**
+ * TLS for the ensemble. Present: the operator runs a CA for the cluster and keeps every member's
+ * certificate current in Secrets. Switching the quorum and client ports to TLS comes in later
+ * steps; nothing here changes how members talk yet.
+ */
+export interface TlsSpec {
+  certificates?: CertificatesSpec;
+}
+
 export interface ZooKeeperClusterSpec {
   /** Voting members. */
   replicas?: number;
@@ -113,6 +132,7 @@ export interface ZooKeeperClusterSpec {
   clusterDomain?: string;
   paused?: boolean;
   rollingUpdate?: RollingUpdateSpec;
+  tls?: TlsSpec;
 }
 
 /** The metav1.Condition shape. */
@@ -157,6 +177,21 @@ export interface OperationStatus {
   total?: number;
 }
 
+/** One certificate the operator keeps, as observed. */
+export interface CertificateStatus {
+  /** `ca`, `previous-ca` (while a CA rollover overlaps), or the member pod's name. */
+  name: string;
+  /** The Secret holding it. */
+  secret: string;
+  notAfter: string;
+  /** When the operator replaces it. */
+  renewAt: string;
+}
+
+export interface TlsStatus {
+  certificates?: CertificateStatus[];
+}
+
 export interface ZooKeeperClusterStatus {
   observedGeneration?: number;
   replicas?: number;
@@ -181,6 +216,7 @@ export interface ZooKeeperClusterStatus {
   targetRevision?: string;
   clientConnectionString?: string;
   operation?: OperationStatus;
+  tls?: TlsStatus;
 }
 
 export interface ZooKeeperCluster {

@@ -20,6 +20,12 @@ import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { observerIdsUpTo, serverIdsUpTo } from '../render/names.js';
 import type { OperatorPod } from '../render/network-policy.js';
 import type { OwnedObject } from '../runtime/kube-writer.js';
+import {
+  type CertificateInput,
+  type CertificatePlan,
+  membersNeedingCertificates,
+  planCertificates,
+} from './certificates.js';
 import { dataHolders } from './data-holders.js';
 import { type DataHolder, ensembleFormation, type Formation, holdersToMarkFormed } from './formation.js';
 import { type MoveStep, pendingMovesOf, planMove } from './member-move.js';
@@ -62,6 +68,8 @@ export interface Decision {
   /** Member pods to restart so their grown volumes are mounted again. */
   remount: string[];
   step: Step;
+  /** What to issue, renew or drop; only with spec.tls. Taken apart from the step: it never changes the ensemble. */
+  certificates?: CertificatePlan;
 }
 
 export interface DecideOptions {
@@ -108,6 +116,7 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
     desired,
     changes: objectChanges(snapshot, desired),
     remount,
+    ...certificatePlanOf(snapshot),
   };
   const scaling = membership.scaling;
   if (scaling !== undefined && scaling.kind !== 'done') return { ...decision, step: { kind: 'scale', step: scaling } };
@@ -134,6 +143,30 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
     return { ...decision, move, step: { kind: 'growVolumes', step: nextStorageStep(volumes) } };
   }
   return { ...decision, move, step: { kind: 'roll', step: roll } };
+}
+
+/** The certificate policy's input, from the snapshot; undefined without spec.tls. */
+export function certificateInput(snapshot: ClusterSnapshot): CertificateInput | undefined {
+  const { cluster, spec, certificates } = snapshot;
+  if (spec.tls === undefined || certificates === undefined) return undefined;
+  return {
+    cluster: cluster.metadata,
+    clusterDomain: spec.clusterDomain,
+    policy: spec.tls.certificates,
+    members: membersNeedingCertificates(
+      spec,
+      snapshot.pods.map((pod) => pod.metadata?.name ?? ''),
+      cluster.metadata.name,
+    ),
+    ca: certificates.ca,
+    memberSecret: certificates.memberSecret,
+    now: snapshot.now,
+  };
+}
+
+function certificatePlanOf(snapshot: ClusterSnapshot): { certificates?: CertificatePlan } {
+  const input = certificateInput(snapshot);
+  return input === undefined ? {} : { certificates: planCertificates(input) };
 }
 
 /**

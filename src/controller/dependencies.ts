@@ -4,7 +4,7 @@
  * `src/runtime/` and `src/operator.ts` implement these; the test fakes do too. Nothing here
  * imports the reconciler.
  */
-import type { V1OwnerReference, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { V1OwnerReference, V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { OperationStatus, ZooKeeperCluster } from '../api/types.js';
 import type { OperatorPod } from '../render/network-policy.js';
 import type { EventTarget, EventType } from '../runtime/event-recorder.js';
@@ -59,10 +59,31 @@ export interface Events {
   record(target: EventTarget, type: EventType, reason: string, message: string): Promise<boolean>;
 }
 
+/**
+ * The clusters' certificate Secrets (`NAME-ca`, `NAME-tls`): read from a cache that holds only
+ * Secrets labelled as the operator's certificate Secrets, written whole.
+ */
+export interface TlsSecretStore {
+  cached(namespace: string, name: string): V1Secret | undefined;
+  /** Reads one from the API server (undefined when there is none): a Secret the cache cannot see. */
+  read(namespace: string, name: string): Promise<V1Secret | undefined>;
+  create(secret: V1Secret): Promise<void>;
+  /** Replaces the Secret only if it still has `secret.metadata.resourceVersion` (else a 409). */
+  replace(secret: V1Secret): Promise<void>;
+}
+
 /** Per-cluster gauges; `undefined` health means the members could not be read this time. */
 export interface HealthObserver {
   /** `operation` is the status's: the roll's progress while one is under way. */
   observe(cluster: ZooKeeperCluster, health: EnsembleHealth | undefined, operation?: OperationStatus): void;
+  /**
+   * The cluster's certificates: the earliest expiry (undefined before the first is issued) and
+   * whether a renewal is overdue; `undefined` without spec.tls.
+   */
+  observeCertificates?(
+    cluster: ZooKeeperCluster,
+    certificates: { earliestExpiry: Date | undefined; renewalOverdue: boolean } | undefined,
+  ): void;
   /** The cluster is gone (or being deleted): its series go too. */
   forget(namespace: string, name: string): void;
 }
@@ -74,6 +95,8 @@ export interface ReconcilerDependencies {
   ensemble: EnsembleReader;
   membership: MembershipFactory;
   health?: HealthObserver;
+  /** The certificate Secrets; clusters with spec.tls need it. */
+  tls?: TlsSecretStore;
   /** The operator's own pods, admitted to the client port by each cluster's NetworkPolicy. */
   operatorPod?: OperatorPod;
   now: () => Date;

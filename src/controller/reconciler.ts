@@ -14,8 +14,9 @@
  *    it existed) stops every action too, reported as SuperUserSecretNotOwned, never used;
  * 3. observe and decide; a step that changes the ensemble is decided again on readings of the
  *    members taken right before it (`withFreshHealth`), never on reused ones;
- * 4. mark the data holders of synced members (evidence that the ensemble formed), apply the
- *    objects the live ones do not already satisfy (and delete the NetworkPolicy once the spec
+ * 4. mark the data holders of synced members (evidence that the ensemble formed); with
+ *    spec.tls, keep the cluster CA and the member certificates current (`certificates.ts`); apply
+ *    the objects the live ones do not already satisfy (and delete the NetworkPolicy once the spec
  *    turns it off), then take the one step: scaling, else the roll, else growing volumes. Each
  *    action fails with a reason of its own (`step-failure.ts`);
  * 5. compute the status from the snapshot and the decision, and apply it when it differs from
@@ -31,8 +32,10 @@ import { objectNames } from '../render/names.js';
 import type { ReconcileContext, ReconcileOutcome } from '../runtime/controller.js';
 import { classifyKubeError, isNamespaceTerminating, isNotFound } from '../runtime/kube-errors.js';
 import { parseObjectKey } from '../runtime/object-key.js';
+import { takeCertificatePlan } from './certificate-secrets.js';
+import { reportCertificates } from './certificates.js';
 import { markSyncedDataHolders } from './data-holders.js';
-import { changesEnsemble, type Decision, decide, type ObjectChange, type Step } from './decide.js';
+import { certificateInput, changesEnsemble, type Decision, decide, type ObjectChange, type Step } from './decide.js';
 import type { ReconcilerDependencies } from './dependencies.js';
 import { takeMoveStep } from './member-move-act.js';
 import { toMemberAddress } from './member-pods.js';
@@ -91,6 +94,8 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       ctx.logger.warn('spec rejected; no action taken', { problems: review.errors.map((p) => p.message) });
     }
 
+    const certificates = pass.snapshot === undefined ? undefined : certificateInput(pass.snapshot);
+    const certificateReport = certificates === undefined ? undefined : reportCertificates(certificates);
     const status = computeStatus({
       cluster,
       pods: pass.snapshot?.pods ?? deps.cache.memberPods(cluster.metadata.namespace, cluster.metadata.name),
@@ -99,10 +104,20 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
       applyFailure: pass.failure,
       health: pass.snapshot?.health,
       formed: pass.decision?.formation.formed ?? false,
+      certificates: certificateReport,
       now: pass.snapshot?.now ?? deps.now(),
       ...(pass.blocker === undefined ? decisionForStatus(pass) : { desiredRevision: undefined }),
     });
     deps.health?.observe(cluster, pass.snapshot?.health, status.operation);
+    deps.health?.observeCertificates?.(
+      cluster,
+      certificateReport === undefined
+        ? undefined
+        : {
+            earliestExpiry: certificateReport.earliestExpiry,
+            renewalOverdue: certificateReport.condition.status === 'True',
+          },
+    );
     if (canonicalJson(status) !== canonicalJson(cluster.status ?? {})) {
       try {
         await deps.writer.applyClusterStatus(cluster.metadata.namespace, cluster.metadata.name, status);
@@ -116,8 +131,8 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     }
     // The work queue backs off by what the API server or ZooKeeper said, not by the wrapper.
     if (failure !== undefined) throw rootCause(failure);
-    // Polled while something may change without an event: ZooKeeper's view, and a planted Secret
-    // (Secrets are not watched). A member pod without an address has nothing to read yet, and its
+    // Polled while something may change without an event: ZooKeeper's view, and a planted
+    // super-user Secret (only the certificate Secrets are watched). A member pod without an address has nothing to read yet, and its
     // pod's events (scheduled, started, Ready) bring the cluster back as soon as it has one.
     const addressed = (pass.snapshot?.pods ?? []).some((pod) => toMemberAddress(name, pod)?.ip !== undefined);
     const nothingToRead = pass.snapshot !== undefined && !addressed && pass.blocker === undefined;
@@ -168,6 +183,15 @@ async function reconcileSpec(
   }
   const { formation, membership } = decision;
   if (formation.formed) ctx.logger.debug('the ensemble exists', { evidence: formation.evidence });
+  // Certificates first (pods will mount them), but a failed issuance holds up no ensemble step:
+  // nothing uses the certificates before they expire. It is reported once the step is taken.
+  const certificateFailure =
+    snapshot.certificates === undefined || decision.certificates === undefined
+      ? undefined
+      : await takeCertificatePlan(deps, cluster, snapshot.certificates, decision.certificates, ctx).then(
+          () => undefined,
+          (error: unknown) => ({ error }),
+        );
   await applyChanges(deps, cluster, decision.changes, ctx);
   if (membership.restoredFrom !== undefined) {
     const message = `the StatefulSet was set to ${membership.restoredFrom} replicas outside the operator, fewer than the committed voters; restored to ${membership.podCount}. Change the member count with \`kubectl scale zk/${cluster.metadata.name}\``;
@@ -176,6 +200,7 @@ async function reconcileSpec(
   }
   pass.taken = decision.step;
   pass.taken = await takeStep(deps, snapshot, decision.step, secret.password, ctx);
+  if (certificateFailure !== undefined) throw certificateFailure.error;
 }
 
 /** The parts of the status that follow from the decision and the step taken. */

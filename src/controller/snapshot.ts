@@ -16,6 +16,7 @@ import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { objectNames } from '../render/names.js';
 import type { OwnedObject } from '../runtime/kube-writer.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
+import { type ObservedCertificates, observeCertificates } from './certificate-secrets.js';
 import type { OwnedKind, ReconcilerDependencies } from './dependencies.js';
 import { readMembersWhereTheyListen } from './member-move-act.js';
 
@@ -72,6 +73,8 @@ export interface ClusterSnapshot {
   claims: readonly V1PersistentVolumeClaim[];
   /** ZooKeeper's view of the members; undefined without member pods to ask. */
   health: EnsembleHealth | undefined;
+  /** The certificate Secrets and what they say; only with spec.tls. */
+  certificates?: ObservedCertificates | undefined;
   now: Date;
 }
 
@@ -93,6 +96,7 @@ export async function observe(deps: ReconcilerDependencies, cluster: ZooKeeperCl
     pods,
     claims: deps.cache.claims(namespace, name),
     health: await readHealth(deps, cluster.metadata.name, spec, pods, live.configMap, false),
+    ...(spec.tls === undefined ? {} : { certificates: observeCertificates(deps, cluster) }),
     now: deps.now(),
   };
 }

@@ -8,11 +8,14 @@
  * - Available: a single leader and a majority of synced voters;
  * - Degraded: fewer synced voters than the design tolerates, an anomaly, an invalid spec, a
  *   super-user Secret the cluster does not own, or a failed apply;
- * - Progressing: a roll is under way (which member, and what it waits for) or members start.
+ * - Progressing: a roll is under way (which member, and what it waits for) or members start;
+ * - CertificateExpiringSoon (only with spec.tls): a certificate past the middle of its renewal
+ *   window, so renewal keeps failing (`certificates.ts`).
  *
  * The status holds only what a user acts on: roles, sync, quorum, versions, conditions. Nothing
- * in it moves with client traffic or with time alone (a member's zxid is a metric, not status),
- * so a healthy cluster, idle or busy, computes the same status every time and is never written.
+ * in it moves with client traffic (a member's zxid is a metric, not status) or with time alone
+ * (certificate expiries move only when a certificate is replaced, and CertificateExpiringSoon
+ * turns only once a renewal is overdue), so a healthy cluster, idle or busy, computes the same status every time and is never written.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { REVISION_ANNOTATION } from '../api/constants.js';
@@ -21,6 +24,7 @@ import type { MemberStatus, OperationStatus, ZooKeeperCluster, ZooKeeperClusterS
 import { imageVersion, type SpecProblem } from '../api/validation.js';
 import { clientServiceHost, isObserverId, selectorString, serverIdOfPod } from '../render/names.js';
 import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
+import type { CertificateReport } from './certificates.js';
 import { type ConditionInput, findCondition, mergeConditions } from './conditions.js';
 import type { MoveStep } from './member-move.js';
 import { toMemberPod } from './member-pods.js';
@@ -52,6 +56,8 @@ export interface StatusInput {
   storage?: StorageStep | undefined;
   /** Member pods to restart so their grown volumes are mounted again (counted as outdated). */
   remount?: readonly string[] | undefined;
+  /** The certificates of spec.tls as observed; undefined without spec.tls. */
+  certificates?: CertificateReport | undefined;
   /** Whether the ensemble exists already, from ZooKeeper's answers and the data holders (`ensembleFormation`). */
   formed: boolean;
   now: Date;
@@ -163,6 +169,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
       : { type: 'Available', status: 'False', reason: formed ? 'NoQuorum' : 'Creating', message: quorumMessage },
     degradedCondition(),
     progressingCondition(),
+    ...(input.certificates === undefined ? [] : [input.certificates.condition]),
   ];
 
   function degradedCondition(): ConditionInput {
@@ -332,6 +339,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
           },
         }
       : {}),
+    ...(input.certificates === undefined ? {} : { tls: input.certificates.status }),
   };
 }
 

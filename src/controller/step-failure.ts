@@ -31,5 +31,6 @@ export async function failsAs<T>(reason: string, what: string, action: () => Pro
   }
 }
 
-/** The error an action failed with, unwrapped: what the API server or ZooKeeper said. */
-export const rootCause = (error: unknown): unknown => (error instanceof StepFailed ? error.cause : error);
+/** The error an action failed with, unwrapped: what the API server or ZooKeeper said (a refusal of the operator's own has none). */
+export const rootCause = (error: unknown): unknown =>
+  error instanceof StepFailed && error.cause !== undefined ? error.cause : error;

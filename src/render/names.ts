@@ -22,6 +22,10 @@ export const objectNames = (cluster: ClusterRef) => ({
   networkPolicy: cluster.name,
   /** The super user's password (for reconfig) and its digest (for the members' JVM flag). */
   superUserSecret: `${cluster.name}-super-user`,
+  /** The cluster CA's certificate and private key; the operator alone reads it (`tls-secrets.ts`). */
+  caSecret: `${cluster.name}-ca`,
+  /** Every member's key and certificate and the CA bundle they trust, for the pods to mount. */
+  tlsSecret: `${cluster.name}-tls`,
 });
 
 /** The labels a cluster's pods are selected by. Never change them: StatefulSet selectors are immutable. */
@@ -29,8 +33,8 @@ export function selectorLabels(cluster: ClusterRef): Record<string, string> {
   return { 'app.kubernetes.io/instance': cluster.name, 'app.kubernetes.io/name': 'zookeeper' };
 }
 
-/** `server`: a voter's pod and the objects of the quorum; `observer`: an observer's pod. */
-export type Component = 'server' | 'observer' | 'client' | 'config';
+/** `server`: a voter's pod and the objects of the quorum; `observer`: an observer's pod; `tls`: the certificate Secrets. */
+export type Component = 'server' | 'observer' | 'client' | 'config' | 'tls';
 
 /** Labels on every object the operator creates for a cluster. */
 export function commonLabels(cluster: ClusterRef, component: Component): Record<string, string> {

@@ -2,7 +2,7 @@
  * The operator's per-cluster gauges, fed by each reconcile: ZooKeeper's view of the ensemble
  * (members serving, voters, synced voters, fault tolerance, availability, leader changes, and
  * each member's last zxid: it moves with every client write, so it is a metric, never status)
- * and the rolling restart's progress. A cluster that is gone has its series removed, so
+ * and the rolling restart's progress, and the earliest expiry of a TLS cluster's certificates. A cluster that is gone has its series removed, so
  * dashboards and alerts never see a deleted cluster's last values.
  *
  * The alerts of the chart's monitoring pack (`helm/zookeeper-operator/files/monitoring/`) use
@@ -41,6 +41,14 @@ export function clusterGauges(metrics: OperatorMetrics): HealthObserver {
     'zookeeper_cluster_member_last_processed_zxid',
     'The last transaction id (zxid) each serving member processed: epoch * 2^32 + counter (exact below 2^53).',
   );
+  const certificateExpiry = metrics.clusterGauge(
+    'zookeeper_cluster_certificate_expiry_timestamp_seconds',
+    'When the earliest of the cluster CA and member certificates expires (Unix seconds); only for clusters with spec.tls.',
+  );
+  const renewalOverdue = metrics.clusterGauge(
+    'zookeeper_cluster_certificate_renewal_overdue',
+    '1 while a certificate of the cluster is past the middle of its renewal window (condition CertificateExpiringSoon); only for clusters with spec.tls.',
+  );
   const lastLeader = new Map<string, string>();
   const observeHealth = (labels: { namespace: string; name: string }, health: EnsembleHealth) => {
     serving.set(labels, health.members.filter((m) => m.serving).length);
@@ -68,6 +76,14 @@ export function clusterGauges(metrics: OperatorMetrics): HealthObserver {
       rolling.set(labels, roll === undefined ? 0 : 1);
       outdated.set(labels, roll === undefined ? 0 : Math.max(0, (roll.total ?? 0) - (roll.done ?? 0)));
       if (health !== undefined) observeHealth(labels, health);
+    },
+    observeCertificates(cluster, certificates) {
+      const labels = { namespace: cluster.metadata.namespace, name: cluster.metadata.name };
+      const expiry = certificates?.earliestExpiry;
+      if (expiry === undefined) certificateExpiry.remove(labels);
+      else certificateExpiry.set(labels, Math.floor(expiry.getTime() / 1000));
+      if (certificates === undefined) renewalOverdue.remove(labels);
+      else renewalOverdue.set(labels, certificates.renewalOverdue ? 1 : 0);
     },
     forget(namespace: string, name: string) {
       lastLeader.delete(`${namespace}/${name}`);

@@ -4,8 +4,9 @@
  * `kubectl annotate`) are left alone and conflicts over the operator's own fields are resolved
  * in its favour. Member pods are restarted only through the Eviction API, with a uid
  * precondition: the cluster's PodDisruptionBudget decides, as it does for a node drain, and the
- * pod's successor is never hit. The only Secret it uses is one it created itself, with the
- * cluster as owner.
+ * pod's successor is never hit. The only Secrets it uses are ones it created itself, with the
+ * cluster as owner: the super-user Secret, and the certificate Secrets, which it writes whole
+ * (created, or replaced at the resourceVersion it read).
  */
 import {
   type AppsV1Api,
@@ -22,6 +23,7 @@ import {
   type V1ConfigMap,
   type V1OwnerReference,
   type V1PodDisruptionBudget,
+  type V1Secret,
   type V1Service,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
@@ -210,6 +212,33 @@ export class KubeWriter {
       if (classifyKubeError(error).kind !== 'alreadyExists') throw error;
       return read();
     }
+  }
+
+  /** Reads a Secret by name; undefined when there is none. */
+  async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    try {
+      return await this.clients.core.readNamespacedSecret({ namespace, name });
+    } catch (error) {
+      if (classifyKubeError(error).kind === 'notFound') return undefined;
+      throw error;
+    }
+  }
+
+  /** Creates a certificate Secret; fails with 409 when one of that name exists. */
+  async createSecret(secret: V1Secret): Promise<void> {
+    const namespace = secret.metadata?.namespace;
+    if (!namespace) throw new Error(`cannot create Secret ${secret.metadata?.name} without a namespace`);
+    await this.clients.core.createNamespacedSecret({ namespace, body: secret });
+  }
+
+  /** Replaces a certificate Secret, only if it still has the resourceVersion `secret` carries (else 409). */
+  async replaceSecret(secret: V1Secret): Promise<void> {
+    const name = secret.metadata?.name;
+    const namespace = secret.metadata?.namespace;
+    if (!name || !namespace || !secret.metadata?.resourceVersion) {
+      throw new Error(`cannot replace Secret ${name} without a name, namespace and resourceVersion`);
+    }
+    await this.clients.core.replaceNamespacedSecret({ name, namespace, body: secret });
   }
 
   /** Deletes the cluster's NetworkPolicy (turned off in the spec), only if it still has this uid. */

@@ -25,6 +25,7 @@ import type {
   V1PersistentVolumeClaim,
   V1Pod,
   V1PodDisruptionBudget,
+  V1Secret,
   V1Service,
   V1StatefulSet,
 } from '@kubernetes/client-node';
@@ -141,6 +142,20 @@ export function podDisruptionBudgets(policy: PolicyV1Api): WatchedResource<V1Pod
     plural: 'poddisruptionbudgets',
     listAll: (selected) => policy.listPodDisruptionBudgetForAllNamespaces(selected),
     listIn: (namespace, selected) => policy.listNamespacedPodDisruptionBudget({ namespace, ...selected }),
+  });
+}
+
+/**
+ * Secrets: started with the certificate Secrets' label selector only (`TLS_SECRET_SELECTOR`), so
+ * the cache never holds another Secret (not even the super-user one).
+ */
+export function secrets(core: CoreV1Api): WatchedResource<V1Secret> {
+  return typedResource({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    plural: 'secrets',
+    listAll: (selected) => core.listSecretForAllNamespaces(selected),
+    listIn: (namespace, selected) => core.listNamespacedSecret({ namespace, ...selected }),
   });
 }
 

@@ -90,6 +90,17 @@ test('a NetworkPolicy spec with namespace and pod selectors for clients and moni
   t.deepEqual(created.spec.networkPolicy, networkPolicy);
 });
 
+test('spec.tls: {} is accepted with the certificate defaults, and durations at their bounds pass the CEL rules', async (t) => {
+  const namespace = await newNamespace(t);
+  const created = await create(namespace, body('tls', { tls: {} }));
+  t.deepEqual(created.spec.tls, { certificates: { lifetime: '2160h', caLifetime: '43800h' } });
+  const bounds = await create(
+    namespace,
+    body('tls-bounds', { tls: { certificates: { lifetime: '1h', renewBefore: '59m30s', caLifetime: '3h' } } }),
+  );
+  t.deepEqual(bounds.spec.tls?.certificates, { lifetime: '1h', renewBefore: '59m30s', caLifetime: '3h' });
+});
+
 for (const c of BAD_INPUTS) {
   if (c.stoppedAt !== 'admission') continue;
   test(`rejects ${c.input} with a message that says what to change`, async (t) => {

@@ -269,6 +269,32 @@ export const BAD_INPUTS: readonly BadInput[] = [
     { rollingUpdate: { stepTimeoutSeconds: 5 } },
     'spec.rollingUpdate.stepTimeoutSeconds in body should be greater than or equal to 30',
   ),
+  // TLS certificates
+  bad(
+    '`tls.certificates.lifetime: 30m`',
+    { tls: { certificates: { lifetime: '30m' } } },
+    'tls.certificates.lifetime must be between 1h and 8760h',
+  ),
+  bad(
+    '`tls.certificates.lifetime: 90d` (days)',
+    { tls: { certificates: { lifetime: '90d' } } },
+    'spec.tls.certificates.lifetime in body should match',
+  ),
+  bad(
+    '`tls.certificates.renewBefore: 1m`',
+    { tls: { certificates: { renewBefore: '1m' } } },
+    'tls.certificates.renewBefore must be at least 5m: time to notice a renewal that fails',
+  ),
+  bad(
+    '`tls.certificates: {lifetime: 2h, renewBefore: 2h}`',
+    { tls: { certificates: { lifetime: '2h', renewBefore: '2h' } } },
+    'tls.certificates.renewBefore must be shorter than lifetime by at least 30s',
+  ),
+  bad(
+    '`tls.certificates.caLifetime: 24h` with the default 2160h lifetime',
+    { tls: { certificates: { caLifetime: '24h' } } },
+    'tls.certificates.caLifetime must be at least three times lifetime',
+  ),
   // Network policy peers
   bad(
     '`networkPolicy.clients: {}`',
@@ -357,6 +383,15 @@ export const BAD_INPUTS: readonly BadInput[] = [
       file: 'test/integration/reconcile.test.ts',
       titleContains:
         'a super-user Secret planted before the cluster is never used: a condition and a Warning say so until it is deleted',
+    },
+  },
+  {
+    input: 'a `NAME-ca` Secret with the operator’s labels that the cluster does not own',
+    stoppedAt: 'operator',
+    message: 'reason `TlsSecretNotOwned`: no certificate is issued; the Secret is never used or changed',
+    provedBy: {
+      file: 'test/unit/controller/certificates-reconcile.test.ts',
+      titleContains: 'a CA Secret planted with the operator’s labels but no owner is never used or replaced',
     },
   },
   {

@@ -6,6 +6,7 @@ import { CRD_FILE, renderCrdYaml } from '../../../src/api/crd-yaml.js';
 import { DEFAULT_CONFIG, DEFAULTS } from '../../../src/api/defaults.js';
 import { buildCrd, type JSONSchema } from '../../../src/api/schema.js';
 import type {
+  CertificatesSpec,
   ClientServiceSpec,
   JvmSpec,
   NetworkPeerSpec,
@@ -13,6 +14,7 @@ import type {
   PortsSpec,
   RollingUpdateSpec,
   StorageSpec,
+  TlsSpec,
   ZooKeeperClusterSpec,
   ZooKeeperClusterStatus,
 } from '../../../src/api/types.js';
@@ -72,6 +74,8 @@ test('schema defaults match the defaults the operator resolves', (t) => {
   }
   t.is(props.rollingUpdate?.properties?.stepTimeoutSeconds?.default, DEFAULTS.stepTimeoutSeconds);
   t.is(props.networkPolicy?.properties?.enabled?.default, DEFAULTS.networkPolicyEnabled);
+  t.is(props.tls?.properties?.certificates?.properties?.lifetime?.default, DEFAULTS.certificateLifetime);
+  t.is(props.tls?.properties?.certificates?.properties?.caLifetime?.default, DEFAULTS.caLifetime);
 });
 
 test('the operator defaults no zoo.cfg key it also reserves', (t) => {
@@ -94,6 +98,7 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
   clientService: Own<ClientServiceSpec>;
   networkPolicy: Own<NetworkPolicySpec> & { clients: Own<NetworkPeerSpec>; monitoring: Own<NetworkPeerSpec> };
   rollingUpdate: Own<RollingUpdateSpec>;
+  tls: Own<TlsSpec> & { certificates: Own<CertificatesSpec> };
 } = {
   replicas: 3,
   observers: 2,
@@ -135,6 +140,7 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
   clusterDomain: 'cluster.local',
   paused: false,
   rollingUpdate: { stepTimeoutSeconds: 600, leaderHandOff: false },
+  tls: { certificates: { lifetime: '2160h', renewBefore: '720h', caLifetime: '43800h' } },
 };
 const fullStatus: Own<ZooKeeperClusterStatus> = {
   observedGeneration: 1,
@@ -156,6 +162,7 @@ const fullStatus: Own<ZooKeeperClusterStatus> = {
   targetRevision: 'r',
   clientConnectionString: 'example-client.default.svc:2181',
   operation: { kind: 'RollingRestart', member: 'example-0', waitingFor: 'sync', startedAt: 't', done: 0, total: 3 },
+  tls: { certificates: [{ name: 'ca', secret: 'example-ca', notAfter: 't', renewAt: 't' }] },
 };
 
 function assertSameShape(t: import('ava').ExecutionContext, value: unknown, schema: JSONSchema, path: string) {

@@ -1,0 +1,97 @@
+/**
+ * The schema of `spec.tls` and `status.tls`, kept apart from `schema.ts` so the TLS phases that
+ * come next grow here. Bounds on the certificate durations are CEL rules over `duration()`,
+ * which reads the same `2160h`/`1h30m` form the operator parses (`duration.ts`).
+ */
+import { DEFAULTS } from './defaults.js';
+import { DURATION_PATTERN } from './duration.js';
+import type { JSONSchema } from './schema.js';
+
+/** Shortest member certificate: anything shorter turns a slow reconcile into an outage. */
+export const MIN_CERTIFICATE_LIFETIME = '1h';
+export const MAX_CERTIFICATE_LIFETIME = '8760h';
+/** A certificate is replaced no later than this before it expires: time to notice a failing renewal. */
+export const MIN_RENEW_BEFORE = '5m';
+/** A new certificate is used at least this long before it is replaced again: no reissue loop. */
+export const MIN_CERTIFICATE_USE = '30s';
+export const MAX_CA_LIFETIME = '175200h';
+
+const duration = (description: string, extra: JSONSchema = {}): JSONSchema => ({
+  type: 'string',
+  description,
+  pattern: DURATION_PATTERN,
+  // Bounds the CEL rules' cost estimate; the pattern allows at most 21 characters.
+  maxLength: 24,
+  ...extra,
+});
+
+const lifetimeOf = `duration(has(self.lifetime) ? self.lifetime : '${DEFAULTS.certificateLifetime}')`;
+
+const certificatesSchema: JSONSchema = {
+  type: 'object',
+  description:
+    'The cluster CA and the member certificates it issues. Each member gets a certificate for its own DNS name, the headless Service and the client Service, kept in Secret <name>-tls; the CA (with its private key) is in Secret <name>-ca, owned by the cluster.',
+  properties: {
+    lifetime: duration(
+      `How long a member certificate is valid (hours, minutes, seconds: 2160h, 1h30m). Between ${MIN_CERTIFICATE_LIFETIME} and ${MAX_CERTIFICATE_LIFETIME}.`,
+      { default: DEFAULTS.certificateLifetime },
+    ),
+    renewBefore: duration(
+      `How long before it expires a member certificate is replaced; at least ${MIN_RENEW_BEFORE}, and less than lifetime by at least ${MIN_CERTIFICATE_USE}. Default: a third of lifetime.`,
+    ),
+    caLifetime: duration(
+      `How long the cluster CA is valid; at least three times lifetime, at most ${MAX_CA_LIFETIME}. The CA is replaced at two thirds of its life, and members trust the old and the new one until every certificate comes from the new.`,
+      { default: DEFAULTS.caLifetime },
+    ),
+  },
+  default: {},
+  'x-kubernetes-validations': [
+    {
+      rule: `${lifetimeOf} >= duration('${MIN_CERTIFICATE_LIFETIME}') && ${lifetimeOf} <= duration('${MAX_CERTIFICATE_LIFETIME}')`,
+      message: `tls.certificates.lifetime must be between ${MIN_CERTIFICATE_LIFETIME} and ${MAX_CERTIFICATE_LIFETIME}`,
+    },
+    {
+      rule: `!has(self.renewBefore) || duration(self.renewBefore) >= duration('${MIN_RENEW_BEFORE}')`,
+      message: `tls.certificates.renewBefore must be at least ${MIN_RENEW_BEFORE}: time to notice a renewal that fails`,
+    },
+    {
+      rule: `!has(self.renewBefore) || duration(self.renewBefore) + duration('${MIN_CERTIFICATE_USE}') <= ${lifetimeOf}`,
+      message: `tls.certificates.renewBefore must be shorter than lifetime by at least ${MIN_CERTIFICATE_USE}, or every certificate would be replaced as soon as it is issued`,
+    },
+    {
+      rule: `!has(self.caLifetime) || (duration(self.caLifetime).getSeconds() >= 3 * ${lifetimeOf}.getSeconds() && duration(self.caLifetime) <= duration('${MAX_CA_LIFETIME}'))`,
+      message: `tls.certificates.caLifetime must be at least three times lifetime (the CA is replaced at two thirds of its life, and certificates it issued must be replaced before it expires) and at most ${MAX_CA_LIFETIME}`,
+    },
+  ],
+};
+
+export const tlsSchema: JSONSchema = {
+  type: 'object',
+  description:
+    'TLS for the ensemble. Present: the operator runs a CA for the cluster and keeps every member’s certificate current. Nothing uses the certificates yet: switching the quorum and client ports to TLS comes in a later release. Absent: no certificate is issued and nothing changes.',
+  properties: { certificates: certificatesSchema },
+};
+
+const certificateStatusSchema: JSONSchema = {
+  type: 'object',
+  description: 'One certificate the operator keeps, as observed.',
+  properties: {
+    name: { type: 'string', description: 'ca, previous-ca (while a CA rollover overlaps), or the member pod.' },
+    secret: { type: 'string', description: 'The Secret holding it.' },
+    notAfter: { type: 'string', description: 'When it expires.', format: 'date-time' },
+    renewAt: { type: 'string', description: 'When the operator replaces it.', format: 'date-time' },
+  },
+  required: ['name', 'secret', 'notAfter', 'renewAt'],
+};
+
+export const tlsStatusSchema: JSONSchema = {
+  type: 'object',
+  description: 'The certificates of spec.tls: each one’s expiry and when it is replaced.',
+  properties: {
+    certificates: {
+      type: 'array',
+      description: 'The CA first, then each member.',
+      items: certificateStatusSchema,
+    },
+  },
+};

@@ -19,9 +19,18 @@
  * with the same etcd and certificates, for tests of what clients do across an API outage. The
  * new process takes the old one's place in the stop order; like every child it has its own
  * exit hook, so a crash or Ctrl-C in the middle of a restart leaves no process behind.
+ *
+ * kube-controller-manager and kube-scheduler are supervised, as the kubelet supervises them as
+ * static pods in a real cluster: one that exits while the control plane runs is started again
+ * (after 1 s, doubling up to 10 s), in its place in the stop order, and the restart is logged
+ * and listed by `supervisedRestarts()`. They do exit by design: kube-scheduler v1.36 exits when
+ * a pod informer that relists after an API outage delivers a bound pod and its same-named
+ * replacement as one update ("Scheduler cache is corrupted", kubernetes/kubernetes#141255),
+ * and a scheduler nobody restarts leaves every new pod Pending for good.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type ControlPlaneBinaries, locateBinaries } from './binaries.js';
 import {
@@ -81,8 +90,23 @@ export interface ControlPlane extends ControlPlaneDescription {
    * stopped and when it was ready. Only the process that started the control plane can restart it.
    */
   restartKubeApiserver(options?: { downForMs?: number }): Promise<ApiserverRestart>;
+  /**
+   * The times a supervised component (kube-controller-manager, kube-scheduler) exited on its own
+   * and was started again, oldest first. Only the process that started the control plane knows them.
+   */
+  supervisedRestarts(): readonly SupervisedRestart[];
   /** Stops every process (newest first) and removes a temp work dir; idempotent. */
   stop(): Promise<void>;
+}
+
+export interface SupervisedRestart {
+  /** `kube-controller-manager` or `kube-scheduler`. */
+  readonly component: string;
+  /** `Date.now()` when it exited, and how (`exited with code 1`). */
+  readonly exitedAt: number;
+  readonly exit: string;
+  /** `Date.now()` when the new process was ready. */
+  readonly readyAt: number;
 }
 
 export interface ApiserverRestart {
@@ -95,6 +119,9 @@ export interface ApiserverRestart {
 /** A port just released may be taken by an outgoing connection before the new process binds it. */
 const RESTART_PORT_ATTEMPTS = 5;
 const RESTART_PORT_RETRY_MS = 1_000;
+/** Back-off before a supervised component is started again: 1 s, doubling up to 10 s. */
+const SUPERVISED_RESTART_FIRST_MS = 1_000;
+const SUPERVISED_RESTART_MAX_MS = 10_000;
 
 const SERVING_ALT_NAMES = {
   ipAddresses: ['127.0.0.1', '10.0.0.1'],
@@ -121,12 +148,18 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
   let stopping: Promise<void> | undefined;
   let restarting: Promise<ApiserverRestart> | undefined;
+  /** Supervised restarts under way; `stop()` waits for them (their back-off ends when it begins). */
+  const supervising = new Set<Promise<void>>();
+  const stopRequested = new AbortController();
+  const restarts: SupervisedRestart[] = [];
   /** A process taken out of the stop order (an apiserver being restarted) ends on purpose too. */
   const exitExpected = (child: HarnessProcess) => stopping !== undefined || !processes.includes(child);
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      stopRequested.abort();
       // A restart under way would otherwise add its new process after this loop has run.
       await restarting?.catch(() => undefined);
+      await Promise.all(supervising);
       for (const child of [...processes].reverse()) await child.stop();
       await ownWorkDir.remove();
       // Only now: an exit while this runs still finds every hook below registered.
@@ -142,6 +175,52 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     stop,
     stopNow: () => {},
   });
+
+  /**
+   * Puts the process `start` starts into the stop order, and starts it again whenever it exits
+   * while the control plane runs (see the header).
+   */
+  const supervise = async (component: string, start: () => Promise<HarnessProcess>): Promise<void> => {
+    const watch = (child: HarnessProcess, failures: number) => {
+      void child.exited.then(async () => {
+        if (exitExpected(child)) return;
+        const exitedAt = Date.now();
+        const exit = child.describeState();
+        log(`${(await child.failure('stopped unexpectedly')).message}\nstarting ${component} again`);
+        const restart = (async () => {
+          for (let attempt = failures; ; attempt++) {
+            const backOffMs = Math.min(SUPERVISED_RESTART_FIRST_MS * 2 ** attempt, SUPERVISED_RESTART_MAX_MS);
+            await delay(backOffMs, undefined, { signal: stopRequested.signal }).catch(() => undefined);
+            if (stopping !== undefined) return;
+            let replacement: HarnessProcess;
+            try {
+              replacement = await start();
+            } catch (error) {
+              // Not ready (the apiserver may be down): the start stopped it; try again after a longer back-off.
+              log(`${component} did not start again: ${(error as Error).message}`);
+              continue;
+            }
+            if (stopping !== undefined) {
+              await replacement.stop();
+              return;
+            }
+            // In the exited process's place in the stop order.
+            processes.splice(processes.indexOf(child), 1, replacement);
+            restarts.push({ component, exitedAt, exit, readyAt: Date.now() });
+            log(`${component} started again (pid ${replacement.pid}), ${Date.now() - exitedAt} ms after it ${exit}`);
+            watch(replacement, attempt + 1);
+            return;
+          }
+        })();
+        supervising.add(restart);
+        await restart;
+        supervising.delete(restart);
+      });
+    };
+    const first = await start();
+    processes.push(first);
+    watch(first, 0);
+  };
 
   try {
     const pki = await createPki(join(workDir, 'pki'));
@@ -205,8 +284,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       );
     }
 
-    processes.push(
-      await startKubeControllerManager(binaries.kubeControllerManager, workDir, kubeconfigPath, kubeConfig, pki),
+    await supervise('kube-controller-manager', () =>
+      startKubeControllerManager(binaries.kubeControllerManager, workDir, kubeconfigPath, kubeConfig, pki),
     );
     log(`kube-controller-manager running (${elapsed()})`);
 
@@ -216,11 +295,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       workDir,
       apiserver.server,
     );
-    processes.push(
-      await withPortRetries(() => startKubeScheduler(binaries.kubeScheduler, workDir, pki.ca, schedulerCredentials)),
+    await supervise('kube-scheduler', () =>
+      withPortRetries(() => startKubeScheduler(binaries.kubeScheduler, workDir, pki.ca, schedulerCredentials)),
     );
     log(`kube-scheduler ready, running as ${SCHEDULER_USER} (${elapsed()})`);
-    for (const child of processes) reportUnexpectedExit(child, () => exitExpected(child), log);
+    // etcd and kube-apiserver; the supervised components report their own exits.
+    for (const child of [etcd.process, apiserver.process]) reportUnexpectedExit(child, () => exitExpected(child), log);
 
     const description: ControlPlaneDescription = {
       server: apiserver.server,
@@ -243,6 +323,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         });
         return restarting;
       },
+      supervisedRestarts: () => [...restarts],
       stop,
     };
   } catch (error) {
@@ -271,6 +352,7 @@ export function attachControlPlane(description: ControlPlaneDescription): Contro
     describe: () => description,
     restartKubeApiserver: () =>
       Promise.reject(new Error('only the process that started the control plane can restart kube-apiserver')),
+    supervisedRestarts: () => [],
     stop: async () => {},
   };
 }

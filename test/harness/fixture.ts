@@ -12,6 +12,10 @@
  *   stops everything once ava has exited, however it exited, and then removes that directory
  *   (after a failed start or stop it keeps it, with its log, until the next run removes it).
  *   `npx ava <one file>` works too, at the cost of one start-up.
+ * - `useOwnTestEnvironment()` instead: a test file whose fault would disturb every other file
+ *   (restarting kube-apiserver) starts a control plane and kubelet of its own in its own process,
+ *   and `controlPlane()` then returns that one to every helper. Its processes, namespaces and
+ *   dirs go when the file's process exits, however it exits (shutdown.ts, work-dir.ts).
  * A test that needs the control plane FAILS with the reason (never skips) when it cannot start.
  */
 import { spawn } from 'node:child_process';
@@ -23,6 +27,7 @@ import { isMainThread } from 'node:worker_threads';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { ExecutionContext } from 'ava';
 import { attachControlPlane, type ControlPlane } from './controlplane.js';
+import { startTestEnvironment, type TestEnvironment } from './environment.js';
 import { pollUntil } from './poll.js';
 import { isProcessAlive, readLogTail } from './processes.js';
 import { type ReadyFile, readReadyFile, writeReadyFile } from './ready-file.js';
@@ -37,6 +42,20 @@ let sharedControlPlane: Promise<ControlPlane> | undefined;
 export function controlPlane(): Promise<ControlPlane> {
   sharedControlPlane ??= connect();
   return sharedControlPlane;
+}
+
+/**
+ * Starts a test environment of this file's own (see the header) and makes it the one
+ * `controlPlane()` returns. Call it before anything asks for the control plane, e.g. in
+ * `test.before`, and stop it in `test.after.always`.
+ */
+export async function useOwnTestEnvironment(log: (line: string) => void = () => {}): Promise<TestEnvironment> {
+  if (sharedControlPlane !== undefined) {
+    throw new Error('useOwnTestEnvironment: this file already uses a control plane; call it before anything else');
+  }
+  const environment = startTestEnvironment(log);
+  sharedControlPlane = environment.then((started) => started.controlPlane);
+  return environment;
 }
 
 /**

@@ -2,6 +2,7 @@
 import { API_GROUP_VERSION, KIND } from '../../src/api/constants.js';
 import type { ZooKeeperCluster, ZooKeeperClusterSpec } from '../../src/api/types.js';
 import type { MemberReading } from '../../src/zookeeper/health.js';
+import type { ConfReading } from '../../src/zookeeper/readings.js';
 
 export function aCluster(
   spec: ZooKeeperClusterSpec = {},
@@ -32,20 +33,53 @@ export function healthyReadings(size: number, leader = size): MemberReading[] {
     members: ids.map((myid) => ({ myid, host: `example-${myid - 1}`, role: 'participant' as const })),
     configVersion: '100000000',
   };
-  return ids.map((myid) => ({
-    pod: `example-${myid - 1}`,
+  return ids.map((myid) =>
+    aServingVoter({
+      pod: `example-${myid - 1}`,
+      myid,
+      zxid: '0x100000001',
+      conf: { ...conf, serverId: myid },
+      ...(myid === leader ? { leads: { quorumSize: size, syncedFollowers: size - 1 } } : {}),
+    }),
+  );
+}
+
+/** What a leader says of its learners in `mntr`. */
+export interface LeaderView {
+  quorumSize: number;
+  syncedFollowers: number;
+  syncedNonVotingFollowers?: number;
+  syncedObservers?: number;
+}
+
+/**
+ * What a serving voter answers: the leader with `leads` as its view of the learners, else a
+ * follower, in the synchronization phase while `syncing`. Unreachable and leaderless members are
+ * plain literals where they are needed.
+ */
+export function aServingVoter(member: {
+  pod: string;
+  myid: number;
+  conf: ConfReading;
+  leads?: LeaderView;
+  syncing?: boolean;
+  zxid?: string;
+  epoch?: number;
+}): MemberReading {
+  const { pod, myid, conf, leads } = member;
+  return {
+    pod,
     myid,
-    srvr: { version: '3.9.4', mode: myid === leader ? 'leader' : 'follower', zxid: '0x100000001', epoch: 1 },
+    srvr: {
+      version: '3.9.4',
+      mode: leads === undefined ? 'follower' : 'leader',
+      zxid: member.zxid ?? '0x100000005',
+      epoch: member.epoch ?? 1,
+    },
     mntr:
-      myid === leader
-        ? {
-            serverState: 'leader',
-            peerState: 'leading - broadcast',
-            quorumSize: size,
-            syncedFollowers: size - 1,
-            syncedNonVotingFollowers: 0,
-          }
-        : { serverState: 'follower', peerState: 'following - broadcast' },
-    conf: { ...conf, serverId: myid },
-  }));
+      leads === undefined
+        ? { serverState: 'follower', peerState: `following - ${member.syncing ? 'synchronization' : 'broadcast'}` }
+        : { serverState: 'leader', peerState: 'leading - broadcast', syncedNonVotingFollowers: 0, ...leads },
+    conf,
+  };
 }

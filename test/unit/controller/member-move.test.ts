@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describeMove, type MoveInput, type MoveStep, nextMoveStep } from '../../../src/controller/member-move.js';
 import { assessEnsemble, type MemberReading } from '../../../src/zookeeper/health.js';
 import { type ConfigMember, parseServerLine, sameServerLine } from '../../../src/zookeeper/reconfig-client.js';
+import { aServingVoter } from '../../support/builders.js';
 
 interface Ports {
   client: number;
@@ -51,30 +52,25 @@ function moveInput(s: Scenario): MoveInput {
     const pod = `zk-${myid - 1}`;
     if (!serving.includes(myid)) return { pod, myid, unreachable: 'connection refused' };
     if (!leaderServes) return { pod, myid };
-    const isLeader = myid === s.leader;
     const configVersion = s.versionMismatch && myid === 1 ? '100000001' : '100000002';
-    return {
+    return aServingVoter({
       pod,
       myid,
-      srvr: { version: '3.9.4', mode: isLeader ? 'leader' : 'follower', zxid: '0x100000005', epoch: 1 },
-      mntr: isLeader
-        ? {
-            serverState: 'leader',
-            peerState: 'leading - broadcast',
-            quorumSize: s.size,
-            syncedFollowers: serving.filter((id) => id !== s.leader && !has(s.syncing, id)).length,
-            syncedNonVotingFollowers: 0,
-          }
-        : {
-            serverState: 'follower',
-            peerState: `following - ${has(s.syncing, myid) ? 'synchronization' : 'broadcast'}`,
-          },
+      syncing: has(s.syncing, myid),
       conf: {
         serverId: myid,
         members: committed.map((m) => ({ myid: m.myid, host: m.host, role: m.role })),
         configVersion,
       },
-    };
+      ...(myid === s.leader
+        ? {
+            leads: {
+              quorumSize: s.size,
+              syncedFollowers: serving.filter((id) => id !== s.leader && !has(s.syncing, id)).length,
+            },
+          }
+        : {}),
+    });
   });
   return {
     committed: s.configUnknown ? undefined : { members: committed, version: '100000002' },

@@ -19,7 +19,7 @@ import { renderCluster } from '../../../src/render/cluster.js';
 import { observerIdsUpTo, podOfServerId, serverIdOfPod } from '../../../src/render/names.js';
 import { serverLine } from '../../../src/render/zoo-cfg.js';
 import { assessEnsemble, type MemberReading } from '../../../src/zookeeper/health.js';
-import { aCluster } from '../../support/builders.js';
+import { aCluster, aServingVoter } from '../../support/builders.js';
 
 const cluster = { name: 'example', namespace: 'default' };
 const spec = resolveSpec({});
@@ -65,23 +65,21 @@ function readingsOf(w: World): MemberReading[] {
   const voters: MemberReading[] = voterIds.map((myid) => {
     const pod = podOfServerId(cluster, myid);
     if (w.noLeader) return { pod, myid };
-    const isLeader = myid === w.leader;
-    return {
+    return aServingVoter({
       pod,
       myid,
-      srvr: { version: '3.9.4', mode: isLeader ? 'leader' : 'follower', zxid: '0x100000005', epoch: 1 },
-      mntr: isLeader
-        ? {
-            serverState: 'leader',
-            peerState: 'leading - broadcast',
-            quorumSize: w.voters,
-            syncedFollowers: w.voters - 1 + syncedJoiners,
-            syncedNonVotingFollowers: syncedJoiners,
-            syncedObservers,
-          }
-        : { serverState: 'follower', peerState: 'following - broadcast' },
       conf: conf(myid),
-    };
+      ...(myid === w.leader
+        ? {
+            leads: {
+              quorumSize: w.voters,
+              syncedFollowers: w.voters - 1 + syncedJoiners,
+              syncedNonVotingFollowers: syncedJoiners,
+              syncedObservers,
+            },
+          }
+        : {}),
+    });
   });
   const observers: MemberReading[] = podIds.map((myid) => {
     const pod = podOfServerId(cluster, myid);

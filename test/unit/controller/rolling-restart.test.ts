@@ -9,6 +9,7 @@ import {
   type RollInput,
 } from '../../../src/controller/rolling-restart.js';
 import { assessEnsemble, type MemberReading, majorityOf } from '../../../src/zookeeper/health.js';
+import { aServingVoter } from '../../support/builders.js';
 
 interface Scenario {
   size: number;
@@ -55,26 +56,14 @@ function rollInput(s: Scenario): RollInput {
     if (!serving.includes(myid) || !leaderServes) {
       return serving.includes(myid) ? { pod, myid } : { pod, myid, unreachable: 'connection refused' };
     }
-    const isLeader = myid === s.leader;
     const syncedFollowers = serving.filter((id) => id !== s.leader && !has(s.syncing, id)).length;
-    return {
+    return aServingVoter({
       pod,
       myid,
-      srvr: { version: '3.9.4', mode: isLeader ? 'leader' : 'follower', zxid: '0x100000005', epoch: 1 },
-      mntr: isLeader
-        ? {
-            serverState: 'leader',
-            peerState: 'leading - broadcast',
-            quorumSize: s.size,
-            syncedFollowers,
-            syncedNonVotingFollowers: 0,
-          }
-        : {
-            serverState: 'follower',
-            peerState: `following - ${has(s.syncing, myid) ? 'synchronization' : 'broadcast'}`,
-          },
+      syncing: has(s.syncing, myid),
       conf: { ...conf, serverId: myid },
-    };
+      ...(myid === s.leader ? { leads: { quorumSize: s.size, syncedFollowers } } : {}),
+    });
   });
   const pods: MemberPod[] = present.map((myid) => ({
     name: `zk-${myid - 1}`,

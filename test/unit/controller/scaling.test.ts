@@ -9,6 +9,7 @@ import {
   type ScalingStep,
 } from '../../../src/controller/scaling.js';
 import { assessEnsemble, type MemberReading, majorityOf } from '../../../src/zookeeper/health.js';
+import { aServingVoter } from '../../support/builders.js';
 
 /**
  * The observed world, as the planner's inputs are built from it: pods run one member each;
@@ -108,28 +109,25 @@ function readingsOf(w: World): MemberReading[] {
     const pod = podName(myid);
     if (!serving(myid)) return { pod, myid, unreachable: 'connection refused' };
     if (!leaderServes) return { pod, myid };
-    const isLeader = myid === w.leader;
-    const zxid = `0x${hex(w.zxid)}`;
-    return {
+    return aServingVoter({
       pod,
       myid,
-      srvr: { version: '3.9.4', mode: isLeader ? 'leader' : 'follower', zxid, epoch: Number(w.zxid >> 32n) },
-      mntr: isLeader
-        ? {
-            serverState: 'leader',
-            peerState: 'leading - broadcast',
-            quorumSize: w.committed.length,
-            syncedFollowers: followers.length,
-            syncedNonVotingFollowers: followers.filter((id) => !w.committed.includes(id)).length,
-          }
-        : {
-            serverState: 'follower',
-            peerState: `following - ${w.syncing.includes(myid) ? 'synchronization' : 'broadcast'}`,
-          },
+      zxid: `0x${hex(w.zxid)}`,
+      epoch: Number(w.zxid >> 32n),
+      syncing: w.syncing.includes(myid),
       conf: w.staleConfig.includes(myid)
         ? { ...conf, serverId: myid, configVersion: hex(w.version - 1n) }
         : { ...conf, serverId: myid },
-    };
+      ...(myid === w.leader
+        ? {
+            leads: {
+              quorumSize: w.committed.length,
+              syncedFollowers: followers.length,
+              syncedNonVotingFollowers: followers.filter((id) => !w.committed.includes(id)).length,
+            },
+          }
+        : {}),
+    });
   });
 }
 

@@ -19,6 +19,7 @@ import {
   patchCluster,
   ROLLED_MS,
   readCluster,
+  readScale,
   waitForStatus,
 } from '../support/clusters.js';
 import { runOperator } from '../support/operator.js';
@@ -103,6 +104,12 @@ for (const image of ['zookeeper:3.9.4', 'zookeeper:3.8.6']) {
         (await memberPods(namespace, 'zk')).filter((p) => !p.metadata?.name?.includes('observer')).length,
         3,
         'the voters’ StatefulSet did not move',
+      );
+      const scale = await readScale(namespace, 'zk');
+      t.deepEqual(
+        [scale.spec.replicas, scale.status.replicas],
+        [3, 3],
+        'the scale subresource (kubectl scale) counts the voters only',
       );
       await patchCluster(namespace, 'zk', { spec: { observers: 0 } });
       await waitForStatus(namespace, 'zk', '3 voters, no observer', withObservers(0), ROLLED_MS);

@@ -5,9 +5,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import test, { type ExecutionContext } from 'ava';
-import { API_GROUP, API_VERSION, PLURAL } from '../../src/api/constants.js';
 import { REMOVED_MEMBER_ANNOTATION } from '../../src/controller/scaling.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
@@ -20,19 +19,11 @@ import {
   memberPods,
   patchCluster,
   ROLLED_MS,
+  scaleCluster,
   waitForStatus,
 } from '../support/clusters.js';
 import { grantLeaderElection, runOperator, startOperatorProcess } from '../support/operator.js';
 import { ZnodeWriter } from '../support/znode-writer.js';
-
-/** `kubectl scale zk/NAME --replicas=N`: through the scale subresource. */
-async function scale(namespace: string, name: string, replicas: number): Promise<void> {
-  const custom = (await controlPlane()).kubeConfig.makeApiClient(CustomObjectsApi);
-  await custom.patchNamespacedCustomObjectScale(
-    { group: API_GROUP, version: API_VERSION, plural: PLURAL, namespace, name, body: { spec: { replicas } } },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
-}
 
 /** An Event for one voter's reconfig removal; which reason depends on whether it led at the time. */
 function isVoterRemoval(event: string): boolean {
@@ -63,7 +54,7 @@ async function scaleSequence(t: ExecutionContext, sizes: number[]) {
   t.teardown(() => writer.stop().catch(() => undefined));
   let version = (await scaledTo(t, namespace, sizes[0] as number)).configVersion;
   for (const [index, size] of sizes.slice(1).entries()) {
-    if (index % 2 === 0) await scale(namespace, 'zk', size);
+    if (index % 2 === 0) await scaleCluster(namespace, 'zk', size);
     else await patchCluster(namespace, 'zk', { spec: { replicas: size } });
     const status = await scaledTo(t, namespace, size);
     t.not(status.configVersion, version, `a new committed config for ${size} members`);
@@ -117,7 +108,7 @@ test.serial('Retain keeps and marks removed members’ claims, and a re-scale-up
     );
   const before = new Map((await claims()).map((c) => [c.metadata?.name, c.metadata?.uid]));
 
-  await scale(namespace, 'zk', 1);
+  await scaleCluster(namespace, 'zk', 1);
   await scaledTo(t, namespace, 1);
   const marked = await pollUntil(
     'the removed members’ claims to be marked',
@@ -136,7 +127,7 @@ test.serial('Retain keeps and marks removed members’ claims, and a re-scale-up
     'kept, not deleted',
   );
 
-  await scale(namespace, 'zk', 3);
+  await scaleCluster(namespace, 'zk', 3);
   await scaledTo(t, namespace, 3);
   const after = await claims();
   for (const name of ['data-zk-1', 'data-zk-2']) {
@@ -157,7 +148,7 @@ test.serial('a joiner deleted by hand mid scale-up comes back and the scale-up c
   await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
   const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/joiner-lost');
   t.teardown(() => writer.stop().catch(() => undefined));
-  await scale(namespace, 'zk', 4);
+  await scaleCluster(namespace, 'zk', 4);
   const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
   const joiner = await pollUntil(
     'the joiner pod',
@@ -184,7 +175,7 @@ test.serial(
     await waitForStatus(namespace, 'zk', 'Running', isRunning, FORMED_MS);
     const writer = await ZnodeWriter.start(() => connectionString(namespace, 'zk'), '/takeover');
     t.teardown(() => writer.stop().catch(() => undefined));
-    await scale(namespace, 'zk', 1);
+    await scaleCluster(namespace, 'zk', 1);
     // The removal Event is recorded right after the reconfig committed; the pod count follows later.
     await pollUntil(
       'the first member removal',
@@ -234,7 +225,7 @@ test.serial(
       60_000,
     );
 
-    await scale(namespace, 'zk', 3);
+    await scaleCluster(namespace, 'zk', 3);
     const scaled = await waitForStatus(
       namespace,
       'zk',

@@ -37,6 +37,25 @@ export async function patchCluster(namespace: string, name: string, patch: objec
   );
 }
 
+/** `kubectl scale zk/NAME --replicas=N`: through the scale subresource. */
+export async function scaleCluster(namespace: string, name: string, replicas: number): Promise<void> {
+  await (await custom()).patchNamespacedCustomObjectScale(
+    { ...group, namespace, name, body: { spec: { replicas } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+/** What `kubectl scale` and autoscalers see: the scale subresource. */
+export async function readScale(
+  namespace: string,
+  name: string,
+): Promise<{ spec: { replicas: number }; status: { replicas: number } }> {
+  return (await (await custom()).getNamespacedCustomObjectScale({ ...group, namespace, name })) as {
+    spec: { replicas: number };
+    status: { replicas: number };
+  };
+}
+
 export async function deleteCluster(namespace: string, name: string): Promise<void> {
   await (await custom()).deleteNamespacedCustomObject({ ...group, namespace, name });
 }

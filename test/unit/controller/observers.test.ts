@@ -590,6 +590,14 @@ const memberClaims = (
   names = ['data-example-0', 'data-example-1', 'data-example-2', 'data-example-observer-0'],
 ) => Object.fromEntries(names.map((name) => [name, [requested, capacity] as [string, string]]));
 
+/** Both StatefulSets recreated with 20Gi claims, every claim grown to 20Gi but `claim`, at [requested, capacity]. */
+const grownBut = (claim: string, sizes: [string, string]): Volumes => ({
+  size: '20Gi',
+  voterTemplate: '20Gi',
+  observerTemplate: '20Gi',
+  claims: { ...memberClaims('20Gi', '20Gi'), [claim]: sizes },
+});
+
 test("decide: a larger storage.size grows the observer's claim with the voters'", (t) => {
   const decision = decide(
     volumesSnapshot({
@@ -611,14 +619,7 @@ test("decide: a larger storage.size grows the observer's claim with the voters'"
 });
 
 test("decide: a claim of an observer beyond the observer StatefulSet's pods is not grown", (t) => {
-  const decision = decide(
-    volumesSnapshot({
-      size: '20Gi',
-      voterTemplate: '20Gi',
-      observerTemplate: '20Gi',
-      claims: { ...memberClaims('20Gi', '20Gi'), 'data-example-observer-1': ['10Gi', '10Gi'] },
-    }),
-  );
+  const decision = decide(volumesSnapshot(grownBut('data-example-observer-1', ['10Gi', '10Gi'])));
   t.like(decision.step, { kind: 'growVolumes', step: { kind: 'done' } });
 });
 
@@ -650,19 +651,13 @@ test('decide: every claim grown and the voters recreated: the observer StatefulS
 });
 
 test('decide: both StatefulSets recreated; the step waits for the observer volume, then is done', (t) => {
-  const volumes = { size: '20Gi', voterTemplate: '20Gi', observerTemplate: '20Gi' };
-  const waiting = decide(
-    volumesSnapshot({
-      ...volumes,
-      claims: { ...memberClaims('20Gi', '20Gi'), 'data-example-observer-0': ['20Gi', '10Gi'] },
-    }),
-  );
+  const waiting = decide(volumesSnapshot(grownBut('data-example-observer-0', ['20Gi', '10Gi'])));
   t.like(waiting.step, { kind: 'growVolumes', step: { kind: 'waitForVolumes' } });
   t.regex(
     waiting.step.kind === 'growVolumes' && 'reason' in waiting.step.step ? waiting.step.step.reason.message : '',
     /grow data-example-observer-0 \(10Gi\) to 20Gi/,
   );
-  const done = decide(volumesSnapshot({ ...volumes, claims: memberClaims('20Gi', '20Gi') }));
+  const done = decide(volumesSnapshot(grownBut('data-example-observer-0', ['20Gi', '20Gi'])));
   t.like(done.step, { kind: 'growVolumes', step: { kind: 'done' } });
   t.deepEqual(done.changes, []);
 });
@@ -670,10 +665,7 @@ test('decide: both StatefulSets recreated; the step waits for the observer volum
 test('decide: an observer whose volume waits for a remount is restarted, observers first', (t) => {
   const decision = decide(
     volumesSnapshot({
-      size: '20Gi',
-      voterTemplate: '20Gi',
-      observerTemplate: '20Gi',
-      claims: { ...memberClaims('20Gi', '20Gi'), 'data-example-observer-0': ['20Gi', '10Gi'] },
+      ...grownBut('data-example-observer-0', ['20Gi', '10Gi']),
       pendingSince: { 'data-example-observer-0': new Date(now.getTime() + 1_000) },
     }),
   );

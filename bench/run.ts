@@ -102,8 +102,7 @@ for (const size of [3, 5, 15]) {
     nextStorageStep({
       cluster: { namespace: 'default', name: 'bench' },
       desiredSize: '20Gi',
-      templateSize: '20Gi',
-      claims,
+      groups: [{ statefulSet: 'bench', templateSize: '20Gi', claims }],
     }),
   );
   bench(`compute status, ${size} members`, () =>

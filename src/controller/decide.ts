@@ -11,8 +11,9 @@
  *    reconfig at a time, right after the roll replaced its pod;
  * 4. the rolling restart (`rolling-restart.ts`): outdated revisions and members whose grown
  *    volume waits for a remount, one member at a time, observers first, the leader last;
- * 5. growing volumes (`storage-resize.ts`), only once membership and revisions are settled, the
- *    ensemble is available and the StatefulSet is not being recreated.
+ * 5. growing volumes (`storage-resize.ts`), voters' and observers' alike, only once membership and
+ *    revisions are settled, the ensemble is available and both member StatefulSets are live, none
+ *    being recreated.
  */
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
 import { type DesiredObjects, renderCluster } from '../render/cluster.js';
@@ -34,7 +35,7 @@ import { type MembershipPlan, planMembership, type ScalingStep } from './members
 import { firstDifference } from './object-diff.js';
 import { nextRollStep, type RollStep } from './rolling-restart.js';
 import { type ClusterSnapshot, OBJECT_FIELDS, type ObjectField } from './snapshot.js';
-import { appliedClaimSize, nextStorageStep, podsToRemount, type StorageStep } from './storage-resize.js';
+import { appliedClaimSize, claimsOf, nextStorageStep, podsToRemount, type StorageStep } from './storage-resize.js';
 import { storageInput, templateSizeOf } from './volumes.js';
 
 /** A change to one of the cluster's objects, to make before the step. */
@@ -89,17 +90,19 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
   });
   const membership = planMembership(snapshot, formation.formed);
   const statefulSet = snapshot.live.statefulSet as V1StatefulSet | undefined;
+  const desiredSize = spec.storage.ephemeral ? undefined : spec.storage.size;
   const liveConfig = (snapshot.live.configMap as V1ConfigMap | undefined)?.data;
   const desired = renderCluster({
     cluster,
     bootstrap: !formation.formed,
     podCount: membership.podCount,
     observerPodCount: membership.observerPodCount,
-    observerClaimSize: templateSizeOf(snapshot.live.observerStatefulSet as V1StatefulSet | undefined),
     members: membership.members,
-    claimSize: appliedClaimSize({
-      desiredSize: spec.storage.ephemeral ? undefined : spec.storage.size,
-      templateSize: templateSizeOf(statefulSet),
+    // Each member StatefulSet keeps its live claim template's size until the storage step recreates it.
+    claimSize: appliedClaimSize({ desiredSize, templateSize: templateSizeOf(statefulSet) }),
+    observerClaimSize: appliedClaimSize({
+      desiredSize,
+      templateSize: templateSizeOf(snapshot.live.observerStatefulSet as V1StatefulSet | undefined),
     }),
     operatorPod: options.operatorPod,
     liveConfigMap: liveConfig,
@@ -108,7 +111,7 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
   });
   const volumes = storageInput(snapshot);
   const memberPods = snapshot.pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []);
-  const remount = podsToRemount(volumes.claims, memberPods);
+  const remount = podsToRemount(claimsOf(volumes.groups), memberPods);
   const decision = {
     formation,
     holdersToMark: holdersToMarkFormed(health, holders),
@@ -138,7 +141,12 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
     leaderHandOff: spec.leaderHandOff,
     now: snapshot.now,
   });
-  const settled = statefulSet !== undefined && statefulSet.metadata?.deletionTimestamp === undefined;
+  // Every member StatefulSet the cluster renders is live and none is being recreated.
+  const settled = (['statefulSet', 'observerStatefulSet'] as const).every(
+    (field) =>
+      desired[field] === undefined ||
+      (snapshot.live[field] !== undefined && snapshot.live[field]?.metadata?.deletionTimestamp === undefined),
+  );
   if (roll.kind === 'done' && health.available && !spec.paused && settled) {
     return { ...decision, move, step: { kind: 'growVolumes', step: nextStorageStep(volumes) } };
   }

@@ -90,15 +90,24 @@ export function memberClaimOf(
   claimName: string,
   annotations: Readonly<Record<string, string>> | undefined,
 ): MemberClaim | undefined {
-  const prefix = `${DATA_CLAIM_TEMPLATE}-${clusterName}-`;
-  if (!claimName.startsWith(prefix)) return undefined;
-  const ordinal = claimName.slice(prefix.length);
-  if (!/^(0|[1-9]\d*)$/.test(ordinal)) return undefined;
+  const ordinal = dataClaimOrdinal(clusterName, claimName);
+  if (ordinal === undefined) return undefined;
   return {
     name: claimName,
-    myid: Number(ordinal) + 1,
+    myid: ordinal + 1,
     markedRemoved: annotations?.[REMOVED_MEMBER_ANNOTATION] !== undefined,
   };
+}
+
+/**
+ * The pod ordinal of a data claim of StatefulSet `statefulSetName` (`data-<statefulSet>-<ordinal>`,
+ * as the StatefulSet controller names them), or undefined for any other claim.
+ */
+export function dataClaimOrdinal(statefulSetName: string, claimName: string): number | undefined {
+  const prefix = `${DATA_CLAIM_TEMPLATE}-${statefulSetName}-`;
+  if (!claimName.startsWith(prefix)) return undefined;
+  const ordinal = claimName.slice(prefix.length);
+  return /^(0|[1-9]\d*)$/.test(ordinal) ? Number(ordinal) : undefined;
 }
 
 export interface ScalingInput {

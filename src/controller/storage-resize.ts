@@ -1,22 +1,25 @@
 /**
  * Growing the members' volumes when `storage.size` grows. Pure: the next step, or why not now.
  *
- * A StatefulSet's volumeClaimTemplates cannot be changed, so the operator keeps applying the
+ * The members' claims come from two StatefulSets, the voters' and the observers' (`names.ts`),
+ * each a `ClaimGroup`: its live claim template's size and the claims of the members it runs now.
+ * A StatefulSet's volumeClaimTemplates cannot be changed, so the operator keeps applying each
  * live template's size (`appliedClaimSize`) and grows the storage in steps that never touch a
  * running member:
- * 1. `resizeClaims`: raise the request of every member claim that asks for less than the
- *    spec. The storage driver grows the volume online; the API server refuses when the claim's
- *    StorageClass does not allow volume expansion, and that refusal is reported as it is.
- * 2. `recreateStatefulSet`: once every claim asks for the new size, delete the StatefulSet
- *    leaving its pods and claims in place (orphan propagation); the next reconcile creates it
- *    again with the new template and it adopts the running pods. The pod template is unchanged,
- *    so no member restarts; new members get claims of the new size.
+ * 1. `resizeClaims`: raise the request of every member claim, voter or observer, that asks for
+ *    less than the spec. The storage driver grows the volume online; the API server refuses when
+ *    the claim's StorageClass does not allow volume expansion, and that refusal is reported as it is.
+ * 2. `recreateStatefulSet`: once every claim asks for the new size, delete a StatefulSet whose
+ *    template is smaller, leaving its pods and claims in place (orphan propagation); the next
+ *    reconcile creates it again with the new template and it adopts the running pods. The pod
+ *    template is unchanged, so no member restarts; new members get claims of the new size. One
+ *    StatefulSet per step, the voters' first.
  * 3. `waitForVolumes`: the claims' capacity follows as the driver finishes. A driver that grows
  *    file systems only when a pod mounts the volume again leaves FileSystemResizePending on the
  *    claim: those members are restarted through the rolling restart (`podsToRemount`).
- * The reconciler takes these steps only while no scaling step or restart is under way, so the
- * StatefulSet is never missing while members come and go. A smaller size (the CRD refuses it) is
- * never applied: volumes cannot shrink, and the live template stays.
+ * The reconciler takes these steps only while no scaling step or restart is under way and both
+ * StatefulSets exist, so a StatefulSet is never missing while members come and go. A smaller
+ * size (the CRD refuses it) is never applied: volumes cannot shrink, and the live templates stay.
  */
 import { parseQuantity } from '../api/defaults.js';
 import type { ClusterRef } from '../render/names.js';
@@ -25,7 +28,7 @@ import type { Reason } from './rolling-restart.js';
 /** A member's data claim, as the planner sees it. */
 export interface SizedClaim {
   name: string;
-  /** The member's server id (ordinal + 1). */
+  /** The member's server id (a voter's ordinal + 1, an observer's OBSERVER_ID_BASE + ordinal + 1). */
   myid: number;
   /** spec.resources.requests.storage */
   requested: string | undefined;
@@ -38,45 +41,66 @@ export interface SizedClaim {
   fileSystemResizePendingSince: Date | undefined;
 }
 
+/** One StatefulSet of members and the data claims of the members it runs now. */
+export interface ClaimGroup {
+  /** The StatefulSet's name: the cluster's (voters) or `<cluster>-observer`. */
+  statefulSet: string;
+  /** Its live data claim template size; undefined while it does not exist. */
+  templateSize: string | undefined;
+  claims: readonly SizedClaim[];
+}
+
 export interface StorageResizeInput {
   cluster: ClusterRef;
   /** spec.storage.size; undefined for ephemeral storage. */
   desiredSize: string | undefined;
-  /** The live StatefulSet's data claim template size; undefined before it exists. */
-  templateSize: string | undefined;
-  /** The data claims of the members the StatefulSet runs now. */
-  claims: readonly SizedClaim[];
+  /** The voters' StatefulSet first, then the observers' when the cluster has one. */
+  groups: readonly ClaimGroup[];
 }
 
 export type StorageStep =
   | { kind: 'done' }
   | { kind: 'resizeClaims'; claims: string[]; size: string; reason: Reason }
-  | { kind: 'recreateStatefulSet'; reason: Reason }
+  /** `statefulSet`: the name of the one StatefulSet to delete, pods and claims kept. */
+  | { kind: 'recreateStatefulSet'; statefulSet: string; reason: Reason }
   | { kind: 'waitForVolumes'; reason: Reason }
   | { kind: 'refuseShrink'; reason: Reason };
 
 const bytes = (quantity: string | undefined): number => (quantity === undefined ? 0 : parseQuantity(quantity));
 
-/** The size the StatefulSet's claim template must keep: the live one until it is recreated. */
-export function appliedClaimSize(input: Pick<StorageResizeInput, 'desiredSize' | 'templateSize'>): string | undefined {
+/** The size a StatefulSet's claim template must keep: the live one until it is recreated. */
+export function appliedClaimSize(input: {
+  desiredSize: string | undefined;
+  templateSize: string | undefined;
+}): string | undefined {
   return input.templateSize ?? input.desiredSize;
 }
 
+/** Every member claim of the groups, voters' first, in the order they were given. */
+export const claimsOf = (groups: readonly ClaimGroup[]): SizedClaim[] => groups.flatMap((group) => group.claims);
+
 export function nextStorageStep(input: StorageResizeInput): StorageStep {
-  const { desiredSize, templateSize } = input;
-  if (desiredSize === undefined || templateSize === undefined) return { kind: 'done' };
+  const { desiredSize } = input;
+  // Only the StatefulSets that exist: one not created yet takes the spec's size when it is.
+  const groups = input.groups.filter(
+    (group): group is ClaimGroup & { templateSize: string } => group.templateSize !== undefined,
+  );
+  if (desiredSize === undefined || groups.length === 0) return { kind: 'done' };
   const key = `${input.cluster.namespace}/${input.cluster.name}`;
   const desired = bytes(desiredSize);
-  if (desired < bytes(templateSize)) {
+  const largest = groups.reduce((a, b) => (bytes(b.templateSize) > bytes(a.templateSize) ? b : a));
+  if (desired < bytes(largest.templateSize)) {
+    const { templateSize } = largest;
     return {
       kind: 'refuseShrink',
       reason: {
         code: 'StorageShrinkRefused',
-        message: `cluster ${key}: storage.size ${desiredSize} is smaller than the members' volumes (${templateSize}); volumes cannot shrink, so they stay at ${templateSize}. Set storage.size back to ${templateSize} or more`,
+        message: `cluster ${key}: storage.size ${desiredSize} is smaller than the members' volumes (${templateSize}, StatefulSet ${largest.statefulSet}); volumes cannot shrink, so they stay at ${templateSize}. Set storage.size back to ${templateSize} or more`,
       },
     };
   }
-  const short = input.claims.filter((claim) => bytes(claim.requested) < desired);
+  const claims = claimsOf(groups);
+  const short = claims.filter((claim) => bytes(claim.requested) < desired);
   if (short.length > 0) {
     const names = short.map((claim) => claim.name);
     return {
@@ -89,16 +113,18 @@ export function nextStorageStep(input: StorageResizeInput): StorageStep {
       },
     };
   }
-  if (desired > bytes(templateSize)) {
+  const outdated = groups.find((group) => desired > bytes(group.templateSize));
+  if (outdated !== undefined) {
     return {
       kind: 'recreateStatefulSet',
+      statefulSet: outdated.statefulSet,
       reason: {
         code: 'RecreatingStatefulSet',
-        message: `every member claim asks for ${desiredSize}; recreating the StatefulSet ${input.cluster.name} with the new claim size, leaving its pods and claims in place`,
+        message: `every member claim asks for ${desiredSize}; recreating the StatefulSet ${outdated.statefulSet} with the new claim size, leaving its pods and claims in place`,
       },
     };
   }
-  const growing = input.claims.filter((claim) => bytes(claim.capacity) < desired);
+  const growing = claims.filter((claim) => bytes(claim.capacity) < desired);
   const offline = growing.filter((claim) => claim.fileSystemResizePendingSince !== undefined);
   if (growing.length > 0) {
     return {

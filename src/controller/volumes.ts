@@ -1,16 +1,18 @@
 /**
  * Growing the members' volumes, between the pure planner (`storage-resize.ts`) and the world:
- * what the planner is given (the live StatefulSet's claim template, the member claims) and the
- * step it chose, carried out (claims patched, the StatefulSet deleted with its pods orphaned).
+ * what the planner is given (each live member StatefulSet's claim template and its members'
+ * claims, voters' and observers') and the step it chose, carried out (claims patched, one
+ * StatefulSet deleted with its pods orphaned).
  */
 import type { V1PersistentVolumeClaim, V1StatefulSet } from '@kubernetes/client-node';
+import { myidOfOrdinal, observerIdOfOrdinal } from '../render/names.js';
 import type { ReconcileContext } from '../runtime/controller.js';
 import { classifyKubeError } from '../runtime/kube-errors.js';
 import type { ReconcilerDependencies } from './dependencies.js';
-import { DATA_CLAIM_TEMPLATE, memberClaimOf } from './scaling.js';
-import type { ClusterSnapshot } from './snapshot.js';
+import { DATA_CLAIM_TEMPLATE, dataClaimOrdinal, REMOVED_MEMBER_ANNOTATION } from './scaling.js';
+import { type ClusterSnapshot, type ObjectField, objectIdentity } from './snapshot.js';
 import { failsAs, StepFailed } from './step-failure.js';
-import type { SizedClaim, StorageResizeInput, StorageStep } from './storage-resize.js';
+import type { ClaimGroup, SizedClaim, StorageResizeInput, StorageStep } from './storage-resize.js';
 
 /** The size of the live StatefulSet's data claim template, if it has one. */
 export function templateSizeOf(statefulSet: V1StatefulSet | undefined): string | undefined {
@@ -33,27 +35,47 @@ function sizedClaim(myid: number, claim: V1PersistentVolumeClaim): SizedClaim {
   };
 }
 
-/** What the storage planner is given, from the snapshot. */
+/**
+ * The member StatefulSets, each with how its pods' ordinals map to server ids (`names.ts`): the
+ * voters' first, then the observers'.
+ */
+const MEMBER_STATEFUL_SETS = [
+  { field: 'statefulSet', myidOf: myidOfOrdinal },
+  { field: 'observerStatefulSet', myidOf: observerIdOfOrdinal },
+] as const satisfies readonly { field: ObjectField; myidOf: (ordinal: number) => number }[];
+
+/** What the storage planner is given, from the snapshot: one group per member StatefulSet that exists. */
 export function storageInput(
   snapshot: Pick<ClusterSnapshot, 'cluster' | 'spec' | 'live' | 'claims'>,
 ): StorageResizeInput {
   const { namespace, name } = snapshot.cluster.metadata;
   const { spec } = snapshot;
-  const statefulSet = snapshot.live.statefulSet as V1StatefulSet | undefined;
-  const podCount = statefulSet?.spec?.replicas ?? 0;
-  // Claims of the members the StatefulSet runs now; a removed member's claim is not grown.
-  const claims = snapshot.claims.flatMap((claim) => {
-    const member = memberClaimOf(name, claim.metadata?.name ?? '', claim.metadata?.annotations);
-    return member !== undefined && !member.markedRemoved && member.myid <= podCount ? [{ member, claim }] : [];
+  const groups = MEMBER_STATEFUL_SETS.flatMap(({ field, myidOf }): ClaimGroup[] => {
+    const statefulSet = snapshot.live[field] as V1StatefulSet | undefined;
+    if (statefulSet === undefined) return [];
+    const statefulSetName = objectIdentity(snapshot.cluster, field).name;
+    const podCount = statefulSet.spec?.replicas ?? 0;
+    // Claims of the members the StatefulSet runs now; a removed member's claim is not grown.
+    const claims = snapshot.claims.flatMap((claim) => {
+      const ordinal = dataClaimOrdinal(statefulSetName, claim.metadata?.name ?? '');
+      const removed = claim.metadata?.annotations?.[REMOVED_MEMBER_ANNOTATION] !== undefined;
+      return ordinal !== undefined && !removed && ordinal < podCount ? [{ ordinal, claim }] : [];
+    });
+    return [
+      {
+        statefulSet: statefulSetName,
+        templateSize: templateSizeOf(statefulSet),
+        // In ordinal order, so steps and their messages do not depend on the cache's order.
+        claims: claims
+          .sort((a, b) => a.ordinal - b.ordinal)
+          .map(({ ordinal, claim }) => sizedClaim(myidOf(ordinal), claim)),
+      },
+    ];
   });
   return {
     cluster: { namespace, name },
     desiredSize: spec.storage.ephemeral ? undefined : spec.storage.size,
-    templateSize: templateSizeOf(statefulSet),
-    // In server-id order, so steps and their messages do not depend on the cache's order.
-    claims: claims
-      .sort((a, b) => a.member.myid - b.member.myid)
-      .map(({ member, claim }) => sizedClaim(member.myid, claim)),
+    groups,
   };
 }
 
@@ -91,11 +113,19 @@ export async function takeStorageStep(
       await deps.events.record(cluster, 'Normal', step.reason.code, step.reason.message);
       return;
     case 'recreateStatefulSet': {
-      const uid = snapshot.live.statefulSet?.metadata?.uid;
-      if (uid === undefined) throw new Error(`cluster ${namespace}/${name}: the StatefulSet to recreate has no uid`);
+      const target = step.statefulSet;
+      const live = MEMBER_STATEFUL_SETS.map(({ field }) => snapshot.live[field]).find(
+        (statefulSet) => statefulSet?.metadata?.name === target,
+      );
+      const uid = live?.metadata?.uid;
+      if (uid === undefined) {
+        throw new Error(
+          `cluster ${namespace}/${name}: the StatefulSet ${target} to recreate is not live or has no uid`,
+        );
+      }
       ctx.logger.info(step.reason.message);
-      await failsAs('StatefulSetRecreateFailed', `deleting StatefulSet ${name} (pods kept) to recreate it`, () =>
-        deps.writer.deleteStatefulSetKeepingPods(namespace, name, uid),
+      await failsAs('StatefulSetRecreateFailed', `deleting StatefulSet ${target} (pods kept) to recreate it`, () =>
+        deps.writer.deleteStatefulSetKeepingPods(namespace, target, uid),
       );
       await deps.events.record(cluster, 'Normal', step.reason.code, step.reason.message);
       return;

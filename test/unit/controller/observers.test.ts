@@ -509,3 +509,166 @@ test('decide: an observer StatefulSet is never lowered below a committed observe
   t.is(lowered.desired.observerStatefulSet?.spec?.replicas, 2);
   t.like(lowered.changes[0], { kind: 'update', field: 'spec.replicas' });
 });
+
+// Through `decide`: growing storage.size grows the observers' volumes with the voters'.
+
+/** The StatefulSet with its data claim template at `size`. */
+function withClaimSize(statefulSet: V1StatefulSet, size: string): V1StatefulSet {
+  const spec = statefulSet.spec as V1StatefulSetSpec;
+  return {
+    ...statefulSet,
+    metadata: { ...statefulSet.metadata, uid: `uid-${statefulSet.metadata?.name}` },
+    spec: {
+      ...spec,
+      volumeClaimTemplates: (spec.volumeClaimTemplates ?? []).map((template) => ({
+        ...template,
+        spec: { ...template.spec, resources: { requests: { storage: size } } },
+      })),
+    },
+  };
+}
+
+interface Volumes {
+  /** spec.storage.size */
+  size: string;
+  voterTemplate: string;
+  observerTemplate: string;
+  /** Each member claim's [requested, capacity], by claim name. */
+  claims: Record<string, [string, string]>;
+  /** The observer StatefulSet: live, being deleted (recreated for new claim sizes), or gone. */
+  observers?: 'live' | 'deleting' | 'gone';
+  /** Claims whose file system grows only when their pod mounts them again, since this time. */
+  pendingSince?: Record<string, Date>;
+}
+
+/** A settled cluster of 3 voters and one observer (example-observer-0), with these volumes. */
+function volumesSnapshot(v: Volumes): ClusterSnapshot {
+  const base = snapshotWith({ voters: 3, leader: 3, committed: [101], podCount: 1 }, { replicas: 3, observers: 1 });
+  const cluster = aCluster({ replicas: 3, observers: 1, storage: { size: v.size } });
+  cluster.metadata.creationTimestamp = new Date('2026-12-01T00:00:00Z');
+  const { observerStatefulSet: liveObservers, ...otherObjects } = base.live;
+  const observerStatefulSet = withClaimSize(liveObservers as V1StatefulSet, v.observerTemplate);
+  const observers = v.observers ?? 'live';
+  return {
+    ...base,
+    cluster,
+    spec: resolveSpec(cluster.spec),
+    live: {
+      ...otherObjects,
+      statefulSet: withClaimSize(base.live.statefulSet as V1StatefulSet, v.voterTemplate),
+      ...(observers === 'gone'
+        ? {}
+        : observers === 'deleting'
+          ? {
+              observerStatefulSet: {
+                ...observerStatefulSet,
+                metadata: { ...observerStatefulSet.metadata, deletionTimestamp: now },
+              },
+            }
+          : { observerStatefulSet }),
+    },
+    claims: Object.entries(v.claims).map(([name, [requested, capacity]]) => {
+      const since = v.pendingSince?.[name];
+      return {
+        metadata: { name },
+        spec: { resources: { requests: { storage: requested } } },
+        status: {
+          phase: 'Bound',
+          capacity: { storage: capacity },
+          ...(since === undefined
+            ? {}
+            : { conditions: [{ type: 'FileSystemResizePending', status: 'True', lastTransitionTime: since }] }),
+        },
+      };
+    }),
+  };
+}
+
+const memberClaims = (
+  requested: string,
+  capacity: string,
+  names = ['data-example-0', 'data-example-1', 'data-example-2', 'data-example-observer-0'],
+) => Object.fromEntries(names.map((name) => [name, [requested, capacity] as [string, string]]));
+
+/** Both StatefulSets recreated with 20Gi claims, every claim grown to 20Gi but `claim`, at [requested, capacity]. */
+const grownBut = (claim: string, sizes: [string, string]): Volumes => ({
+  size: '20Gi',
+  voterTemplate: '20Gi',
+  observerTemplate: '20Gi',
+  claims: { ...memberClaims('20Gi', '20Gi'), [claim]: sizes },
+});
+
+test("decide: a larger storage.size grows the observer's claim with the voters'", (t) => {
+  const decision = decide(
+    volumesSnapshot({
+      size: '20Gi',
+      voterTemplate: '10Gi',
+      observerTemplate: '10Gi',
+      claims: memberClaims('10Gi', '10Gi'),
+    }),
+  );
+  t.like(decision.step, {
+    kind: 'growVolumes',
+    step: {
+      kind: 'resizeClaims',
+      claims: ['data-example-0', 'data-example-1', 'data-example-2', 'data-example-observer-0'],
+      size: '20Gi',
+    },
+  });
+  t.deepEqual(decision.changes, [], 'both StatefulSets keep their live claim templates until they are recreated');
+});
+
+test("decide: a claim of an observer beyond the observer StatefulSet's pods is not grown", (t) => {
+  const decision = decide(volumesSnapshot(grownBut('data-example-observer-1', ['10Gi', '10Gi'])));
+  t.like(decision.step, { kind: 'growVolumes', step: { kind: 'done' } });
+});
+
+test('decide: every claim grown and the voters recreated: the observer StatefulSet is recreated next, with the new size', (t) => {
+  const volumes = {
+    size: '20Gi',
+    voterTemplate: '20Gi',
+    observerTemplate: '10Gi',
+    claims: memberClaims('20Gi', '20Gi'),
+  };
+  const recreate = decide(volumesSnapshot(volumes));
+  t.like(recreate.step, {
+    kind: 'growVolumes',
+    step: { kind: 'recreateStatefulSet', statefulSet: 'example-observer' },
+  });
+  t.deepEqual(recreate.changes, []);
+
+  const deleting = decide(volumesSnapshot({ ...volumes, observers: 'deleting' }));
+  t.not(deleting.step.kind, 'growVolumes', 'no storage step while the observer StatefulSet is being deleted');
+  t.deepEqual(deleting.changes, [], 'nor is it updated');
+
+  const gone = decide(volumesSnapshot({ ...volumes, observers: 'gone' }));
+  t.not(gone.step.kind, 'growVolumes', 'no storage step until the observer StatefulSet is back');
+  t.like(gone.changes, [{ kind: 'create', object: { metadata: { name: 'example-observer' } } }]);
+  const created = gone.desired.observerStatefulSet?.spec;
+  t.is(created?.replicas, 1, 'it comes back covering the committed observer');
+  t.is(created?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage, '20Gi');
+  t.is(gone.desired.statefulSet.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage, '20Gi');
+});
+
+test('decide: both StatefulSets recreated; the step waits for the observer volume, then is done', (t) => {
+  const waiting = decide(volumesSnapshot(grownBut('data-example-observer-0', ['20Gi', '10Gi'])));
+  t.like(waiting.step, { kind: 'growVolumes', step: { kind: 'waitForVolumes' } });
+  t.regex(
+    waiting.step.kind === 'growVolumes' && 'reason' in waiting.step.step ? waiting.step.step.reason.message : '',
+    /grow data-example-observer-0 \(10Gi\) to 20Gi/,
+  );
+  const done = decide(volumesSnapshot(grownBut('data-example-observer-0', ['20Gi', '20Gi'])));
+  t.like(done.step, { kind: 'growVolumes', step: { kind: 'done' } });
+  t.deepEqual(done.changes, []);
+});
+
+test('decide: an observer whose volume waits for a remount is restarted, observers first', (t) => {
+  const decision = decide(
+    volumesSnapshot({
+      ...grownBut('data-example-observer-0', ['20Gi', '10Gi']),
+      pendingSince: { 'data-example-observer-0': new Date(now.getTime() + 1_000) },
+    }),
+  );
+  t.deepEqual(decision.remount, ['example-observer-0']);
+  t.like(decision.step, { kind: 'roll', step: { kind: 'restart', pod: 'example-observer-0' } });
+});

@@ -6,6 +6,7 @@
  *
  *   node --import=tsx bench/footprint.ts --out footprint.json [--sizes 1,100,1000]
  *     [--sample-seconds 180] [--replicas 3] [--batch 50] [--skip-build]
+ *     [--soak-minutes 60 --soak-at 100 --soak-bucket-minutes 10]
  *
  * What runs: the test control plane (etcd, kube-apiserver, kube-controller-manager,
  * kube-scheduler) without the process kubelet, so there is no node and every member pod stays
@@ -26,6 +27,12 @@
  * Memory is VmRSS/VmHWM from /proc/<pid>/status, CPU utime+stime from /proc/<pid>/stat, sampled
  * every `--interval-seconds` through each window. Ratios are against figures of this same run:
  * the operator's RSS with 1 cluster, and a bare `node -e` process (the floor).
+ *
+ * Soak (`--soak-minutes`): after the window at `--soak-at` clusters (default the last size),
+ * the settled operator is sampled for that long more, as consecutive windows of
+ * `--soak-bucket-minutes` each, so drift shows as the first bucket against the last. Nothing is
+ * created during a soak; the line "soak started" marks the moment (after it, until the next
+ * size's creates, the run only samples).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -252,7 +259,7 @@ interface Window {
   clusters: number;
   seconds: number;
   settled: boolean;
-  rssMiB: { first: number; last: number; max: number };
+  rssMiB: { first: number; last: number; min: number; max: number };
   hwmMiB: number;
   /** CPU seconds per wall second over the window (1 = one core busy). */
   cpuCores: number;
@@ -298,6 +305,7 @@ async function measureWindow(
     rssMiB: {
       first: mib(first.rssKiB),
       last: mib(last.rssKiB),
+      min: mib(Math.min(...samples.map((s) => s.rssKiB))),
       max: mib(Math.max(...samples.map((s) => s.rssKiB))),
     },
     hwmMiB: mib(last.hwmKiB),
@@ -309,6 +317,39 @@ async function measureWindow(
     reappliesInWindow: reapplied.length,
     samples,
   };
+}
+
+interface Soak {
+  clusters: number;
+  buckets: Window[];
+}
+
+/** Consecutive windows of `bucketMs` over `durationMs`, each logged as it ends. */
+async function soak(
+  operator: Operator,
+  auditLog: string,
+  clusters: number,
+  settled: boolean,
+  durationMs: number,
+  bucketMs: number,
+  intervalMs: number,
+): Promise<Window[]> {
+  const buckets: Window[] = [];
+  for (let elapsed = 0; elapsed < durationMs; elapsed += bucketMs) {
+    const bucket = await measureWindow(
+      operator,
+      auditLog,
+      clusters,
+      settled,
+      Math.min(bucketMs, durationMs - elapsed),
+      intervalMs,
+    );
+    log(
+      `soak ${clusters} +${Math.round(Math.min(elapsed + bucketMs, durationMs) / 60_000)} min: ${JSON.stringify({ ...bucket, samples: undefined })}`,
+    );
+    buckets.push(bucket);
+  }
+  return buckets;
 }
 
 /** RSS of a bare Node process of the same binary: what any Node program costs. */
@@ -374,6 +415,9 @@ async function main(): Promise<void> {
       replicas: { type: 'string', default: '3' },
       batch: { type: 'string', default: '50' },
       'skip-build': { type: 'boolean', default: false },
+      'soak-minutes': { type: 'string', default: '0' },
+      'soak-at': { type: 'string' },
+      'soak-bucket-minutes': { type: 'string', default: '10' },
     },
   });
   if (values.out === undefined) throw new Error('--out <file.json> is required');
@@ -385,6 +429,11 @@ async function main(): Promise<void> {
   const intervalMs = Number(values['interval-seconds']) * 1000;
   const replicas = Number(values.replicas);
   const batch = Number(values.batch);
+  const soakMs = Number(values['soak-minutes']) * 60_000;
+  const soakAt = Number(values['soak-at'] ?? sizes.at(-1));
+  const soakBucketMs = Number(values['soak-bucket-minutes']) * 60_000;
+  if (soakMs > 0 && !sizes.includes(soakAt)) throw new Error(`--soak-at must be one of --sizes, got ${soakAt}`);
+  if (!(soakBucketMs > 0)) throw new Error('--soak-bucket-minutes must be positive');
 
   if (!values['skip-build']) {
     log('building dist/ (npm run build)');
@@ -414,6 +463,7 @@ async function main(): Promise<void> {
     log(`operator running, pid ${operator.process.pid}, RSS with no cluster ${mib(idle.rssKiB)} MiB`);
 
     const windows: Window[] = [];
+    const soaks: Soak[] = [];
     const observeSeconds: Record<number, number> = {};
     let created = 0;
     for (const size of sizes) {
@@ -428,6 +478,11 @@ async function main(): Promise<void> {
       const window = await measureWindow(operator, auditLog, size, settled, sampleMs, intervalMs);
       log(`${size}: ${JSON.stringify({ ...window, samples: window.samples.length })}`);
       windows.push(window);
+      if (size === soakAt && soakMs > 0) {
+        log(`soak started: ${size} clusters, ${soakMs / 60_000} min in buckets of ${soakBucketMs / 60_000} min`);
+        const buckets = await soak(operator, auditLog, size, settled, soakMs, soakBucketMs, intervalMs);
+        soaks.push({ clusters: size, buckets });
+      }
     }
 
     await operator.process.stop();
@@ -459,6 +514,7 @@ async function main(): Promise<void> {
       idleRssMiB: mib(idle.rssKiB),
       observeSeconds,
       windows,
+      soaks,
       coldStart,
     };
     await writeFile(values.out, `${JSON.stringify(result, null, 2)}\n`);
@@ -475,6 +531,7 @@ function summary(result: {
   idleRssMiB: number;
   observeSeconds: Record<number, number>;
   windows: Window[];
+  soaks: Soak[];
   coldStart: ColdStart;
 }): string {
   const base = result.windows[0]?.rssMiB.max ?? Number.NaN;
@@ -488,6 +545,7 @@ function summary(result: {
       (w) =>
         `| ${w.clusters} | ${result.observeSeconds[w.clusters]} s | ${w.seconds} s | ${w.settled ? 'yes' : 'no'} | ${w.rssMiB.first} / ${w.rssMiB.last} / ${w.rssMiB.max} | ${ratio(w.rssMiB.max, base)} | ${ratio(w.rssMiB.max, result.floorMiB)} | ${w.hwmMiB} | ${w.heapUsedMiB.first} / ${w.heapUsedMiB.last} | ${w.cpuCores} | ${w.reconcilesPerMinute} | ${w.apiWritesPerMinute} | ${w.reappliesInWindow} |`,
     ),
+    ...result.soaks.flatMap((soak) => soakSummary(soak)),
     '',
     `Cold start with ${result.coldStart.clusters} clusters (statuses cleared while stopped): caches synced after ${result.coldStart.startedSeconds} s, all observed after ${result.coldStart.observedSeconds} s, ${result.coldStart.apiWrites} API writes, RSS then ${result.coldStart.rssAtObservedMiB} MiB (VmHWM ${result.coldStart.hwmAtObservedMiB}).`,
   ];
@@ -495,3 +553,27 @@ function summary(result: {
 }
 
 await main();
+
+/** One row a bucket, then the drift: the last bucket against the first. */
+function soakSummary({ clusters, buckets }: Soak): string[] {
+  const first = buckets[0];
+  const last = buckets.at(-1);
+  if (first === undefined || last === undefined) return [];
+  let minutes = 0;
+  const rows = buckets.map((bucket) => {
+    const from = minutes;
+    minutes += bucket.seconds / 60;
+    return `| ${Math.round(from)}-${Math.round(minutes)} | ${bucket.rssMiB.min} / ${bucket.rssMiB.max} | ${bucket.heapUsedMiB.first} / ${bucket.heapUsedMiB.last} | ${bucket.cpuCores} | ${bucket.reconcilesPerMinute} | ${bucket.apiWritesPerMinute} | ${bucket.reappliesInWindow} |`;
+  });
+  const drift = (to: number, from: number) => `${to >= from ? '+' : ''}${Math.round((to - from) * 10) / 10}`;
+  return [
+    '',
+    `Soak at ${clusters} clusters, ${Math.round(minutes)} min after settling:`,
+    '',
+    '| minutes | RSS min / max (MiB) | heap used first / last (MiB) | CPU (cores) | reconciles/min | API writes/min | "updated" lines |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    `Drift, last bucket against the first: RSS max ${drift(last.rssMiB.max, first.rssMiB.max)} MiB, RSS min ${drift(last.rssMiB.min, first.rssMiB.min)} MiB, heap used at the end ${drift(last.heapUsedMiB.last, first.heapUsedMiB.last)} MiB.`,
+  ];
+}

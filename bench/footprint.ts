@@ -436,8 +436,8 @@ async function main(): Promise<void> {
   if (!(soakBucketMs > 0)) throw new Error('--soak-bucket-minutes must be positive');
 
   if (!values['skip-build']) {
-    log('building dist/ (npm run build)');
-    await run(repoPath('node_modules/.bin/tsc'), ['-p', repoPath('tsconfig.build.json')]);
+    log('building dist/ (scripts/build.sh, as npm run build)');
+    await run('sh', [repoPath('scripts/build.sh')]);
   }
   const workDir = await createTemporaryWorkDir('zkop-footprint-');
   const auditLog = join(workDir.path, 'audit.log');

@@ -7,6 +7,7 @@
  *   node --import=tsx bench/footprint.ts --out footprint.json [--sizes 1,100,1000]
  *     [--sample-seconds 180] [--replicas 3] [--batch 50] [--skip-build]
  *     [--soak-minutes 60 --soak-at 100 --soak-bucket-minutes 10]
+ *     [--node-flags '--max-semi-space-size=2'] [--operator-env NAME=VALUE ...]
  *
  * What runs: the test control plane (etcd, kube-apiserver, kube-controller-manager,
  * kube-scheduler) without the process kubelet, so there is no node and every member pod stays
@@ -166,13 +167,30 @@ interface Operator {
   metricsUrl: string;
 }
 
-async function startOperator(workDir: string, kubeconfig: string, generation: number): Promise<Operator> {
+/** How the operator's Node runs: flags before the script, and extra environment (e.g. MALLOC_ARENA_MAX). */
+interface OperatorRuntime {
+  nodeFlags: string[];
+  env: Record<string, string>;
+}
+
+async function startOperator(
+  workDir: string,
+  kubeconfig: string,
+  generation: number,
+  runtime: OperatorRuntime,
+): Promise<Operator> {
   const logPath = join(workDir, `operator-${generation}.log`);
   const process_ = await startProcess({
     name: `operator ${generation}`,
     command: repoPath('node_modules/.bin/node'),
-    args: [repoPath('dist/main.js'), `--namespaces=${NAMESPACE}`, '--probe-address=127.0.0.1:0', '--log-format=json'],
-    env: { ...process.env, KUBECONFIG: kubeconfig, NODE_ENV: 'production' },
+    args: [
+      ...runtime.nodeFlags,
+      repoPath('dist/main.js'),
+      `--namespaces=${NAMESPACE}`,
+      '--probe-address=127.0.0.1:0',
+      '--log-format=json',
+    ],
+    env: { ...process.env, ...runtime.env, KUBECONFIG: kubeconfig, NODE_ENV: 'production' },
     logPath,
   });
   const probeAddress = await pollUntil(
@@ -418,6 +436,8 @@ async function main(): Promise<void> {
       'soak-minutes': { type: 'string', default: '0' },
       'soak-at': { type: 'string' },
       'soak-bucket-minutes': { type: 'string', default: '10' },
+      'node-flags': { type: 'string', default: '' },
+      'operator-env': { type: 'string', multiple: true, default: [] },
     },
   });
   if (values.out === undefined) throw new Error('--out <file.json> is required');
@@ -434,6 +454,16 @@ async function main(): Promise<void> {
   const soakBucketMs = Number(values['soak-bucket-minutes']) * 60_000;
   if (soakMs > 0 && !sizes.includes(soakAt)) throw new Error(`--soak-at must be one of --sizes, got ${soakAt}`);
   if (!(soakBucketMs > 0)) throw new Error('--soak-bucket-minutes must be positive');
+  const runtime: OperatorRuntime = {
+    nodeFlags: values['node-flags'].split(/\s+/).filter(Boolean),
+    env: Object.fromEntries(
+      values['operator-env'].map((entry) => {
+        const at = entry.indexOf('=');
+        if (at <= 0) throw new Error(`--operator-env takes NAME=VALUE, got ${entry}`);
+        return [entry.slice(0, at), entry.slice(at + 1)];
+      }),
+    ),
+  };
 
   if (!values['skip-build']) {
     log('building dist/ (scripts/build.sh, as npm run build)');
@@ -458,7 +488,7 @@ async function main(): Promise<void> {
   try {
     const kubeconfig = await operatorKubeconfig(plane);
     await plane.kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
-    operator = await startOperator(workDir.path, kubeconfig, 1);
+    operator = await startOperator(workDir.path, kubeconfig, 1, runtime);
     const idle = await sampleProcess(operator.process.pid);
     log(`operator running, pid ${operator.process.pid}, RSS with no cluster ${mib(idle.rssKiB)} MiB`);
 
@@ -494,7 +524,7 @@ async function main(): Promise<void> {
     );
     const writesBefore = (await operatorWrites(auditLog)).length;
     const spawnedMs = Date.now();
-    operator = await startOperator(workDir.path, kubeconfig, 2);
+    operator = await startOperator(workDir.path, kubeconfig, 2, runtime);
     const startedSeconds = seconds(Date.now() - spawnedMs);
     await waitUntilObserved(plane, created, operator);
     const observedSample = await sampleProcess(operator.process.pid);
@@ -510,6 +540,7 @@ async function main(): Promise<void> {
 
     const result = {
       machine: { cpus: (await run('nproc')).stdout.trim(), node: process.version, replicas },
+      runtime,
       floorMiB,
       idleRssMiB: mib(idle.rssKiB),
       observeSeconds,
@@ -527,6 +558,7 @@ async function main(): Promise<void> {
 }
 
 function summary(result: {
+  runtime: OperatorRuntime;
   floorMiB: number;
   idleRssMiB: number;
   observeSeconds: Record<number, number>;
@@ -536,7 +568,10 @@ function summary(result: {
 }): string {
   const base = result.windows[0]?.rssMiB.max ?? Number.NaN;
   const ratio = (value: number, of: number) => (value / of).toFixed(2);
+  const env = Object.entries(result.runtime.env).map(([name, value]) => `${name}=${value} `);
   const lines = [
+    `Operator: \`${env.join('')}node ${[...result.runtime.nodeFlags, 'dist/main.js'].join(' ')}\`.`,
+    '',
     `Bare \`node -e\` RSS (floor): ${result.floorMiB} MiB; operator with no cluster: ${result.idleRssMiB} MiB (${ratio(result.idleRssMiB, result.floorMiB)} × floor).`,
     '',
     '| clusters | create → all observed | window | settled | RSS first / last / max (MiB) | max RSS ÷ 1-cluster max | max RSS ÷ floor | VmHWM | heap used first / last | CPU (cores) | reconciles/min | API writes/min | "updated" lines |',

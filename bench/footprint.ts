@@ -208,12 +208,14 @@ async function startOperator(
 /** A few figures from the operator's own /metrics: reconciles finished, heap in use, queue depth. */
 async function operatorMetrics(
   operator: Operator,
-): Promise<{ reconciles: number; heapUsedMiB: number; queueDepth: number }> {
+): Promise<{ reconciles: number; heapUsedMiB: number; heapTotalMiB: number; newSpaceMiB: number; queueDepth: number }> {
   const text = await (await fetch(operator.metricsUrl)).text();
   const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((total, match) => total + Number(match[1]), 0);
   return {
     reconciles: sum(/^controller_runtime_reconcile_total\{[^}]*\} (\S+)/gm),
     heapUsedMiB: Math.round(sum(/^nodejs_heap_size_used_bytes (\S+)/gm) / 104857.6) / 10,
+    heapTotalMiB: Math.round(sum(/^nodejs_heap_size_total_bytes (\S+)/gm) / 104857.6) / 10,
+    newSpaceMiB: Math.round(sum(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\S+)/gm) / 104857.6) / 10,
     queueDepth: sum(/^workqueue_depth\{[^}]*\} (\S+)/gm),
   };
 }
@@ -282,6 +284,9 @@ interface Window {
   /** CPU seconds per wall second over the window (1 = one core busy). */
   cpuCores: number;
   heapUsedMiB: { first: number; last: number };
+  /** V8's committed heap, and of it the young generation (new space), which grows under allocation. */
+  heapTotalMiB: { first: number; last: number };
+  newSpaceMiB: { first: number; last: number };
   reconcilesPerMinute: number;
   apiWritesPerMinute: number;
   apiWritesByResource: Record<string, number>;
@@ -329,6 +334,8 @@ async function measureWindow(
     hwmMiB: mib(last.hwmKiB),
     cpuCores: Math.round(((last.cpuTicks - first.cpuTicks) / CLOCK_TICKS_PER_SECOND / (wallMs / 1000)) * 1000) / 1000,
     heapUsedMiB: { first: startMetrics.heapUsedMiB, last: endMetrics.heapUsedMiB },
+    heapTotalMiB: { first: startMetrics.heapTotalMiB, last: endMetrics.heapTotalMiB },
+    newSpaceMiB: { first: startMetrics.newSpaceMiB, last: endMetrics.newSpaceMiB },
     reconcilesPerMinute: Math.round((endMetrics.reconciles - startMetrics.reconciles) / minutes),
     apiWritesPerMinute: Math.round((writes.length / minutes) * 10) / 10,
     apiWritesByResource: byResource,
@@ -574,11 +581,11 @@ function summary(result: {
     '',
     `Bare \`node -e\` RSS (floor): ${result.floorMiB} MiB; operator with no cluster: ${result.idleRssMiB} MiB (${ratio(result.idleRssMiB, result.floorMiB)} × floor).`,
     '',
-    '| clusters | create → all observed | window | settled | RSS first / last / max (MiB) | max RSS ÷ 1-cluster max | max RSS ÷ floor | VmHWM | heap used first / last | CPU (cores) | reconciles/min | API writes/min | "updated" lines |',
-    '|---:|---:|---:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| clusters | create → all observed | window | settled | RSS first / last / max (MiB) | max RSS ÷ 1-cluster max | max RSS ÷ floor | VmHWM | heap used first / last | heap total (new space) first / last | CPU (cores) | reconciles/min | API writes/min | "updated" lines |',
+    '|---:|---:|---:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...result.windows.map(
       (w) =>
-        `| ${w.clusters} | ${result.observeSeconds[w.clusters]} s | ${w.seconds} s | ${w.settled ? 'yes' : 'no'} | ${w.rssMiB.first} / ${w.rssMiB.last} / ${w.rssMiB.max} | ${ratio(w.rssMiB.max, base)} | ${ratio(w.rssMiB.max, result.floorMiB)} | ${w.hwmMiB} | ${w.heapUsedMiB.first} / ${w.heapUsedMiB.last} | ${w.cpuCores} | ${w.reconcilesPerMinute} | ${w.apiWritesPerMinute} | ${w.reappliesInWindow} |`,
+        `| ${w.clusters} | ${result.observeSeconds[w.clusters]} s | ${w.seconds} s | ${w.settled ? 'yes' : 'no'} | ${w.rssMiB.first} / ${w.rssMiB.last} / ${w.rssMiB.max} | ${ratio(w.rssMiB.max, base)} | ${ratio(w.rssMiB.max, result.floorMiB)} | ${w.hwmMiB} | ${w.heapUsedMiB.first} / ${w.heapUsedMiB.last} | ${w.heapTotalMiB.first} (${w.newSpaceMiB.first}) / ${w.heapTotalMiB.last} (${w.newSpaceMiB.last}) | ${w.cpuCores} | ${w.reconcilesPerMinute} | ${w.apiWritesPerMinute} | ${w.reappliesInWindow} |`,
     ),
     ...result.soaks.flatMap((soak) => soakSummary(soak)),
     '',

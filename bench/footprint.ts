@@ -12,7 +12,8 @@
  * What runs: the test control plane (etcd, kube-apiserver, kube-controller-manager,
  * kube-scheduler) without the process kubelet, so there is no node and every member pod stays
  * Pending (the clusters also carry a node selector no node has); the operator is `node
- * dist/main.js` from `npm run build`, under the chart's RBAC as its own user, watching one
+ * <the image's flags> dist/main.js` from `npm run build` (the Dockerfile's ENTRYPOINT flags, unless
+ * `--node-flags` says otherwise), under the chart's RBAC as its own user, watching one
  * namespace, without leader election (so it writes no Lease).
  *
  * Definitions:
@@ -86,6 +87,16 @@ const group = { group: API_GROUP, version: API_VERSION, plural: PLURAL };
 const log = (line: string) => process.stderr.write(`footprint: ${line}\n`);
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 const mib = (kib: number) => Math.round(kib / 102.4) / 10;
+
+/** The Node flags the image runs the operator with: its ENTRYPOINT, between `node` and the script. */
+function imageNodeFlags(): string[] {
+  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(repoPath('Dockerfile'), 'utf8'))?.[1];
+  const argv = JSON.parse(entrypoint ?? 'null') as string[] | null;
+  if (argv?.[0] !== 'node' || !argv.at(-1)?.endsWith('dist/main.js')) {
+    throw new Error(`the Dockerfile's ENTRYPOINT is not ["node", ...flags, ".../dist/main.js"]: ${entrypoint}`);
+  }
+  return argv.slice(1, -1);
+}
 
 interface ProcessSample {
   atMs: number;
@@ -443,7 +454,7 @@ async function main(): Promise<void> {
       'soak-minutes': { type: 'string', default: '0' },
       'soak-at': { type: 'string' },
       'soak-bucket-minutes': { type: 'string', default: '10' },
-      'node-flags': { type: 'string', default: '' },
+      'node-flags': { type: 'string' },
       'operator-env': { type: 'string', multiple: true, default: [] },
     },
   });
@@ -462,7 +473,7 @@ async function main(): Promise<void> {
   if (soakMs > 0 && !sizes.includes(soakAt)) throw new Error(`--soak-at must be one of --sizes, got ${soakAt}`);
   if (!(soakBucketMs > 0)) throw new Error('--soak-bucket-minutes must be positive');
   const runtime: OperatorRuntime = {
-    nodeFlags: values['node-flags'].split(/\s+/).filter(Boolean),
+    nodeFlags: values['node-flags']?.split(/\s+/).filter(Boolean) ?? imageNodeFlags(),
     env: Object.fromEntries(
       values['operator-env'].map((entry) => {
         const at = entry.indexOf('=');

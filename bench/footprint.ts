@@ -70,7 +70,7 @@ const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecolle
 /** Room for a thousand client Services' ClusterIPs; nothing dials them (there is no kube-proxy). */
 const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/16';
 const SETTLE_QUIET_MS = 20_000;
-const SETTLE_TIMEOUT_MS = 180_000;
+const SETTLE_TIMEOUT_MS = 600_000;
 const OBSERVE_TIMEOUT_MS = 900_000;
 
 /** Metadata of every request the operator's user makes, nothing else. */

@@ -35,8 +35,12 @@ COPY --from=build /src/dist ./dist
 # The base image's `node` user, by number so that runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 8081
-# A young generation of at most 2 × 4 MiB. Left to itself, V8 sizes it from the memory it
-# sees: up to 2 × 64 MiB on a large node (measured: 128 MiB of RSS right after 100 clusters
-# were created, 18 MiB of it in use), far less under a small container limit. Set here, the
-# image behaves the same wherever it runs, and bench/footprint.ts runs these same flags.
-ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/main.js"]
+# V8's heap, sized for a process that is idle most of the time (bench/footprint.ts runs these
+# same flags; docs/benchmarks.md, "Footprint and scale", has the figures):
+# - a young generation of at most 2 × 4 MiB. Left to itself, V8 sizes it from the memory it
+#   sees: up to 2 × 64 MiB on a large node (128 MiB of RSS right after 100 clusters were
+#   created, 18 MiB of it in use), far less under a small container limit;
+# - memory saver mode: without it, heap pages freed by a GC stay resident (a settled operator
+#   with 35 MiB of heap kept 70 MiB of pages); with it V8 collects sooner and gives them back,
+#   for some CPU during bursts.
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--memory-saver-mode", "/app/dist/main.js"]

@@ -55,6 +55,7 @@ import { load } from 'js-yaml';
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, KIND, PLURAL } from '../src/api/constants.js';
 import type { ZooKeeperCluster } from '../src/api/types.js';
 import { type ControlPlane, startControlPlane } from '../test/harness/controlplane.js';
+import { imageNodeFlags } from '../test/harness/image.js';
 import { pollUntil } from '../test/harness/poll.js';
 import { type HarnessProcess, startProcess } from '../test/harness/processes.js';
 import { repoPath } from '../test/harness/repo.js';
@@ -87,16 +88,6 @@ const group = { group: API_GROUP, version: API_VERSION, plural: PLURAL };
 const log = (line: string) => process.stderr.write(`footprint: ${line}\n`);
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 const mib = (kib: number) => Math.round(kib / 102.4) / 10;
-
-/** The Node flags the image runs the operator with: its ENTRYPOINT, between `node` and the script. */
-function imageNodeFlags(): string[] {
-  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(repoPath('Dockerfile'), 'utf8'))?.[1];
-  const argv = JSON.parse(entrypoint ?? 'null') as string[] | null;
-  if (argv?.[0] !== 'node' || !argv.at(-1)?.endsWith('dist/main.js')) {
-    throw new Error(`the Dockerfile's ENTRYPOINT is not ["node", ...flags, ".../dist/main.js"]: ${entrypoint}`);
-  }
-  return argv.slice(1, -1);
-}
 
 interface ProcessSample {
   atMs: number;

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
+import { imageNodeFlags } from '../../harness/image.js';
 import { repoPath } from '../../harness/repo.js';
 
 const run = promisify(execFile);
@@ -73,6 +74,9 @@ test('a production install of the packed package answers --help and --version un
   t.regex(help, /--leader-elect/);
   const { stdout: printedVersion } = await run(NODE, [installed.main, '--version']);
   t.is(printedVersion.trim(), version);
+  // The image's Node flags (V8 heap settings): Node refuses a flag it does not know.
+  const { stdout: underImageFlags } = await run(NODE, [...imageNodeFlags(), installed.main, '--version']);
+  t.is(underImageFlags.trim(), version);
 
   // Production dependencies only: no devDependency anywhere in the tree, hoisted or nested.
   const tree = readdirSync(join(installed.root, 'node_modules'), { recursive: true, encoding: 'utf8' });

@@ -122,12 +122,18 @@ interface AuditEntry {
   responseStatus?: { code?: number };
 }
 
+/**
+ * The lines of a log another process is still writing: only those ended by a newline (the last
+ * one may be half written; the 1,000-cluster run once read half an audit event).
+ */
+function completeLines(text: string): string[] {
+  return text.split('\n').slice(0, -1).filter(Boolean);
+}
+
 /** The operator's write requests in the audit log, as `[time ms, resource, code]`. */
 async function operatorWrites(auditLog: string): Promise<{ atMs: number; resource: string; code: number }[]> {
   const text = await readFile(auditLog, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter(Boolean)
+  return completeLines(text)
     .map((line) => JSON.parse(line) as AuditEntry)
     .filter((entry) => entry.user.username === OPERATOR_USER && WRITE_VERBS.has(entry.verb))
     .map((entry) => ({
@@ -140,8 +146,7 @@ async function operatorWrites(auditLog: string): Promise<{ atMs: number; resourc
 /** The operator's "updated <Kind> <name>" log lines (a re-apply of a child), as times. */
 async function reapplies(logPath: string): Promise<number[]> {
   const text = await readFile(logPath, 'utf8');
-  return text
-    .split('\n')
+  return completeLines(text)
     .filter((line) => line.includes('"message":"updated '))
     .map((line) => Date.parse((JSON.parse(line) as { timestamp: string }).timestamp));
 }
@@ -199,7 +204,9 @@ async function startOperator(
     'the operator to log "operator started"',
     async () => {
       if (process_.hasExited) throw await process_.failure('exited');
-      const started = (await readFile(logPath, 'utf8')).split('\n').find((line) => line.includes('"operator started"'));
+      const started = completeLines(await readFile(logPath, 'utf8')).find((line) =>
+        line.includes('"operator started"'),
+      );
       return started === undefined ? undefined : (JSON.parse(started) as { probeAddress: string }).probeAddress;
     },
     { timeoutMs: 180_000, intervalMs: 200 },

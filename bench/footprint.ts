@@ -436,6 +436,8 @@ interface ColdStart {
   observedSeconds: number;
   rssAtObservedMiB: number;
   hwmAtObservedMiB: number;
+  /** CPU the new process used from its spawn until all were observed (utime+stime). */
+  cpuSeconds: number;
   apiWrites: number;
 }
 
@@ -550,6 +552,7 @@ async function main(): Promise<void> {
       observedSeconds: seconds(observedSample.atMs - spawnedMs),
       rssAtObservedMiB: mib(observedSample.rssKiB),
       hwmAtObservedMiB: mib(observedSample.hwmKiB),
+      cpuSeconds: Math.round((observedSample.cpuTicks / CLOCK_TICKS_PER_SECOND) * 10) / 10,
       apiWrites: (await operatorWrites(auditLog)).length - writesBefore,
     };
     log(`cold start: ${JSON.stringify(coldStart)}`);
@@ -598,7 +601,7 @@ function summary(result: {
     ),
     ...result.soaks.flatMap((soak) => soakSummary(soak)),
     '',
-    `Cold start with ${result.coldStart.clusters} clusters (statuses cleared while stopped): caches synced after ${result.coldStart.startedSeconds} s, all observed after ${result.coldStart.observedSeconds} s, ${result.coldStart.apiWrites} API writes, RSS then ${result.coldStart.rssAtObservedMiB} MiB (VmHWM ${result.coldStart.hwmAtObservedMiB}).`,
+    `Cold start with ${result.coldStart.clusters} clusters (statuses cleared while stopped): caches synced after ${result.coldStart.startedSeconds} s, all observed after ${result.coldStart.observedSeconds} s (${result.coldStart.cpuSeconds} CPU seconds), ${result.coldStart.apiWrites} API writes, RSS then ${result.coldStart.rssAtObservedMiB} MiB (VmHWM ${result.coldStart.hwmAtObservedMiB}).`,
   ];
   return lines.join('\n');
 }

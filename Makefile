@@ -20,7 +20,7 @@ node_modules/.installed: package.json package-lock.json
 deps: node_modules/.installed ## Install the Node toolchain and packages
 
 .PHONY: build
-build: deps ## Compile TypeScript to dist/
+build: deps ## Type-check src/ and bundle the operator into dist/main.js
 	npm run build
 
 .PHONY: typecheck

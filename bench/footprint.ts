@@ -6,11 +6,14 @@
  *
  *   node --import=tsx bench/footprint.ts --out footprint.json [--sizes 1,100,1000]
  *     [--sample-seconds 180] [--replicas 3] [--batch 50] [--skip-build]
+ *     [--soak-minutes 60 --soak-at 100 --soak-bucket-minutes 10]
+ *     [--node-flags '--max-semi-space-size=2'] [--operator-env NAME=VALUE ...]
  *
  * What runs: the test control plane (etcd, kube-apiserver, kube-controller-manager,
  * kube-scheduler) without the process kubelet, so there is no node and every member pod stays
  * Pending (the clusters also carry a node selector no node has); the operator is `node
- * dist/main.js` from `npm run build`, under the chart's RBAC as its own user, watching one
+ * <the image's flags> dist/main.js` from `npm run build` (the Dockerfile's ENTRYPOINT flags, unless
+ * `--node-flags` says otherwise), under the chart's RBAC as its own user, watching one
  * namespace, without leader election (so it writes no Lease).
  *
  * Definitions:
@@ -26,6 +29,12 @@
  * Memory is VmRSS/VmHWM from /proc/<pid>/status, CPU utime+stime from /proc/<pid>/stat, sampled
  * every `--interval-seconds` through each window. Ratios are against figures of this same run:
  * the operator's RSS with 1 cluster, and a bare `node -e` process (the floor).
+ *
+ * Soak (`--soak-minutes`): after the window at `--soak-at` clusters (default the last size),
+ * the settled operator is sampled for that long more, as consecutive windows of
+ * `--soak-bucket-minutes` each, so drift shows as the first bucket against the last. Nothing is
+ * created during a soak; the line "soak started" marks the moment (after it, until the next
+ * size's creates, the run only samples).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -46,6 +55,7 @@ import { load } from 'js-yaml';
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, KIND, PLURAL } from '../src/api/constants.js';
 import type { ZooKeeperCluster } from '../src/api/types.js';
 import { type ControlPlane, startControlPlane } from '../test/harness/controlplane.js';
+import { imageNodeFlags } from '../test/harness/image.js';
 import { pollUntil } from '../test/harness/poll.js';
 import { type HarnessProcess, startProcess } from '../test/harness/processes.js';
 import { repoPath } from '../test/harness/repo.js';
@@ -61,7 +71,7 @@ const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecolle
 /** Room for a thousand client Services' ClusterIPs; nothing dials them (there is no kube-proxy). */
 const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/16';
 const SETTLE_QUIET_MS = 20_000;
-const SETTLE_TIMEOUT_MS = 180_000;
+const SETTLE_TIMEOUT_MS = 600_000;
 const OBSERVE_TIMEOUT_MS = 900_000;
 
 /** Metadata of every request the operator's user makes, nothing else. */
@@ -112,12 +122,18 @@ interface AuditEntry {
   responseStatus?: { code?: number };
 }
 
+/**
+ * The lines of a log another process is still writing: only those ended by a newline (the last
+ * one may be half written; the 1,000-cluster run once read half an audit event).
+ */
+function completeLines(text: string): string[] {
+  return text.split('\n').slice(0, -1).filter(Boolean);
+}
+
 /** The operator's write requests in the audit log, as `[time ms, resource, code]`. */
 async function operatorWrites(auditLog: string): Promise<{ atMs: number; resource: string; code: number }[]> {
   const text = await readFile(auditLog, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter(Boolean)
+  return completeLines(text)
     .map((line) => JSON.parse(line) as AuditEntry)
     .filter((entry) => entry.user.username === OPERATOR_USER && WRITE_VERBS.has(entry.verb))
     .map((entry) => ({
@@ -130,8 +146,7 @@ async function operatorWrites(auditLog: string): Promise<{ atMs: number; resourc
 /** The operator's "updated <Kind> <name>" log lines (a re-apply of a child), as times. */
 async function reapplies(logPath: string): Promise<number[]> {
   const text = await readFile(logPath, 'utf8');
-  return text
-    .split('\n')
+  return completeLines(text)
     .filter((line) => line.includes('"message":"updated '))
     .map((line) => Date.parse((JSON.parse(line) as { timestamp: string }).timestamp));
 }
@@ -159,20 +174,39 @@ interface Operator {
   metricsUrl: string;
 }
 
-async function startOperator(workDir: string, kubeconfig: string, generation: number): Promise<Operator> {
+/** How the operator's Node runs: flags before the script, and extra environment (e.g. MALLOC_ARENA_MAX). */
+interface OperatorRuntime {
+  nodeFlags: string[];
+  env: Record<string, string>;
+}
+
+async function startOperator(
+  workDir: string,
+  kubeconfig: string,
+  generation: number,
+  runtime: OperatorRuntime,
+): Promise<Operator> {
   const logPath = join(workDir, `operator-${generation}.log`);
   const process_ = await startProcess({
     name: `operator ${generation}`,
     command: repoPath('node_modules/.bin/node'),
-    args: [repoPath('dist/main.js'), `--namespaces=${NAMESPACE}`, '--probe-address=127.0.0.1:0', '--log-format=json'],
-    env: { ...process.env, KUBECONFIG: kubeconfig, NODE_ENV: 'production' },
+    args: [
+      ...runtime.nodeFlags,
+      repoPath('dist/main.js'),
+      `--namespaces=${NAMESPACE}`,
+      '--probe-address=127.0.0.1:0',
+      '--log-format=json',
+    ],
+    env: { ...process.env, ...runtime.env, KUBECONFIG: kubeconfig, NODE_ENV: 'production' },
     logPath,
   });
   const probeAddress = await pollUntil(
     'the operator to log "operator started"',
     async () => {
       if (process_.hasExited) throw await process_.failure('exited');
-      const started = (await readFile(logPath, 'utf8')).split('\n').find((line) => line.includes('"operator started"'));
+      const started = completeLines(await readFile(logPath, 'utf8')).find((line) =>
+        line.includes('"operator started"'),
+      );
       return started === undefined ? undefined : (JSON.parse(started) as { probeAddress: string }).probeAddress;
     },
     { timeoutMs: 180_000, intervalMs: 200 },
@@ -183,12 +217,14 @@ async function startOperator(workDir: string, kubeconfig: string, generation: nu
 /** A few figures from the operator's own /metrics: reconciles finished, heap in use, queue depth. */
 async function operatorMetrics(
   operator: Operator,
-): Promise<{ reconciles: number; heapUsedMiB: number; queueDepth: number }> {
+): Promise<{ reconciles: number; heapUsedMiB: number; heapTotalMiB: number; newSpaceMiB: number; queueDepth: number }> {
   const text = await (await fetch(operator.metricsUrl)).text();
   const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((total, match) => total + Number(match[1]), 0);
   return {
     reconciles: sum(/^controller_runtime_reconcile_total\{[^}]*\} (\S+)/gm),
     heapUsedMiB: Math.round(sum(/^nodejs_heap_size_used_bytes (\S+)/gm) / 104857.6) / 10,
+    heapTotalMiB: Math.round(sum(/^nodejs_heap_size_total_bytes (\S+)/gm) / 104857.6) / 10,
+    newSpaceMiB: Math.round(sum(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\S+)/gm) / 104857.6) / 10,
     queueDepth: sum(/^workqueue_depth\{[^}]*\} (\S+)/gm),
   };
 }
@@ -252,11 +288,14 @@ interface Window {
   clusters: number;
   seconds: number;
   settled: boolean;
-  rssMiB: { first: number; last: number; max: number };
+  rssMiB: { first: number; last: number; min: number; max: number };
   hwmMiB: number;
   /** CPU seconds per wall second over the window (1 = one core busy). */
   cpuCores: number;
   heapUsedMiB: { first: number; last: number };
+  /** V8's committed heap, and of it the young generation (new space), which grows under allocation. */
+  heapTotalMiB: { first: number; last: number };
+  newSpaceMiB: { first: number; last: number };
   reconcilesPerMinute: number;
   apiWritesPerMinute: number;
   apiWritesByResource: Record<string, number>;
@@ -298,17 +337,53 @@ async function measureWindow(
     rssMiB: {
       first: mib(first.rssKiB),
       last: mib(last.rssKiB),
+      min: mib(Math.min(...samples.map((s) => s.rssKiB))),
       max: mib(Math.max(...samples.map((s) => s.rssKiB))),
     },
     hwmMiB: mib(last.hwmKiB),
     cpuCores: Math.round(((last.cpuTicks - first.cpuTicks) / CLOCK_TICKS_PER_SECOND / (wallMs / 1000)) * 1000) / 1000,
     heapUsedMiB: { first: startMetrics.heapUsedMiB, last: endMetrics.heapUsedMiB },
+    heapTotalMiB: { first: startMetrics.heapTotalMiB, last: endMetrics.heapTotalMiB },
+    newSpaceMiB: { first: startMetrics.newSpaceMiB, last: endMetrics.newSpaceMiB },
     reconcilesPerMinute: Math.round((endMetrics.reconciles - startMetrics.reconciles) / minutes),
     apiWritesPerMinute: Math.round((writes.length / minutes) * 10) / 10,
     apiWritesByResource: byResource,
     reappliesInWindow: reapplied.length,
     samples,
   };
+}
+
+interface Soak {
+  clusters: number;
+  buckets: Window[];
+}
+
+/** Consecutive windows of `bucketMs` over `durationMs`, each logged as it ends. */
+async function soak(
+  operator: Operator,
+  auditLog: string,
+  clusters: number,
+  settled: boolean,
+  durationMs: number,
+  bucketMs: number,
+  intervalMs: number,
+): Promise<Window[]> {
+  const buckets: Window[] = [];
+  for (let elapsed = 0; elapsed < durationMs; elapsed += bucketMs) {
+    const bucket = await measureWindow(
+      operator,
+      auditLog,
+      clusters,
+      settled,
+      Math.min(bucketMs, durationMs - elapsed),
+      intervalMs,
+    );
+    log(
+      `soak ${clusters} +${Math.round(Math.min(elapsed + bucketMs, durationMs) / 60_000)} min: ${JSON.stringify({ ...bucket, samples: undefined })}`,
+    );
+    buckets.push(bucket);
+  }
+  return buckets;
 }
 
 /** RSS of a bare Node process of the same binary: what any Node program costs. */
@@ -361,6 +436,8 @@ interface ColdStart {
   observedSeconds: number;
   rssAtObservedMiB: number;
   hwmAtObservedMiB: number;
+  /** CPU the new process used from its spawn until all were observed (utime+stime). */
+  cpuSeconds: number;
   apiWrites: number;
 }
 
@@ -374,6 +451,11 @@ async function main(): Promise<void> {
       replicas: { type: 'string', default: '3' },
       batch: { type: 'string', default: '50' },
       'skip-build': { type: 'boolean', default: false },
+      'soak-minutes': { type: 'string', default: '0' },
+      'soak-at': { type: 'string' },
+      'soak-bucket-minutes': { type: 'string', default: '10' },
+      'node-flags': { type: 'string' },
+      'operator-env': { type: 'string', multiple: true, default: [] },
     },
   });
   if (values.out === undefined) throw new Error('--out <file.json> is required');
@@ -385,10 +467,25 @@ async function main(): Promise<void> {
   const intervalMs = Number(values['interval-seconds']) * 1000;
   const replicas = Number(values.replicas);
   const batch = Number(values.batch);
+  const soakMs = Number(values['soak-minutes']) * 60_000;
+  const soakAt = Number(values['soak-at'] ?? sizes.at(-1));
+  const soakBucketMs = Number(values['soak-bucket-minutes']) * 60_000;
+  if (soakMs > 0 && !sizes.includes(soakAt)) throw new Error(`--soak-at must be one of --sizes, got ${soakAt}`);
+  if (!(soakBucketMs > 0)) throw new Error('--soak-bucket-minutes must be positive');
+  const runtime: OperatorRuntime = {
+    nodeFlags: values['node-flags']?.split(/\s+/).filter(Boolean) ?? imageNodeFlags(),
+    env: Object.fromEntries(
+      values['operator-env'].map((entry) => {
+        const at = entry.indexOf('=');
+        if (at <= 0) throw new Error(`--operator-env takes NAME=VALUE, got ${entry}`);
+        return [entry.slice(0, at), entry.slice(at + 1)];
+      }),
+    ),
+  };
 
   if (!values['skip-build']) {
-    log('building dist/ (npm run build)');
-    await run(repoPath('node_modules/.bin/tsc'), ['-p', repoPath('tsconfig.build.json')]);
+    log('building dist/ (scripts/build.sh, as npm run build)');
+    await run('sh', [repoPath('scripts/build.sh')]);
   }
   const workDir = await createTemporaryWorkDir('zkop-footprint-');
   const auditLog = join(workDir.path, 'audit.log');
@@ -409,11 +506,12 @@ async function main(): Promise<void> {
   try {
     const kubeconfig = await operatorKubeconfig(plane);
     await plane.kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
-    operator = await startOperator(workDir.path, kubeconfig, 1);
+    operator = await startOperator(workDir.path, kubeconfig, 1, runtime);
     const idle = await sampleProcess(operator.process.pid);
     log(`operator running, pid ${operator.process.pid}, RSS with no cluster ${mib(idle.rssKiB)} MiB`);
 
     const windows: Window[] = [];
+    const soaks: Soak[] = [];
     const observeSeconds: Record<number, number> = {};
     let created = 0;
     for (const size of sizes) {
@@ -428,6 +526,11 @@ async function main(): Promise<void> {
       const window = await measureWindow(operator, auditLog, size, settled, sampleMs, intervalMs);
       log(`${size}: ${JSON.stringify({ ...window, samples: window.samples.length })}`);
       windows.push(window);
+      if (size === soakAt && soakMs > 0) {
+        log(`soak started: ${size} clusters, ${soakMs / 60_000} min in buckets of ${soakBucketMs / 60_000} min`);
+        const buckets = await soak(operator, auditLog, size, settled, soakMs, soakBucketMs, intervalMs);
+        soaks.push({ clusters: size, buckets });
+      }
     }
 
     await operator.process.stop();
@@ -439,7 +542,7 @@ async function main(): Promise<void> {
     );
     const writesBefore = (await operatorWrites(auditLog)).length;
     const spawnedMs = Date.now();
-    operator = await startOperator(workDir.path, kubeconfig, 2);
+    operator = await startOperator(workDir.path, kubeconfig, 2, runtime);
     const startedSeconds = seconds(Date.now() - spawnedMs);
     await waitUntilObserved(plane, created, operator);
     const observedSample = await sampleProcess(operator.process.pid);
@@ -449,16 +552,19 @@ async function main(): Promise<void> {
       observedSeconds: seconds(observedSample.atMs - spawnedMs),
       rssAtObservedMiB: mib(observedSample.rssKiB),
       hwmAtObservedMiB: mib(observedSample.hwmKiB),
+      cpuSeconds: Math.round((observedSample.cpuTicks / CLOCK_TICKS_PER_SECOND) * 10) / 10,
       apiWrites: (await operatorWrites(auditLog)).length - writesBefore,
     };
     log(`cold start: ${JSON.stringify(coldStart)}`);
 
     const result = {
       machine: { cpus: (await run('nproc')).stdout.trim(), node: process.version, replicas },
+      runtime,
       floorMiB,
       idleRssMiB: mib(idle.rssKiB),
       observeSeconds,
       windows,
+      soaks,
       coldStart,
     };
     await writeFile(values.out, `${JSON.stringify(result, null, 2)}\n`);
@@ -471,27 +577,57 @@ async function main(): Promise<void> {
 }
 
 function summary(result: {
+  runtime: OperatorRuntime;
   floorMiB: number;
   idleRssMiB: number;
   observeSeconds: Record<number, number>;
   windows: Window[];
+  soaks: Soak[];
   coldStart: ColdStart;
 }): string {
   const base = result.windows[0]?.rssMiB.max ?? Number.NaN;
   const ratio = (value: number, of: number) => (value / of).toFixed(2);
+  const env = Object.entries(result.runtime.env).map(([name, value]) => `${name}=${value} `);
   const lines = [
+    `Operator: \`${env.join('')}node ${[...result.runtime.nodeFlags, 'dist/main.js'].join(' ')}\`.`,
+    '',
     `Bare \`node -e\` RSS (floor): ${result.floorMiB} MiB; operator with no cluster: ${result.idleRssMiB} MiB (${ratio(result.idleRssMiB, result.floorMiB)} × floor).`,
     '',
-    '| clusters | create → all observed | window | settled | RSS first / last / max (MiB) | max RSS ÷ 1-cluster max | max RSS ÷ floor | VmHWM | heap used first / last | CPU (cores) | reconciles/min | API writes/min | "updated" lines |',
-    '|---:|---:|---:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| clusters | create → all observed | window | settled | RSS first / last / max (MiB) | max RSS ÷ 1-cluster max | max RSS ÷ floor | VmHWM | heap used first / last | heap total (new space) first / last | CPU (cores) | reconciles/min | API writes/min | "updated" lines |',
+    '|---:|---:|---:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...result.windows.map(
       (w) =>
-        `| ${w.clusters} | ${result.observeSeconds[w.clusters]} s | ${w.seconds} s | ${w.settled ? 'yes' : 'no'} | ${w.rssMiB.first} / ${w.rssMiB.last} / ${w.rssMiB.max} | ${ratio(w.rssMiB.max, base)} | ${ratio(w.rssMiB.max, result.floorMiB)} | ${w.hwmMiB} | ${w.heapUsedMiB.first} / ${w.heapUsedMiB.last} | ${w.cpuCores} | ${w.reconcilesPerMinute} | ${w.apiWritesPerMinute} | ${w.reappliesInWindow} |`,
+        `| ${w.clusters} | ${result.observeSeconds[w.clusters]} s | ${w.seconds} s | ${w.settled ? 'yes' : 'no'} | ${w.rssMiB.first} / ${w.rssMiB.last} / ${w.rssMiB.max} | ${ratio(w.rssMiB.max, base)} | ${ratio(w.rssMiB.max, result.floorMiB)} | ${w.hwmMiB} | ${w.heapUsedMiB.first} / ${w.heapUsedMiB.last} | ${w.heapTotalMiB.first} (${w.newSpaceMiB.first}) / ${w.heapTotalMiB.last} (${w.newSpaceMiB.last}) | ${w.cpuCores} | ${w.reconcilesPerMinute} | ${w.apiWritesPerMinute} | ${w.reappliesInWindow} |`,
     ),
+    ...result.soaks.flatMap((soak) => soakSummary(soak)),
     '',
-    `Cold start with ${result.coldStart.clusters} clusters (statuses cleared while stopped): caches synced after ${result.coldStart.startedSeconds} s, all observed after ${result.coldStart.observedSeconds} s, ${result.coldStart.apiWrites} API writes, RSS then ${result.coldStart.rssAtObservedMiB} MiB (VmHWM ${result.coldStart.hwmAtObservedMiB}).`,
+    `Cold start with ${result.coldStart.clusters} clusters (statuses cleared while stopped): caches synced after ${result.coldStart.startedSeconds} s, all observed after ${result.coldStart.observedSeconds} s (${result.coldStart.cpuSeconds} CPU seconds), ${result.coldStart.apiWrites} API writes, RSS then ${result.coldStart.rssAtObservedMiB} MiB (VmHWM ${result.coldStart.hwmAtObservedMiB}).`,
   ];
   return lines.join('\n');
 }
 
 await main();
+
+/** One row a bucket, then the drift: the last bucket against the first. */
+function soakSummary({ clusters, buckets }: Soak): string[] {
+  const first = buckets[0];
+  const last = buckets.at(-1);
+  if (first === undefined || last === undefined) return [];
+  let minutes = 0;
+  const rows = buckets.map((bucket) => {
+    const from = minutes;
+    minutes += bucket.seconds / 60;
+    return `| ${Math.round(from)}-${Math.round(minutes)} | ${bucket.rssMiB.min} / ${bucket.rssMiB.max} | ${bucket.heapUsedMiB.first} / ${bucket.heapUsedMiB.last} | ${bucket.cpuCores} | ${bucket.reconcilesPerMinute} | ${bucket.apiWritesPerMinute} | ${bucket.reappliesInWindow} |`;
+  });
+  const drift = (to: number, from: number) => `${to >= from ? '+' : ''}${Math.round((to - from) * 10) / 10}`;
+  return [
+    '',
+    `Soak at ${clusters} clusters, ${Math.round(minutes)} min after settling:`,
+    '',
+    '| minutes | RSS min / max (MiB) | heap used first / last (MiB) | CPU (cores) | reconciles/min | API writes/min | "updated" lines |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    `Drift, last bucket against the first: RSS max ${drift(last.rssMiB.max, first.rssMiB.max)} MiB, RSS min ${drift(last.rssMiB.min, first.rssMiB.min)} MiB, heap used at the end ${drift(last.heapUsedMiB.last, first.heapUsedMiB.last)} MiB.`,
+  ];
+}

@@ -69,7 +69,9 @@ test('the image runs as a numeric non-root user and starts dist/main.js', (t) =>
   const user = instructions.find((line) => line.startsWith('USER'));
   const uid = Number(/^USER\s+(\d+)/.exec(user ?? '')?.[1]);
   t.true(uid > 0, `${user}: runAsNonRoot can verify only a numeric, non-zero user`);
-  t.true(instructions.includes('ENTRYPOINT ["node", "/app/dist/main.js"]'));
+  t.true(
+    instructions.includes('ENTRYPOINT ["node", "--max-semi-space-size=4", "--memory-saver-mode", "/app/dist/main.js"]'),
+  );
 });
 
 test('.dockerignore lets in exactly what the build copies from the context', (t) => {

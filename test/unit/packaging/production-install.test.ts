@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
+import { imageNodeFlags } from '../../harness/image.js';
 import { repoPath } from '../../harness/repo.js';
 
 const run = promisify(execFile);
@@ -25,16 +26,12 @@ interface Installed {
   main: string;
 }
 
-/** Packs a fresh build of src/, unpacks it as the image's /app and installs its dependencies there. */
+/** Packs a fresh build of src/ (scripts/build.sh), unpacks it as the image's /app and installs its dependencies there. */
 async function installProductionPackage(work: string): Promise<Installed> {
   // Staged outside the checkout so the test neither needs nor touches the repo's dist/.
   const stage = join(work, 'package');
-  await run(repoPath('node_modules/.bin/tsc'), [
-    '-p',
-    repoPath('tsconfig.build.json'),
-    '--outDir',
-    join(stage, 'dist'),
-  ]);
+  // The build the Dockerfile's build stage runs: type-check, then one bundled dist/main.js.
+  await run('sh', [repoPath('scripts/build.sh'), join(stage, 'dist')]);
   await copyFile(repoPath('package.json'), join(stage, 'package.json'));
   await cp(repoPath('crds'), join(stage, 'crds'), { recursive: true });
   const { stdout: packOutput } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: stage });
@@ -77,6 +74,9 @@ test('a production install of the packed package answers --help and --version un
   t.regex(help, /--leader-elect/);
   const { stdout: printedVersion } = await run(NODE, [installed.main, '--version']);
   t.is(printedVersion.trim(), version);
+  // The image's Node flags (V8 heap settings): Node refuses a flag it does not know.
+  const { stdout: underImageFlags } = await run(NODE, [...imageNodeFlags(), installed.main, '--version']);
+  t.is(underImageFlags.trim(), version);
 
   // Production dependencies only: no devDependency anywhere in the tree, hoisted or nested.
   const tree = readdirSync(join(installed.root, 'node_modules'), { recursive: true, encoding: 'utf8' });

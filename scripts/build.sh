@@ -9,8 +9,8 @@
 # operator with no cluster had 3.4 times the RSS of a bare Node process. Bundled, that is about
 # 40 MiB less (docs/benchmarks.md, "Footprint and scale").
 # Whitespace and syntax are minified, names are not: stack traces still name their functions.
-# esbuild comes with tsx (a devDependency). The banner gives the bundled CommonJS dependencies
-# (winston, prom-client, undici) a `require` for Node's built-in modules.
+# esbuild is a devDependency of its own (tsx also brings it). The banner gives the bundled
+# CommonJS dependencies (winston, prom-client, undici) a `require` for Node's built-in modules.
 set -eu
 out=$(realpath -m "${1:-dist}")
 cd "$(dirname "$0")/.."

@@ -1,10 +1,12 @@
 /**
  * The production build of the operator (`dist/main.js`, from `npm run build`) as its own
- * process, authenticated as the operator's user under the chart's RBAC, watching one namespace.
+ * process, with the Node flags of the image's ENTRYPOINT, authenticated as the operator's user
+ * under the chart's RBAC, watching one namespace.
  * Its JSON log goes to a file next to the results.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
+import { imageNodeFlags } from '../../test/harness/image.js';
 import { repoPath } from '../../test/harness/repo.js';
 import { operatorKubeconfig } from '../../test/support/operator.js';
 
@@ -19,7 +21,7 @@ export async function startProductionOperator(namespace: string, logFile: string
   const log = openSync(logFile, 'a');
   const child = spawn(
     repoPath('node_modules/.bin/node'),
-    [entry, `--namespaces=${namespace}`, '--probe-address=127.0.0.1:0', '--log-format=json'],
+    [...imageNodeFlags(), entry, `--namespaces=${namespace}`, '--probe-address=127.0.0.1:0', '--log-format=json'],
     {
       env: { ...process.env, KUBECONFIG: await operatorKubeconfig(), NODE_ENV: 'production' },
       stdio: ['ignore', log, log],

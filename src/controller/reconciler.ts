@@ -132,8 +132,9 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
     // The work queue backs off by what the API server or ZooKeeper said, not by the wrapper.
     if (failure !== undefined) throw rootCause(failure);
     // Polled while something may change without an event: ZooKeeper's view, and a planted
-    // super-user Secret (only the certificate Secrets are watched). A member pod without an address has nothing to read yet, and its
-    // pod's events (scheduled, started, Ready) bring the cluster back as soon as it has one.
+    // super-user Secret (only the certificate Secrets are watched). A member pod without an
+    // address has nothing to read yet, and its pod's events (scheduled, started, Ready) bring the
+    // cluster back as soon as it has one.
     const addressed = (pass.snapshot?.pods ?? []).some((pod) => toMemberAddress(name, pod)?.ip !== undefined);
     const nothingToRead = pass.snapshot !== undefined && !addressed && pass.blocker === undefined;
     const settled = status.phase === 'Running' || status.phase === 'Paused';

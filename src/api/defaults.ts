@@ -25,7 +25,7 @@ export const DEFAULTS = {
   imagePullPolicy: 'IfNotPresent' as ImagePullPolicy,
   storageSize: '10Gi',
   reclaimPolicy: 'Retain' as ReclaimPolicy,
-  ports: { client: 2181, quorum: 2888, election: 3888, admin: 8080, metrics: 7000 },
+  ports: { client: 2181, secureClient: 2281, quorum: 2888, election: 3888, admin: 8080, metrics: 7000 },
   clientServiceType: 'ClusterIP' as ClientServiceType,
   networkPolicyEnabled: true,
   clusterDomain: 'cluster.local',
@@ -56,6 +56,7 @@ export const DEFAULT_CONFIG: Readonly<Record<string, string>> = {
 
 export interface ResolvedPorts {
   client: number;
+  secureClient: number;
   quorum: number;
   election: number;
   admin: number;
@@ -93,6 +94,8 @@ export interface ResolvedSpec {
 /** `spec.tls` resolved; durations in milliseconds. */
 export interface ResolvedTls {
   certificates: { lifetimeMs: number; renewBeforeMs: number; caLifetimeMs: number };
+  quorum: boolean;
+  client: boolean;
 }
 
 /** Resolves every optional field of a spec. Pure; the input is not modified. */
@@ -149,6 +152,8 @@ function resolveTls(tls: NonNullable<ZooKeeperClusterSpec['tls']>): ResolvedTls 
         certificates.renewBefore === undefined ? Math.floor(lifetimeMs / 3) : parseDuration(certificates.renewBefore),
       caLifetimeMs: parseDuration(certificates.caLifetime ?? DEFAULTS.caLifetime),
     },
+    quorum: tls.quorum ?? false,
+    client: tls.client ?? false,
   };
 }
 

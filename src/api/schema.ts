@@ -417,6 +417,7 @@ const specSchema = obj(
       'Container ports. Changing one restarts every member, one at a time; a change of client, quorum or election moves each member to its new ports by ZooKeeper reconfig right after its restart (the leader last), while the client Service and NetworkPolicy keep the old ports until every member has moved.',
       {
         client: port('Client', DEFAULTS.ports.client),
+        secureClient: port('TLS client (served while tls.client is on)', DEFAULTS.ports.secureClient),
         quorum: port('Quorum (follower-to-leader)', DEFAULTS.ports.quorum),
         election: port('Leader-election', DEFAULTS.ports.election),
         admin: port('AdminServer (HTTP)', DEFAULTS.ports.admin),

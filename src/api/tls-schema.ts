@@ -1,11 +1,11 @@
 /**
- * The schema of `spec.tls` and `status.tls`, kept apart from `schema.ts` so the TLS phases that
- * come next grow here. Bounds on the certificate durations are CEL rules over `duration()`,
+ * The schema of `spec.tls` and `status.tls`, kept apart from `schema.ts`. Bounds on the certificate durations are CEL rules over `duration()`,
  * which reads the same `2160h`/`1h30m` form the operator parses (`duration.ts`).
  */
 import { DEFAULTS } from './defaults.js';
 import { DURATION_PATTERN } from './duration.js';
 import type { JSONSchema } from './schema.js';
+import { CLIENT_TLS_PHASES, QUORUM_TLS_PHASES } from './tls-phases.js';
 
 /** Shortest member certificate: anything shorter turns a slow reconcile into an outage. */
 export const MIN_CERTIFICATE_LIFETIME = '1h';
@@ -68,8 +68,22 @@ const certificatesSchema: JSONSchema = {
 export const tlsSchema: JSONSchema = {
   type: 'object',
   description:
-    'TLS for the ensemble. Present: the operator runs a CA for the cluster and keeps every member’s certificate current. Nothing uses the certificates yet: switching the quorum and client ports to TLS comes in a later release. Absent: no certificate is issued and nothing changes.',
-  properties: { certificates: certificatesSchema },
+    'TLS for the ensemble. Present: the operator runs a CA for the cluster and keeps every member’s certificate current, renewing it without a restart. quorum and client switch each kind of traffic to TLS on a running ensemble, one rolling restart per phase, one member at a time, the leader last; switching one off goes back the same way.',
+  properties: {
+    certificates: certificatesSchema,
+    quorum: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Members talk to each other (quorum and leader election) over TLS only. On a running ensemble: a roll to accept TLS beside plaintext, a roll to send TLS, a roll to refuse plaintext.',
+    },
+    client: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Clients connect over TLS to ports.secureClient and present a certificate of the cluster CA (ssl.clientAuth=need; its subject is the client’s x509 ACL identity). On a running ensemble: a roll that opens the TLS port beside the plaintext one, then each member’s plaintext port moves by reconfig onto the pod’s loopback, where only the member’s own probes reach it.',
+    },
+  },
 };
 
 const certificateStatusSchema: JSONSchema = {
@@ -86,8 +100,20 @@ const certificateStatusSchema: JSONSchema = {
 
 export const tlsStatusSchema: JSONSchema = {
   type: 'object',
-  description: 'The certificates of spec.tls: each one’s expiry and when it is replaced.',
+  description: 'Where the ensemble stands on the way to TLS, and each certificate’s expiry and when it is replaced.',
   properties: {
+    quorum: {
+      type: 'string',
+      enum: [...QUORUM_TLS_PHASES],
+      description:
+        'Member-to-member traffic, as every member pod runs it: plaintext, accepting-tls (accepts both, sends plaintext), sending-tls (sends TLS, accepts both), tls-only.',
+    },
+    client: {
+      type: 'string',
+      enum: [...CLIENT_TLS_PHASES],
+      description:
+        'Client traffic, as every member serves it: plaintext, secure-port (TLS port beside plaintext), tls-only (plaintext on each pod’s loopback only).',
+    },
     certificates: {
       type: 'array',
       description: 'The CA first, then each member.',

@@ -38,6 +38,8 @@ export interface JvmSpec {
 
 export interface PortsSpec {
   client?: number;
+  /** The TLS client port, served while `tls.client` is on (or on its way off). */
+  secureClient?: number;
   quorum?: number;
   election?: number;
   admin?: number;
@@ -106,11 +108,15 @@ export interface CertificatesSpec {
 
 /**
  * TLS for the ensemble. Present: the operator runs a CA for the cluster and keeps every member's
- * certificate current in Secrets. Switching the quorum and client ports to TLS comes in later
- * steps; nothing here changes how members talk yet.
+ * certificate current in Secrets. `quorum` and `client` switch each kind of traffic to TLS on a
+ * running ensemble, one rolling phase at a time (`src/controller/tls-phase.ts`).
  */
 export interface TlsSpec {
   certificates?: CertificatesSpec;
+  /** Members talk to each other (quorum and leader election) over TLS only (default false). */
+  quorum?: boolean;
+  /** Clients connect over TLS to `ports.secureClient`, with a certificate of the cluster CA (default false). */
+  client?: boolean;
 }
 
 export interface ZooKeeperClusterSpec {
@@ -190,6 +196,10 @@ export interface CertificateStatus {
 
 export interface TlsStatus {
   certificates?: CertificateStatus[];
+  /** Where member-to-member traffic stands on the way to TLS (`QUORUM_TLS_PHASES`), as the member pods show. */
+  quorum?: string;
+  /** Where client traffic stands on the way to TLS (`CLIENT_TLS_PHASES`), as the pods and the committed config show. */
+  client?: string;
 }
 
 export interface ZooKeeperClusterStatus {

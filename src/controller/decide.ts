@@ -16,6 +16,7 @@
  *    being recreated.
  */
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
+import { memberClientAddress, type TlsPhase } from '../api/tls-phases.js';
 import { type DesiredObjects, renderCluster } from '../render/cluster.js';
 import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { observerIdsUpTo, serverIdsUpTo } from '../render/names.js';
@@ -36,6 +37,7 @@ import { firstDifference } from './object-diff.js';
 import { nextRollStep, type RollStep } from './rolling-restart.js';
 import { type ClusterSnapshot, OBJECT_FIELDS, type ObjectField } from './snapshot.js';
 import { appliedClaimSize, claimsOf, nextStorageStep, podsToRemount, type StorageStep } from './storage-resize.js';
+import { planTlsPhase } from './tls-phase.js';
 import { storageInput, templateSizeOf } from './volumes.js';
 
 /** A change to one of the cluster's objects, to make before the step. */
@@ -69,6 +71,8 @@ export interface Decision {
   /** Member pods to restart so their grown volumes are mounted again. */
   remount: string[];
   step: Step;
+  /** The TLS rungs rendered now, and where the members stand (`tls-phase.ts`). */
+  tls: { next: TlsPhase; observed: TlsPhase };
   /** What to issue, renew or drop; only with spec.tls. Taken apart from the step: it never changes the ensemble. */
   certificates?: CertificatePlan;
 }
@@ -88,7 +92,9 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
       ? {}
       : { clusterCreatedAt: new Date(cluster.metadata.creationTimestamp) }),
   });
-  const membership = planMembership(snapshot, formation.formed);
+  const tls = planTlsPhase(snapshot);
+  const clientAddress = memberClientAddress(tls.next);
+  const membership = planMembership(snapshot, formation.formed, tls.next);
   const statefulSet = snapshot.live.statefulSet as V1StatefulSet | undefined;
   const desiredSize = spec.storage.ephemeral ? undefined : spec.storage.size;
   const liveConfig = (snapshot.live.configMap as V1ConfigMap | undefined)?.data;
@@ -107,7 +113,8 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
     operatorPod: options.operatorPod,
     liveConfigMap: liveConfig,
     livePods: snapshot.pods,
-    pendingMoves: pendingMovesOf(cluster, spec, health, liveConfig?.[DYNAMIC_CONFIG_KEY]),
+    pendingMoves: pendingMovesOf(cluster, spec, health, liveConfig?.[DYNAMIC_CONFIG_KEY], clientAddress),
+    tls: tls.next,
   });
   const volumes = storageInput(snapshot);
   const memberPods = snapshot.pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []);
@@ -119,6 +126,7 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
     desired,
     changes: objectChanges(snapshot, desired),
     remount,
+    tls,
     ...certificatePlanOf(snapshot),
   };
   const scaling = membership.scaling;
@@ -126,7 +134,7 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
   if (health === undefined) return { ...decision, step: { kind: 'none' } };
   // A member the roll restarted moves before the roll goes on: the roll would only wait for it to
   // turn Ready, which it does once it listens on the ports its new pod declares.
-  const move = planMove(snapshot, health, desired.revision);
+  const move = planMove(snapshot, health, desired.revision, clientAddress);
   if (move.kind === 'move') return { ...decision, move, step: { kind: 'move', step: move } };
   const podCount = desired.statefulSet.spec?.replicas ?? spec.replicas;
   const observerPodCount = desired.observerStatefulSet?.spec?.replicas ?? 0;

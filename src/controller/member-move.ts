@@ -163,8 +163,9 @@ export function desiredLines(
   cluster: Pick<ZooKeeperCluster, 'metadata'>,
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
   myids: readonly number[],
+  clientAddress: string,
 ): Map<number, ConfigMember> {
-  return new Map(myids.map((myid) => [myid, parseServerLine(serverLine(cluster.metadata, myid, spec))]));
+  return new Map(myids.map((myid) => [myid, parseServerLine(serverLine(cluster.metadata, myid, spec, clientAddress))]));
 }
 
 /**
@@ -178,12 +179,14 @@ export function pendingMovesOf(
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
   health: EnsembleHealth | undefined,
   renderedDynamic: string | undefined,
+  clientAddress: string,
 ): Map<number, PendingMove> | undefined {
   const members = committedConfigOf(health)?.members ?? recordedLines(renderedDynamic);
   const desired = desiredLines(
     cluster,
     spec,
     members.map((m) => m.myid),
+    clientAddress,
   );
   const outdated = outdatedLines(members, desired);
   if (outdated.length === 0) return undefined;
@@ -201,7 +204,12 @@ export function pendingMovesOf(
 }
 
 /** The planner's step for the snapshot's cluster, with pods on `desiredRevision` counted as restarted. */
-export function planMove(snapshot: ClusterSnapshot, health: EnsembleHealth, desiredRevision: string): MoveStep {
+export function planMove(
+  snapshot: ClusterSnapshot,
+  health: EnsembleHealth,
+  desiredRevision: string,
+  clientAddress: string,
+): MoveStep {
   const { cluster, spec } = snapshot;
   const committed = committedConfigOf(health);
   const memberPods = snapshot.pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []);
@@ -211,6 +219,7 @@ export function planMove(snapshot: ClusterSnapshot, health: EnsembleHealth, desi
       cluster,
       spec,
       (committed?.members ?? []).map((m) => m.myid),
+      clientAddress,
     ),
     health,
     restarted: new Set(memberPods.filter((p) => p.revision === desiredRevision).map((p) => p.myid)),

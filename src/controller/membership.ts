@@ -11,6 +11,7 @@
  * live ConfigMap's dynamic list: the members every pod starts with.
  */
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
+import { memberClientAddress, type TlsPhase } from '../api/tls-phases.js';
 import { desiredRevision } from '../render/cluster.js';
 import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { isObserverId, serverIdsUpTo } from '../render/names.js';
@@ -50,6 +51,8 @@ export function planMembership(
   snapshot: ClusterSnapshot,
   /** Whether the ensemble exists already (`ensembleFormation`). */
   formed: boolean,
+  /** The TLS rungs rendered now: new pods start on them, and members join with their line. */
+  tls: TlsPhase,
 ): MembershipPlan {
   const { cluster, spec, pods, health } = snapshot;
   const { namespace, name } = cluster.metadata;
@@ -93,7 +96,8 @@ export function planMembership(
     health,
     paused: spec.paused,
     stepTimeoutMs: spec.stepTimeoutSeconds * 1000,
-    desiredRevision: desiredRevision(cluster),
+    desiredRevision: desiredRevision(cluster, tls),
+    clientAddress: memberClientAddress(tls),
     now: snapshot.now,
   };
   const voterStep = nextScalingStep({

@@ -40,6 +40,8 @@ import {
 export interface ObserverInput {
   cluster: ClusterRef;
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>;
+  /** The client address of the line an observer is added with (`tls-phases.ts`). */
+  clientAddress: string;
   desiredObservers: number;
   /** The observer StatefulSet's spec.replicas (0 while it does not exist). */
   podCount: number;
@@ -141,7 +143,7 @@ export function nextObserverStep(input: ObserverInput): ScalingStep {
     return {
       kind: 'addMember',
       myid: joinerId,
-      serverLine: serverLine(input.cluster, joinerId, input.spec),
+      serverLine: serverLine(input.cluster, joinerId, input.spec, input.clientAddress),
       fromVersion: version,
       reason: reason(
         'AddingObserver',

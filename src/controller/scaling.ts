@@ -113,6 +113,8 @@ export function dataClaimOrdinal(statefulSetName: string, claimName: string): nu
 export interface ScalingInput {
   cluster: ClusterRef;
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>;
+  /** The client address of the line a member is added with (`tls-phases.ts`). */
+  clientAddress: string;
   desiredReplicas: number;
   /** The StatefulSet's spec.replicas. */
   podCount: number;
@@ -429,7 +431,7 @@ const addJoiner: ScalingRule = (f) => {
   return {
     kind: 'addMember',
     myid: joinerId,
-    serverLine: serverLine(f.input.cluster, joinerId, f.input.spec),
+    serverLine: serverLine(f.input.cluster, joinerId, f.input.spec, f.input.clientAddress),
     fromVersion: f.version,
     reason: reason(
       'AddingMember',

@@ -12,7 +12,8 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import { API_GROUP_VERSION, KIND, RESTART_ANNOTATION, REVISION_ANNOTATION } from '../api/constants.js';
-import { type ResolvedSpec, resolveSpec } from '../api/defaults.js';
+import { type ResolvedPorts, type ResolvedSpec, resolveSpec } from '../api/defaults.js';
+import { memberClientAddress, type TlsPhase, targetTlsPhase, templateClientPhase } from '../api/tls-phases.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import { canonicalHash } from './canonical-json.js';
 import {
@@ -74,6 +75,8 @@ export interface RenderInput {
    * the ports they still listen on.
    */
   pendingMoves?: ReadonlyMap<number, PendingMove> | undefined;
+  /** The TLS rungs to render (`controller/tls-phase.ts`); defaults to spec's target, where a new cluster starts. */
+  tls?: TlsPhase | undefined;
 }
 
 /** Where a member waiting to move listens now: its committed line and its ports. */
@@ -104,28 +107,34 @@ export interface DesiredObjects {
  * What takes a restart to take effect, and its hash: the revision pods of this spec carry. The
  * template names its files by their content's hash, so it covers them too.
  */
-function restartParts(cluster: ZooKeeperCluster) {
+function restartParts(cluster: ZooKeeperCluster, tls: TlsPhase) {
   const ref: ClusterRef = { name: cluster.metadata.name, namespace: cluster.metadata.namespace };
   const spec = resolveSpec(cluster.spec);
   const restartedAt = cluster.metadata.annotations?.[RESTART_ANNOTATION];
   const filesOf = (kind: MemberKind): RevisionFiles => ({
     'logback.xml': LOGBACK_XML,
     'probe.sh': PROBE_SCRIPT,
-    'start.sh': renderStartScript(ref, spec, kind),
-    'zoo.cfg': renderStaticConfig(ref, spec),
+    'start.sh': renderStartScript(ref, spec, tls, kind),
+    'zoo.cfg': renderStaticConfig(ref, spec, tls),
   });
   const files = filesOf('voter');
-  const podTemplate = renderPodTemplate(ref, spec, revisionFilesHash(files), restartedAt);
+  const podTemplate = renderPodTemplate(ref, spec, revisionFilesHash(files), tls, restartedAt);
   // An observer's template follows from the same spec as a voter's, with its own start script:
   // the voters' revision names both, so one spec change rolls every member.
   const observerFiles = filesOf('observer');
-  const observerTemplate = renderPodTemplate(ref, spec, revisionFilesHash(observerFiles), restartedAt, 'observer');
+  const observerTemplate = renderPodTemplate(ref, spec, revisionFilesHash(observerFiles), tls, restartedAt, 'observer');
   return { files, podTemplate, observerFiles, observerTemplate, revision: canonicalHash(podTemplate) };
 }
 
-/** The revision member pods of this spec carry; pods with another one are outdated. */
-export function desiredRevision(cluster: ZooKeeperCluster): string {
-  return restartParts(cluster).revision;
+/**
+ * The revision member pods of this spec carry on TLS rung `tls` (spec's target by default: where
+ * a new cluster starts); pods with another one are outdated.
+ */
+export function desiredRevision(
+  cluster: ZooKeeperCluster,
+  tls: TlsPhase = targetTlsPhase(resolveSpec(cluster.spec).tls),
+): string {
+  return restartParts(cluster, tls).revision;
 }
 
 export function renderCluster(input: RenderInput): DesiredObjects {
@@ -141,7 +150,8 @@ export function renderCluster(input: RenderInput): DesiredObjects {
     ownerReferences: [owner],
   });
 
-  const { files, podTemplate, observerFiles, observerTemplate, revision } = restartParts(cluster);
+  const tls = input.tls ?? targetTlsPhase(spec.tls);
+  const { files, podTemplate, observerFiles, observerTemplate, revision } = restartParts(cluster, tls);
   for (const template of [podTemplate, observerTemplate]) {
     template.metadata = {
       ...template.metadata,
@@ -155,7 +165,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
   const { networkPolicy } = spec;
   const shared = {
     bootstrap: String(input.bootstrap),
-    [DYNAMIC_CONFIG_KEY]: renderDynamicConfig(ref, members, spec, input.pendingMoves),
+    [DYNAMIC_CONFIG_KEY]: renderDynamicConfig(ref, members, spec, input.pendingMoves, memberClientAddress(tls)),
   };
 
   return {
@@ -183,6 +193,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
         selector: selectorLabels(ref),
         ports: [
           { name: 'client', port: spec.ports.client, targetPort: 'client' },
+          ...secureClientServicePort(spec.ports, tls),
           { name: 'quorum', port: spec.ports.quorum, targetPort: 'quorum' },
           { name: 'election', port: spec.ports.election, targetPort: 'election' },
           { name: 'metrics', port: spec.ports.metrics, targetPort: 'metrics' },
@@ -202,7 +213,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
         type: spec.clientService.type,
         // Voters' pods are the `server` component, observers' the `observer` one.
         selector: spec.clientService.includeObservers ? selectorLabels(ref) : commonSelector(ref, 'server'),
-        ports: clientServicePorts(spec.ports.client, input.pendingMoves),
+        ports: clientServicePorts(spec.ports, input.pendingMoves, tls),
       },
     },
     statefulSet: {
@@ -274,7 +285,11 @@ export function renderCluster(input: RenderInput): DesiredObjects {
             metadata: meta(names.networkPolicy, 'server'),
             spec: renderNetworkPolicySpec(
               ref,
-              { ports: spec.ports, pendingMoves: [...(input.pendingMoves?.values() ?? [])] },
+              {
+                ports: spec.ports,
+                pendingMoves: [...(input.pendingMoves?.values() ?? [])],
+                secureClient: templateClientPhase(tls.client) === 'secure-port',
+              },
               networkPolicy,
               input.operatorPod,
             ),
@@ -291,15 +306,34 @@ export function renderCluster(input: RenderInput): DesiredObjects {
  * member listens (a member moves right after its pod restarted with the new template, and is
  * not Ready in between).
  */
-function clientServicePorts(client: number, pendingMoves: ReadonlyMap<number, PendingMove> | undefined) {
+/**
+ * The plaintext client port (and those members still listen on until they move), while clients
+ * may use plaintext; the TLS client port once members serve it.
+ */
+function clientServicePorts(
+  ports: Pick<ResolvedPorts, 'client' | 'secureClient'>,
+  pendingMoves: ReadonlyMap<number, PendingMove> | undefined,
+  tls: TlsPhase,
+) {
+  const { client } = ports;
   const previous = [...new Set([...(pendingMoves?.values() ?? [])].map((m) => m.client))]
     .filter((port) => port !== client)
     .sort((a, b) => a - b);
   return [
-    { name: 'client', port: client, targetPort: 'client' },
-    ...previous.map((port) => ({ name: `client-${port}`, port, targetPort: 'client' })),
+    ...(tls.client === 'tls-only'
+      ? []
+      : [
+          { name: 'client', port: client, targetPort: 'client' },
+          ...previous.map((port) => ({ name: `client-${port}`, port, targetPort: 'client' })),
+        ]),
+    ...secureClientServicePort(ports, tls),
   ];
 }
+
+const secureClientServicePort = (ports: Pick<ResolvedPorts, 'secureClient'>, tls: TlsPhase) =>
+  templateClientPhase(tls.client) === 'secure-port'
+    ? [{ name: 'secure-client', port: ports.secureClient, targetPort: 'secure-client' }]
+    : [];
 
 export function ownerReference(cluster: ZooKeeperCluster): V1OwnerReference {
   if (!cluster.metadata.uid) {

@@ -2,7 +2,8 @@
  * The cluster's NetworkPolicy: ingress to the member pods is allowed only for what the ensemble
  * needs, and every other connection to a member is refused (where the network plugin enforces
  * NetworkPolicies):
- * - clients → the client port (any source, or the spec's `networkPolicy.clients` peer);
+ * - clients → the client port, and the TLS client port while members serve it (any source, or
+ *   the spec's `networkPolicy.clients` peer);
  * - members → each other's quorum and election ports;
  * - while members move to new ports, the ports they still listen on, too (`pendingMoves`);
  * - the operator's own pods → the client port (4lw readings and reconfig sessions);
@@ -61,13 +62,19 @@ export function renderNetworkPolicySpec(
   spec: Pick<ResolvedSpec, 'ports'> & {
     /** Ports members still listen on until they move to spec's. */
     pendingMoves?: readonly { client: number; quorum: number; election: number }[];
+    /** Members serve the TLS client port. */
+    secureClient?: boolean;
   },
   access: { clients?: NetworkPeerSpec | undefined; monitoring?: NetworkPeerSpec | undefined },
   operatorPod: OperatorPod | undefined,
 ): NonNullable<NetworkPolicyObject['spec']> {
   const { ports } = spec;
   const pending = spec.pendingMoves ?? [];
-  const clientPorts = portsOf([ports.client, ...pending.map((m) => m.client)]);
+  const clientPorts = portsOf([
+    ports.client,
+    ...pending.map((m) => m.client),
+    ...(spec.secureClient ? [ports.secureClient] : []),
+  ]);
   const peerPorts = portsOf([ports.quorum, ports.election, ...pending.flatMap((m) => [m.quorum, m.election])]);
   const members: V1NetworkPolicyPeer = { podSelector: { matchLabels: selectorLabels(cluster) } };
   const ingress: IngressRule[] = [rule(clientPorts, access.clients), { from: [members], ports: peerPorts }];

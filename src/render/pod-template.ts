@@ -5,11 +5,25 @@
 import type { V1Affinity, V1PodTemplateSpec, V1Probe, V1Volume } from '@kubernetes/client-node';
 import { RESTART_ANNOTATION } from '../api/constants.js';
 import { DEFAULTS, type ResolvedSpec } from '../api/defaults.js';
+import {
+  CLIENT_TLS_ANNOTATION,
+  QUORUM_TLS_ANNOTATION,
+  type TlsPhase,
+  templateClientPhase,
+  usesCertificates,
+} from '../api/tls-phases.js';
 import { configVolumeItems } from './config-map.js';
 import { type ClusterRef, commonLabels, type MemberKind, objectNames, selectorLabels } from './names.js';
 
 /** Container paths of the volumes; the scripts read them from the environment. */
-export const MOUNT_PATHS = { config: '/config', conf: '/conf', data: '/data', logs: '/logs', tmp: '/tmp' } as const;
+export const MOUNT_PATHS = {
+  config: '/config',
+  conf: '/conf',
+  data: '/data',
+  logs: '/logs',
+  tmp: '/tmp',
+  tls: '/tls',
+} as const;
 
 /** JVM flags every member runs with. */
 export function jvmFlags(spec: Pick<ResolvedSpec, 'extraJvmFlags'>): string {
@@ -47,7 +61,7 @@ function defaultAffinity(cluster: ClusterRef): V1Affinity {
   };
 }
 
-function volumes(cluster: ClusterRef, spec: ResolvedSpec, configFilesHash: string): V1Volume[] {
+function volumes(cluster: ClusterRef, spec: ResolvedSpec, configFilesHash: string, tls: TlsPhase): V1Volume[] {
   const list: V1Volume[] = [
     {
       name: 'config',
@@ -62,12 +76,26 @@ function volumes(cluster: ClusterRef, spec: ResolvedSpec, configFilesHash: strin
     { name: 'tmp', emptyDir: {} },
   ];
   if (spec.storage.ephemeral) list.push({ name: 'data', emptyDir: {} });
+  // Every member's key store and the CA bundle; the start script copies out its own.
+  if (usesCertificates(tls)) {
+    list.push({ name: 'tls', secret: { secretName: objectNames(cluster).tlsSecret, defaultMode: 0o440 } });
+  }
   return list;
+}
+
+/** The annotations that record a pod's TLS rungs, the planner's evidence; none on plaintext. */
+function tlsAnnotations(tls: TlsPhase): Record<string, string> {
+  const client = templateClientPhase(tls.client);
+  return {
+    ...(tls.quorum === 'plaintext' ? {} : { [QUORUM_TLS_ANNOTATION]: tls.quorum }),
+    ...(client === 'plaintext' ? {} : { [CLIENT_TLS_ANNOTATION]: client }),
+  };
 }
 
 /**
  * The pod template without the revision annotation (the revision is a hash of this).
  * `configFilesHash` names the revision's files in the ConfigMap (`config-map.ts`).
+ * `tls` is the rung of each TLS ladder the pod runs (`tls-phases.ts`).
  * `restartedAt` is the cluster's restart request, if any: a new value changes the revision.
  * An observer's pod differs only in its component label (`observer`) and its files (`configFilesHash`).
  */
@@ -75,14 +103,18 @@ export function renderPodTemplate(
   cluster: ClusterRef,
   spec: ResolvedSpec,
   configFilesHash: string,
+  tls: TlsPhase,
   restartedAt?: string | undefined,
   kind: MemberKind = 'voter',
 ): V1PodTemplateSpec {
   const { pod, ports } = spec;
   const annotations = {
     ...pod.annotations,
+    ...tlsAnnotations(tls),
     ...(restartedAt === undefined ? {} : { [RESTART_ANNOTATION]: restartedAt }),
   };
+  const certificates = usesCertificates(tls);
+  const secureClient = templateClientPhase(tls.client) === 'secure-port';
   return {
     metadata: {
       labels: { ...pod.labels, ...commonLabels(cluster, kind === 'voter' ? 'server' : 'observer') },
@@ -106,6 +138,7 @@ export function renderPodTemplate(
             { name: 'ZOO_LOG_DIR', value: MOUNT_PATHS.logs },
             { name: 'ZK_CLIENT_PORT', value: String(ports.client) },
             { name: 'ZK_SERVER_HEAP', value: String(spec.heapMiB) },
+            ...(certificates ? [{ name: 'ZK_TLS_SOURCE', value: MOUNT_PATHS.tls }] : []),
             { name: 'SERVER_JVMFLAGS', value: jvmFlags(spec) },
             // The super user may reconfigure the ensemble (no skipACL); start.sh adds the flag.
             {
@@ -116,6 +149,7 @@ export function renderPodTemplate(
           // No admin port: the AdminServer listens on the pod's loopback only (see zoo-cfg.ts).
           ports: [
             { name: 'client', containerPort: ports.client, protocol: 'TCP' },
+            ...(secureClient ? [{ name: 'secure-client', containerPort: ports.secureClient, protocol: 'TCP' }] : []),
             { name: 'quorum', containerPort: ports.quorum, protocol: 'TCP' },
             { name: 'election', containerPort: ports.election, protocol: 'TCP' },
             { name: 'metrics', containerPort: ports.metrics, protocol: 'TCP' },
@@ -136,6 +170,7 @@ export function renderPodTemplate(
             { name: 'data', mountPath: MOUNT_PATHS.data },
             { name: 'logs', mountPath: MOUNT_PATHS.logs },
             { name: 'tmp', mountPath: MOUNT_PATHS.tmp },
+            ...(certificates ? [{ name: 'tls', mountPath: MOUNT_PATHS.tls, readOnly: true }] : []),
           ],
         },
       ],
@@ -154,7 +189,7 @@ export function renderPodTemplate(
       terminationGracePeriodSeconds: pod.terminationGracePeriodSeconds ?? DEFAULTS.terminationGracePeriodSeconds,
       ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
       ...(pod.topologySpreadConstraints ? { topologySpreadConstraints: pod.topologySpreadConstraints } : {}),
-      volumes: volumes(cluster, spec, configFilesHash),
+      volumes: volumes(cluster, spec, configFilesHash, tls),
     },
   };
 }

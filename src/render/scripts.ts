@@ -6,7 +6,9 @@
  */
 import { OBSERVER_ID_BASE } from '../api/constants.js';
 import type { ResolvedSpec } from '../api/defaults.js';
+import { LOOPBACK_CLIENT_ADDRESS, type TlsPhase, templateClientPhase, usesCertificates } from '../api/tls-phases.js';
 import { type ClusterRef, type MemberKind, objectNames } from './names.js';
+import { memberKeyStoreKey, TRUST_BUNDLE_KEY } from './tls-secrets.js';
 
 /** How a member reads its server id from its pod name, and its role in a line it adds itself (`names.ts` has the mapping). */
 const IDENTITY: Record<MemberKind, { comment: string; check: string; offset: number; role: string }> = {
@@ -25,17 +27,81 @@ const IDENTITY: Record<MemberKind, { comment: string; check: string; offset: num
 };
 
 /**
- * Start script. Rendered per cluster only to embed the member address suffix and ports, and per
- * kind of member: an observer reads another server id from its pod name and joins as an observer.
+ * The start script's TLS part: the member's key store and the CA bundle copied out of the Secret
+ * volume into files ZooKeeper reads, and kept current. ZooKeeper reloads a store when its file is
+ * replaced by a rename in the directory it watches; a Secret volume swaps its `..data` link
+ * instead, which ZooKeeper 3.8 does not notice. So ZooKeeper reads these copies, and a loop in
+ * the background replaces them, by rename, when the Secret changed. A function, not a constant:
+ * `tls-secrets.ts` reaches this module through `cluster.ts`, so its names exist only once loaded.
+ */
+const tlsFiles =
+  (): string => `# TLS: ZooKeeper reads copies of the Secret volume's files, replaced by a rename when the Secret
+# changes (ZooKeeper 3.8 does not notice the volume's own ..data swap).
+tls_source=\${ZK_TLS_SOURCE:-/tls}
+tls_dir=$conf_dir/tls
+key_store=$tls_dir/keystore.pem
+trust_store=$tls_dir/truststore.pem
+# Copies $1 over $2 by a rename, unless they are the same; fails while $1 is missing or empty.
+install_tls_file() {
+  [[ -s $1 ]] || return 1
+  cmp -s "$1" "$2" && return 0
+  (umask 077 && cat "$1" >"$2.new") && mv -f "$2.new" "$2"
+}
+install_tls_files() {
+  install_tls_file "$tls_source/${memberKeyStoreKey('$pod_name')}" "$key_store" &&
+    install_tls_file "$tls_source/${TRUST_BUNDLE_KEY}" "$trust_store"
+}
+mkdir -p "$tls_dir"
+# The operator issues a new member's certificate as its pod appears; the volume shows it a little later.
+for ((waited = 0; ; waited += 2)); do
+  install_tls_files && break
+  ((waited < 300)) ||
+    fail "no key store for $pod_name in $tls_source after 300 s: the operator issues it into the cluster's -tls Secret; check the cluster's Events"
+  sleep 2
+done
+(while sleep 10; do install_tls_files || true; done) &
+
+`;
+
+const TLS_PATHS = `  echo "ssl.quorum.keyStore.location=$key_store"
+  echo "ssl.quorum.trustStore.location=$trust_store"
+  echo "ssl.keyStore.location=$key_store"
+  echo "ssl.trustStore.location=$trust_store"
+`;
+
+/**
+ * The client address of the line a joining member adds for itself. Plaintext clusters listen on
+ * every address; once clients may use TLS, the address the other lines have: the pod's loopback
+ * alone when any member has moved there (`tls-phases.ts`).
+ */
+function joiningClientAddress(tls: TlsPhase): { set: string; value: string } {
+  if (templateClientPhase(tls.client) === 'plaintext') return { set: '', value: '0.0.0.0' };
+  return {
+    set: `  client_address=0.0.0.0
+  if grep -q ';${LOOPBACK_CLIENT_ADDRESS}:' "$conf_dir/zoo.cfg.dynamic"; then
+    client_address=${LOOPBACK_CLIENT_ADDRESS}
+  fi
+`,
+    value: '$client_address',
+  };
+}
+
+/**
+ * Start script. Rendered per cluster only to embed the member address suffix and ports, per kind
+ * of member (an observer reads another server id from its pod name and joins as an observer), and
+ * per TLS rung (`tls`): a member that serves TLS installs its key store first.
  */
 export function renderStartScript(
   cluster: ClusterRef,
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
+  tls: TlsPhase,
   kind: MemberKind = 'voter',
 ): string {
   const memberSuffix = `${objectNames(cluster).headlessService}.${cluster.namespace}.svc.${spec.clusterDomain}`;
   const { quorum, election, client } = spec.ports;
   const identity = IDENTITY[kind];
+  const certificates = usesCertificates(tls);
+  const joining = joiningClientAddress(tls);
   return `#!/usr/bin/env bash
 # Starts one ZooKeeper member of ${cluster.namespace}/${cluster.name}. Rendered by zookeeper-operator.
 set -euo pipefail
@@ -77,19 +143,19 @@ if [[ -f $data_dir/initialize ]] && ! $bootstrapping; then
   rm -f "$data_dir/initialize"
 fi
 
-# ZooKeeper rewrites its config files on reconfig, so it runs from a writable copy. The rendered
+${certificates ? tlsFiles() : ''}# ZooKeeper rewrites its config files on reconfig, so it runs from a writable copy. The rendered
 # files are read-only (ConfigMap volume), and cp would keep that mode: write fresh files instead.
 rm -f "$conf_dir/zoo.cfg" "$conf_dir/zoo.cfg.dynamic" "$conf_dir/logback.xml"
 {
   cat "$config_source/zoo.cfg"
   echo "dataDir=$data_dir"
   echo "dynamicConfigFile=$conf_dir/zoo.cfg.dynamic"
-} >"$conf_dir/zoo.cfg"
+${certificates ? TLS_PATHS : ''}} >"$conf_dir/zoo.cfg"
 cat "$config_source/zoo.cfg.dynamic" >"$conf_dir/zoo.cfg.dynamic"
 # A member that is joining is not in the committed membership yet: it starts with the
 # committed voters plus itself and syncs as a non-voting follower until the operator adds it.
 if ! grep -q "^server\\.$myid=" "$conf_dir/zoo.cfg.dynamic"; then
-  echo "server.$myid=$pod_name.${memberSuffix}:${quorum}:${election}:${identity.role};0.0.0.0:${client}" >>"$conf_dir/zoo.cfg.dynamic"
+${joining.set}  echo "server.$myid=$pod_name.${memberSuffix}:${quorum}:${election}:${identity.role};${joining.value}:${client}" >>"$conf_dir/zoo.cfg.dynamic"
 fi
 if [[ -f $config_source/logback.xml ]]; then
   cat "$config_source/logback.xml" >"$conf_dir/logback.xml"

@@ -6,13 +6,49 @@
  */
 import { FOUR_LETTER_WORDS } from '../api/constants.js';
 import type { ResolvedPorts, ResolvedSpec } from '../api/defaults.js';
+import { ANY_CLIENT_ADDRESS, type TemplateClientPhase, type TlsPhase, templateClientPhase } from '../api/tls-phases.js';
 import { type ClusterRef, isObserverId, memberHost } from './names.js';
 
 const PROMETHEUS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
 
+/**
+ * The keys of each TLS rung (`tls-phase.ts`); the start script adds the key and trust store
+ * paths. PEM stores, reloaded without a restart when the start script replaces the files.
+ */
+function tlsConfig(quorum: TlsPhase['quorum'], client: TemplateClientPhase, ports: ResolvedPorts) {
+  const quorumKeys: Record<string, string> =
+    quorum === 'plaintext'
+      ? {}
+      : {
+          'ssl.quorum.keyStore.type': 'PEM',
+          'ssl.quorum.trustStore.type': 'PEM',
+          sslQuorumReloadCertFiles: 'true',
+          // Accepting both while any member may still send plaintext, or may already send TLS.
+          portUnification: String(quorum !== 'tls-only'),
+          sslQuorum: String(quorum === 'sending-tls' || quorum === 'tls-only'),
+        };
+  const clientKeys: Record<string, string> =
+    client === 'plaintext'
+      ? {}
+      : {
+          secureClientPort: String(ports.secureClient),
+          // Only Netty serves TLS to clients.
+          serverCnxnFactory: 'org.apache.zookeeper.server.NettyServerCnxnFactory',
+          'ssl.keyStore.type': 'PEM',
+          'ssl.trustStore.type': 'PEM',
+          // A client without a certificate of the cluster CA is refused at the handshake.
+          'ssl.clientAuth': 'need',
+          'client.certReload': 'true',
+          // The certificate's subject is the client's identity in ACLs: x509:CN=...
+          'authProvider.x509': 'org.apache.zookeeper.server.auth.X509AuthenticationProvider',
+        };
+  return { ...quorumKeys, ...clientKeys };
+}
+
 /** Keys the operator always sets, whatever the spec says (the CRD rejects them in spec.config). */
-function managedConfig(ports: ResolvedPorts): Record<string, string> {
+function managedConfig(ports: ResolvedPorts, tls: TlsPhase): Record<string, string> {
   return {
+    ...tlsConfig(tls.quorum, templateClientPhase(tls.client), ports),
     '4lw.commands.whitelist': [...FOUR_LETTER_WORDS].sort().join(','),
     // The AdminServer answers anyone who reaches it, without credentials: system_properties (the
     // super user's digest), dump, cons, and commands that reset statistics. 3.8 has no AdminServer
@@ -39,24 +75,30 @@ const propertiesBlock = (entries: Record<string, string>): string =>
     .join('');
 
 /** The static zoo.cfg: the operator's managed keys, then the tunables (defaults overridden by spec.config). */
-export function renderStaticConfig(cluster: ClusterRef, spec: ResolvedSpec): string {
+export function renderStaticConfig(cluster: ClusterRef, spec: ResolvedSpec, tls: TlsPhase): string {
   return (
     `# zoo.cfg of ${cluster.namespace}/${cluster.name}, rendered by zookeeper-operator; edit spec.config instead.\n` +
     '# Managed by the operator:\n' +
-    propertiesBlock(managedConfig(spec.ports)) +
+    propertiesBlock(managedConfig(spec.ports, tls)) +
     '# Tunables (spec.config over the operator defaults):\n' +
     propertiesBlock(spec.config)
   );
 }
 
 /**
- * One member's entry: `server.<myid>=<host>:<quorum>:<election>:<role>;0.0.0.0:<client>`. The
- * server id says the role: observers' ids are their own range (`names.ts`).
+ * One member's entry: `server.<myid>=<host>:<quorum>:<election>:<role>;<address>:<client>`. The
+ * server id says the role: observers' ids are their own range (`names.ts`). The plaintext client
+ * port listens on every address, or on the pod's loopback alone once clients use TLS only.
  */
-export function serverLine(cluster: ClusterRef, myid: number, spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>) {
+export function serverLine(
+  cluster: ClusterRef,
+  myid: number,
+  spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
+  clientAddress: string = ANY_CLIENT_ADDRESS,
+) {
   const host = memberHost(cluster, myid, spec.clusterDomain);
   const { quorum, election, client } = spec.ports;
-  return `server.${myid}=${host}:${quorum}:${election}:${isObserverId(myid) ? 'observer' : 'participant'};0.0.0.0:${client}`;
+  return `server.${myid}=${host}:${quorum}:${election}:${isObserverId(myid) ? 'observer' : 'participant'};${clientAddress}:${client}`;
 }
 
 /**
@@ -68,9 +110,10 @@ export function renderDynamicConfig(
   memberIds: readonly number[],
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
   committedLines?: ReadonlyMap<number, { line: string }>,
+  clientAddress: string = ANY_CLIENT_ADDRESS,
 ): string {
   return [...new Set(memberIds)]
     .sort((a, b) => a - b)
-    .map((myid) => `${committedLines?.get(myid)?.line ?? serverLine(cluster, myid, spec)}\n`)
+    .map((myid) => `${committedLines?.get(myid)?.line ?? serverLine(cluster, myid, spec, clientAddress)}\n`)
     .join('');
 }

@@ -28,11 +28,14 @@ test('property: hours, minutes and seconds add up', (t) => {
   );
 });
 
-test('spec.tls resolves to the defaults, renewal at two thirds of a given lifetime, and nothing without tls', (t) => {
+test('spec.tls resolves to the defaults (plaintext traffic), renewal at two thirds of a given lifetime, and nothing without tls', (t) => {
   t.is(resolveSpec({}).tls, undefined);
   t.deepEqual(resolveSpec({ tls: {} }).tls, {
     certificates: { lifetimeMs: 2160 * 3_600_000, renewBeforeMs: 720 * 3_600_000, caLifetimeMs: 43800 * 3_600_000 },
+    quorum: false,
+    client: false,
   });
+  t.like(resolveSpec({ tls: { quorum: true, client: true } }).tls, { quorum: true, client: true });
   t.is(resolveSpec({ tls: { certificates: { lifetime: '3h' } } }).tls?.certificates.renewBeforeMs, 3_600_000);
   t.is(
     resolveSpec({ tls: { certificates: { lifetime: '3h', renewBefore: '10m' } } }).tls?.certificates.renewBeforeMs,

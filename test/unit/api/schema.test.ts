@@ -108,7 +108,7 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
   jvm: { heapMiB: 512, extraFlags: ['-XX:+UseG1GC'] },
   storage: { ephemeral: false, size: '10Gi', storageClassName: 'fast', reclaimPolicy: 'Delete' },
   config: { tickTime: '2000' },
-  ports: { client: 2181, quorum: 2888, election: 3888, admin: 8080, metrics: 7000 },
+  ports: { client: 2181, secureClient: 2281, quorum: 2888, election: 3888, admin: 8080, metrics: 7000 },
   pod: {
     labels: {},
     annotations: {},
@@ -140,7 +140,7 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
   clusterDomain: 'cluster.local',
   paused: false,
   rollingUpdate: { stepTimeoutSeconds: 600, leaderHandOff: false },
-  tls: { certificates: { lifetime: '2160h', renewBefore: '720h', caLifetime: '43800h' } },
+  tls: { certificates: { lifetime: '2160h', renewBefore: '720h', caLifetime: '43800h' }, quorum: true, client: true },
 };
 const fullStatus: Own<ZooKeeperClusterStatus> = {
   observedGeneration: 1,
@@ -162,7 +162,11 @@ const fullStatus: Own<ZooKeeperClusterStatus> = {
   targetRevision: 'r',
   clientConnectionString: 'example-client.default.svc:2181',
   operation: { kind: 'RollingRestart', member: 'example-0', waitingFor: 'sync', startedAt: 't', done: 0, total: 3 },
-  tls: { certificates: [{ name: 'ca', secret: 'example-ca', notAfter: 't', renewAt: 't' }] },
+  tls: {
+    certificates: [{ name: 'ca', secret: 'example-ca', notAfter: 't', renewAt: 't' }],
+    quorum: 'tls-only',
+    client: 'tls-only',
+  },
 };
 
 function assertSameShape(t: import('ava').ExecutionContext, value: unknown, schema: JSONSchema, path: string) {

@@ -41,7 +41,7 @@ import { createBridge, PodAddressPool } from './network.js';
 import { DEFAULT_NODE_COUNT, NodeHeartbeat, type NodeIdentity, nodeIdentities } from './node.js';
 import { type NodeResources, PodWorker } from './pod.js';
 import { LocalVolumeProvisioner } from './storage.js';
-import type { VolumeSources } from './volumes.js';
+import type { ObjectVolumeKind, VolumeSources } from './volumes.js';
 
 export interface KubeletOptions {
   kubeConfig: KubeConfig;
@@ -179,8 +179,8 @@ class ProcessKubelet {
     this.claims.on('delete', (claim) => {
       this.provisioner.release(claim).catch((error: unknown) => this.logger.error(String(error)));
     });
-    this.configMaps.on('add', (configMap) => this.configMapChanged(configMap));
-    this.configMaps.on('update', (configMap) => this.configMapChanged(configMap));
+    this.configMaps.on('add', (configMap) => this.objectChanged('configMap', configMap));
+    this.configMaps.on('update', (configMap) => this.objectChanged('configMap', configMap));
     this.pods.on('add', (pod) => this.podChanged(pod));
     this.pods.on('update', (pod) => this.podChanged(pod));
     this.pods.on('delete', (pod) => this.podDeleted(pod));
@@ -199,15 +199,15 @@ class ProcessKubelet {
     this.provisioner.provision(claim).catch((error: unknown) => this.logger.error(String(error)));
   }
 
-  private configMapChanged(configMap: V1ConfigMap): void {
+  private objectChanged(kind: ObjectVolumeKind, object: KubernetesObject): void {
+    const name = object.metadata?.name ?? '';
     for (const worker of this.workers.values()) {
-      if (worker.namespace !== configMap.metadata?.namespace) continue;
-      worker.refreshConfigMap(configMap.metadata?.name ?? '').catch((error: unknown) =>
-        this.logger.warn('configmap volume not refreshed', {
-          configMap: configMap.metadata?.name,
-          error: String(error),
-        }),
-      );
+      if (worker.namespace !== object.metadata?.namespace) continue;
+      worker
+        .refreshObjectVolumes(kind, name)
+        .catch((error: unknown) =>
+          this.logger.warn(`${kind} volume not refreshed`, { [kind]: name, pod: worker.uid, error: String(error) }),
+        );
     }
   }
 

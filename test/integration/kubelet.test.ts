@@ -6,10 +6,11 @@
  * node) as real processes in their own network namespaces that form a quorum across nodes, turn
  * Ready through their readiness probe, survive a pod being re-created with their data, and
  * disappear with their namespace. A pod of the local operator image gets what in-cluster
- * clients rely on: the image's user, a token at the standard path, and the API.
+ * clients rely on: the image's user, a token at the standard path, and the API. ConfigMap and
+ * Secret volumes have a real kubelet's layout and follow their objects through a `..data` swap.
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AppsV1Api,
@@ -327,6 +328,64 @@ test('env values under a mountPath point at the volume, and a ConfigMap volume f
     return mode === 'two' ? mode : undefined;
   });
   t.is(updated, 'two');
+  await core.deleteNamespace({ name: namespace });
+});
+
+test('a Secret volume has the AtomicWriter layout and an update reaches the running container through a ..data swap', async (t) => {
+  const namespace = await createNamespace('kubelet-secret');
+  const encode = (value: string) => Buffer.from(value).toString('base64');
+  await core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'tls' }, data: { password: encode('one') } },
+  });
+  // The container keeps copying what it reads, so the file it sees is observable from outside.
+  const pod = commandPod(
+    'copier',
+    'while :; do cat "$SECRET_DIR/password" > "$SCRATCH_DIR/seen.new" && mv "$SCRATCH_DIR/seen.new" "$SCRATCH_DIR/seen"; sleep 0.2; done',
+  );
+  const container = pod.spec?.containers[0];
+  if (!container || !pod.spec) throw new Error('commandPod has no container');
+  // Non-root with mode 0440: only the fsGroup's read access lets the container read the key.
+  pod.spec.securityContext = { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 };
+  container.env = [
+    { name: 'SECRET_DIR', value: '/secret' },
+    { name: 'SCRATCH_DIR', value: '/scratch' },
+  ];
+  container.volumeMounts = [
+    { name: 'secret', mountPath: '/secret', readOnly: true },
+    { name: 'scratch', mountPath: '/scratch' },
+  ];
+  pod.spec.volumes = [
+    { name: 'secret', secret: { secretName: 'tls', defaultMode: 0o440 } },
+    { name: 'scratch', emptyDir: {} },
+  ];
+  await core.createNamespacedPod({ namespace, body: pod });
+  const running = await waitFor('copier to run', 30_000, async () => {
+    const current = await core.readNamespacedPod({ name: 'copier', namespace });
+    return current.status?.containerStatuses?.[0]?.state?.running ? current : undefined;
+  });
+  const volumes = join(kubeletDir.path, 'pods', containerProcess(running).netns, 'volumes');
+  const seen = (expected: string) => async () => {
+    const content = await readFile(join(volumes, 'scratch', 'seen'), 'utf8');
+    return content === expected ? content : undefined;
+  };
+  t.is(await waitFor('the container to read the Secret', 10_000, seen('one')), 'one');
+  const secretDir = join(volumes, 'secret');
+  t.is(await readlink(join(secretDir, 'password')), '..data/password');
+  const before = await readlink(join(secretDir, '..data'));
+  t.regex(before, /^\.\.\d{4}(_\d{2}){5}\./, 'a timestamped data directory');
+  const key = await stat(join(secretDir, 'password'));
+  t.is(key.mode & 0o7777, 0o440, 'defaultMode');
+  t.is(key.gid, 1000, 'the fsGroup owns the key');
+
+  await core.patchNamespacedSecret({ name: 'tls', namespace, body: { data: { password: encode('two') } } }, mergePatch);
+  t.is(await waitFor('the container to read the updated Secret', 10_000, seen('two')), 'two');
+  const after = await readlink(join(secretDir, '..data'));
+  t.not(after, before, '..data points at a new directory');
+  t.false(existsSync(join(secretDir, before)), 'the old data directory is removed');
+  const status = await containerStatus(namespace, 'copier');
+  t.is(status?.containerID, running.status?.containerStatuses?.[0]?.containerID, 'the same process');
+  t.is(status?.restartCount, 0);
   await core.deleteNamespace({ name: namespace });
 });
 

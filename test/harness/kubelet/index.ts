@@ -12,7 +12,7 @@
 // (derived from the id, inside 10.128.0.0/10, refused if anything on the machine overlaps);
 // per pod incarnation a netns and host-side veth `pkl-<id>-<counter>`; /etc/netns/<netns>/;
 // /run/process-kubelet/pkl-<id>.json. Work dir: `pods/<netns>/volumes/<volume>` (emptyDir,
-// ConfigMap), `volumes/pvc-<claim uid>` (persistent), `images/zookeeper-<version>`, and
+// ConfigMap, Secret), `volumes/pvc-<claim uid>` (persistent), `images/zookeeper-<version>`, and
 // `logs/kubelet.log` + `logs/<namespace>_<pod>_<uid>/<container>/<restart>.log`, which stop()
 // keeps for post-mortems (everything else it removes).
 
@@ -28,6 +28,7 @@ import {
   type V1ConfigMap,
   type V1PersistentVolumeClaim,
   type V1Pod,
+  type V1Secret,
 } from '@kubernetes/client-node';
 import { onShutdown } from '../shutdown.js';
 import type { EnvSources } from './env.js';
@@ -41,7 +42,7 @@ import { createBridge, PodAddressPool } from './network.js';
 import { DEFAULT_NODE_COUNT, NodeHeartbeat, type NodeIdentity, nodeIdentities } from './node.js';
 import { type NodeResources, PodWorker } from './pod.js';
 import { LocalVolumeProvisioner } from './storage.js';
-import type { VolumeSources } from './volumes.js';
+import type { ObjectVolumeKind, VolumeSources } from './volumes.js';
 
 export interface KubeletOptions {
   kubeConfig: KubeConfig;
@@ -94,6 +95,7 @@ class ProcessKubelet {
   private readonly workers = new Map<string, PodWorker>();
   private readonly pods: Cached<V1Pod>;
   private readonly configMaps: Cached<V1ConfigMap>;
+  private readonly secrets: Cached<V1Secret>;
   private readonly claims: Cached<V1PersistentVolumeClaim>;
   private readonly provisioner: LocalVolumeProvisioner;
   private readonly heartbeats: NodeHeartbeat[];
@@ -116,6 +118,11 @@ class ProcessKubelet {
     this.pods = makeInformer<V1Pod>(clients.kubeConfig, '/api/v1/pods', () => core.listPodForAllNamespaces());
     this.configMaps = makeInformer<V1ConfigMap>(clients.kubeConfig, '/api/v1/configmaps', () =>
       core.listConfigMapForAllNamespaces(),
+    );
+    // Like a real kubelet, which may read the Secrets of its pods: the kubelet's credentials are
+    // the control plane's admin (system:masters), so listing every Secret is allowed.
+    this.secrets = makeInformer<V1Secret>(clients.kubeConfig, '/api/v1/secrets', () =>
+      core.listSecretForAllNamespaces(),
     );
     this.claims = makeInformer<V1PersistentVolumeClaim>(clients.kubeConfig, '/api/v1/persistentvolumeclaims', () =>
       core.listPersistentVolumeClaimForAllNamespaces(),
@@ -141,8 +148,11 @@ class ProcessKubelet {
         }
       },
     };
+    // Volumes read the informer cache, as they are refreshed from its events; a Secret the cache
+    // has not seen yet makes the volume wait (VolumeNotReadyError) and retry.
     const volumeSources: VolumeSources = {
-      ...envSources,
+      configMap: envSources.configMap,
+      secret: async (namespace, name) => this.secrets.get(name, namespace),
       claimDirectory: (namespace, claimName) => this.provisioner.claimDirectory(namespace, claimName),
     };
     this.resources = {
@@ -179,14 +189,17 @@ class ProcessKubelet {
     this.claims.on('delete', (claim) => {
       this.provisioner.release(claim).catch((error: unknown) => this.logger.error(String(error)));
     });
-    this.configMaps.on('add', (configMap) => this.configMapChanged(configMap));
-    this.configMaps.on('update', (configMap) => this.configMapChanged(configMap));
+    this.configMaps.on('add', (configMap) => this.objectChanged('configMap', configMap));
+    this.configMaps.on('update', (configMap) => this.objectChanged('configMap', configMap));
+    this.secrets.on('add', (secret) => this.objectChanged('secret', secret));
+    this.secrets.on('update', (secret) => this.objectChanged('secret', secret));
     this.pods.on('add', (pod) => this.podChanged(pod));
     this.pods.on('update', (pod) => this.podChanged(pod));
     this.pods.on('delete', (pod) => this.podDeleted(pod));
     const isStopped = () => this.stopped;
     await startInformer(this.claims, 'persistentvolumeclaim', this.logger, isStopped);
     await startInformer(this.configMaps, 'configmap', this.logger, isStopped);
+    await startInformer(this.secrets, 'secret', this.logger, isStopped);
     await startInformer(this.pods, 'pod', this.logger, isStopped);
     this.logger.info('process kubelet started', {
       nodes: [...this.nodeNames],
@@ -199,15 +212,15 @@ class ProcessKubelet {
     this.provisioner.provision(claim).catch((error: unknown) => this.logger.error(String(error)));
   }
 
-  private configMapChanged(configMap: V1ConfigMap): void {
+  private objectChanged(kind: ObjectVolumeKind, object: KubernetesObject): void {
+    const name = object.metadata?.name ?? '';
     for (const worker of this.workers.values()) {
-      if (worker.namespace !== configMap.metadata?.namespace) continue;
-      worker.refreshConfigMap(configMap.metadata?.name ?? '').catch((error: unknown) =>
-        this.logger.warn('configmap volume not refreshed', {
-          configMap: configMap.metadata?.name,
-          error: String(error),
-        }),
-      );
+      if (worker.namespace !== object.metadata?.namespace) continue;
+      worker
+        .refreshObjectVolumes(kind, name)
+        .catch((error: unknown) =>
+          this.logger.warn(`${kind} volume not refreshed`, { [kind]: name, pod: worker.uid, error: String(error) }),
+        );
     }
   }
 
@@ -264,7 +277,7 @@ class ProcessKubelet {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const heartbeat of this.heartbeats) heartbeat.stop();
-    for (const informer of [this.pods, this.configMaps, this.claims]) await informer.stop();
+    for (const informer of [this.pods, this.configMaps, this.secrets, this.claims]) await informer.stop();
     try {
       await Promise.all([...this.workers.values()].map((worker) => worker.shutdown()));
       // If this throws, its record stays for the next sweep; the files below go regardless.

@@ -26,7 +26,7 @@ import type { Logger } from './log.js';
 import { createPodNetwork, deletePodNetwork, type PodAddressPool, type PodSubnet } from './network.js';
 import type { ProcessUser } from './process.js';
 import { apiTime, buildPodStatus, type ContainerStatus, type PodCondition, waitingContainerStatus } from './status.js';
-import { PodVolumes, VolumeNotReadyError, type VolumeSources } from './volumes.js';
+import { type ObjectVolumeKind, PodVolumes, VolumeNotReadyError, type VolumeSources } from './volumes.js';
 
 /** Everything a pod worker shares with the kubelet. */
 export interface NodeResources {
@@ -271,9 +271,9 @@ export class PodWorker {
     return this.hostsWrites;
   }
 
-  /** ConfigMap `name` changed: rewrite the volumes projecting it. */
-  async refreshConfigMap(name: string): Promise<void> {
-    await this.volumes?.refreshConfigMap(name, this.node.volumeSources);
+  /** The ConfigMap or Secret `name` changed: rewrite the volumes projecting it. */
+  async refreshObjectVolumes(kind: ObjectVolumeKind, name: string): Promise<void> {
+    await this.volumes?.refresh(kind, name, this.node.volumeSources);
   }
 
   private terminate(how: Termination): Promise<void> {

@@ -1,12 +1,16 @@
 // A pod incarnation's volumes as host directories, and the mapping from container paths to them.
-// emptyDir: a fresh directory per incarnation. configMap/secret: the keys as files, rewritten when
-// the ConfigMap changes. persistentVolumeClaim: the bound volume's directory, which outlives the
-// pod. Like a kubelet, `fsGroup` becomes the group owner (setgid, group-writable) of writable
-// volumes; without one, a pod-level runAsUser owns them, so a non-root pod can always write. A container path `/mount/rest` maps to `<volume dir>/rest` (longest mountPath wins).
+// emptyDir: a fresh directory per incarnation. configMap/secret: the keys in the AtomicWriter
+// layout (atomic-writer.ts: `..data` swapped on a change, `key -> ..data/key`), rewritten when
+// the ConfigMap or Secret changes, with fsGroup given read access as a kubelet does.
+// persistentVolumeClaim: the bound volume's directory, which outlives the pod. Like a kubelet,
+// `fsGroup` becomes the group owner (setgid, group-writable) of writable volumes; without one, a
+// pod-level runAsUser owns them, so a non-root pod can always write. A container path
+// `/mount/rest` maps to `<volume dir>/rest` (longest mountPath wins).
 
-import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { V1ConfigMap, V1Container, V1KeyToPath, V1Pod, V1Secret, V1Volume } from '@kubernetes/client-node';
+import { type ProjectedFile, writeAtomically } from './atomic-writer.js';
 import { runCommand } from './command.js';
 
 export interface VolumeSources {
@@ -24,40 +28,46 @@ export interface Mount {
   hostPath: string;
 }
 
-function keyFiles(entries: Record<string, string>, items: readonly V1KeyToPath[] | undefined): Map<string, string> {
-  const files = new Map<string, string>();
+/** The kind of API object a volume projects. */
+export type ObjectVolumeKind = 'configMap' | 'secret';
+
+/** The API default for configMap and secret volumes. */
+const DEFAULT_MODE = 0o644;
+
+/** The files a volume projects: every key, or only `items` (each with its own path and mode). */
+function projectedFiles(
+  entries: Record<string, Buffer>,
+  items: readonly V1KeyToPath[] | undefined,
+  defaultMode: number,
+): Map<string, ProjectedFile> {
+  const files = new Map<string, ProjectedFile>();
   if (!items) {
-    for (const key of Object.keys(entries).sort()) files.set(key, entries[key] ?? '');
+    for (const key of Object.keys(entries).sort()) {
+      files.set(key, { content: entries[key] ?? Buffer.alloc(0), mode: defaultMode });
+    }
     return files;
   }
   for (const item of items) {
-    if (item.key in entries) files.set(item.path, entries[item.key] ?? '');
+    const content = entries[item.key];
+    if (content) files.set(item.path, { content, mode: item.mode ?? defaultMode });
   }
   return files;
 }
 
-function secretEntries(secret: V1Secret): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(secret.data ?? {}).map(([key, encoded]) => [key, Buffer.from(encoded, 'base64').toString('utf8')]),
-  );
+function configMapEntries(configMap: V1ConfigMap): Record<string, Buffer> {
+  return {
+    ...Object.fromEntries(Object.entries(configMap.data ?? {}).map(([key, value]) => [key, Buffer.from(value)])),
+    ...Object.fromEntries(
+      Object.entries(configMap.binaryData ?? {}).map(([key, encoded]) => [key, Buffer.from(encoded, 'base64')]),
+    ),
+  };
 }
 
-/** Writes `files` into `dir` (each atomically) and removes files it no longer lists. */
-async function writeKeyFiles(dir: string, files: Map<string, string>, mode: number): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o755 });
-  for (const [path, content] of files) {
-    const target = join(dir, path);
-    await mkdir(join(target, '..'), { recursive: true, mode: 0o755 });
-    const staging = `${target}.updating`;
-    await writeFile(staging, content, { mode });
-    await chmod(staging, mode);
-    await rename(staging, target);
-  }
-  for (const entry of await readdir(dir)) {
-    if (!files.has(entry) && ![...files.keys()].some((path) => path.startsWith(`${entry}/`))) {
-      await rm(join(dir, entry), { recursive: true, force: true });
-    }
-  }
+/** Secret values stay bytes: a key store or DER file is not UTF-8. */
+function secretEntries(secret: V1Secret): Record<string, Buffer> {
+  return Object.fromEntries(
+    Object.entries(secret.data ?? {}).map(([key, encoded]) => [key, Buffer.from(encoded, 'base64')]),
+  );
 }
 
 /** Who owns a pod's writable volumes: its fsGroup (as a group), else its runAsUser. */
@@ -82,6 +92,9 @@ async function applyOwner(dir: string, owner: VolumeOwner): Promise<void> {
 }
 
 export class PodVolumes {
+  /** Refreshes of object volumes, one at a time: two overlapping `..data` swaps would lose one. */
+  private refreshes: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly pod: V1Pod,
     private readonly directories: ReadonlyMap<string, string>,
@@ -99,7 +112,7 @@ export class PodVolumes {
         await chmod(dir, 0o777);
         await applyOwner(dir, owner);
       } else if (volume.configMap || volume.secret) {
-        await PodVolumes.writeObjectVolume(volume, dir, namespace, sources);
+        await PodVolumes.writeObjectVolume(pod, volume, dir, sources);
       } else if (volume.persistentVolumeClaim) {
         const claimDir = await sources.claimDirectory(namespace, volume.persistentVolumeClaim.claimName);
         await applyOwner(claimDir, owner);
@@ -117,33 +130,43 @@ export class PodVolumes {
   }
 
   private static async writeObjectVolume(
+    pod: V1Pod,
     volume: V1Volume,
     dir: string,
-    namespace: string,
     sources: VolumeSources,
   ): Promise<void> {
+    const namespace = pod.metadata?.namespace ?? 'default';
+    const fsGroup = pod.spec?.securityContext?.fsGroup;
     if (volume.configMap) {
       const source = volume.configMap;
       const configMap = await sources.configMap(namespace, source.name ?? '');
       if (!configMap && !source.optional) throw new VolumeNotReadyError(`configmap "${source.name}" not found`);
-      const entries = { ...(configMap?.data ?? {}) };
-      await writeKeyFiles(dir, keyFiles(entries, source.items), source.defaultMode ?? 0o644);
+      const entries = configMap ? configMapEntries(configMap) : {};
+      const files = projectedFiles(entries, source.items, source.defaultMode ?? DEFAULT_MODE);
+      await writeAtomically(dir, files, fsGroup);
     } else if (volume.secret) {
       const source = volume.secret;
       const secret = await sources.secret(namespace, source.secretName ?? '');
       if (!secret && !source.optional) throw new VolumeNotReadyError(`secret "${source.secretName}" not found`);
       const entries = secret ? secretEntries(secret) : {};
-      await writeKeyFiles(dir, keyFiles(entries, source.items), source.defaultMode ?? 0o644);
+      const files = projectedFiles(entries, source.items, source.defaultMode ?? DEFAULT_MODE);
+      await writeAtomically(dir, files, fsGroup);
     }
   }
 
-  /** Rewrites the volumes that project ConfigMap `name` (called on ConfigMap events). */
-  async refreshConfigMap(name: string, sources: VolumeSources): Promise<void> {
-    const namespace = this.pod.metadata?.namespace ?? 'default';
-    for (const volume of this.pod.spec?.volumes ?? []) {
-      const dir = this.directories.get(volume.name);
-      if (dir && volume.configMap?.name === name) await PodVolumes.writeObjectVolume(volume, dir, namespace, sources);
-    }
+  /** Rewrites the volumes that project the ConfigMap or Secret `name` (called on its informer events). */
+  refresh(kind: ObjectVolumeKind, name: string, sources: VolumeSources): Promise<void> {
+    const projects = (volume: V1Volume): boolean =>
+      kind === 'configMap' ? volume.configMap?.name === name : volume.secret?.secretName === name;
+    const refresh = this.refreshes.then(async () => {
+      for (const volume of this.pod.spec?.volumes ?? []) {
+        const dir = this.directories.get(volume.name);
+        if (dir && projects(volume)) await PodVolumes.writeObjectVolume(this.pod, volume, dir, sources);
+      }
+    });
+    // The caller hears of a failure; the next refresh still runs.
+    this.refreshes = refresh.catch(() => undefined);
+    return refresh;
   }
 
   /** The container's mounts as host directories, longest mountPath first. */

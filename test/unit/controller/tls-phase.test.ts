@@ -1,0 +1,149 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import test from 'ava';
+import fc from 'fast-check';
+import {
+  CLIENT_TLS_ANNOTATION,
+  PLAINTEXT,
+  QUORUM_TLS_ANNOTATION,
+  QUORUM_TLS_PHASES,
+  type QuorumTlsPhase,
+  type TlsPhase,
+} from '../../../src/api/tls-phases.js';
+import {
+  type MemberTlsEvidence,
+  nextRung,
+  nextTlsPhase,
+  observedTlsPhase,
+  podTlsPhase,
+  tlsEvidence,
+} from '../../../src/controller/tls-phase.js';
+import { parseServerLine } from '../../../src/zookeeper/reconfig-client.js';
+
+const member = (
+  quorum: QuorumTlsPhase,
+  client: MemberTlsEvidence['client'] = 'plaintext',
+  loopbackClient: boolean | undefined = false,
+): MemberTlsEvidence => ({ quorum, client, loopbackClient });
+
+const ON: TlsPhase = { quorum: 'tls-only', client: 'tls-only' };
+
+test('nextRung: one rung towards the target from where every member stands; a roll under way stays on its newer rung', (t) => {
+  const rows: [target: number, observed: number[], expected: number][] = [
+    [3, [], 3],
+    [3, [0, 0, 0], 1],
+    [3, [0, 1, 1], 1],
+    [3, [1, 1, 1], 2],
+    [3, [2, 2], 3],
+    [3, [3, 3], 3],
+    [0, [3, 3], 2],
+    [0, [2, 3], 2],
+    [0, [1, 1], 0],
+    // Turned back in the middle of a roll: back to the older rung, which every member neighbours.
+    [0, [1, 2, 2], 1],
+    [3, [2, 1, 1], 2],
+    // Two rungs apart (a pod replaced by hand): meet between them.
+    [0, [0, 2], 1],
+    [3, [0, 2], 1],
+  ];
+  for (const [target, observed, expected] of rows) {
+    t.is(nextRung(target, observed), expected, `target ${target}, members on ${observed.join(',')}`);
+  }
+});
+
+test('nextRung: the rung rendered is never more than one from any member whose rungs are at most two apart, and reaches the target', (t) => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 3 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 9 }),
+      (target, base, offsets) => {
+        const observed = offsets.map((offset) => Math.min(3, base + offset));
+        const next = nextRung(target, observed);
+        if (!observed.every((rung) => Math.abs(rung - next) <= 1)) return false;
+        // When every member stands together, the next rung is one closer to the target (or the target).
+        const together = observed.every((rung) => rung === observed[0]);
+        const from = observed[0] ?? 0;
+        return !together || next === from + Math.sign(target - from);
+      },
+    ),
+  );
+  t.pass('checked by fast-check');
+});
+
+test('a plaintext ensemble climbs every rung of both ladders, one roll (or round of moves) per rung', (t) => {
+  let members = [member('plaintext'), member('plaintext'), member('plaintext')];
+  const visited: string[] = [];
+  for (let round = 0; round < 10; round++) {
+    const next = nextTlsPhase(ON, members);
+    visited.push(`${next.quorum}/${next.client}`);
+    if (next.quorum === 'tls-only' && next.client === 'tls-only' && observedTlsPhase(members).client === 'tls-only') {
+      break;
+    }
+    // The roll (and the moves) bring every member to the rendered rung.
+    members = members.map(() =>
+      member(next.quorum, next.client === 'tls-only' ? 'secure-port' : next.client, next.client === 'tls-only'),
+    );
+  }
+  t.deepEqual(visited, ['accepting-tls/secure-port', 'sending-tls/tls-only', 'tls-only/tls-only']);
+});
+
+test('turned off, the ensemble walks down the same ladders, moving plaintext clients back before the secure port closes', (t) => {
+  let members = [1, 2, 3].map(() => member('tls-only', 'secure-port', true));
+  const visited: string[] = [];
+  for (let round = 0; round < 10; round++) {
+    const next = nextTlsPhase(PLAINTEXT, members);
+    visited.push(`${next.quorum}/${next.client}`);
+    if (next.quorum === 'plaintext' && next.client === 'plaintext') break;
+    members = members.map(() =>
+      member(next.quorum, next.client === 'tls-only' ? 'secure-port' : next.client, next.client === 'tls-only'),
+    );
+  }
+  t.deepEqual(visited, ['sending-tls/secure-port', 'accepting-tls/plaintext', 'plaintext/plaintext']);
+});
+
+test('a member whose committed line is unknown is planned as if on loopback, so the secure port never closes under it', (t) => {
+  const unknown: MemberTlsEvidence[] = [
+    { quorum: 'plaintext', client: 'secure-port', loopbackClient: undefined },
+    member('plaintext', 'secure-port', false),
+  ];
+  t.is(nextTlsPhase(PLAINTEXT, unknown).client, 'secure-port');
+  t.is(observedTlsPhase(unknown).client, 'secure-port', 'status reports what it knows');
+  t.is(nextTlsPhase(PLAINTEXT, [member('plaintext', 'secure-port', false)]).client, 'plaintext');
+});
+
+test('a new cluster starts on its target; status reports the lowest rung any member runs', (t) => {
+  t.deepEqual(nextTlsPhase(ON, []), ON);
+  t.deepEqual(observedTlsPhase([]), PLAINTEXT);
+  t.deepEqual(
+    observedTlsPhase([member('tls-only', 'secure-port', true), member('sending-tls', 'secure-port', false)]),
+    {
+      quorum: 'sending-tls',
+      client: 'secure-port',
+    },
+  );
+});
+
+const pod = (name: string, annotations: Record<string, string> = {}): V1Pod => ({ metadata: { name, annotations } });
+
+test('evidence: the pod annotations say the rungs a pod runs, the committed line whether its plaintext port is on loopback', (t) => {
+  for (const quorum of QUORUM_TLS_PHASES) {
+    t.is(podTlsPhase(pod('zk-0', quorum === 'plaintext' ? {} : { [QUORUM_TLS_ANNOTATION]: quorum })).quorum, quorum);
+  }
+  t.deepEqual(podTlsPhase(pod('zk-0', { [QUORUM_TLS_ANNOTATION]: 'bogus', [CLIENT_TLS_ANNOTATION]: 'tls-only' })), {
+    quorum: 'plaintext',
+    client: 'plaintext',
+  });
+  const committed = [
+    parseServerLine('server.1=zk-0.zk-headless.ns.svc.cluster.local:2888:3888:participant;127.0.0.1:2181'),
+    parseServerLine('server.2=zk-1.zk-headless.ns.svc.cluster.local:2888:3888:participant;0.0.0.0:2181'),
+  ];
+  const secure = { [CLIENT_TLS_ANNOTATION]: 'secure-port' };
+  t.deepEqual(
+    tlsEvidence('zk', [pod('zk-0', secure), pod('zk-1', secure), pod('zk-2', secure), pod('other-0')], committed),
+    [
+      { quorum: 'plaintext', client: 'secure-port', loopbackClient: true },
+      { quorum: 'plaintext', client: 'secure-port', loopbackClient: false },
+      { quorum: 'plaintext', client: 'secure-port', loopbackClient: undefined },
+    ],
+  );
+});

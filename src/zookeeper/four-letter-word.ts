@@ -12,7 +12,7 @@ export type FourLetterWord = (typeof FOUR_LETTER_WORDS)[number];
 
 /**
  * Asks a whitelisted `word` at host:port, over TLS when `tls` is given; rejects on connect
- * failure, a refused certificate, reset or `timeoutMs`, naming the member.
+ * failure, a refused certificate, reset, no answer or `timeoutMs`, naming the member.
  */
 export function askFourLetterWord(
   host: string,
@@ -48,7 +48,11 @@ export function sendFourLetterWord(
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.once('error', (error) => fail(error.message));
     socket.once('close', (hadError) => {
-      if (!hadError) resolve(Buffer.concat(chunks).toString('utf8'));
+      if (hadError) return;
+      // A member answers every word, a refused one too; silence is what a port speaking another
+      // protocol gives (plaintext sent to a TLS port), never an answer to parse.
+      if (chunks.length === 0) fail('the connection closed without an answer');
+      else resolve(Buffer.concat(chunks).toString('utf8'));
     });
   });
 }

@@ -37,9 +37,7 @@ export function sendFourLetterWord(
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    // Over TLS the word is written, not ended with: a TLS close_notify makes ZooKeeper (Netty)
-    // close the connection before it answers.
-    const socket = openSocket(host, port, tls, () => (tls === undefined ? socket.end(word) : socket.write(word)));
+    const socket = openSocket(host, port, tls, () => socket.end(word));
     const fail = (reason: string) => {
       socket.destroy();
       reject(new Error(`4lw ${word} to ${describeEndpoint(host, port, tls)}: ${reason}`));

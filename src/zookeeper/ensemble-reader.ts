@@ -2,9 +2,9 @@
  * Reads every member of an ensemble, by pod IP as any in-cluster client would: 4lw `srvr`,
  * `mntr` and `conf` on the client port, or over TLS on the secure client port for a member that
  * serves it, words the members' whitelist allows, and nothing else (the AdminServer serves the
- * member's own loopback only). A member to be read over TLS is read over TLS or not at all. The I/O edge of health: every failure
- * becomes part of the reading (unreachable, or not serving), never an exception, so one bad
- * member cannot hide the others.
+ * member's own loopback only). A member to be read over TLS is read over TLS or not at all. The
+ * I/O edge of health: every failure becomes part of the reading (unreachable, or not serving),
+ * never an exception, so one bad member cannot hide the others.
  *
  * All three words are needed, each for what only it says: `srvr` the zxid and its epoch (a member
  * ahead of the leader's epoch; a reconfig made active), `mntr` the peer state and the leader's
@@ -21,7 +21,7 @@
 import { askFourLetterWord } from './four-letter-word.js';
 import type { MemberReading } from './health.js';
 import { parseConf, parseMntr, parseSrvr } from './readings.js';
-import { describeEndpoint, type TlsTarget } from './transport.js';
+import type { TlsTarget } from './transport.js';
 
 /** A member's secure client port and how to speak TLS to it. */
 export interface SecureClientPort extends TlsTarget {
@@ -76,7 +76,8 @@ export function memberStateReader(options: MemberStateReaderOptions = {}): Ensem
       for (const [key, entry] of recent) if (now - entry.askedAtMs >= maxAgeMs) recent.delete(key);
       return Promise.all(
         members.map((member) => {
-          const key = `${member.pod}/${member.myid}@${endpointOf(member, ports)}`;
+          const { tls } = member;
+          const key = `${member.pod}/${member.myid}@${member.ip}:${tls?.port ?? ports.client}${tls ? ` as ${tls.serverName}` : ''}`;
           const reused = readOptions.fresh ? undefined : recent.get(key);
           if (reused !== undefined) return reused.reading;
           const reading = readMember(member, ports, timeoutMs);
@@ -110,9 +111,4 @@ export async function readMember(member: MemberAddress, ports: MemberPorts, time
   } catch (error) {
     return { pod, myid, unreachable: (error as Error).message };
   }
-}
-
-/** Where a member is read, as errors and the reuse of readings name it. */
-function endpointOf(member: MemberAddress, ports: MemberPorts): string {
-  return describeEndpoint(member.ip ?? 'no-ip', member.tls?.port ?? ports.client, member.tls);
 }

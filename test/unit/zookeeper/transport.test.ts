@@ -14,6 +14,7 @@ import {
   issueClientCertificate,
   type KeyedCertificate,
 } from '../../../src/tls/x509.js';
+import { memberStateReader } from '../../../src/zookeeper/ensemble-reader.js';
 import { askFourLetterWord, sendFourLetterWord } from '../../../src/zookeeper/four-letter-word.js';
 import type { ClientTls, TlsTarget } from '../../../src/zookeeper/transport.js';
 
@@ -163,4 +164,39 @@ test('a word answered by silence is a failure naming the member', async (t) => {
   await t.throwsAsync(sendFourLetterWord('127.0.0.1', port, 'srvr'), {
     message: `4lw srvr to 127.0.0.1:${port}: the connection closed without an answer`,
   });
+});
+
+test('the member reader reads a member that serves TLS at its secure port only, and reuses no plaintext reading for it', async (t) => {
+  const member = await tlsMember(authority);
+  t.teardown(() => member.close());
+  const plaintext = createTcpServer((socket) => socket.end('Zookeeper version: plaintext\n'));
+  await new Promise<void>((resolve) => plaintext.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => plaintext.close());
+  const { port: plainPort } = plaintext.address() as { port: number };
+  const credentials = await clientOf(authority, authority);
+  const reader = memberStateReader({ monotonicMs: () => 0 });
+  const address = { pod: 'example-0', myid: 1, ip: '127.0.0.1' };
+
+  const [plain] = await reader.read([address], { client: plainPort });
+  const [secure] = await reader.read(
+    [{ ...address, tls: { port: member.port, credentials, serverName: MEMBER_NAME } }],
+    {
+      client: plainPort,
+    },
+  );
+  const [misnamed] = await reader.read(
+    [
+      {
+        ...address,
+        tls: { port: member.port, credentials, serverName: 'example-1.example-headless.zk.svc.cluster.local' },
+      },
+    ],
+    { client: plainPort },
+  );
+
+  // Neither stand-in answers as a real member, so each reading says which one answered it.
+  t.regex(plain?.unreachable ?? '', /Zookeeper version: plaintext/);
+  t.regex(secure?.unreachable ?? '', /Zookeeper version: stand-in/, 'read over TLS, not the plaintext reading reused');
+  t.deepEqual(member.clients, ['zookeeper-operator', 'zookeeper-operator', 'zookeeper-operator'], 'srvr, mntr, conf');
+  t.regex(misnamed?.unreachable ?? '', /verified as example-1\..*altnames/);
 });

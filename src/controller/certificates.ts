@@ -181,7 +181,7 @@ export function membersNeedingCertificates(
 }
 
 /** When a certificate was issued: its notBefore is backdated by the clock-skew allowance. */
-export const issuedAt = (facts: CertificateFacts): Date =>
+export const issuedAt = (facts: Pick<CertificateFacts, 'notBefore'>): Date =>
   new Date(facts.notBefore.getTime() + CLOCK_SKEW_ALLOWANCE_MS);
 
 /**
@@ -189,7 +189,11 @@ export const issuedAt = (facts: CertificateFacts): Date =>
  * `lifetimeMs` it was issued for (a certificate capped by its CA's expiry renews at the same
  * fraction of its own life).
  */
-export function renewalPoint(facts: CertificateFacts, renewBeforeMs: number, lifetimeMs: number): Date {
+export function renewalPoint(
+  facts: Pick<CertificateFacts, 'notBefore' | 'notAfter'>,
+  renewBeforeMs: number,
+  lifetimeMs: number,
+): Date {
   const life = Math.max(0, facts.notAfter.getTime() - issuedAt(facts).getTime());
   const before = renewBeforeMs * Math.min(1, life / lifetimeMs);
   return new Date(facts.notAfter.getTime() - before);

@@ -12,6 +12,7 @@ import type { OwnedObject, SuperUserSecret } from '../runtime/kube-writer.js';
 import type { EnsembleReader } from '../zookeeper/ensemble-reader.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
 import type { MembershipClient } from '../zookeeper/reconfig-client.js';
+import type { SessionServer } from '../zookeeper/session.js';
 import type { EvictionOutcome } from './rolling-restart.js';
 
 export type OwnedKind = 'ConfigMap' | 'Service' | 'StatefulSet' | 'PodDisruptionBudget' | 'NetworkPolicy';
@@ -52,8 +53,8 @@ export interface ClusterWriter {
   applyClusterStatus(namespace: string, name: string, status: ZooKeeperCluster['status'] & object): Promise<void>;
 }
 
-/** Opens ZooKeeper sessions for reconfiguration: `servers` are `ip:clientPort`. */
-export type MembershipFactory = (servers: readonly string[], superPassword: string) => MembershipClient;
+/** Opens ZooKeeper sessions for reconfiguration: `servers` are `ip:clientPort`, or a secure client port with its TLS target. */
+export type MembershipFactory = (servers: readonly SessionServer[], superPassword: string) => MembershipClient;
 
 export interface Events {
   record(target: EventTarget, type: EventType, reason: string, message: string): Promise<boolean>;

@@ -1,7 +1,8 @@
 /**
  * The crypto edge of the cluster certificates: generating ECDSA P-256 keys, self-signing a
- * cluster's CA, issuing a member certificate under it (with @peculiar/x509 over WebCrypto; no
- * hand-written ASN.1), and reading a PEM certificate back into plain facts (with node:crypto).
+ * cluster's CA, issuing a member or client certificate under it (with @peculiar/x509 over
+ * WebCrypto; no hand-written ASN.1), and reading a PEM certificate back into plain facts (with
+ * node:crypto).
  *
  * Output is what ZooKeeper's PEM key and trust stores read (`ssl.keyStore.type=PEM`,
  * `ssl.trustStore.type=PEM`): unencrypted PKCS#8 `PRIVATE KEY` blocks and X.509 `CERTIFICATE`
@@ -72,9 +73,31 @@ export async function createCertificateAuthority(options: {
  * A member certificate signed by `authority`: for servers and clients both (quorum TLS is mutual),
  * with the given DNS names as subject alternative names.
  */
-export async function issueCertificate(
+export function issueCertificate(
   authority: KeyedCertificate,
   options: { commonName: string; dnsNames: readonly string[]; notBefore: Date; notAfter: Date },
+): Promise<KeyedCertificate> {
+  return issue(authority, options, [
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+    new x509.SubjectAlternativeNameExtension(options.dnsNames.map((value) => ({ type: 'dns' as const, value }))),
+  ]);
+}
+
+/**
+ * A client-only certificate signed by `authority`, naming no host: what the operator presents to
+ * members' secure client ports (ZooKeeper verifies a client's chain there, not its host name).
+ */
+export function issueClientCertificate(
+  authority: KeyedCertificate,
+  options: { commonName: string; notBefore: Date; notAfter: Date },
+): Promise<KeyedCertificate> {
+  return issue(authority, options, [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])]);
+}
+
+async function issue(
+  authority: KeyedCertificate,
+  options: { commonName: string; notBefore: Date; notAfter: Date },
+  usage: readonly x509.Extension[],
 ): Promise<KeyedCertificate> {
   const issuer = new x509.X509Certificate(authority.certificatePem);
   const signingKey = await importSigningKey(authority.privateKeyPem);
@@ -91,8 +114,7 @@ export async function issueCertificate(
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      new x509.SubjectAlternativeNameExtension(options.dnsNames.map((value) => ({ type: 'dns' as const, value }))),
+      ...usage,
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(issuer),
     ],

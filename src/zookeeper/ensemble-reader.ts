@@ -1,9 +1,10 @@
 /**
  * Reads every member of an ensemble, by pod IP as any in-cluster client would: 4lw `srvr`,
- * `mntr` and `conf` on the client port, words the members' whitelist allows, and nothing else
- * (the AdminServer serves the member's own loopback only). The I/O edge of health: every failure
- * becomes part of the reading (unreachable, or not serving), never an exception, so one bad
- * member cannot hide the others.
+ * `mntr` and `conf` on the client port, or over TLS on the secure client port for a member that
+ * serves it, words the members' whitelist allows, and nothing else (the AdminServer serves the
+ * member's own loopback only). A member to be read over TLS is read over TLS or not at all. The
+ * I/O edge of health: every failure becomes part of the reading (unreachable, or not serving),
+ * never an exception, so one bad member cannot hide the others.
  *
  * All three words are needed, each for what only it says: `srvr` the zxid and its epoch (a member
  * ahead of the leader's epoch; a reconfig made active), `mntr` the peer state and the leader's
@@ -20,15 +21,24 @@
 import { askFourLetterWord } from './four-letter-word.js';
 import type { MemberReading } from './health.js';
 import { parseConf, parseMntr, parseSrvr } from './readings.js';
+import type { TlsTarget } from './transport.js';
+
+/** A member's secure client port and how to speak TLS to it. */
+export interface SecureClientPort extends TlsTarget {
+  port: number;
+}
 
 export interface MemberAddress {
   pod: string;
   myid: number;
   /** Undefined while the pod has no IP yet. */
   ip: string | undefined;
+  /** Given for a member that serves TLS: it is read there, never at `MemberPorts.client`. */
+  tls?: SecureClientPort;
 }
 
 export interface MemberPorts {
+  /** The plaintext client port of members without `tls`. */
   client: number;
 }
 
@@ -66,7 +76,8 @@ export function memberStateReader(options: MemberStateReaderOptions = {}): Ensem
       for (const [key, entry] of recent) if (now - entry.askedAtMs >= maxAgeMs) recent.delete(key);
       return Promise.all(
         members.map((member) => {
-          const key = `${member.pod}/${member.myid}@${member.ip}:${ports.client}`;
+          const { tls } = member;
+          const key = `${member.pod}/${member.myid}@${member.ip}:${tls?.port ?? ports.client}${tls ? ` as ${tls.serverName}` : ''}`;
           const reused = readOptions.fresh ? undefined : recent.get(key);
           if (reused !== undefined) return reused.reading;
           const reading = readMember(member, ports, timeoutMs);
@@ -80,13 +91,14 @@ export function memberStateReader(options: MemberStateReaderOptions = {}): Ensem
 
 /** Reads one member; never throws: a failure is part of the reading. */
 export async function readMember(member: MemberAddress, ports: MemberPorts, timeoutMs: number): Promise<MemberReading> {
-  const { pod, myid, ip } = member;
+  const { pod, myid, ip, tls } = member;
   if (ip === undefined) return { pod, myid, unreachable: 'the pod has no IP yet' };
+  const port = tls?.port ?? ports.client;
   try {
     const [srvr, mntr, conf] = await Promise.all([
-      askFourLetterWord(ip, ports.client, 'srvr', timeoutMs),
-      askFourLetterWord(ip, ports.client, 'mntr', timeoutMs),
-      askFourLetterWord(ip, ports.client, 'conf', timeoutMs),
+      askFourLetterWord(ip, port, 'srvr', timeoutMs, tls),
+      askFourLetterWord(ip, port, 'mntr', timeoutMs, tls),
+      askFourLetterWord(ip, port, 'conf', timeoutMs, tls),
     ]);
     const parsed = { srvr: parseSrvr(srvr), mntr: parseMntr(mntr), conf: parseConf(conf) };
     return {

@@ -13,17 +13,24 @@
  * - failures are `ReconfigError`s with a code (BadVersion, NewConfigNoQuorum, NotAuthenticated,
  *   …), a message that says what to do, and the config observed afterwards when it could be read.
  */
-import { SESSION_DEFAULTS, type SessionOptions, ZooKeeperError, ZooKeeperSession } from './session.js';
+import {
+  SESSION_DEFAULTS,
+  type SessionOptions,
+  type SessionServer,
+  ZooKeeperError,
+  ZooKeeperSession,
+} from './session.js';
 import { superAuth } from './super-digest.js';
 import { CREATE_MODE, ERROR_CODE } from './wire-protocol.js';
 
 export interface ReconfigClientOptions extends SessionOptions {
   /**
-   * `host:port` of members' client ports; the client connects to any of them and ZooKeeper
-   * forwards the reconfig to the leader. Pass the committed voters that stay in the new config
-   * (as Strimzi does); a member being removed or a joiner works too, but may drop the session.
+   * Members' client ports (`host:port`, or a secure client port with its TLS target); the client
+   * connects to any of them and ZooKeeper forwards the reconfig to the leader. Pass the committed
+   * voters that stay in the new config (as Strimzi does); a member being removed or a joiner
+   * works too, but may drop the session.
    */
-  servers: readonly string[];
+  servers: readonly SessionServer[];
   /** The super user's password (from the cluster's Secret). Reads work without; reconfig is refused. */
   superPassword?: string;
 }

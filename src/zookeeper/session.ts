@@ -11,7 +11,8 @@
  * fails with ConnectionLoss (its outcome unknown) and the session is closed. Callers open a new
  * one; the operator's sessions are short, one per membership read or change.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { describeEndpoint, openSocket, type TlsTarget } from './transport.js';
 import {
   type CreateMode,
   type DataAndStat,
@@ -34,9 +35,16 @@ import {
   XID,
 } from './wire-protocol.js';
 
+/**
+ * A server to connect to: `host:port` of a plaintext client port, or `address` (`host:port` of a
+ * secure client port) spoken to over TLS as `tls` says. A session never moves a server from one
+ * kind to the other.
+ */
+export type SessionServer = string | { address: string; tls: TlsTarget };
+
 export interface SessionOptions {
-  /** `host:port` of client ports; one is picked at random, the others are tried when it fails. */
-  servers: readonly string[];
+  /** Client ports; one is picked at random, the others are tried when it fails. */
+  servers: readonly SessionServer[];
   /** Asked of the server, which bounds it by its min/maxSessionTimeout. Default 10000. */
   sessionTimeoutMs?: number;
   /** How long to try the servers for a session. Default 15000. */
@@ -66,14 +74,25 @@ interface PendingRequest {
   reject(error: Error): void;
 }
 
-/** `host:port`, `[v6]:port`. */
-function parseServer(server: string): { host: string; port: number } {
-  const colon = server.lastIndexOf(':');
-  const port = Number(server.slice(colon + 1));
+interface Endpoint {
+  host: string;
+  port: number;
+  tls: TlsTarget | undefined;
+  /** How messages and `ZooKeeperSession.server` name it. */
+  name: string;
+}
+
+/** `host:port`, `[v6]:port`, plaintext or with its TLS target. */
+function parseServer(server: SessionServer): Endpoint {
+  const address = typeof server === 'string' ? server : server.address;
+  const tls = typeof server === 'string' ? undefined : server.tls;
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
   if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65_535) {
-    throw new Error(`not a ZooKeeper address (host:port): ${JSON.stringify(server)}`);
+    throw new Error(`not a ZooKeeper address (host:port): ${JSON.stringify(address)}`);
   }
-  return { host: server.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  return { host, port, tls, name: describeEndpoint(host, port, tls) };
 }
 
 function shuffled<T>(items: readonly T[]): T[] {
@@ -97,17 +116,18 @@ interface Handshake {
  * One TCP connection and handshake. A server that is not serving (no quorum, still syncing)
  * closes the connection instead of answering; that is a failed attempt like any other.
  */
-function handshake(server: string, sessionTimeoutMs: number, attemptMs: number): Promise<Handshake> {
-  const { host, port } = parseServer(server);
+function handshake(server: Endpoint, sessionTimeoutMs: number, attemptMs: number): Promise<Handshake> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, noDelay: true });
+    const socket = openSocket(server.host, server.port, server.tls, () =>
+      socket.write(encodeConnectRequest(sessionTimeoutMs)),
+    );
     let received: Buffer = Buffer.alloc(0);
     const fail = (reason: string) => {
       cleanup();
       // A late error from a socket given up on must not become an uncaught exception.
       socket.on('error', () => {});
       socket.destroy();
-      reject(new Error(`${server}: ${reason}`));
+      reject(new Error(`${server.name}: ${reason}`));
     };
     const timer = setTimeout(() => fail(`no session within ${attemptMs} ms`), attemptMs);
     const onData = (chunk: Buffer) => {
@@ -150,7 +170,6 @@ function handshake(server: string, sessionTimeoutMs: number, attemptMs: number):
     socket.on('data', onData);
     socket.on('error', onError);
     socket.on('close', onClose);
-    socket.once('connect', () => socket.write(encodeConnectRequest(sessionTimeoutMs)));
   });
 }
 
@@ -168,7 +187,7 @@ export class ZooKeeperSession {
 
   private constructor(
     private readonly socket: Socket,
-    /** The server this session is connected to. */
+    /** The server this session is connected to: `host:port`, and over TLS the name verified. */
     readonly server: string,
     /** The timeout the server granted. */
     readonly timeoutMs: number,
@@ -189,21 +208,22 @@ export class ZooKeeperSession {
   /** A session with one of `options.servers`, tried in random order until the connect timeout. */
   static async open(options: SessionOptions): Promise<ZooKeeperSession> {
     if (options.servers.length === 0) throw new Error('no ZooKeeper server address to connect to');
+    const servers = options.servers.map(parseServer);
     const sessionTimeoutMs = options.sessionTimeoutMs ?? SESSION_DEFAULTS.sessionTimeoutMs;
     const connectTimeoutMs = options.connectTimeoutMs ?? SESSION_DEFAULTS.connectTimeoutMs;
     const deadline = Date.now() + connectTimeoutMs;
     const failures: string[] = [];
     for (let round = 0; ; round++) {
-      for (const server of shuffled(options.servers)) {
+      for (const server of shuffled(servers)) {
         const left = deadline - Date.now();
         if (left <= 0) {
           throw new Error(
-            `no ZooKeeper session with ${options.servers.join(',')} within ${connectTimeoutMs} ms (last: ${failures.slice(-options.servers.length).join('; ')})`,
+            `no ZooKeeper session with ${servers.map((s) => s.name).join(', ')} within ${connectTimeoutMs} ms (last: ${failures.slice(-servers.length).join('; ')})`,
           );
         }
         try {
           const done = await handshake(server, sessionTimeoutMs, Math.min(left, 5_000));
-          return new ZooKeeperSession(done.socket, server, done.timeoutMs, done.sessionId, done.rest);
+          return new ZooKeeperSession(done.socket, server.name, done.timeoutMs, done.sessionId, done.rest);
         } catch (error) {
           failures.push((error as Error).message);
         }

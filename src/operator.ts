@@ -24,6 +24,7 @@ import {
 import { API_GROUP, KIND, OPERATOR_NAME } from './api/constants.js';
 import type { ZooKeeperCluster } from './api/types.js';
 import type { ClusterCache, OwnedKind } from './controller/dependencies.js';
+import { operatorCredentials } from './controller/operator-credential.js';
 import { clusterReconciler } from './controller/reconciler.js';
 import { selectorLabels } from './render/names.js';
 import type { OperatorPod } from './render/network-policy.js';
@@ -214,6 +215,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       replace: (secret) => writer.replaceSecret(secret),
     },
     ensemble: memberStateReader(),
+    credentials: operatorCredentials(),
     membership: (servers, superPassword) =>
       guardedMembership(zookeeperMembership({ servers, superPassword }), assertMayWrite),
     health: clusterGauges(metrics),

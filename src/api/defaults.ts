@@ -142,7 +142,7 @@ export function resolveSpec(spec: ZooKeeperClusterSpec): ResolvedSpec {
  * Certificate durations. Without `renewBefore`, a certificate is replaced at two thirds of its
  * life, whatever `lifetime` says (the default's 720h belongs to the default 2160h).
  */
-function resolveTls(tls: NonNullable<ZooKeeperClusterSpec['tls']>): ResolvedTls {
+export function resolveTls(tls: NonNullable<ZooKeeperClusterSpec['tls']>): ResolvedTls {
   const certificates = tls.certificates ?? {};
   const lifetimeMs = parseDuration(certificates.lifetime ?? DEFAULTS.certificateLifetime);
   return {

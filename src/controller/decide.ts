@@ -16,6 +16,7 @@
  *    being recreated.
  */
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
+import { resolveTls } from '../api/defaults.js';
 import { memberClientAddress, type TlsPhase } from '../api/tls-phases.js';
 import { type DesiredObjects, renderCluster } from '../render/cluster.js';
 import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
@@ -161,14 +162,17 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
   return { ...decision, move, step: { kind: 'roll', step: roll } };
 }
 
-/** The certificate policy's input, from the snapshot; undefined without spec.tls. */
+/**
+ * The certificate policy's input, from the snapshot; undefined while no certificate is kept
+ * (`keepsCertificates`). Without spec.tls, while pods still use TLS, the default policy renews.
+ */
 export function certificateInput(snapshot: ClusterSnapshot): CertificateInput | undefined {
   const { cluster, spec, certificates } = snapshot;
-  if (spec.tls === undefined || certificates === undefined) return undefined;
+  if (certificates === undefined) return undefined;
   return {
     cluster: cluster.metadata,
     clusterDomain: spec.clusterDomain,
-    policy: spec.tls.certificates,
+    policy: (spec.tls ?? resolveTls({})).certificates,
     members: membersNeedingCertificates(
       spec,
       snapshot.pods.map((pod) => pod.metadata?.name ?? ''),

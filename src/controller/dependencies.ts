@@ -13,6 +13,7 @@ import type { EnsembleReader } from '../zookeeper/ensemble-reader.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
 import type { MembershipClient } from '../zookeeper/reconfig-client.js';
 import type { SessionServer } from '../zookeeper/session.js';
+import type { OperatorCredentials } from './operator-credential.js';
 import type { EvictionOutcome } from './rolling-restart.js';
 
 export type OwnedKind = 'ConfigMap' | 'Service' | 'StatefulSet' | 'PodDisruptionBudget' | 'NetworkPolicy';
@@ -98,6 +99,8 @@ export interface ReconcilerDependencies {
   health?: HealthObserver;
   /** The certificate Secrets; clusters with spec.tls need it. */
   tls?: TlsSecretStore;
+  /** The operator's client certificates, one per cluster CA: how it reads members that serve TLS. */
+  credentials?: OperatorCredentials;
   /** The operator's own pods, admitted to the client port by each cluster's NetworkPolicy. */
   operatorPod?: OperatorPod;
   now: () => Date;

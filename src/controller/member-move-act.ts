@@ -11,30 +11,55 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ResolvedSpec } from '../api/defaults.js';
-import { isObserverId } from '../render/names.js';
+import { isObserverId, memberHost, serverIdOfPod } from '../render/names.js';
 import type { ReconcileContext } from '../runtime/controller.js';
-import type { MemberAddress } from '../zookeeper/ensemble-reader.js';
+import type { MemberAddress, SecureClientPort } from '../zookeeper/ensemble-reader.js';
 import { assessEnsemble, type EnsembleHealth, type MemberReading } from '../zookeeper/health.js';
 import { clientEndpointOf, ReconfigError } from '../zookeeper/reconfig-client.js';
+import type { SessionServer } from '../zookeeper/session.js';
+import type { ClientTls } from '../zookeeper/transport.js';
 import type { ReconcilerDependencies } from './dependencies.js';
 import { committedConfigOf, type MoveStep, recordedLines } from './member-move.js';
 import { toMemberAddress } from './member-pods.js';
 import type { ClusterSnapshot } from './snapshot.js';
 import { StepFailed } from './step-failure.js';
+import { podTlsPhase } from './tls-phase.js';
+
+/**
+ * Where the operator reads a member that serves the TLS client port, by its pod: there only,
+ * verifying the member's own DNS name. Undefined for a pod that does not serve it.
+ */
+export function secureClientPortOf(
+  clusterName: string,
+  pod: V1Pod,
+  spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
+  credentials: ClientTls | undefined,
+): SecureClientPort | undefined {
+  const myid = serverIdOfPod(clusterName, pod.metadata?.name ?? '');
+  if (myid === undefined || podTlsPhase(pod).client !== 'secure-port' || credentials === undefined) return undefined;
+  const cluster = { name: clusterName, namespace: pod.metadata?.namespace ?? '' };
+  return { port: spec.ports.secureClient, serverName: memberHost(cluster, myid, spec.clusterDomain), credentials };
+}
 
 /**
  * ZooKeeper's view: each member read at the client port its line in `renderedDynamic` names, and
- * again at spec's for a member that did not answer there. Undefined without member pods.
+ * again at spec's for a member that did not answer there; a member that serves TLS, at its TLS
+ * client port with `operatorTls` alone. Undefined without member pods.
  */
 export async function readMembersWhereTheyListen(
   deps: ReconcilerDependencies,
   clusterName: string,
-  spec: Pick<ResolvedSpec, 'ports'>,
+  spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
   pods: readonly V1Pod[],
   renderedDynamic: string | undefined,
   fresh: boolean,
+  operatorTls?: ClientTls,
 ): Promise<EnsembleHealth | undefined> {
-  const addresses = pods.flatMap((pod) => toMemberAddress(clusterName, pod) ?? []);
+  const addresses = pods.flatMap((pod) => {
+    const address = toMemberAddress(clusterName, pod);
+    const tls = secureClientPortOf(clusterName, pod, spec, operatorTls);
+    return address === undefined ? [] : [tls === undefined ? address : { ...address, tls }];
+  });
   if (addresses.length === 0) return undefined;
   const specPort = spec.ports.client;
   const recorded = new Map(recordedLines(renderedDynamic).map((m) => [m.myid, clientEndpointOf(m)?.port]));
@@ -50,7 +75,8 @@ export async function readMembersWhereTheyListen(
   const first = await readAt(addresses, portOf);
   const unanswered = (reading: MemberReading | undefined) => reading?.unreachable !== undefined;
   const retry = addresses.filter(
-    (member) => portOf(member) !== specPort && unanswered(first.find((r) => r.myid === member.myid)),
+    (member) =>
+      member.tls === undefined && portOf(member) !== specPort && unanswered(first.find((r) => r.myid === member.myid)),
   );
   const second = retry.length === 0 ? [] : await readAt(retry, () => specPort);
   return assessEnsemble(
@@ -59,20 +85,29 @@ export async function readMembersWhereTheyListen(
 }
 
 /**
- * `ip:port` of serving members at the client port of their committed line (spec's when the
- * config is unknown), leaving out `except`.
+ * Serving members at the client port of their committed line (spec's when the config is unknown),
+ * or at their TLS client port when they serve it, leaving out `except`.
  */
-export function sessionServers(snapshot: ClusterSnapshot, health: EnsembleHealth | undefined, except?: number) {
+export function sessionServers(
+  snapshot: ClusterSnapshot,
+  health: EnsembleHealth | undefined,
+  except?: number,
+): SessionServer[] {
   const committed = committedConfigOf(health)?.members ?? [];
+  const clusterName = snapshot.cluster.metadata.name;
   return (
     (health?.members ?? [])
       // Voters only: an observer forwards a reconfig too, but learns its outcome later than they do.
       .filter((m) => m.serving && m.myid !== except && !isObserverId(m.myid))
-      .flatMap((member) => {
-        const ip = snapshot.pods.find((pod) => pod.metadata?.name === member.pod)?.status?.podIP;
+      .flatMap((member): SessionServer[] => {
+        const pod = snapshot.pods.find((p) => p.metadata?.name === member.pod);
+        const ip = pod?.status?.podIP;
+        if (pod === undefined || ip === undefined) return [];
+        const tls = secureClientPortOf(clusterName, pod, snapshot.spec, snapshot.operatorTls);
+        if (tls !== undefined) return [{ address: `${ip}:${tls.port}`, tls }];
         const line = committed.find((c) => c.myid === member.myid);
         const port = (line === undefined ? undefined : clientEndpointOf(line)?.port) ?? snapshot.spec.ports.client;
-        return ip === undefined ? [] : [`${ip}:${port}`];
+        return [`${ip}:${port}`];
       })
   );
 }

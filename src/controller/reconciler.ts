@@ -218,6 +218,7 @@ function decisionForStatus(pass: Pass) {
     roll,
     storage: taken?.kind === 'growVolumes' ? taken.step : undefined,
     remount: rolled ? decision.remount : undefined,
+    tlsPhase: decision.tls.observed,
   };
 }
 

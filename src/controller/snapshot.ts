@@ -10,15 +10,25 @@
  */
 import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { type ResolvedSpec, resolveSpec } from '../api/defaults.js';
+import { usesCertificates } from '../api/tls-phases.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import type { DesiredObjects } from '../render/cluster.js';
 import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { objectNames } from '../render/names.js';
+import {
+  CA_CERTIFICATE_KEY,
+  CA_PRIVATE_KEY_KEY,
+  PREVIOUS_CA_CERTIFICATE_KEY,
+  secretText,
+} from '../render/tls-secrets.js';
 import type { OwnedObject } from '../runtime/kube-writer.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
+import type { ClientTls } from '../zookeeper/transport.js';
 import { type ObservedCertificates, observeCertificates } from './certificate-secrets.js';
 import type { OwnedKind, ReconcilerDependencies } from './dependencies.js';
 import { readMembersWhereTheyListen } from './member-move-act.js';
+import { StepFailed } from './step-failure.js';
+import { podTlsPhase } from './tls-phase.js';
 
 /** The fields of the rendered objects; each names one object the cluster owns. */
 export type ObjectField = keyof Omit<DesiredObjects, 'revision'>;
@@ -73,8 +83,13 @@ export interface ClusterSnapshot {
   claims: readonly V1PersistentVolumeClaim[];
   /** ZooKeeper's view of the members; undefined without member pods to ask. */
   health: EnsembleHealth | undefined;
-  /** The certificate Secrets and what they say; only with spec.tls. */
+  /** The certificate Secrets and what they say; with spec.tls, or while a member pod still uses TLS. */
   certificates?: ObservedCertificates | undefined;
+  /**
+   * The operator's client certificate for this cluster's members that serve TLS; undefined while
+   * none does. Holds a private key: never logged, never in status.
+   */
+  operatorTls?: ClientTls | undefined;
   now: Date;
 }
 
@@ -89,16 +104,56 @@ export async function observe(deps: ReconcilerDependencies, cluster: ZooKeeperCl
   }
   const pods = deps.cache.memberPods(namespace, name);
   const spec = resolveSpec(cluster.spec);
+  const certificates = keepsCertificates(spec, pods) ? observeCertificates(deps, cluster) : undefined;
+  const operatorTls = await operatorTlsFor(deps, cluster, pods, certificates);
   return {
     cluster,
     spec,
     live,
     pods,
     claims: deps.cache.claims(namespace, name),
-    health: await readHealth(deps, cluster.metadata.name, spec, pods, live.configMap, false),
-    ...(spec.tls === undefined ? {} : { certificates: observeCertificates(deps, cluster) }),
+    health: await readHealth(deps, cluster.metadata.name, spec, pods, live.configMap, false, operatorTls),
+    ...(certificates === undefined ? {} : { certificates }),
+    ...(operatorTls === undefined ? {} : { operatorTls }),
     now: deps.now(),
   };
+}
+
+/**
+ * Certificates are kept while spec asks for TLS, and after spec stopped asking while any member
+ * pod still uses them: the ladder down takes rolls, and their key stores must stay valid until then.
+ */
+export const keepsCertificates = (spec: ResolvedSpec, pods: readonly V1Pod[]): boolean =>
+  spec.tls !== undefined || pods.some((pod) => usesCertificates(podTlsPhase(pod)));
+
+/**
+ * The operator's client certificate from the cluster CA, when a member pod serves the TLS client
+ * port (the operator reads it there, never at its plaintext port). A CA that cannot be read is
+ * the step's failure: no reading falls back to plaintext.
+ */
+async function operatorTlsFor(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  pods: readonly V1Pod[],
+  certificates: ObservedCertificates | undefined,
+): Promise<ClientTls | undefined> {
+  if (!pods.some((pod) => podTlsPhase(pod).client === 'secure-port')) return undefined;
+  const certificatePem = secretText(certificates?.caSecret, CA_CERTIFICATE_KEY);
+  const privateKeyPem = secretText(certificates?.caSecret, CA_PRIVATE_KEY_KEY);
+  if (deps.credentials === undefined || certificates?.ca.kind !== 'present' || !certificatePem || !privateKeyPem) {
+    throw new StepFailed(
+      'OperatorCertificateUnavailable',
+      `members of ${cluster.metadata.namespace}/${cluster.metadata.name} serve clients over TLS, but the operator has no certificate of the cluster CA to read them with (Secret ${objectNames(cluster.metadata).caSecret}: ${certificates?.ca.kind ?? 'not observed'}); it reads no member over plaintext instead`,
+    );
+  }
+  return deps.credentials.forCluster(
+    {
+      certificatePem,
+      privateKeyPem,
+      previousCertificatePem: secretText(certificates.caSecret, PREVIOUS_CA_CERTIFICATE_KEY),
+    },
+    deps.now(),
+  );
 }
 
 /**
@@ -110,7 +165,7 @@ export async function withFreshHealth(
   snapshot: ClusterSnapshot,
 ): Promise<ClusterSnapshot> {
   const { cluster, spec, pods, live } = snapshot;
-  const health = await readHealth(deps, cluster.metadata.name, spec, pods, live.configMap, true);
+  const health = await readHealth(deps, cluster.metadata.name, spec, pods, live.configMap, true, snapshot.operatorTls);
   return { ...snapshot, health, now: deps.now() };
 }
 
@@ -122,7 +177,8 @@ function readHealth(
   pods: readonly V1Pod[],
   configMap: OwnedObject | undefined,
   fresh: boolean,
+  operatorTls: ClientTls | undefined,
 ): Promise<EnsembleHealth | undefined> {
   const renderedDynamic = (configMap as V1ConfigMap | undefined)?.data?.[DYNAMIC_CONFIG_KEY];
-  return readMembersWhereTheyListen(deps, clusterName, spec, pods, renderedDynamic, fresh);
+  return readMembersWhereTheyListen(deps, clusterName, spec, pods, renderedDynamic, fresh, operatorTls);
 }

@@ -20,7 +20,14 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { REVISION_ANNOTATION } from '../api/constants.js';
 import { resolveSpec } from '../api/defaults.js';
-import type { MemberStatus, OperationStatus, ZooKeeperCluster, ZooKeeperClusterStatus } from '../api/types.js';
+import { type TlsPhase, usesCertificates } from '../api/tls-phases.js';
+import type {
+  MemberStatus,
+  OperationStatus,
+  TlsStatus,
+  ZooKeeperCluster,
+  ZooKeeperClusterStatus,
+} from '../api/types.js';
 import { imageVersion, type SpecProblem } from '../api/validation.js';
 import { clientServiceHost, isObserverId, selectorString, serverIdOfPod } from '../render/names.js';
 import { type EnsembleHealth, majorityOf } from '../zookeeper/health.js';
@@ -58,6 +65,8 @@ export interface StatusInput {
   remount?: readonly string[] | undefined;
   /** The certificates of spec.tls as observed; undefined without spec.tls. */
   certificates?: CertificateReport | undefined;
+  /** Where the members stand on the TLS ladders (`tls-phase.ts`), when they were observed. */
+  tlsPhase?: TlsPhase | undefined;
   /** Whether the ensemble exists already, from ZooKeeper's answers and the data holders (`ensembleFormation`). */
   formed: boolean;
   now: Date;
@@ -339,7 +348,23 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
           },
         }
       : {}),
-    ...(input.certificates === undefined ? {} : { tls: input.certificates.status }),
+    ...tlsStatus(input),
+  };
+}
+
+/**
+ * The certificates, and the TLS phase of each kind of traffic while spec asks for TLS or a member
+ * still uses it (a plaintext cluster reports no TLS at all).
+ */
+function tlsStatus(input: StatusInput): { tls?: TlsStatus } {
+  const phase = input.tlsPhase;
+  const reportsPhase = phase !== undefined && (input.cluster.spec.tls !== undefined || usesCertificates(phase));
+  if (input.certificates === undefined && !reportsPhase) return {};
+  return {
+    tls: {
+      ...input.certificates?.status,
+      ...(reportsPhase ? { quorum: phase.quorum, client: phase.client } : {}),
+    },
   };
 }
 

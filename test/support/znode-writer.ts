@@ -14,8 +14,11 @@ import { ZooKeeperSession } from '../../src/zookeeper/session.js';
 import { CREATE_MODE, ERROR_CODE } from '../../src/zookeeper/wire-protocol.js';
 import { pollUntil } from '../harness/poll.js';
 
-/** A session with the members in `connectString` (`ip:port,…`). */
-const openSession = (connectString: string) =>
+/** Opens a session with the members a connect string names. */
+export type SessionOpener = (connectString: string) => Promise<ZooKeeperSession>;
+
+/** A plaintext session with the members in `connectString` (`ip:port,…`). */
+const openPlaintextSession: SessionOpener = (connectString) =>
   ZooKeeperSession.open({ servers: connectString.split(','), sessionTimeoutMs: 15_000, connectTimeoutMs: 15_000 });
 
 export interface WriteReport {
@@ -57,10 +60,18 @@ export class ZnodeWriter {
     private servers: string,
     private readonly currentServers: () => Promise<string>,
     private readonly root: string,
+    private readonly openSession: SessionOpener,
   ) {}
 
-  /** Connects to the Ready members `servers()` names and creates the parent znode `root`. */
-  static async start(servers: () => Promise<string>, root: string): Promise<ZnodeWriter> {
+  /**
+   * Connects to the Ready members `servers()` names and creates the parent znode `root`.
+   * `openSession` reads the connect string (plaintext `ip:port,…` by default).
+   */
+  static async start(
+    servers: () => Promise<string>,
+    root: string,
+    openSession: SessionOpener = openPlaintextSession,
+  ): Promise<ZnodeWriter> {
     // Pod readiness can trail ZooKeeper's own view by a probe period: wait for a Ready member.
     const initial = await pollUntil('a Ready member to connect to', async () => (await servers()) || undefined, {
       timeoutMs: 60_000,
@@ -69,7 +80,7 @@ export class ZnodeWriter {
     await session.create(root, '', CREATE_MODE.persistent).catch((error: unknown) => {
       if (returnCodeOf(error) !== ERROR_CODE.nodeExists) throw error;
     });
-    const writer = new ZnodeWriter(session, initial, servers, root);
+    const writer = new ZnodeWriter(session, initial, servers, root, openSession);
     writer.running = writer.loop();
     return writer;
   }
@@ -109,7 +120,7 @@ export class ZnodeWriter {
     const current = await this.currentServers().catch(() => '');
     if (current === '' || (current === this.servers && !always)) return;
     const openingAt = Date.now();
-    const replacement = await openSession(current).catch((error: Error) => {
+    const replacement = await this.openSession(current).catch((error: Error) => {
       this.incidents.push({ atMs: openingAt, what: `no new session with ${current}: ${error.message}` });
       return undefined;
     });
@@ -143,7 +154,7 @@ export class ZnodeWriter {
       'a session on the Ready members to read the writes back',
       async () => {
         const current = await this.currentServers();
-        return current === '' ? undefined : openSession(current);
+        return current === '' ? undefined : this.openSession(current);
       },
       { timeoutMs: 60_000 },
     );

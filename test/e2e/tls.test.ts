@@ -1,0 +1,254 @@
+/**
+ * TLS end to end, on the real control plane with real ZooKeeper 3.8 and 3.9, while a client
+ * writes throughout: a running plaintext ensemble climbs to quorum and client TLS one rolling
+ * phase at a time, a client with a certificate of the cluster's CA connects while one without is
+ * refused, member certificates are renewed three times with no container restarted and the
+ * renewed certificate served, and the ensemble walks back down to plaintext. Afterwards every
+ * acknowledged write is there.
+ */
+import { connect as connectTls } from 'node:tls';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import test from 'ava';
+import type { ZooKeeperCluster, ZooKeeperClusterStatus } from '../../src/api/types.js';
+import { memberHost, serverIdOfPod } from '../../src/render/names.js';
+import { CA_CERTIFICATE_KEY, CA_PRIVATE_KEY_KEY, memberKeyStoreKey, secretText } from '../../src/render/tls-secrets.js';
+import { issueClientCertificate, pemBlocks, readCertificate } from '../../src/tls/x509.js';
+import { askFourLetterWord } from '../../src/zookeeper/four-letter-word.js';
+import { ZooKeeperSession } from '../../src/zookeeper/session.js';
+import type { ClientTls } from '../../src/zookeeper/transport.js';
+import { CREATE_MODE } from '../../src/zookeeper/wire-protocol.js';
+import { controlPlane, newNamespace } from '../harness/fixture.js';
+import { pollUntil } from '../harness/poll.js';
+import {
+  clusterEvents,
+  createCluster,
+  FORMED_MS,
+  isRunning,
+  memberPods,
+  patchCluster,
+  ROLLED_MS,
+  readCluster,
+  waitForStatus,
+} from '../support/clusters.js';
+import { runOperator } from '../support/operator.js';
+import { ZnodeWriter } from '../support/znode-writer.js';
+
+const CLUSTER = 'zk';
+const SECURE_PORT = 2281;
+/** Three rolls up (accept TLS, send TLS and open the TLS client port, refuse plaintext) and as many down. */
+const TLS_PHASES_MS = 3 * ROLLED_MS;
+
+const isReady = (pod: V1Pod) =>
+  pod.metadata?.deletionTimestamp === undefined &&
+  (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+const servesTls = (pod: V1Pod) =>
+  pod.spec?.containers[0]?.ports?.some((port) => port.name === 'secure-client' && port.containerPort === SECURE_PORT) ??
+  false;
+
+/**
+ * The Ready members as a connect string the writer's opener reads: `tls:<ip>:<member name>` for a
+ * member that serves the TLS client port (where a TLS client goes), `<ip>:2181` for one that does not.
+ */
+async function readyMembers(namespace: string): Promise<string> {
+  return (await memberPods(namespace, CLUSTER))
+    .filter((pod) => pod.status?.podIP && isReady(pod))
+    .map((pod) => {
+      const myid = serverIdOfPod(CLUSTER, pod.metadata?.name ?? '') ?? 0;
+      return servesTls(pod)
+        ? `tls:${pod.status?.podIP}:${memberHost({ name: CLUSTER, namespace }, myid, 'cluster.local')}`
+        : `${pod.status?.podIP}:2181`;
+    })
+    .join(',');
+}
+
+/** A client of the cluster: TLS with `credentials` where a member serves it, plaintext where not. */
+const openClient = (credentials: ClientTls) => (connectString: string) =>
+  ZooKeeperSession.open({
+    servers: connectString.split(',').map((entry) => {
+      const [scheme, ip, serverName] = entry.split(':');
+      return scheme === 'tls' && ip !== undefined && serverName !== undefined
+        ? { address: `${ip}:${SECURE_PORT}`, tls: { credentials, serverName } }
+        : entry;
+    }),
+    sessionTimeoutMs: 15_000,
+    connectTimeoutMs: 15_000,
+  });
+
+/** A client certificate (CN=app) issued from the cluster's CA, as an administrator holding the CA Secret can. */
+async function appCredentials(namespace: string): Promise<ClientTls> {
+  const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+  const secret = await core.readNamespacedSecret({ name: `${CLUSTER}-ca`, namespace });
+  const authority = {
+    certificatePem: secretText(secret, CA_CERTIFICATE_KEY) ?? '',
+    privateKeyPem: secretText(secret, CA_PRIVATE_KEY_KEY) ?? '',
+  };
+  const now = Date.now();
+  const issued = await issueClientCertificate(authority, {
+    commonName: 'app',
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 3_600_000),
+  });
+  return { ca: authority.certificatePem, cert: issued.certificatePem, key: issued.privateKeyPem };
+}
+
+/** The certificate a member serves on its TLS client port, verified against `ca` for its DNS name; or why not. */
+function servedCertificate(ip: string, serverName: string, client: Partial<ClientTls> & { ca: string }) {
+  return new Promise<string>((resolve, reject) => {
+    const socket = connectTls({ host: ip, port: SECURE_PORT, servername: serverName, ...client });
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
+    let answer = '';
+    socket.once('secureConnect', () => socket.write('srvr'));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString();
+    });
+    socket.once('end', () => {
+      const fingerprint = socket.getPeerCertificate().fingerprint256;
+      socket.destroy();
+      if (answer.includes('Zookeeper version')) resolve(fingerprint);
+      else reject(new Error(`refused: the connection closed without an answer (${JSON.stringify(answer)})`));
+    });
+    socket.once('error', reject);
+  });
+}
+
+const phases = (status: ZooKeeperClusterStatus) => `${status.tls?.quorum}/${status.tls?.client}`;
+
+/** Running and settled on the given phases, every member serving and in sync. */
+const onPhases = (quorum: string, client: string) => (status: ZooKeeperClusterStatus, cluster: ZooKeeperCluster) =>
+  isRunning(status, cluster) &&
+  status.tls?.quorum === quorum &&
+  status.tls?.client === client &&
+  status.currentRevision === status.targetRevision &&
+  status.ready === '3/3';
+
+/** The member certificates' notAfter in status, by member: each renewal moves it. */
+const memberExpiries = (status: ZooKeeperClusterStatus) =>
+  new Map((status.tls?.certificates ?? []).filter((c) => c.name !== 'ca').map((c) => [c.name, c.notAfter]));
+
+for (const image of ['zookeeper:3.9.4', 'zookeeper:3.8.6']) {
+  test.serial(
+    `${image}: plaintext -> quorum and client TLS -> three renewals without a restart -> plaintext, no write lost`,
+    async (t) => {
+      const namespace = await newNamespace(t);
+      await runOperator(t, namespace);
+      await createCluster(namespace, CLUSTER, {
+        replicas: 3,
+        image,
+        storage: { size: '1Gi', reclaimPolicy: 'Delete' },
+        tls: {},
+      });
+      await waitForStatus(
+        namespace,
+        CLUSTER,
+        'Running on plaintext, certificates issued',
+        (status, cluster) => onPhases('plaintext', 'plaintext')(status, cluster) && memberExpiries(status).size === 3,
+        FORMED_MS,
+      );
+      const credentials = await appCredentials(namespace);
+      const writer = await ZnodeWriter.start(() => readyMembers(namespace), '/tls', openClient(credentials));
+      t.teardown(() => writer.stop().catch(() => undefined));
+
+      // Up: the TLS port opens beside plaintext, members send TLS, then plaintext closes.
+      await patchCluster(namespace, CLUSTER, { spec: { tls: { quorum: true, client: true } } });
+      const climbed = await waitForStatus(
+        namespace,
+        CLUSTER,
+        'quorum and clients on TLS only',
+        onPhases('tls-only', 'tls-only'),
+        TLS_PHASES_MS,
+      );
+      const pods = await memberPods(namespace, CLUSTER);
+      t.true(pods.every(servesTls), 'every member serves the TLS client port');
+      const member = pods[0] as V1Pod;
+      const ip = member.status?.podIP ?? '';
+      const serverName = memberHost(
+        { name: CLUSTER, namespace },
+        serverIdOfPod(CLUSTER, member.metadata?.name ?? '') ?? 0,
+        'cluster.local',
+      );
+
+      // A client holding a certificate of the cluster CA is served; one without a certificate is refused.
+      const session = await openClient(credentials)(`tls:${ip}:${serverName}`);
+      t.teardown(() => session.close());
+      await session.create('/tls-client', 'app', CREATE_MODE.persistent);
+      t.is((await session.getData('/tls-client')).data.toString(), 'app');
+      await t.throwsAsync(
+        servedCertificate(ip, serverName, { ca: credentials.ca }),
+        undefined,
+        'no client certificate: refused',
+      );
+      // Plaintext clients: the member's plaintext port listens on its pod's loopback only.
+      await t.throwsAsync(
+        askFourLetterWord(ip, 2181, 'srvr', 3_000),
+        undefined,
+        'plaintext port closed to the network',
+      );
+      t.regex(
+        await askFourLetterWord(ip, SECURE_PORT, 'srvr', 5_000, { credentials, serverName }),
+        /Mode: (leader|follower)/,
+      );
+
+      // Three renewals of every member certificate; the renewed one is served, no container restarts.
+      const before = new Map(pods.map((pod) => [pod.metadata?.name, pod.metadata?.uid]));
+      await patchCluster(namespace, CLUSTER, {
+        spec: { tls: { certificates: { lifetime: '1h', renewBefore: '59m25s' } } },
+      });
+      const seen = new Map<string, Set<string>>();
+      await pollUntil(
+        'every member certificate renewed three times',
+        async () => {
+          for (const [name, notAfter] of memberExpiries((await readCluster(namespace, CLUSTER)).status ?? {})) {
+            seen.set(name, new Set([...(seen.get(name) ?? []), notAfter]));
+          }
+          // The first value is the long-lived certificate; three more are three renewals.
+          return seen.size === 3 && [...seen.values()].every((values) => values.size >= 4) ? true : undefined;
+        },
+        { timeoutMs: 600_000, intervalMs: 2_000 },
+      );
+      // The member serves what the Secret holds now: the renewal reached ZooKeeper without a restart.
+      const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+      const inSecret = async () => {
+        const secret = await core.readNamespacedSecret({ name: `${CLUSTER}-tls`, namespace });
+        const keyStore = secretText(secret, memberKeyStoreKey(member.metadata?.name ?? '')) ?? '';
+        return readCertificate(pemBlocks(keyStore, 'CERTIFICATE')[0] ?? '').fingerprint;
+      };
+      await pollUntil(
+        `${member.metadata?.name} serving the certificate its Secret holds`,
+        async () => {
+          const served = await servedCertificate(ip, serverName, credentials).catch(() => undefined);
+          return served !== undefined && served === (await inSecret()) ? true : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 1_000 },
+      );
+      await patchCluster(namespace, CLUSTER, {
+        spec: { tls: { certificates: { lifetime: '2160h', renewBefore: null } } },
+      });
+      const after = await memberPods(namespace, CLUSTER);
+      for (const pod of after) {
+        t.is(pod.metadata?.uid, before.get(pod.metadata?.name), `${pod.metadata?.name} is the same pod`);
+        t.is(pod.status?.containerStatuses?.[0]?.restartCount, 0, `${pod.metadata?.name}'s container never restarted`);
+      }
+
+      // Down: the same ladders in reverse.
+      await patchCluster(namespace, CLUSTER, { spec: { tls: { quorum: false, client: false } } });
+      const descended = await waitForStatus(
+        namespace,
+        CLUSTER,
+        'back on plaintext',
+        onPhases('plaintext', 'plaintext'),
+        TLS_PHASES_MS,
+      );
+      t.false((await memberPods(namespace, CLUSTER)).some(servesTls), 'no member serves the TLS client port');
+      t.not(descended.targetRevision, climbed.targetRevision);
+
+      const report = await writer.stop();
+      t.log(`writes acknowledged ${report.acknowledged}, longest gap ${report.longestGapMs} ms`);
+      t.true(report.acknowledged > 0);
+      t.deepEqual(report.lost, [], 'every acknowledged write survived');
+      const restarts = (await clusterEvents(namespace, CLUSTER)).filter((e) => e.startsWith('Restarting'));
+      t.log(restarts.join('\n'));
+      t.log(`phases seen: ${phases(climbed)} -> ${phases(descended)}`);
+    },
+  );
+}

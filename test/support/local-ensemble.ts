@@ -38,6 +38,14 @@ export interface LocalEnsembleOptions {
   version?: string;
   /** The super user's password; its digest goes into SERVER_JVMFLAGS. */
   superPassword: string;
+  /**
+   * The host of the quorum and election addresses in the server lines; default 127.0.0.1. A
+   * name (`localhost`) lets quorum TLS verify the peer's certificate by name, as members do
+   * with their DNS names.
+   */
+  quorumHost?: string;
+  /** zoo.cfg lines for member `myid` beyond the operator's base settings (TLS keys, …). */
+  extraConfig?: (myid: number) => readonly string[];
 }
 
 const running = new Set<ChildProcess>();
@@ -91,11 +99,15 @@ export async function waitFor<T>(
 export class LocalEnsemble {
   readonly members = new Map<number, LocalMember>();
   private readonly processes = new Map<number, ChildProcess>();
+  /** The extra zoo.cfg lines each member was last started with. */
+  private readonly extras = new Map<number, readonly string[]>();
 
   private constructor(
     private readonly root: string,
     private readonly zkServer: string,
     private readonly superPassword: string,
+    private readonly quorumHost: string,
+    private readonly extraConfig: (myid: number) => readonly string[],
   ) {}
 
   /** Starts members 1..size with one initial config and waits until they serve with one leader. */
@@ -106,7 +118,13 @@ export class LocalEnsemble {
       throw new Error(`${zkServer} is missing: run \`bash test/controlplane/install.sh\` once`);
     });
     const root = await mkdtemp(join(tmpdir(), 'zkop-ensemble-'));
-    const ensemble = new LocalEnsemble(root, zkServer, options.superPassword);
+    const ensemble = new LocalEnsemble(
+      root,
+      zkServer,
+      options.superPassword,
+      options.quorumHost ?? '127.0.0.1',
+      options.extraConfig ?? (() => []),
+    );
     try {
       const ids = Array.from({ length: options.size }, (_, i) => i + 1);
       for (const id of ids) await ensemble.allocate(id);
@@ -149,7 +167,7 @@ export class LocalEnsemble {
   async allocate(myid: number): Promise<LocalMember> {
     const existing = this.members.get(myid);
     if (existing !== undefined) return existing;
-    const member = await this.freshAddresses(myid);
+    const member = await this.freshAddresses(myid, this.quorumHost);
     this.members.set(myid, member);
     return member;
   }
@@ -204,9 +222,11 @@ export class LocalEnsemble {
         '4lw.commands.whitelist=*',
         'admin.enableServer=false',
         `dynamicConfigFile=${join(member.dir, 'zoo.cfg.dynamic')}`,
+        ...this.extraConfig(myid),
         '',
       ].join('\n'),
     );
+    this.extras.set(myid, this.extraConfig(myid));
     this.spawnServer(myid);
   }
 
@@ -235,6 +255,11 @@ export class LocalEnsemble {
     running.add(child);
     child.once('exit', () => running.delete(child));
     this.processes.set(myid, child);
+  }
+
+  /** The process id of a running member, to tell a change applied in place from a restart. */
+  pid(myid: number): number | undefined {
+    return this.processes.get(myid)?.pid;
   }
 
   /** The server's log, for failure messages. */
@@ -295,6 +320,20 @@ export class LocalEnsemble {
   restartMember(myid: number): void {
     if (this.processes.has(myid)) throw new Error(`member ${myid} is running`);
     this.spawnServer(myid);
+  }
+
+  /**
+   * Replaces the extra zoo.cfg lines of a stopped member (those it was started with) by `lines`,
+   * keeping what ZooKeeper itself wrote there (its `dynamicConfigFile` after a reconfig).
+   */
+  async replaceExtraConfig(myid: number, lines: readonly string[]): Promise<void> {
+    if (this.processes.has(myid)) throw new Error(`member ${myid} is running; stop it before changing its zoo.cfg`);
+    const keyOf = (line: string) => line.split('=')[0]?.trim();
+    const replaced = new Set([...(this.extras.get(myid) ?? []), ...lines].map(keyOf));
+    const path = join(this.member(myid).dir, 'zoo.cfg');
+    const kept = (await readFile(path, 'utf8')).split('\n').filter((line) => line !== '' && !replaced.has(keyOf(line)));
+    await writeFile(path, [...kept, ...lines, ''].join('\n'));
+    this.extras.set(myid, lines);
   }
 
   /** Removes a stopped member's data and config (its "claim"); its ports stay allocated. */

@@ -25,7 +25,15 @@ export const DEFAULTS = {
   imagePullPolicy: 'IfNotPresent' as ImagePullPolicy,
   storageSize: '10Gi',
   reclaimPolicy: 'Retain' as ReclaimPolicy,
-  ports: { client: 2181, secureClient: 2281, quorum: 2888, election: 3888, admin: 8080, metrics: 7000 },
+  ports: {
+    client: 2181,
+    secureClient: 2281,
+    loopbackClient: 2182,
+    quorum: 2888,
+    election: 3888,
+    admin: 8080,
+    metrics: 7000,
+  },
   clientServiceType: 'ClusterIP' as ClientServiceType,
   networkPolicyEnabled: true,
   clusterDomain: 'cluster.local',
@@ -57,6 +65,7 @@ export const DEFAULT_CONFIG: Readonly<Record<string, string>> = {
 export interface ResolvedPorts {
   client: number;
   secureClient: number;
+  loopbackClient: number;
   quorum: number;
   election: number;
   admin: number;

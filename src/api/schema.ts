@@ -418,6 +418,10 @@ const specSchema = obj(
       {
         client: port('Client', DEFAULTS.ports.client),
         secureClient: port('TLS client (served while tls.client is on)', DEFAULTS.ports.secureClient),
+        loopbackClient: port(
+          'Plaintext client port on the pod’s loopback once tls.client is on, for the member’s own probes; nothing outside the pod reaches it',
+          DEFAULTS.ports.loopbackClient,
+        ),
         quorum: port('Quorum (follower-to-leader)', DEFAULTS.ports.quorum),
         election: port('Leader-election', DEFAULTS.ports.election),
         admin: port('AdminServer (HTTP)', DEFAULTS.ports.admin),

@@ -22,8 +22,6 @@ export const PLAINTEXT: TlsPhase = { quorum: 'plaintext', client: 'plaintext' };
 export const QUORUM_TLS_ANNOTATION = `${ANNOTATION_PREFIX}/quorum-tls`;
 export const CLIENT_TLS_ANNOTATION = `${ANNOTATION_PREFIX}/client-tls`;
 
-/** Where a member line's plaintext client port listens unless clients use TLS only. */
-export const ANY_CLIENT_ADDRESS = '0.0.0.0';
 /** The client address of a member line whose plaintext port only the pod itself reaches. */
 export const LOOPBACK_CLIENT_ADDRESS = '127.0.0.1';
 
@@ -45,6 +43,9 @@ export function targetTlsPhase(tls: Pick<ResolvedTls, 'quorum' | 'client'> | und
   return { quorum: tls?.quorum ? 'tls-only' : 'plaintext', client: tls?.client ? 'tls-only' : 'plaintext' };
 }
 
-/** The client address of members' lines on client rung `phase`. */
-export const memberClientAddress = (phase: TlsPhase): string =>
-  phase.client === 'tls-only' ? LOOPBACK_CLIENT_ADDRESS : ANY_CLIENT_ADDRESS;
+/**
+ * Whether members' lines keep the plaintext client port on the pod's loopback (at
+ * `ports.loopbackClient`) on client rung `phase`. A port of its own: ZooKeeper binds a line's new
+ * client address before it closes the old one, so moving `0.0.0.0:P` to `127.0.0.1:P` fails.
+ */
+export const clientOnLoopback = (phase: TlsPhase): boolean => phase.client === 'tls-only';

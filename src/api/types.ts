@@ -40,6 +40,8 @@ export interface PortsSpec {
   client?: number;
   /** The TLS client port, served while `tls.client` is on (or on its way off). */
   secureClient?: number;
+  /** The plaintext client port on each pod's loopback once clients use TLS only, for the member's own probes. */
+  loopbackClient?: number;
   quorum?: number;
   election?: number;
   admin?: number;

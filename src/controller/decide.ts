@@ -17,7 +17,7 @@
  */
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
 import { resolveTls } from '../api/defaults.js';
-import { memberClientAddress, type TlsPhase } from '../api/tls-phases.js';
+import { clientOnLoopback, type TlsPhase } from '../api/tls-phases.js';
 import { type DesiredObjects, renderCluster } from '../render/cluster.js';
 import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { observerIdsUpTo, serverIdsUpTo } from '../render/names.js';
@@ -94,7 +94,7 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
       : { clusterCreatedAt: new Date(cluster.metadata.creationTimestamp) }),
   });
   const tls = planTlsPhase(snapshot);
-  const clientAddress = memberClientAddress(tls.next);
+  const loopback = clientOnLoopback(tls.next);
   const membership = planMembership(snapshot, formation.formed, tls.next);
   const statefulSet = snapshot.live.statefulSet as V1StatefulSet | undefined;
   const desiredSize = spec.storage.ephemeral ? undefined : spec.storage.size;
@@ -114,7 +114,7 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
     operatorPod: options.operatorPod,
     liveConfigMap: liveConfig,
     livePods: snapshot.pods,
-    pendingMoves: pendingMovesOf(cluster, spec, health, liveConfig?.[DYNAMIC_CONFIG_KEY], clientAddress),
+    pendingMoves: pendingMovesOf(cluster, spec, health, liveConfig?.[DYNAMIC_CONFIG_KEY], loopback),
     tls: tls.next,
   });
   const volumes = storageInput(snapshot);
@@ -135,7 +135,7 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
   if (health === undefined) return { ...decision, step: { kind: 'none' } };
   // A member the roll restarted moves before the roll goes on: the roll would only wait for it to
   // turn Ready, which it does once it listens on the ports its new pod declares.
-  const move = planMove(snapshot, health, desired.revision, clientAddress);
+  const move = planMove(snapshot, health, desired.revision, loopback);
   if (move.kind === 'move') return { ...decision, move, step: { kind: 'move', step: move } };
   const podCount = desired.statefulSet.spec?.replicas ?? spec.replicas;
   const observerPodCount = desired.observerStatefulSet?.spec?.replicas ?? 0;

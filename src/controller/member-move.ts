@@ -27,6 +27,7 @@
  */
 
 import type { ResolvedSpec } from '../api/defaults.js';
+import { LOOPBACK_CLIENT_ADDRESS } from '../api/tls-phases.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import type { PendingMove } from '../render/cluster.js';
 import { serverLine } from '../render/zoo-cfg.js';
@@ -158,14 +159,18 @@ export function recordedLines(renderedDynamic: string | undefined): ConfigMember
   );
 }
 
+const isLoopback = (member: ConfigMember) => clientEndpointOf(member)?.address === LOOPBACK_CLIENT_ADDRESS;
+
 /** The line spec renders for each of `myids`. */
 export function desiredLines(
   cluster: Pick<ZooKeeperCluster, 'metadata'>,
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
   myids: readonly number[],
-  clientAddress: string,
+  clientOnLoopback: boolean,
 ): Map<number, ConfigMember> {
-  return new Map(myids.map((myid) => [myid, parseServerLine(serverLine(cluster.metadata, myid, spec, clientAddress))]));
+  return new Map(
+    myids.map((myid) => [myid, parseServerLine(serverLine(cluster.metadata, myid, spec, clientOnLoopback))]),
+  );
 }
 
 /**
@@ -179,14 +184,14 @@ export function pendingMovesOf(
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
   health: EnsembleHealth | undefined,
   renderedDynamic: string | undefined,
-  clientAddress: string,
+  clientOnLoopback: boolean,
 ): Map<number, PendingMove> | undefined {
   const members = committedConfigOf(health)?.members ?? recordedLines(renderedDynamic);
   const desired = desiredLines(
     cluster,
     spec,
     members.map((m) => m.myid),
-    clientAddress,
+    clientOnLoopback,
   );
   const outdated = outdatedLines(members, desired);
   if (outdated.length === 0) return undefined;
@@ -195,7 +200,8 @@ export function pendingMovesOf(
       m.myid,
       {
         line: m.line,
-        client: clientEndpointOf(m)?.port ?? spec.ports.client,
+        // A plaintext port on the pod's loopback is no port clients reach: none to keep open for them.
+        client: (isLoopback(m) ? undefined : clientEndpointOf(m)?.port) ?? spec.ports.client,
         quorum: m.quorumPort,
         election: m.electionPort,
       },
@@ -208,7 +214,7 @@ export function planMove(
   snapshot: ClusterSnapshot,
   health: EnsembleHealth,
   desiredRevision: string,
-  clientAddress: string,
+  clientOnLoopback: boolean,
 ): MoveStep {
   const { cluster, spec } = snapshot;
   const committed = committedConfigOf(health);
@@ -219,7 +225,7 @@ export function planMove(
       cluster,
       spec,
       (committed?.members ?? []).map((m) => m.myid),
-      clientAddress,
+      clientOnLoopback,
     ),
     health,
     restarted: new Set(memberPods.filter((p) => p.revision === desiredRevision).map((p) => p.myid)),

@@ -11,7 +11,7 @@
  * live ConfigMap's dynamic list: the members every pod starts with.
  */
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
-import { memberClientAddress, type TlsPhase } from '../api/tls-phases.js';
+import { clientOnLoopback, type TlsPhase } from '../api/tls-phases.js';
 import { desiredRevision } from '../render/cluster.js';
 import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { isObserverId, serverIdsUpTo } from '../render/names.js';
@@ -97,7 +97,7 @@ export function planMembership(
     paused: spec.paused,
     stepTimeoutMs: spec.stepTimeoutSeconds * 1000,
     desiredRevision: desiredRevision(cluster, tls),
-    clientAddress: memberClientAddress(tls),
+    clientOnLoopback: clientOnLoopback(tls),
     now: snapshot.now,
   };
   const voterStep = nextScalingStep({

@@ -41,7 +41,7 @@ export interface ObserverInput {
   cluster: ClusterRef;
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>;
   /** The client address of the line an observer is added with (`tls-phases.ts`). */
-  clientAddress: string;
+  clientOnLoopback: boolean;
   desiredObservers: number;
   /** The observer StatefulSet's spec.replicas (0 while it does not exist). */
   podCount: number;
@@ -143,7 +143,7 @@ export function nextObserverStep(input: ObserverInput): ScalingStep {
     return {
       kind: 'addMember',
       myid: joinerId,
-      serverLine: serverLine(input.cluster, joinerId, input.spec, input.clientAddress),
+      serverLine: serverLine(input.cluster, joinerId, input.spec, input.clientOnLoopback),
       fromVersion: version,
       reason: reason(
         'AddingObserver',

@@ -114,7 +114,7 @@ export interface ScalingInput {
   cluster: ClusterRef;
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>;
   /** The client address of the line a member is added with (`tls-phases.ts`). */
-  clientAddress: string;
+  clientOnLoopback: boolean;
   desiredReplicas: number;
   /** The StatefulSet's spec.replicas. */
   podCount: number;
@@ -431,7 +431,7 @@ const addJoiner: ScalingRule = (f) => {
   return {
     kind: 'addMember',
     myid: joinerId,
-    serverLine: serverLine(f.input.cluster, joinerId, f.input.spec, f.input.clientAddress),
+    serverLine: serverLine(f.input.cluster, joinerId, f.input.spec, f.input.clientOnLoopback),
     fromVersion: f.version,
     reason: reason(
       'AddingMember',

@@ -13,7 +13,7 @@ import type {
 } from '@kubernetes/client-node';
 import { API_GROUP_VERSION, KIND, RESTART_ANNOTATION, REVISION_ANNOTATION } from '../api/constants.js';
 import { type ResolvedPorts, type ResolvedSpec, resolveSpec } from '../api/defaults.js';
-import { memberClientAddress, type TlsPhase, targetTlsPhase, templateClientPhase } from '../api/tls-phases.js';
+import { clientOnLoopback, type TlsPhase, targetTlsPhase, templateClientPhase } from '../api/tls-phases.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import { canonicalHash } from './canonical-json.js';
 import {
@@ -35,7 +35,7 @@ import {
 } from './names.js';
 import { type NetworkPolicyObject, type OperatorPod, renderNetworkPolicySpec } from './network-policy.js';
 import { renderPodTemplate } from './pod-template.js';
-import { LOGBACK_XML, PROBE_SCRIPT, renderStartScript } from './scripts.js';
+import { LOGBACK_XML, renderProbeScript, renderStartScript } from './scripts.js';
 import { renderDynamicConfig, renderStaticConfig } from './zoo-cfg.js';
 
 export interface RenderInput {
@@ -113,7 +113,7 @@ function restartParts(cluster: ZooKeeperCluster, tls: TlsPhase) {
   const restartedAt = cluster.metadata.annotations?.[RESTART_ANNOTATION];
   const filesOf = (kind: MemberKind): RevisionFiles => ({
     'logback.xml': LOGBACK_XML,
-    'probe.sh': PROBE_SCRIPT,
+    'probe.sh': renderProbeScript(tls),
     'start.sh': renderStartScript(ref, spec, tls, kind),
     'zoo.cfg': renderStaticConfig(ref, spec, tls),
   });
@@ -165,7 +165,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
   const { networkPolicy } = spec;
   const shared = {
     bootstrap: String(input.bootstrap),
-    [DYNAMIC_CONFIG_KEY]: renderDynamicConfig(ref, members, spec, input.pendingMoves, memberClientAddress(tls)),
+    [DYNAMIC_CONFIG_KEY]: renderDynamicConfig(ref, members, spec, input.pendingMoves, clientOnLoopback(tls)),
   };
 
   return {

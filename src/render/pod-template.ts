@@ -139,6 +139,7 @@ export function renderPodTemplate(
             { name: 'ZK_CLIENT_PORT', value: String(ports.client) },
             { name: 'ZK_SERVER_HEAP', value: String(spec.heapMiB) },
             ...(certificates ? [{ name: 'ZK_TLS_SOURCE', value: MOUNT_PATHS.tls }] : []),
+            ...(secureClient ? [{ name: 'ZK_LOOPBACK_CLIENT_PORT', value: String(ports.loopbackClient) }] : []),
             { name: 'SERVER_JVMFLAGS', value: jvmFlags(spec) },
             // The super user may reconfigure the ensemble (no skipACL); start.sh adds the flag.
             {

@@ -70,19 +70,20 @@ const TLS_PATHS = `  echo "ssl.quorum.keyStore.location=$key_store"
 `;
 
 /**
- * The client address of the line a joining member adds for itself. Plaintext clusters listen on
- * every address; once clients may use TLS, the address the other lines have: the pod's loopback
- * alone when any member has moved there (`tls-phases.ts`).
+ * The client endpoint of the line a joining member adds for itself. Plaintext clusters listen on
+ * every address; once clients may use TLS, where the other lines listen: the pod's loopback alone
+ * when any member has moved there (`tls-phases.ts`).
  */
-function joiningClientAddress(tls: TlsPhase): { set: string; value: string } {
-  if (templateClientPhase(tls.client) === 'plaintext') return { set: '', value: '0.0.0.0' };
+function joiningClientEndpoint(tls: TlsPhase, ports: ResolvedSpec['ports']): { set: string; value: string } {
+  const everywhere = `0.0.0.0:${ports.client}`;
+  if (templateClientPhase(tls.client) === 'plaintext') return { set: '', value: everywhere };
   return {
-    set: `  client_address=0.0.0.0
+    set: `  client_endpoint=${everywhere}
   if grep -q ';${LOOPBACK_CLIENT_ADDRESS}:' "$conf_dir/zoo.cfg.dynamic"; then
-    client_address=${LOOPBACK_CLIENT_ADDRESS}
+    client_endpoint=${LOOPBACK_CLIENT_ADDRESS}:${ports.loopbackClient}
   fi
 `,
-    value: '$client_address',
+    value: '$client_endpoint',
   };
 }
 
@@ -98,10 +99,10 @@ export function renderStartScript(
   kind: MemberKind = 'voter',
 ): string {
   const memberSuffix = `${objectNames(cluster).headlessService}.${cluster.namespace}.svc.${spec.clusterDomain}`;
-  const { quorum, election, client } = spec.ports;
+  const { quorum, election } = spec.ports;
   const identity = IDENTITY[kind];
   const certificates = usesCertificates(tls);
-  const joining = joiningClientAddress(tls);
+  const joining = joiningClientEndpoint(tls, spec.ports);
   return `#!/usr/bin/env bash
 # Starts one ZooKeeper member of ${cluster.namespace}/${cluster.name}. Rendered by zookeeper-operator.
 set -euo pipefail
@@ -155,7 +156,7 @@ cat "$config_source/zoo.cfg.dynamic" >"$conf_dir/zoo.cfg.dynamic"
 # A member that is joining is not in the committed membership yet: it starts with the
 # committed voters plus itself and syncs as a non-voting follower until the operator adds it.
 if ! grep -q "^server\\.$myid=" "$conf_dir/zoo.cfg.dynamic"; then
-${joining.set}  echo "server.$myid=$pod_name.${memberSuffix}:${quorum}:${election}:${identity.role};${joining.value}:${client}" >>"$conf_dir/zoo.cfg.dynamic"
+${joining.set}  echo "server.$myid=$pod_name.${memberSuffix}:${quorum}:${election}:${identity.role};${joining.value}" >>"$conf_dir/zoo.cfg.dynamic"
 fi
 if [[ -f $config_source/logback.xml ]]; then
   cat "$config_source/logback.xml" >"$conf_dir/logback.xml"
@@ -171,25 +172,47 @@ exec zkServer.sh start-foreground "$conf_dir/zoo.cfg"
 `;
 }
 
-/**
- * Probe script. \`live\`: the process answers (4lw ruok). \`ready\`: srvr reports the member
- * serving as leader, follower or observer. ruok alone says nothing about quorum: it answers
- * imok on a member that has none.
- */
-export const PROBE_SCRIPT = `#!/usr/bin/env bash
-# Liveness and readiness of a ZooKeeper member, from ZooKeeper's own answers. Rendered by zookeeper-operator.
-#   probe.sh live    the server process answers: 4lw ruok replies imok
-#   probe.sh ready   srvr reports Mode leader, follower or observer: it serves as part of a quorum
-set -uo pipefail
-
-ask() {
+/** How the probe reaches the member: at its plaintext client port on loopback. */
+const ASK_PLAINTEXT = `ask() {
   local reply=''
   exec 3<>"/dev/tcp/127.0.0.1/\${ZK_CLIENT_PORT:-2181}" || return 1
   printf '%s' "$1" >&3
   read -r -t 5 -d '' reply <&3
   exec 3<&-
   printf '%s' "$reply"
-}
+}`;
+
+/**
+ * Once members may serve clients over TLS only, their plaintext port moves by reconfig to
+ * `ZK_LOOPBACK_CLIENT_PORT` (`tls-phases.ts`), without a restart: the probe asks there when the
+ * client port no longer answers.
+ */
+const ASK_EITHER_PORT = `ask() {
+  local reply='' port
+  for port in "\${ZK_CLIENT_PORT:-2181}" \${ZK_LOOPBACK_CLIENT_PORT:-}; do
+    exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || continue
+    printf '%s' "$1" >&3
+    read -r -t 5 -d '' reply <&3
+    exec 3<&-
+    printf '%s' "$reply"
+    return 0
+  done
+  return 1
+}`;
+
+/**
+ * Probe script. \`live\`: the process answers (4lw ruok). \`ready\`: srvr reports the member
+ * serving as leader, follower or observer. ruok alone says nothing about quorum: it answers
+ * imok on a member that has none. `tls`: a pod of a TLS client rung may find its plaintext port
+ * moved to loopback.
+ */
+export const renderProbeScript = (tls: TlsPhase): string => `#!/usr/bin/env bash
+# Liveness and readiness of a ZooKeeper member, from ZooKeeper's own answers. Rendered by zookeeper-operator.
+#   probe.sh live    the server process answers: 4lw ruok replies imok
+#   probe.sh ready   srvr reports Mode leader, follower or observer: it serves as part of a quorum
+set -uo pipefail
+
+${templateClientPhase(tls.client) === 'plaintext' ? ASK_PLAINTEXT : ASK_EITHER_PORT}
 
 case "\${1:-}" in
   live)

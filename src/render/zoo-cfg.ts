@@ -6,7 +6,12 @@
  */
 import { FOUR_LETTER_WORDS } from '../api/constants.js';
 import type { ResolvedPorts, ResolvedSpec } from '../api/defaults.js';
-import { ANY_CLIENT_ADDRESS, type TemplateClientPhase, type TlsPhase, templateClientPhase } from '../api/tls-phases.js';
+import {
+  LOOPBACK_CLIENT_ADDRESS,
+  type TemplateClientPhase,
+  type TlsPhase,
+  templateClientPhase,
+} from '../api/tls-phases.js';
 import { type ClusterRef, isObserverId, memberHost } from './names.js';
 
 const PROMETHEUS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
@@ -88,17 +93,19 @@ export function renderStaticConfig(cluster: ClusterRef, spec: ResolvedSpec, tls:
 /**
  * One member's entry: `server.<myid>=<host>:<quorum>:<election>:<role>;<address>:<client>`. The
  * server id says the role: observers' ids are their own range (`names.ts`). The plaintext client
- * port listens on every address, or on the pod's loopback alone once clients use TLS only.
+ * port listens on every address, or, once clients use TLS only (`clientOnLoopback`), at
+ * `ports.loopbackClient` on the pod's loopback, where only the member's own probes reach it.
  */
 export function serverLine(
   cluster: ClusterRef,
   myid: number,
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
-  clientAddress: string = ANY_CLIENT_ADDRESS,
+  clientOnLoopback = false,
 ) {
   const host = memberHost(cluster, myid, spec.clusterDomain);
-  const { quorum, election, client } = spec.ports;
-  return `server.${myid}=${host}:${quorum}:${election}:${isObserverId(myid) ? 'observer' : 'participant'};${clientAddress}:${client}`;
+  const { quorum, election, client, loopbackClient } = spec.ports;
+  const endpoint = clientOnLoopback ? `${LOOPBACK_CLIENT_ADDRESS}:${loopbackClient}` : `0.0.0.0:${client}`;
+  return `server.${myid}=${host}:${quorum}:${election}:${isObserverId(myid) ? 'observer' : 'participant'};${endpoint}`;
 }
 
 /**
@@ -110,10 +117,10 @@ export function renderDynamicConfig(
   memberIds: readonly number[],
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
   committedLines?: ReadonlyMap<number, { line: string }>,
-  clientAddress: string = ANY_CLIENT_ADDRESS,
+  clientOnLoopback = false,
 ): string {
   return [...new Set(memberIds)]
     .sort((a, b) => a - b)
-    .map((myid) => `${committedLines?.get(myid)?.line ?? serverLine(cluster, myid, spec, clientAddress)}\n`)
+    .map((myid) => `${committedLines?.get(myid)?.line ?? serverLine(cluster, myid, spec, clientOnLoopback)}\n`)
     .join('');
 }

@@ -5,7 +5,6 @@
  */
 import test from 'ava';
 import { resolveSpec } from '../../src/api/defaults.js';
-import { ANY_CLIENT_ADDRESS } from '../../src/api/tls-phases.js';
 import { nextScalingStep, type ScalingStep } from '../../src/controller/scaling.js';
 import { assessEnsemble } from '../../src/zookeeper/health.js';
 import {
@@ -316,7 +315,7 @@ async function driveTo(cluster: Cluster, desired: number): Promise<string[]> {
     const step = nextScalingStep({
       cluster: { name: 'member', namespace: 'test' },
       spec: resolveSpec({}),
-      clientAddress: ANY_CLIENT_ADDRESS,
+      clientOnLoopback: false,
       desiredReplicas: desired,
       podCount: cluster.podCount,
       pods: running.map((myid) => memberPod(myid)),
@@ -475,7 +474,7 @@ test.serial('the planner scales down past a down member and repairs an interrupt
   const refused = nextScalingStep({
     cluster: { name: 'member', namespace: 'test' },
     spec: resolveSpec({}),
-    clientAddress: ANY_CLIENT_ADDRESS,
+    clientOnLoopback: false,
     desiredReplicas: 2,
     podCount: 3,
     pods: ensemble.runningIds().map((myid) => memberPod(myid)),

@@ -108,7 +108,15 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
   jvm: { heapMiB: 512, extraFlags: ['-XX:+UseG1GC'] },
   storage: { ephemeral: false, size: '10Gi', storageClassName: 'fast', reclaimPolicy: 'Delete' },
   config: { tickTime: '2000' },
-  ports: { client: 2181, secureClient: 2281, quorum: 2888, election: 3888, admin: 8080, metrics: 7000 },
+  ports: {
+    client: 2181,
+    secureClient: 2281,
+    loopbackClient: 2182,
+    quorum: 2888,
+    election: 3888,
+    admin: 8080,
+    metrics: 7000,
+  },
   pod: {
     labels: {},
     annotations: {},

@@ -7,7 +7,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import test from 'ava';
 import { resolveSpec } from '../../../src/api/defaults.js';
-import { ANY_CLIENT_ADDRESS } from '../../../src/api/tls-phases.js';
 import type { ZooKeeperClusterSpec } from '../../../src/api/types.js';
 import type { ReconcilerDependencies } from '../../../src/controller/dependencies.js';
 import { type MoveStep, pendingMovesOf } from '../../../src/controller/member-move.js';
@@ -151,24 +150,20 @@ test('a member recorded on spec’s port is read there once', async (t) => {
 test('members not yet moved are pending with their committed line and ports; moved ones are not', (t) => {
   const health = assessEnsemble(readings(halfway));
   t.deepEqual(
-    pendingMovesOf(cluster, spec, health, undefined, ANY_CLIENT_ADDRESS),
+    pendingMovesOf(cluster, spec, health, undefined, false),
     new Map([
       [2, { line: oldLine(2), client: 2181, quorum: 2888, election: 3888 }],
       [3, { line: oldLine(3), client: 2181, quorum: 2888, election: 3888 }],
     ]),
   );
-  t.is(pendingMovesOf(cluster, spec, assessEnsemble(readings(newLine)), undefined, ANY_CLIENT_ADDRESS), undefined);
+  t.is(pendingMovesOf(cluster, spec, assessEnsemble(readings(newLine)), undefined, false), undefined);
 });
 
 test('with no member reporting the committed config, the lines the live ConfigMap records stand for it', (t) => {
   const recorded = [1, 2, 3].map((id) => `${halfway(id)}\n`).join('');
   const electing = assessEnsemble([1, 2, 3].map((myid) => ({ pod: `zk-${myid - 1}`, myid })));
-  t.deepEqual([...(pendingMovesOf(cluster, spec, electing, recorded, ANY_CLIENT_ADDRESS)?.keys() ?? [])], [2, 3]);
-  t.is(
-    pendingMovesOf(cluster, spec, electing, undefined, ANY_CLIENT_ADDRESS),
-    undefined,
-    'nothing recorded: nothing pending',
-  );
+  t.deepEqual([...(pendingMovesOf(cluster, spec, electing, recorded, false)?.keys() ?? [])], [2, 3]);
+  t.is(pendingMovesOf(cluster, spec, electing, undefined, false), undefined, 'nothing recorded: nothing pending');
 });
 
 test('reconfig sessions reach each serving member at its committed client port', (t) => {

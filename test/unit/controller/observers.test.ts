@@ -9,7 +9,6 @@ import test from 'ava';
 import fc from 'fast-check';
 import { REVISION_ANNOTATION } from '../../../src/api/constants.js';
 import { resolveSpec } from '../../../src/api/defaults.js';
-import { ANY_CLIENT_ADDRESS } from '../../../src/api/tls-phases.js';
 import { decide } from '../../../src/controller/decide.js';
 import { nextObserverStep, type ObserverInput } from '../../../src/controller/observer-scaling.js';
 import { type MemberPod, nextRollStep } from '../../../src/controller/rolling-restart.js';
@@ -115,7 +114,7 @@ function inputOf(w: World, desiredObservers: number): ObserverInput {
   return {
     cluster,
     spec,
-    clientAddress: ANY_CLIENT_ADDRESS,
+    clientOnLoopback: false,
     desiredObservers,
     podCount: w.podCount,
     pods: scalingPods(w),

@@ -1,7 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { resolveSpec } from '../../../src/api/defaults.js';
-import { ANY_CLIENT_ADDRESS } from '../../../src/api/tls-phases.js';
 import {
   memberClaimOf,
   nextScalingStep,
@@ -136,7 +135,7 @@ function inputOf(w: World): ScalingInput {
   return {
     cluster,
     spec,
-    clientAddress: ANY_CLIENT_ADDRESS,
+    clientOnLoopback: false,
     desiredReplicas: w.desired,
     podCount: w.podCount,
     pods: w.pods.map((myid) => ({

@@ -59,7 +59,8 @@ for ((waited = 0; ; waited += 2)); do
     fail "no key store for $pod_name in $tls_source after 300 s: the operator issues it into the cluster's -tls Secret; check the cluster's Events"
   sleep 2
 done
-(while sleep 10; do install_tls_files || true; done) &
+# Checked every ZK_TLS_CHECK_SECONDS (10); its output would only repeat ZooKeeper's own reload logs.
+(while sleep "\${ZK_TLS_CHECK_SECONDS:-10}"; do install_tls_files || true; done) </dev/null >/dev/null 2>&1 &
 
 `;
 

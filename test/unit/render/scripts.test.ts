@@ -3,15 +3,16 @@
  * (the paths come from the environment, per docs/design/pod-contract.md). A stand-in
  * `zkServer.sh` on PATH records how ZooKeeper would have been started.
  */
-import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import type { ZooKeeperClusterSpec } from '../../../src/api/types.js';
 import { renderCluster } from '../../../src/render/cluster.js';
+import { pollUntil } from '../../harness/poll.js';
 import { aCluster } from '../../support/builders.js';
 import { memberConfigFiles } from '../../support/member-config.js';
 
@@ -290,6 +291,27 @@ test('probe.sh fails when nothing listens on the client port', async (t) => {
   t.not(result.code, 0);
 });
 
+test('probe.sh of a TLS pod asks at the loopback client port once the client port is gone, and fails when neither answers', async (t) => {
+  const dirs = podDirs({ tls: { client: true } }, true);
+  const closed = await fourLetterServer({});
+  await new Promise((resolve) => closed.server.close(resolve));
+  const loopback = await fourLetterServer({ ruok: 'imok', srvr: srvr('follower') });
+  t.teardown(() => {
+    loopback.server.close();
+    rmSync(dirs.root, { recursive: true, force: true });
+  });
+  const env = { ZK_CLIENT_PORT: String(closed.port), ZK_LOOPBACK_CLIENT_PORT: String(loopback.port) };
+  for (const mode of ['live', 'ready']) {
+    const result = await runScript(dirs, 'probe.sh', [mode], 'zk-0', env);
+    t.is(result.code, 0, `probe.sh ${mode}: ${result.stderr}`);
+  }
+  const nowhere = await runScript(dirs, 'probe.sh', ['live'], 'zk-0', {
+    ...env,
+    ZK_LOOPBACK_CLIENT_PORT: String(closed.port),
+  });
+  t.not(nowhere.code, 0);
+});
+
 test('probe.sh asks only words the rendered 4lw whitelist allows, and passes on a member that enforces it', async (t) => {
   const dirs = podDirs({}, true);
   const zooCfg = readFileSync(join(dirs.config, 'zoo.cfg'), 'utf8');
@@ -316,5 +338,93 @@ test('probe.sh asks only words the rendered 4lw whitelist allows, and passes on 
   t.true(
     asked.every((word) => whitelist.includes(word)),
     `asked ${asked.join(', ')}; whitelist ${whitelist.join(',')}`,
+  );
+});
+
+/**
+ * Runs start.sh of a TLS member as a process group of its own, as a container would, and returns
+ * once the stand-in ZooKeeper has "started"; the key store loop it leaves behind is killed at teardown.
+ */
+async function startTlsMember(t: ExecutionContext, dirs: PodDirs, tlsSource: string, podName: string) {
+  const child = spawn('bash', [join(dirs.config, 'start.sh')], {
+    detached: true,
+    stdio: 'ignore',
+    env: {
+      PATH: `${dirs.bin}:${process.env.PATH}`,
+      ZK_CONFIG_SOURCE: dirs.config,
+      ZOOCFGDIR: dirs.conf,
+      ZK_DATA_DIR: dirs.data,
+      ZK_POD_NAME: podName,
+      ZK_TLS_SOURCE: tlsSource,
+      ZK_TLS_CHECK_SECONDS: '0.2',
+    },
+  });
+  t.teardown(() => {
+    try {
+      process.kill(-(child.pid ?? 0), 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.is(code, 0, 'start.sh ran to the end');
+}
+
+test('start.sh of a TLS member installs its own key store and the CA bundle, names them in zoo.cfg, and replaces them by rename when the Secret changes', async (t) => {
+  const dirs = podDirs({ replicas: 3, tls: { quorum: true, client: true } }, true);
+  t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  const source = join(dirs.root, 'tls');
+  mkdirSync(source);
+  writeFileSync(join(source, 'zk-1.pem'), 'key store of zk-1, first\n');
+  writeFileSync(join(source, 'zk-0.pem'), 'key store of zk-0\n');
+  writeFileSync(join(source, 'ca.crt'), 'CA bundle\n');
+  await startTlsMember(t, dirs, source, 'zk-1');
+  const keyStore = join(dirs.conf, 'tls', 'keystore.pem');
+  t.is(readFileSync(keyStore, 'utf8'), 'key store of zk-1, first\n', 'its own, not another member’s');
+  t.is(readFileSync(join(dirs.conf, 'tls', 'truststore.pem'), 'utf8'), 'CA bundle\n');
+  t.is(statSync(keyStore).mode & 0o777, 0o600, 'the private key is readable by the member alone');
+  const cfg = readFileSync(join(dirs.conf, 'zoo.cfg'), 'utf8');
+  for (const key of ['ssl.quorum.keyStore', 'ssl.keyStore']) t.true(cfg.includes(`${key}.location=${keyStore}\n`));
+  t.regex(cfg, /^sslQuorum=true$/m);
+  t.regex(cfg, /^portUnification=false$/m);
+  t.regex(cfg, /^secureClientPort=2281$/m);
+  t.regex(cfg, /^ssl\.clientAuth=need$/m);
+
+  const inode = statSync(keyStore).ino;
+  writeFileSync(join(source, 'zk-1.pem'), 'key store of zk-1, renewed\n');
+  const renewed = await pollUntil(
+    'the renewed key store installed',
+    async () => (readFileSync(keyStore, 'utf8').includes('renewed') ? true : undefined),
+    { timeoutMs: 10_000, intervalMs: 100 },
+  );
+  t.true(renewed);
+  t.not(statSync(keyStore).ino, inode, 'a new file renamed into place, which ZooKeeper’s watcher sees');
+});
+
+test('start.sh of a TLS member waits for its key store before it starts ZooKeeper', async (t) => {
+  const dirs = podDirs({ replicas: 3, tls: { client: true } }, true);
+  t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  const source = join(dirs.root, 'tls');
+  mkdirSync(source);
+  writeFileSync(join(source, 'ca.crt'), 'CA bundle\n');
+  const starting = startTlsMember(t, dirs, source, 'zk-0');
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  t.false(existsSync(join(dirs.conf, 'started-with')), 'ZooKeeper waits for the key store');
+  writeFileSync(join(source, 'zk-0.pem'), 'key store of zk-0\n');
+  await starting;
+  t.true(existsSync(join(dirs.conf, 'started-with')));
+});
+
+test('start.sh of a member joining a TLS-only ensemble adds its line with the plaintext port on loopback', async (t) => {
+  const dirs = podDirs({ replicas: 3, tls: { client: true } }, false);
+  t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  const source = join(dirs.root, 'tls');
+  mkdirSync(source);
+  writeFileSync(join(source, 'ca.crt'), 'CA bundle\n');
+  writeFileSync(join(source, 'zk-3.pem'), 'key store of zk-3\n');
+  await startTlsMember(t, dirs, source, 'zk-3');
+  t.regex(
+    readFileSync(join(dirs.conf, 'zoo.cfg.dynamic'), 'utf8'),
+    /^server\.4=zk-3\.zk-headless\.ns\.svc\.cluster\.local:2888:3888:participant;127\.0\.0\.1:2182$/m,
   );
 });

@@ -264,6 +264,15 @@ function reissueReason(
   if (observed.issuer === 'other') {
     return { code: 'IssuerChanged', message: `the certificate of ${pod} was not issued by the cluster's CA` };
   }
+  // A shorter lifetime in spec applies now, not once the longer certificate comes due. The
+  // allowance keeps a certificate issued by an operator whose clock ran a little ahead.
+  const longest = plus(now, policy.lifetimeMs + CLOCK_SKEW_ALLOWANCE_MS);
+  if (facts.notAfter > longest) {
+    return {
+      code: 'LifetimeShortened',
+      message: `the certificate of ${pod} expires at ${facts.notAfter.toISOString()}, later than spec.tls.certificates.lifetime allows (${longest.toISOString()})`,
+    };
+  }
   const renewAt = renewalPoint(facts, policy.renewBeforeMs, policy.lifetimeMs);
   if (now >= renewAt) {
     return {

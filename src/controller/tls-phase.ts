@@ -40,11 +40,16 @@ import { type ConfigMember, clientEndpointOf } from '../zookeeper/reconfig-clien
 import { committedConfigOf } from './member-move.js';
 import type { ClusterSnapshot } from './snapshot.js';
 
-/** The rung on `ladder` nearest to `target` that is at most one rung from each of `observed`. */
-export function nextRung(target: number, observed: readonly number[]): number {
+/**
+ * The rung nearest to `target` that is at most one rung from each of `observed`. Unless
+ * `mayAdvance`, no rung beyond those the members run: a roll under way may finish or turn back,
+ * but the next one starts only once the ensemble serves whole on the rung just reached.
+ */
+export function nextRung(target: number, observed: readonly number[], mayAdvance = true): number {
   if (observed.length === 0) return target;
   const lowest = Math.min(...observed);
   const highest = Math.max(...observed);
+  if (!mayAdvance) return Math.min(Math.max(target, lowest), highest);
   // Members two rungs apart (never the result of a roll, but a pod can be replaced by hand) are
   // both neighbours of the rung between them: meet there first.
   if (highest - lowest >= 2) return lowest + 1;
@@ -96,16 +101,19 @@ export function observedTlsPhase(members: readonly MemberTlsEvidence[]): TlsPhas
 
 /**
  * The rungs to render now: for each ladder, the rung nearest spec's target that every member is
- * at most one rung from. A new ensemble (no member yet) starts on the target.
+ * at most one rung from, and a new rung only while the ensemble `serves` whole (every member
+ * serving in sync with one leader). A new ensemble (no member yet) starts on the target.
  */
-export function nextTlsPhase(target: TlsPhase, members: readonly MemberTlsEvidence[]): TlsPhase {
+export function nextTlsPhase(target: TlsPhase, members: readonly MemberTlsEvidence[], serves = true): TlsPhase {
   const quorum = nextRung(
     QUORUM_TLS_PHASES.indexOf(target.quorum),
     members.map((m) => QUORUM_TLS_PHASES.indexOf(m.quorum)),
+    serves,
   );
   const client = nextRung(
     CLIENT_TLS_PHASES.indexOf(target.client),
     members.map((m) => CLIENT_TLS_PHASES.indexOf(memberClientPhase(m, 'assumeLoopback'))),
+    serves,
   );
   return { quorum: QUORUM_TLS_PHASES[quorum] ?? 'plaintext', client: CLIENT_TLS_PHASES[client] ?? 'plaintext' };
 }
@@ -142,5 +150,15 @@ export function planTlsPhase(snapshot: Pick<ClusterSnapshot, 'cluster' | 'spec' 
     snapshot.pods,
     committedConfigOf(snapshot.health)?.members,
   );
-  return { next: nextTlsPhase(targetTlsPhase(snapshot.spec.tls), evidence), observed: observedTlsPhase(evidence) };
+  const { health } = snapshot;
+  const serves =
+    health !== undefined &&
+    health.available &&
+    health.anomalies.length === 0 &&
+    health.members.length === evidence.length &&
+    health.members.every((m) => m.serving && m.synced);
+  return {
+    next: nextTlsPhase(targetTlsPhase(snapshot.spec.tls), evidence, serves),
+    observed: observedTlsPhase(evidence),
+  };
 }

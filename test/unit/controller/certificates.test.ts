@@ -163,6 +163,11 @@ const cases: { name: string; input: CertificateInput; expected: string }[] = [
     expected: 'ca keep; example-0 RenewalDue; example-1 RenewalDue; example-2 RenewalDue; write',
   },
   {
+    name: 'a lifetime shortened in spec replaces longer certificates at once, not when they come due',
+    input: input({ policy: { ...policy, lifetimeMs: 3_600_000, renewBeforeMs: 1_200_000 }, now: at(1) }),
+    expected: 'ca keep; example-0 LifetimeShortened; example-1 LifetimeShortened; example-2 LifetimeShortened; write',
+  },
+  {
     name: 'a trust bundle that is not the CA is rewritten, without reissuing',
     input: input({ memberSecret: { ...threeMembers(), trusted: ['someone-else'] } as ObservedMemberSecret }),
     expected: 'ca keep; write',
@@ -202,7 +207,7 @@ const cases: { name: string; input: CertificateInput; expected: string }[] = [
       memberSecret: memberSecret(
         {
           'example-0': aMember(0, at(99), { issuer: 'previous' }),
-          'example-1': aMember(1, at(100.5)),
+          'example-1': aMember(1, at(100.05)),
           'example-2': aMember(2, at(99), { issuer: 'previous' }),
         },
         ['ca-1', 'ca-0'],

@@ -147,3 +147,14 @@ test('evidence: the pod annotations say the rungs a pod runs, the committed line
     ],
   );
 });
+
+test('a new rung starts only while the ensemble serves whole; a roll under way may still finish or turn back', (t) => {
+  t.is(nextRung(3, [1, 1, 1], false), 1, 'holds: the rung just reached is not serving whole yet');
+  t.is(nextRung(3, [1, 2, 2], false), 2, 'the roll to rung 2 goes on');
+  t.is(nextRung(0, [1, 2, 2], false), 1, 'or turns back');
+  t.is(nextRung(3, [1, 1, 1], true), 2);
+  t.deepEqual(nextTlsPhase(ON, [member('accepting-tls', 'secure-port')], false), {
+    quorum: 'accepting-tls',
+    client: 'secure-port',
+  });
+});

@@ -21,7 +21,7 @@
  * neighbouring rungs) it stays on the newer one, or turns back when spec turned back.
  */
 
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import {
   CLIENT_TLS_ANNOTATION,
   CLIENT_TLS_PHASES,
@@ -65,8 +65,11 @@ export interface MemberTlsEvidence {
   loopbackClient: boolean | undefined;
 }
 
-/** The rungs a pod runs, from its annotations; a pod without them (or with a value this operator does not know) runs plaintext. */
-export function podTlsPhase(pod: V1Pod): { quorum: QuorumTlsPhase; client: TemplateClientPhase } {
+/**
+ * The rungs a pod runs (or a pod template's pods would), from its annotations; without them (or
+ * with a value this operator does not know) plaintext.
+ */
+export function podTlsPhase(pod: Pick<V1Pod, 'metadata'>): { quorum: QuorumTlsPhase; client: TemplateClientPhase } {
   const annotations = pod.metadata?.annotations ?? {};
   const quorum = QUORUM_TLS_PHASES.find((phase) => phase === annotations[QUORUM_TLS_ANNOTATION]) ?? 'plaintext';
   const client = annotations[CLIENT_TLS_ANNOTATION] === 'secure-port' ? 'secure-port' : 'plaintext';
@@ -140,8 +143,21 @@ export function tlsEvidence(
   });
 }
 
+/**
+ * The rungs a live StatefulSet's template gives the pods it creates next: as much evidence as a
+ * pod, since a member evicted by the roll comes back from it (without it, the moment between a
+ * pod's eviction and its successor would look like a ladder one rung lower). A template says
+ * nothing of the members' lines.
+ */
+export function templateEvidence(statefulSets: readonly (V1StatefulSet | undefined)[]): MemberTlsEvidence[] {
+  return statefulSets.flatMap((statefulSet) => {
+    const template = statefulSet?.spec?.template;
+    return template === undefined ? [] : [{ ...podTlsPhase(template), loopbackClient: false }];
+  });
+}
+
 /** The rungs to render for the snapshot's cluster, and where its members stand now. */
-export function planTlsPhase(snapshot: Pick<ClusterSnapshot, 'cluster' | 'spec' | 'pods' | 'health'>): {
+export function planTlsPhase(snapshot: Pick<ClusterSnapshot, 'cluster' | 'spec' | 'pods' | 'health' | 'live'>): {
   next: TlsPhase;
   observed: TlsPhase;
 } {
@@ -150,6 +166,10 @@ export function planTlsPhase(snapshot: Pick<ClusterSnapshot, 'cluster' | 'spec' 
     snapshot.pods,
     committedConfigOf(snapshot.health)?.members,
   );
+  const templates = templateEvidence([
+    snapshot.live.statefulSet as V1StatefulSet | undefined,
+    snapshot.live.observerStatefulSet as V1StatefulSet | undefined,
+  ]);
   const { health } = snapshot;
   const serves =
     health !== undefined &&
@@ -158,7 +178,7 @@ export function planTlsPhase(snapshot: Pick<ClusterSnapshot, 'cluster' | 'spec' 
     health.members.length === evidence.length &&
     health.members.every((m) => m.serving && m.synced);
   return {
-    next: nextTlsPhase(targetTlsPhase(snapshot.spec.tls), evidence, serves),
+    next: nextTlsPhase(targetTlsPhase(snapshot.spec.tls), [...evidence, ...templates], serves),
     observed: observedTlsPhase(evidence),
   };
 }

@@ -1,4 +1,4 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import test from 'ava';
 import fc from 'fast-check';
 import {
@@ -15,6 +15,7 @@ import {
   nextTlsPhase,
   observedTlsPhase,
   podTlsPhase,
+  templateEvidence,
   tlsEvidence,
 } from '../../../src/controller/tls-phase.js';
 import { parseServerLine } from '../../../src/zookeeper/reconfig-client.js';
@@ -157,4 +158,19 @@ test('a new rung starts only while the ensemble serves whole; a roll under way m
     quorum: 'accepting-tls',
     client: 'secure-port',
   });
+});
+
+test('the live StatefulSet template counts as a member: a pod the roll evicted comes back from it, so the ladder never slips back while it is away', (t) => {
+  const template = (annotations: Record<string, string>): V1StatefulSet => ({
+    spec: { selector: {}, serviceName: 'zk-headless', template: { metadata: { annotations } } },
+  });
+  const rung1 = templateEvidence([
+    template({ [QUORUM_TLS_ANNOTATION]: 'accepting-tls', [CLIENT_TLS_ANNOTATION]: 'secure-port' }),
+    undefined,
+  ]);
+  t.deepEqual(rung1, [{ quorum: 'accepting-tls', client: 'secure-port', loopbackClient: false }]);
+  // zk-1 was evicted (rung 1 next), zk-0 and zk-2 still on plaintext, the ensemble short of one member.
+  const evidence = [member('plaintext'), member('plaintext'), ...rung1];
+  t.deepEqual(nextTlsPhase(ON, evidence, false), { quorum: 'accepting-tls', client: 'secure-port' });
+  t.deepEqual(nextTlsPhase(ON, [member('plaintext'), member('plaintext')], false), PLAINTEXT, 'without it: back');
 });

@@ -36,6 +36,7 @@ import {
   targetTlsPhase,
 } from '../api/tls-phases.js';
 import { serverIdOfPod } from '../render/names.js';
+import type { EnsembleHealth } from '../zookeeper/health.js';
 import { type ConfigMember, clientEndpointOf } from '../zookeeper/reconfig-client.js';
 import { committedConfigOf } from './member-move.js';
 import type { ClusterSnapshot } from './snapshot.js';
@@ -170,15 +171,33 @@ export function planTlsPhase(snapshot: Pick<ClusterSnapshot, 'cluster' | 'spec' 
     snapshot.live.statefulSet as V1StatefulSet | undefined,
     snapshot.live.observerStatefulSet as V1StatefulSet | undefined,
   ]);
-  const { health } = snapshot;
-  const serves =
-    health !== undefined &&
-    health.available &&
-    health.anomalies.length === 0 &&
-    health.members.length === evidence.length &&
-    health.members.every((m) => m.serving && m.synced);
+  const next = nextTlsPhase(
+    targetTlsPhase(snapshot.spec.tls),
+    [...evidence, ...templates],
+    servesWhole(snapshot.health),
+  );
+  // Whatever the pods say: while any committed line keeps plaintext on loopback, the pods keep the
+  // TLS port, or that member would serve no client at all.
+  const onLoopback = (committedConfigOf(snapshot.health)?.members ?? []).some(
+    (line) => clientEndpointOf(line)?.address === LOOPBACK_CLIENT_ADDRESS,
+  );
   return {
-    next: nextTlsPhase(targetTlsPhase(snapshot.spec.tls), [...evidence, ...templates], serves),
+    next: onLoopback && next.client === 'plaintext' ? { ...next, client: 'secure-port' } : next,
     observed: observedTlsPhase(evidence),
   };
+}
+
+/**
+ * Every committed member, voter and observer, serves in sync with one leader, and so does every
+ * member read. A committed member without a pod (evicted by the roll, not yet back) is not: its
+ * pod, and the line it still has, are no evidence while it is away.
+ */
+export function servesWhole(health: EnsembleHealth | undefined): boolean {
+  if (health === undefined || !health.available || !health.fullySynced || health.anomalies.length > 0) return false;
+  const inSync = (myid: number) => health.members.some((m) => m.myid === myid && m.serving && m.synced);
+  return (
+    health.committedVoters.every(inSync) &&
+    health.committedObservers.every(inSync) &&
+    health.members.every((m) => m.serving && m.synced)
+  );
 }

@@ -15,10 +15,13 @@ import {
   nextTlsPhase,
   observedTlsPhase,
   podTlsPhase,
+  servesWhole,
   templateEvidence,
   tlsEvidence,
 } from '../../../src/controller/tls-phase.js';
+import { assessEnsemble } from '../../../src/zookeeper/health.js';
 import { parseServerLine } from '../../../src/zookeeper/reconfig-client.js';
+import { healthyReadings } from '../../support/builders.js';
 
 const member = (
   quorum: QuorumTlsPhase,
@@ -173,4 +176,11 @@ test('the live StatefulSet template counts as a member: a pod the roll evicted c
   const evidence = [member('plaintext'), member('plaintext'), ...rung1];
   t.deepEqual(nextTlsPhase(ON, evidence, false), { quorum: 'accepting-tls', client: 'secure-port' });
   t.deepEqual(nextTlsPhase(ON, [member('plaintext'), member('plaintext')], false), PLAINTEXT, 'without it: back');
+});
+
+test('the ensemble serves whole only while every committed member serves in sync: a member the roll evicted is missing', (t) => {
+  t.true(servesWhole(assessEnsemble(healthyReadings(3))));
+  t.false(servesWhole(assessEnsemble(healthyReadings(3).filter((r) => r.myid !== 2))), 'server 2 away');
+  t.false(servesWhole(assessEnsemble([...healthyReadings(3).slice(0, 2), { pod: 'example-2', myid: 3 }])));
+  t.false(servesWhole(undefined));
 });

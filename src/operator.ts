@@ -214,6 +214,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       create: (secret) => writer.createSecret(secret),
       replace: (secret) => writer.replaceSecret(secret),
     },
+    userSecrets: { read: (namespace, name) => writer.readSecret(namespace, name) },
     ensemble: memberStateReader(),
     credentials: operatorCredentials(),
     membership: (servers, superPassword) =>

@@ -47,6 +47,11 @@ export const REVISION_ANNOTATION = `${ANNOTATION_PREFIX}/revision`;
  * without changing the spec; it is copied into the pod template, so it changes the revision.
  */
 export const RESTART_ANNOTATION = `${ANNOTATION_PREFIX}/restartedAt`;
+/**
+ * Pod-template annotation: a keyed fingerprint of the SASL users' Secret. Members read their users
+ * only at start, so a change of users changes the revision and rolls them.
+ */
+export const DIGEST_USERS_ANNOTATION = `${ANNOTATION_PREFIX}/digest-users`;
 
 /**
  * zoo.cfg keys the operator owns: the pod layout, membership, reconfiguration and the
@@ -124,12 +129,25 @@ export const CONFIG_VALUE_BOUNDS: Readonly<
 export const GUARDED_PROPERTIES = [
   '4lw.commands.whitelist',
   'admin.',
+  // Which ACL schemes exist and who is a super user: the operator's alone (spec.tls, spec.authentication).
+  'authProvider.',
+  'SaslAuthenticationProvider.',
+  'superUser',
+  'superUser.',
+  'X509AuthenticationProvider.superUser',
   'DigestAuthenticationProvider.',
   'db.autocreate',
   'electionPortBindRetry',
   'skipACL',
   'snapshot.trust.empty',
 ] as const;
+
+/**
+ * The SASL user name no Secret may hold: ZooKeeper's DIGEST-MD5 server takes the password of a
+ * user `super` from a system property when one is set, and `super` is the operator's name for
+ * its own digest super user. The super user stays the operator's alone.
+ */
+export const RESERVED_SASL_USER = 'super';
 
 /** JVM flags that size the heap, which `jvm.heapMiB` owns (the operator checks it against the memory limit). */
 export const HEAP_FLAG_PREFIXES = [

@@ -98,6 +98,8 @@ export interface ResolvedSpec {
   leaderHandOff: boolean;
   /** Absent when the spec has no `tls`: the operator issues no certificate for the cluster. */
   tls: ResolvedTls | undefined;
+  /** The Secret of SASL DIGEST-MD5 users; absent when the spec names none (no SASL at all). */
+  digestUsers: { secretName: string } | undefined;
 }
 
 /** `spec.tls` resolved; durations in milliseconds. */
@@ -144,6 +146,10 @@ export function resolveSpec(spec: ZooKeeperClusterSpec): ResolvedSpec {
     stepTimeoutSeconds: spec.rollingUpdate?.stepTimeoutSeconds ?? DEFAULTS.stepTimeoutSeconds,
     leaderHandOff: spec.rollingUpdate?.leaderHandOff ?? DEFAULTS.leaderHandOff,
     tls: spec.tls === undefined ? undefined : resolveTls(spec.tls),
+    digestUsers:
+      spec.authentication?.digestUsers === undefined
+        ? undefined
+        : { secretName: spec.authentication.digestUsers.secretName },
   };
 }
 

@@ -4,6 +4,8 @@
  * identical). Every field has a description for `kubectl explain`; what can be checked
  * statically is checked here, in OpenAPI and CEL, so bad specs never reach the operator.
  */
+
+import { authenticationSchema } from './authentication-schema.js';
 import {
   API_GROUP,
   API_VERSION,
@@ -503,6 +505,7 @@ const specSchema = obj(
       ),
     }),
     tls: tlsSchema,
+    authentication: authenticationSchema,
   },
   {
     'x-kubernetes-validations': [

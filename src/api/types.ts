@@ -121,6 +121,20 @@ export interface TlsSpec {
   client?: boolean;
 }
 
+/** Users of SASL DIGEST-MD5 (`sasl:<user>` in ACLs), from a Secret in the cluster's namespace. */
+export interface DigestUsersSpec {
+  /** Each key is a user name, its value the user's password. */
+  secretName: string;
+}
+
+/**
+ * How clients prove who they are. ZooKeeper's super user is the operator's alone (its digest
+ * from the operator's own Secret): no user named here is ever a super user.
+ */
+export interface AuthenticationSpec {
+  digestUsers?: DigestUsersSpec;
+}
+
 export interface ZooKeeperClusterSpec {
   /** Voting members. */
   replicas?: number;
@@ -141,6 +155,7 @@ export interface ZooKeeperClusterSpec {
   paused?: boolean;
   rollingUpdate?: RollingUpdateSpec;
   tls?: TlsSpec;
+  authentication?: AuthenticationSpec;
 }
 
 /** The metav1.Condition shape. */

@@ -30,6 +30,7 @@ import {
   planCertificates,
 } from './certificates.js';
 import { dataHolders } from './data-holders.js';
+import { digestUsersFingerprint } from './digest-users.js';
 import { type DataHolder, ensembleFormation, type Formation, holdersToMarkFormed } from './formation.js';
 import { type MoveStep, pendingMovesOf, planMove } from './member-move.js';
 import { toMemberPod } from './member-pods.js';
@@ -116,6 +117,7 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
     livePods: snapshot.pods,
     pendingMoves: pendingMovesOf(cluster, spec, health, liveConfig?.[DYNAMIC_CONFIG_KEY], loopback),
     tls: tls.next,
+    digestUsersFingerprint: digestUsersFingerprint(snapshot.digestUsers),
   });
   const volumes = storageInput(snapshot);
   const memberPods = snapshot.pods.flatMap((pod) => toMemberPod(cluster.metadata.name, pod) ?? []);

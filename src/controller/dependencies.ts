@@ -74,6 +74,15 @@ export interface TlsSecretStore {
   replace(secret: V1Secret): Promise<void>;
 }
 
+/**
+ * Secrets the user names in the spec (the SASL users'), read from the API server: the operator's
+ * Secret cache holds only its own labelled Secrets, never a user's.
+ */
+export interface UserSecretReader {
+  /** undefined when there is none. */
+  read(namespace: string, name: string): Promise<V1Secret | undefined>;
+}
+
 /** Per-cluster gauges; `undefined` health means the members could not be read this time. */
 export interface HealthObserver {
   /** `operation` is the status's: the roll's progress while one is under way. */
@@ -99,6 +108,8 @@ export interface ReconcilerDependencies {
   health?: HealthObserver;
   /** The certificate Secrets; clusters with spec.tls need it. */
   tls?: TlsSecretStore;
+  /** The users' Secrets the spec names; clusters with spec.authentication.digestUsers need it. */
+  userSecrets?: UserSecretReader;
   /** The operator's client certificates, one per cluster CA: how it reads members that serve TLS. */
   credentials?: OperatorCredentials;
   /** The operator's own pods, admitted to the client port by each cluster's NetworkPolicy. */

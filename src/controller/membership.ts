@@ -19,6 +19,7 @@ import type { ReconcileContext } from '../runtime/controller.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
 import { parseServerLines } from '../zookeeper/readings.js';
 import type { ReconcilerDependencies } from './dependencies.js';
+import { digestUsersFingerprint } from './digest-users.js';
 import { sessionServers } from './member-move-act.js';
 import { toMemberPod } from './member-pods.js';
 import { nextObserverStep, observerPodFloor } from './observer-scaling.js';
@@ -96,7 +97,7 @@ export function planMembership(
     health,
     paused: spec.paused,
     stepTimeoutMs: spec.stepTimeoutSeconds * 1000,
-    desiredRevision: desiredRevision(cluster, tls),
+    desiredRevision: desiredRevision(cluster, tls, digestUsersFingerprint(snapshot.digestUsers)),
     clientOnLoopback: clientOnLoopback(tls),
     now: snapshot.now,
   };

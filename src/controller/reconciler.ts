@@ -11,7 +11,9 @@
  *    same once the API server refused a create because the cluster's namespace is being deleted;
  * 2. review the spec; errors stop every action and are reported (status, Event); then the
  *    super-user Secret: created when missing, and one the cluster does not own (planted before
- *    it existed) stops every action too, reported as SuperUserSecretNotOwned, never used;
+ *    it existed) stops every action too, reported as SuperUserSecretNotOwned, never used; so does
+ *    a SASL users' Secret (spec.authentication.digestUsers) that is missing or that members would
+ *    refuse (`digest-users.ts`), though certificates are still renewed;
  * 3. observe and decide; a step that changes the ensemble is decided again on readings of the
  *    members taken right before it (`withFreshHealth`), never on reused ones;
  * 4. mark the data holders of synced members (evidence that the ensemble formed); with
@@ -166,7 +168,7 @@ async function reconcileSpec(
     deps.writer.superUserSecret(cluster.metadata.namespace, secretName, ownerReference(cluster)),
   );
   const options = { operatorPod: deps.operatorPod };
-  let snapshot = await observe(deps, cluster);
+  let snapshot = await observe(deps, cluster, secret.kind === 'owned' ? secret.password : '');
   let decision = decide(snapshot, options);
   Object.assign(pass, { snapshot, decision });
   if (secret.kind === 'notOwned') {
@@ -174,6 +176,17 @@ async function reconcileSpec(
     pass.blocker = foreignSecretProblem(cluster, secretName, secret.ownerReferences);
     ctx.logger.warn(pass.blocker.message, { reason: pass.blocker.reason });
     await deps.events.record(cluster, 'Warning', pass.blocker.reason, pass.blocker.message);
+    return;
+  }
+  if (snapshot.digestUsers?.kind === 'problem') {
+    // Members would refuse to start with these users (or find no Secret to mount): nothing is
+    // applied or restarted. Certificates are still renewed: members in service need them.
+    pass.blocker = snapshot.digestUsers.problem;
+    ctx.logger.warn(pass.blocker.message, { reason: pass.blocker.reason });
+    await deps.events.record(cluster, 'Warning', pass.blocker.reason, pass.blocker.message);
+    if (snapshot.certificates !== undefined && decision.certificates !== undefined) {
+      await takeCertificatePlan(deps, cluster, snapshot.certificates, decision.certificates, ctx);
+    }
     return;
   }
   await markSyncedDataHolders(deps, snapshot, decision.holdersToMark, ctx);

@@ -26,8 +26,9 @@ import type { EnsembleHealth } from '../zookeeper/health.js';
 import type { ClientTls } from '../zookeeper/transport.js';
 import { type ObservedCertificates, observeCertificates } from './certificate-secrets.js';
 import type { OwnedKind, ReconcilerDependencies } from './dependencies.js';
+import { type ObservedDigestUsers, reviewDigestUsers } from './digest-users.js';
 import { readMembersWhereTheyListen } from './member-move-act.js';
-import { StepFailed } from './step-failure.js';
+import { failsAs, StepFailed } from './step-failure.js';
 import { podTlsPhase } from './tls-phase.js';
 
 /** The fields of the rendered objects; each names one object the cluster owns. */
@@ -90,11 +91,20 @@ export interface ClusterSnapshot {
    * none does. Holds a private key: never logged, never in status.
    */
   operatorTls?: ClientTls | undefined;
+  /** The SASL users' Secret, reviewed; with spec.authentication.digestUsers only. */
+  digestUsers?: ObservedDigestUsers | undefined;
   now: Date;
 }
 
-/** Reads the caches and the members into one snapshot of `cluster`. */
-export async function observe(deps: ReconcilerDependencies, cluster: ZooKeeperCluster): Promise<ClusterSnapshot> {
+/**
+ * Reads the caches and the members into one snapshot of `cluster`. `fingerprintKey` keys the SASL
+ * users' fingerprint (`digest-users.ts`): the cluster's super-user password.
+ */
+export async function observe(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  fingerprintKey = '',
+): Promise<ClusterSnapshot> {
   const { namespace, name } = cluster.metadata;
   const live: Partial<Record<ObjectField, OwnedObject>> = {};
   for (const field of OBJECT_FIELDS) {
@@ -106,6 +116,7 @@ export async function observe(deps: ReconcilerDependencies, cluster: ZooKeeperCl
   const spec = resolveSpec(cluster.spec);
   const certificates = keepsCertificates(spec, pods) ? observeCertificates(deps, cluster) : undefined;
   const operatorTls = await operatorTlsFor(deps, cluster, pods, certificates);
+  const digestUsers = await observeDigestUsers(deps, cluster, spec, fingerprintKey);
   return {
     cluster,
     spec,
@@ -115,8 +126,33 @@ export async function observe(deps: ReconcilerDependencies, cluster: ZooKeeperCl
     health: await readHealth(deps, cluster.metadata.name, spec, pods, live.configMap, false, operatorTls),
     ...(certificates === undefined ? {} : { certificates }),
     ...(operatorTls === undefined ? {} : { operatorTls }),
+    ...(digestUsers === undefined ? {} : { digestUsers }),
     now: deps.now(),
   };
+}
+
+/**
+ * The users' Secret, read from the API server on each reconcile of a cluster that names one: one
+ * GET, not a cache, because the operator's Secret cache holds only its own labelled Secrets (a
+ * cache of every Secret in the watched namespaces would hold every password in them).
+ */
+async function observeDigestUsers(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  spec: ResolvedSpec,
+  fingerprintKey: string,
+): Promise<ObservedDigestUsers | undefined> {
+  if (spec.digestUsers === undefined) return undefined;
+  const { namespace } = cluster.metadata;
+  const { secretName } = spec.digestUsers;
+  if (deps.userSecrets === undefined) {
+    throw new StepFailed('DigestUsersUnreadable', `the operator has no way to read Secret ${namespace}/${secretName}`);
+  }
+  const reader = deps.userSecrets;
+  const secret = await failsAs('DigestUsersUnreadable', `reading Secret ${namespace}/${secretName}`, () =>
+    reader.read(namespace, secretName),
+  );
+  return reviewDigestUsers(secret, { namespace, secretName }, fingerprintKey);
 }
 
 /**

@@ -77,6 +77,11 @@ export interface RenderInput {
   pendingMoves?: ReadonlyMap<number, PendingMove> | undefined;
   /** The TLS rungs to render (`controller/tls-phase.ts`); defaults to spec's target, where a new cluster starts. */
   tls?: TlsPhase | undefined;
+  /**
+   * The fingerprint of the SASL users' Secret (`controller/digest-users.ts`), with
+   * spec.authentication.digestUsers: a new one rolls the members, who read their users at start.
+   */
+  digestUsersFingerprint?: string | undefined;
 }
 
 /** Where a member waiting to move listens now: its committed line and its ports. */
@@ -107,10 +112,13 @@ export interface DesiredObjects {
  * What takes a restart to take effect, and its hash: the revision pods of this spec carry. The
  * template names its files by their content's hash, so it covers them too.
  */
-function restartParts(cluster: ZooKeeperCluster, tls: TlsPhase) {
+function restartParts(cluster: ZooKeeperCluster, tls: TlsPhase, digestUsersFingerprint: string | undefined) {
   const ref: ClusterRef = { name: cluster.metadata.name, namespace: cluster.metadata.namespace };
   const spec = resolveSpec(cluster.spec);
-  const restartedAt = cluster.metadata.annotations?.[RESTART_ANNOTATION];
+  const restart = {
+    restartedAt: cluster.metadata.annotations?.[RESTART_ANNOTATION],
+    digestUsers: digestUsersFingerprint,
+  };
   const filesOf = (kind: MemberKind): RevisionFiles => ({
     'logback.xml': LOGBACK_XML,
     'probe.sh': renderProbeScript(tls),
@@ -118,23 +126,24 @@ function restartParts(cluster: ZooKeeperCluster, tls: TlsPhase) {
     'zoo.cfg': renderStaticConfig(ref, spec, tls),
   });
   const files = filesOf('voter');
-  const podTemplate = renderPodTemplate(ref, spec, revisionFilesHash(files), tls, restartedAt);
+  const podTemplate = renderPodTemplate(ref, spec, revisionFilesHash(files), tls, restart);
   // An observer's template follows from the same spec as a voter's, with its own start script:
   // the voters' revision names both, so one spec change rolls every member.
   const observerFiles = filesOf('observer');
-  const observerTemplate = renderPodTemplate(ref, spec, revisionFilesHash(observerFiles), tls, restartedAt, 'observer');
+  const observerTemplate = renderPodTemplate(ref, spec, revisionFilesHash(observerFiles), tls, restart, 'observer');
   return { files, podTemplate, observerFiles, observerTemplate, revision: canonicalHash(podTemplate) };
 }
 
 /**
  * The revision member pods of this spec carry on TLS rung `tls` (spec's target by default: where
- * a new cluster starts); pods with another one are outdated.
+ * a new cluster starts) with the SASL users of `digestUsersFingerprint`; pods with another one are outdated.
  */
 export function desiredRevision(
   cluster: ZooKeeperCluster,
   tls: TlsPhase = targetTlsPhase(resolveSpec(cluster.spec).tls),
+  digestUsersFingerprint?: string,
 ): string {
-  return restartParts(cluster, tls).revision;
+  return restartParts(cluster, tls, digestUsersFingerprint).revision;
 }
 
 export function renderCluster(input: RenderInput): DesiredObjects {
@@ -151,7 +160,11 @@ export function renderCluster(input: RenderInput): DesiredObjects {
   });
 
   const tls = input.tls ?? targetTlsPhase(spec.tls);
-  const { files, podTemplate, observerFiles, observerTemplate, revision } = restartParts(cluster, tls);
+  const { files, podTemplate, observerFiles, observerTemplate, revision } = restartParts(
+    cluster,
+    tls,
+    input.digestUsersFingerprint,
+  );
   for (const template of [podTemplate, observerTemplate]) {
     template.metadata = {
       ...template.metadata,

@@ -3,7 +3,7 @@
  * to take effect; the membership list is deliberately absent (it changes through reconfig).
  */
 import type { V1Affinity, V1PodTemplateSpec, V1Probe, V1Volume } from '@kubernetes/client-node';
-import { RESTART_ANNOTATION } from '../api/constants.js';
+import { DIGEST_USERS_ANNOTATION, RESTART_ANNOTATION } from '../api/constants.js';
 import { DEFAULTS, type ResolvedSpec } from '../api/defaults.js';
 import {
   CLIENT_TLS_ANNOTATION,
@@ -23,6 +23,7 @@ export const MOUNT_PATHS = {
   logs: '/logs',
   tmp: '/tmp',
   tls: '/tls',
+  digestUsers: '/digest-users',
 } as const;
 
 /** JVM flags every member runs with. */
@@ -80,6 +81,10 @@ function volumes(cluster: ClusterRef, spec: ResolvedSpec, configFilesHash: strin
   if (usesCertificates(tls)) {
     list.push({ name: 'tls', secret: { secretName: objectNames(cluster).tlsSecret, defaultMode: 0o440 } });
   }
+  // The users' passwords, read once by the start script into the JAAS file.
+  if (spec.digestUsers !== undefined) {
+    list.push({ name: 'digest-users', secret: { secretName: spec.digestUsers.secretName, defaultMode: 0o440 } });
+  }
   return list;
 }
 
@@ -93,10 +98,20 @@ function tlsAnnotations(tls: TlsPhase): Record<string, string> {
 }
 
 /**
+ * What changes the revision without changing the spec: the cluster's restart request, and the
+ * fingerprint of the SASL users' Secret (`controller/digest-users.ts`), since members read their
+ * users only at start. The fingerprint is keyed, so the template never reveals the passwords.
+ */
+export interface RestartInputs {
+  restartedAt?: string | undefined;
+  digestUsers?: string | undefined;
+}
+
+/**
  * The pod template without the revision annotation (the revision is a hash of this).
  * `configFilesHash` names the revision's files in the ConfigMap (`config-map.ts`).
  * `tls` is the rung of each TLS ladder the pod runs (`tls-phases.ts`).
- * `restartedAt` is the cluster's restart request, if any: a new value changes the revision.
+ * `restart`: a new value of either changes the revision.
  * An observer's pod differs only in its component label (`observer`) and its files (`configFilesHash`).
  */
 export function renderPodTemplate(
@@ -104,15 +119,19 @@ export function renderPodTemplate(
   spec: ResolvedSpec,
   configFilesHash: string,
   tls: TlsPhase,
-  restartedAt?: string | undefined,
+  restart: RestartInputs = {},
   kind: MemberKind = 'voter',
 ): V1PodTemplateSpec {
   const { pod, ports } = spec;
   const annotations = {
     ...pod.annotations,
     ...tlsAnnotations(tls),
-    ...(restartedAt === undefined ? {} : { [RESTART_ANNOTATION]: restartedAt }),
+    ...(restart.restartedAt === undefined ? {} : { [RESTART_ANNOTATION]: restart.restartedAt }),
+    ...(spec.digestUsers === undefined || restart.digestUsers === undefined
+      ? {}
+      : { [DIGEST_USERS_ANNOTATION]: restart.digestUsers }),
   };
+  const digestUsers = spec.digestUsers !== undefined;
   const certificates = usesCertificates(tls);
   const secureClient = templateClientPhase(tls.client) === 'secure-port';
   return {
@@ -139,6 +158,7 @@ export function renderPodTemplate(
             { name: 'ZK_CLIENT_PORT', value: String(ports.client) },
             { name: 'ZK_SERVER_HEAP', value: String(spec.heapMiB) },
             ...(certificates ? [{ name: 'ZK_TLS_SOURCE', value: MOUNT_PATHS.tls }] : []),
+            ...(digestUsers ? [{ name: 'ZK_DIGEST_USERS_SOURCE', value: MOUNT_PATHS.digestUsers }] : []),
             ...(secureClient ? [{ name: 'ZK_LOOPBACK_CLIENT_PORT', value: String(ports.loopbackClient) }] : []),
             { name: 'SERVER_JVMFLAGS', value: jvmFlags(spec) },
             // The super user may reconfigure the ensemble (no skipACL); start.sh adds the flag.
@@ -172,6 +192,7 @@ export function renderPodTemplate(
             { name: 'logs', mountPath: MOUNT_PATHS.logs },
             { name: 'tmp', mountPath: MOUNT_PATHS.tmp },
             ...(certificates ? [{ name: 'tls', mountPath: MOUNT_PATHS.tls, readOnly: true }] : []),
+            ...(digestUsers ? [{ name: 'digest-users', mountPath: MOUNT_PATHS.digestUsers, readOnly: true }] : []),
           ],
         },
       ],

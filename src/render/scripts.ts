@@ -4,7 +4,7 @@
  * answers). Both follow docs/design/pod-contract.md: every path comes from the environment,
  * so the same text runs in the official image and in the test kubelet's directories.
  */
-import { OBSERVER_ID_BASE } from '../api/constants.js';
+import { OBSERVER_ID_BASE, RESERVED_SASL_USER } from '../api/constants.js';
 import type { ResolvedSpec } from '../api/defaults.js';
 import { LOOPBACK_CLIENT_ADDRESS, type TlsPhase, templateClientPhase, usesCertificates } from '../api/tls-phases.js';
 import { type ClusterRef, type MemberKind, objectNames } from './names.js';
@@ -64,6 +64,65 @@ done
 
 `;
 
+/** Where the start script writes the members' JAAS file, in the writable config directory. */
+export const JAAS_FILE_NAME = 'jaas.conf';
+
+/**
+ * The start script's SASL part: one JAAS option `user_<name>="<password>"` per key of the users'
+ * Secret volume, in ZooKeeper's `Server` section. ZooKeeper reads it only at start, so the
+ * operator rolls the members when the Secret changes. Each password is written as a JAAS quoted
+ * string (backslash, quote and line breaks escaped); what JAAS cannot hold is refused with the
+ * user's name, never the password: a NUL byte, an empty password, and `${`, which JAAS expands as
+ * a system property. The user `super` is refused: the super user is the operator's alone.
+ */
+const digestUsersFiles =
+  (): string => `# SASL DIGEST-MD5 users: the Secret's keys are user names, its values passwords. ZooKeeper reads
+# them at start only; the file holds passwords, so only this user may read it.
+users_source=\${ZK_DIGEST_USERS_SOURCE:-/digest-users}
+jaas_file=$conf_dir/${JAAS_FILE_NAME}
+# $1 as the inside of a JAAS quoted string: backslashes, quotes and line breaks escaped.
+jaas_quoted() {
+  local value=$1
+  value=\${value//\\\\/\\\\\\\\}
+  value=\${value//\\"/\\\\\\"}
+  value=\${value//$'\\n'/\\\\n}
+  value=\${value//$'\\r'/\\\\r}
+  printf '%s' "$value"
+}
+[[ -d $users_source ]] ||
+  fail "no SASL users at $users_source: the Secret spec.authentication.digestUsers names is mounted there"
+rm -f "$jaas_file"
+(umask 077 && : >"$jaas_file")
+{
+  echo 'Server {'
+  echo '  org.apache.zookeeper.server.auth.DigestLoginModule required'
+  for user_file in "$users_source"/*; do
+    [[ -f $user_file ]] || continue
+    user=\${user_file##*/}
+    [[ $user =~ ^[A-Za-z0-9._-]+$ ]] ||
+      fail "SASL user name '$user' is not valid: use letters, digits, '.', '_' and '-'"
+    [[ $user != ${RESERVED_SASL_USER} ]] ||
+      fail "the users' Secret holds a user '${RESERVED_SASL_USER}': the super user is the operator's alone; rename that key"
+    [[ $(tr -d '\\000' <"$user_file" | wc -c) -eq $(wc -c <"$user_file") ]] ||
+      fail "the password of SASL user '$user' contains a NUL byte, which a JAAS file cannot hold"
+    # Every byte is the password, a trailing line break too: the x keeps $(...) from dropping it.
+    password=$(cat "$user_file" && printf x)
+    password=\${password%x}
+    [[ -n $password ]] || fail "the password of SASL user '$user' is empty"
+    [[ $password != *'\${'* ]] ||
+      fail "the password of SASL user '$user' contains '\\\${', which JAAS would expand as a system property"
+    printf '  user_%s="%s"\\n' "$user" "$(jaas_quoted "$password")"
+  done
+  echo '  ;'
+  echo '};'
+} >"$jaas_file"
+
+`;
+
+const JAAS_JVM_FLAG = `# Last, so that no earlier flag names another JAAS file.
+export SERVER_JVMFLAGS="\${SERVER_JVMFLAGS:-} -Djava.security.auth.login.config=$jaas_file"
+`;
+
 const TLS_PATHS = `  echo "ssl.quorum.keyStore.location=$key_store"
   echo "ssl.quorum.trustStore.location=$trust_store"
   echo "ssl.keyStore.location=$key_store"
@@ -95,7 +154,7 @@ function joiningClientEndpoint(tls: TlsPhase, ports: ResolvedSpec['ports']): { s
  */
 export function renderStartScript(
   cluster: ClusterRef,
-  spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
+  spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'> & Partial<Pick<ResolvedSpec, 'digestUsers'>>,
   tls: TlsPhase,
   kind: MemberKind = 'voter',
 ): string {
@@ -104,6 +163,7 @@ export function renderStartScript(
   const identity = IDENTITY[kind];
   const certificates = usesCertificates(tls);
   const joining = joiningClientEndpoint(tls, spec.ports);
+  const digestUsers = spec.digestUsers !== undefined;
   return `#!/usr/bin/env bash
 # Starts one ZooKeeper member of ${cluster.namespace}/${cluster.name}. Rendered by zookeeper-operator.
 set -euo pipefail
@@ -145,7 +205,7 @@ if [[ -f $data_dir/initialize ]] && ! $bootstrapping; then
   rm -f "$data_dir/initialize"
 fi
 
-${certificates ? tlsFiles() : ''}# ZooKeeper rewrites its config files on reconfig, so it runs from a writable copy. The rendered
+${certificates ? tlsFiles() : ''}${digestUsers ? digestUsersFiles() : ''}# ZooKeeper rewrites its config files on reconfig, so it runs from a writable copy. The rendered
 # files are read-only (ConfigMap volume), and cp would keep that mode: write fresh files instead.
 rm -f "$conf_dir/zoo.cfg" "$conf_dir/zoo.cfg.dynamic" "$conf_dir/logback.xml"
 {
@@ -168,7 +228,7 @@ export ZOOCFGDIR=$conf_dir
 if [[ -n \${ZK_SUPER_DIGEST:-} ]]; then
   export SERVER_JVMFLAGS="\${SERVER_JVMFLAGS:-} -Dzookeeper.DigestAuthenticationProvider.superDigest=\${ZK_SUPER_DIGEST}"
 fi
-echo "zookeeper-start: starting server $myid ($pod_name)"
+${digestUsers ? JAAS_JVM_FLAG : ''}echo "zookeeper-start: starting server $myid ($pod_name)"
 exec zkServer.sh start-foreground "$conf_dir/zoo.cfg"
 `;
 }

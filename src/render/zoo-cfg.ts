@@ -17,6 +17,15 @@ import { type ClusterRef, isObserverId, memberHost } from './names.js';
 const PROMETHEUS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
 
 /**
+ * With SASL DIGEST-MD5 users (`spec.authentication.digestUsers`): the `sasl` ACL scheme, whose
+ * identities are the users the JAAS file the start script writes lists. None is a super user:
+ * that takes a `zookeeper.superUser` property, which spec cannot set (`GUARDED_PROPERTIES`).
+ */
+const SASL_CONFIG: Readonly<Record<string, string>> = {
+  'authProvider.sasl': 'org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
+};
+
+/**
  * The keys of each TLS rung (`tls-phase.ts`); the start script adds the key and trust store
  * paths. PEM stores, reloaded without a restart when the start script replaces the files.
  */
@@ -51,9 +60,11 @@ function tlsConfig(quorum: TlsPhase['quorum'], client: TemplateClientPhase, port
 }
 
 /** Keys the operator always sets, whatever the spec says (the CRD rejects them in spec.config). */
-function managedConfig(ports: ResolvedPorts, tls: TlsPhase): Record<string, string> {
+function managedConfig(spec: Pick<ResolvedSpec, 'ports' | 'digestUsers'>, tls: TlsPhase): Record<string, string> {
+  const { ports } = spec;
   return {
     ...tlsConfig(tls.quorum, templateClientPhase(tls.client), ports),
+    ...(spec.digestUsers === undefined ? {} : SASL_CONFIG),
     '4lw.commands.whitelist': [...FOUR_LETTER_WORDS].sort().join(','),
     // The AdminServer answers anyone who reaches it, without credentials: system_properties (the
     // super user's digest), dump, cons, and commands that reset statistics. 3.8 has no AdminServer
@@ -84,7 +95,7 @@ export function renderStaticConfig(cluster: ClusterRef, spec: ResolvedSpec, tls:
   return (
     `# zoo.cfg of ${cluster.namespace}/${cluster.name}, rendered by zookeeper-operator; edit spec.config instead.\n` +
     '# Managed by the operator:\n' +
-    propertiesBlock(managedConfig(spec.ports, tls)) +
+    propertiesBlock(managedConfig(spec, tls)) +
     '# Tunables (spec.config over the operator defaults):\n' +
     propertiesBlock(spec.config)
   );

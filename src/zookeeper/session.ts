@@ -11,15 +11,19 @@
  * fails with ConnectionLoss (its outcome unknown) and the session is closed. Callers open a new
  * one; the operator's sessions are short, one per membership read or change.
  */
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { type DigestCredentials, respondToChallenge, serverProvedPassword } from './sasl-digest.js';
 import { describeEndpoint, openSocket, type TlsTarget } from './transport.js';
 import {
+  type Acl,
   type CreateMode,
   type DataAndStat,
   decodeChildren,
   decodeConnectResponse,
   decodeDataAndStat,
   decodeReplyHeader,
+  decodeSaslToken,
   ERROR_CODE,
   encodeConnectRequest,
   encodeRequest,
@@ -31,7 +35,9 @@ import {
   WireProtocolError,
   writeAuth,
   writeCreate,
+  writeCreateWithAcl,
   writeReconfig,
+  writeSaslToken,
   XID,
 } from './wire-protocol.js';
 
@@ -178,6 +184,8 @@ export class ZooKeeperSession {
   private readonly pending: PendingRequest[] = [];
   /** Auth answers come back out of order (the server answers them on receipt), so they queue apart. */
   private readonly pendingAuth: { resolve(): void; reject(error: Error): void }[] = [];
+  /** SASL answers too, but they carry their request's xid. */
+  private readonly pendingSasl = new Map<number, { resolve(token: Buffer | null): void; reject(error: Error): void }>();
   private received: Buffer = Buffer.alloc(0);
   private lastReceivedAt = Date.now();
   private lastSentAt = Date.now();
@@ -248,6 +256,17 @@ export class ZooKeeperSession {
     );
   }
 
+  /** Creates a znode that only the identities `acl` names may use. */
+  createWithAcl(path: string, data: string | Uint8Array, acl: readonly Acl[], mode: CreateMode): Promise<string> {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    return this.request(
+      `create ${path}`,
+      OP.create,
+      (writer) => writeCreateWithAcl(writer, path, bytes, acl, mode),
+      (reader) => reader.string() ?? '',
+    );
+  }
+
   getData(path: string): Promise<DataAndStat> {
     return this.request(`getData ${path}`, OP.getData, (writer) => writer.string(path).bool(false), decodeDataAndStat);
   }
@@ -293,6 +312,41 @@ export class ZooKeeperSession {
     return new Promise((resolve, reject) => {
       this.pendingAuth.push({ resolve, reject });
       this.send(encodeRequest(XID.auth, OP.auth, (writer) => writeAuth(writer, scheme, Buffer.from(credentials))));
+    });
+  }
+
+  /**
+   * Logs the session in as a SASL DIGEST-MD5 user (`sasl-digest.ts`): its ACL identity becomes
+   * `sasl:<username>`. Resolves once the server has also proved that it knows the password.
+   * ZooKeeper answers a wrong password with AuthFailed and ends the session. Call it before any
+   * other request: the server answers SASL at once, ahead of requests still in its pipeline.
+   */
+  async authenticateSasl(credentials: DigestCredentials): Promise<void> {
+    const challenge = await this.saslStep(Buffer.alloc(0));
+    if (challenge === null) throw new ZooKeeperError(ERROR_CODE.authFailed, 'sasl', 'the server sent no challenge');
+    const { response, exchange } = respondToChallenge(
+      challenge.toString('utf8'),
+      credentials,
+      randomBytes(24).toString('base64'),
+    );
+    const final = await this.saslStep(Buffer.from(response, 'utf8'));
+    if (final === null || !serverProvedPassword(final.toString('utf8'), credentials, exchange)) {
+      await this.close();
+      throw new ZooKeeperError(
+        ERROR_CODE.authFailed,
+        'sasl',
+        `${this.server} did not prove that it knows the password of ${credentials.username}`,
+      );
+    }
+  }
+
+  private saslStep(token: Buffer): Promise<Buffer | null> {
+    const refused = this.refusal('sasl');
+    if (refused !== undefined) return Promise.reject(refused);
+    const xid = this.nextXid++;
+    return new Promise((resolve, reject) => {
+      this.pendingSasl.set(xid, { resolve, reject });
+      this.send(encodeRequest(xid, OP.sasl, (writer) => writeSaslToken(writer, token)));
     });
   }
 
@@ -385,6 +439,13 @@ export class ZooKeeperSession {
       else waiting?.reject(new ZooKeeperError(header.err, 'auth'));
       return;
     }
+    const sasl = this.pendingSasl.get(header.xid);
+    if (sasl !== undefined) {
+      this.pendingSasl.delete(header.xid);
+      if (header.err === 0) sasl.resolve(decodeSaslToken(reader));
+      else sasl.reject(new ZooKeeperError(header.err, 'sasl'));
+      return;
+    }
     const request = this.pending[0];
     if (request === undefined || request.xid !== header.xid) {
       // Left pending, so that losing the connection rejects it.
@@ -418,5 +479,9 @@ export class ZooKeeperSession {
     for (const auth of this.pendingAuth.splice(0)) {
       auth.reject(new ZooKeeperError(ERROR_CODE.connectionLoss, 'auth', reason));
     }
+    for (const sasl of this.pendingSasl.values()) {
+      sasl.reject(new ZooKeeperError(ERROR_CODE.connectionLoss, 'sasl', reason));
+    }
+    this.pendingSasl.clear();
   }
 }

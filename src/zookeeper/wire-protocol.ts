@@ -1,7 +1,7 @@
 /**
  * ZooKeeper's client wire protocol (jute records over length-prefixed frames), for the few
- * requests the operator and its tests send: the session handshake, ping, auth, create, getData,
- * getChildren, sync, reconfig and closeSession. Pure: bytes in, records out.
+ * requests the operator and its tests send: the session handshake, ping, auth, sasl, create,
+ * getData, getChildren, sync, reconfig and closeSession. Pure: bytes in, records out.
  *
  * Jute encodes big-endian: int (4 bytes), long (8), boolean (1), buffer and string as an int
  * length then the bytes (-1 for null), vectors as an int count then the elements. Every frame
@@ -18,6 +18,7 @@ export const OP = {
   ping: 11,
   reconfig: 16,
   auth: 100,
+  sasl: 102,
   closeSession: -11,
 } as const;
 
@@ -276,11 +277,32 @@ export function decodeDataAndStat(reader: JuteReader): DataAndStat {
   return { data, stat: decodeStat(reader) };
 }
 
+/** One ACL entry: `perms` is a sum of `PERMS`, `scheme:id` whom it grants them. */
+export interface Acl {
+  perms: number;
+  scheme: string;
+  id: string;
+}
+
+/** `ZooDefs.Perms`. */
+export const PERMS = { read: 1, write: 2, create: 4, delete: 8, admin: 16, all: 31 } as const;
+
+/** `CreateRequest` with the given ACL. */
+export function writeCreateWithAcl(
+  writer: JuteWriter,
+  path: string,
+  data: Uint8Array,
+  acl: readonly Acl[],
+  mode: CreateMode,
+): void {
+  writer.string(path).buffer(data).int(acl.length);
+  for (const entry of acl) writer.int(entry.perms).string(entry.scheme).string(entry.id);
+  writer.int(mode);
+}
+
 /** `CreateRequest` with the open ACL. */
 export function writeCreate(writer: JuteWriter, path: string, data: Uint8Array, mode: CreateMode): void {
-  writer.string(path).buffer(data).int(OPEN_ACL.length);
-  for (const acl of OPEN_ACL) writer.int(acl.perms).string(acl.scheme).string(acl.id);
-  writer.int(mode);
+  writeCreateWithAcl(writer, path, data, OPEN_ACL, mode);
 }
 
 /** `GetChildrenResponse`: the children's names. */
@@ -300,6 +322,16 @@ export function writeReconfig(
   fromConfigId: bigint,
 ): void {
   writer.string(joining).string(leaving).string(newMembers).long(fromConfigId);
+}
+
+/** `GetSASLRequest`: the client's SASL token (the request of OpCode sasl). */
+export function writeSaslToken(writer: JuteWriter, token: Uint8Array): void {
+  writer.buffer(token);
+}
+
+/** `SetSASLResponse`: the server's SASL token, null when it has nothing more to say. */
+export function decodeSaslToken(reader: JuteReader): Buffer | null {
+  return reader.buffer();
 }
 
 /** `AuthPacket`: type 0, the scheme, the credentials. */

@@ -6,8 +6,10 @@ import { CRD_FILE, renderCrdYaml } from '../../../src/api/crd-yaml.js';
 import { DEFAULT_CONFIG, DEFAULTS } from '../../../src/api/defaults.js';
 import { buildCrd, type JSONSchema } from '../../../src/api/schema.js';
 import type {
+  AuthenticationSpec,
   CertificatesSpec,
   ClientServiceSpec,
+  DigestUsersSpec,
   JvmSpec,
   NetworkPeerSpec,
   NetworkPolicySpec,
@@ -99,6 +101,7 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
   networkPolicy: Own<NetworkPolicySpec> & { clients: Own<NetworkPeerSpec>; monitoring: Own<NetworkPeerSpec> };
   rollingUpdate: Own<RollingUpdateSpec>;
   tls: Own<TlsSpec> & { certificates: Own<CertificatesSpec> };
+  authentication: Own<AuthenticationSpec> & { digestUsers: Own<DigestUsersSpec> };
 } = {
   replicas: 3,
   observers: 2,
@@ -149,6 +152,7 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
   paused: false,
   rollingUpdate: { stepTimeoutSeconds: 600, leaderHandOff: false },
   tls: { certificates: { lifetime: '2160h', renewBefore: '720h', caLifetime: '43800h' }, quorum: true, client: true },
+  authentication: { digestUsers: { secretName: 'zookeeper-users' } },
 };
 const fullStatus: Own<ZooKeeperClusterStatus> = {
   observedGeneration: 1,

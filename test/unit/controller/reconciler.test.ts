@@ -7,10 +7,11 @@ import type {
   V1OwnerReference,
   V1PersistentVolumeClaim,
   V1Pod,
+  V1Secret,
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import test from 'ava';
-import { REVISION_ANNOTATION } from '../../../src/api/constants.js';
+import { DIGEST_USERS_ANNOTATION, REVISION_ANNOTATION } from '../../../src/api/constants.js';
 import type { ZooKeeperCluster, ZooKeeperClusterSpec, ZooKeeperClusterStatus } from '../../../src/api/types.js';
 import type { ClusterCache, HealthObserver, OwnedKind } from '../../../src/controller/dependencies.js';
 import { FORMED_ANNOTATION } from '../../../src/controller/formation.js';
@@ -38,6 +39,8 @@ class World implements ClusterCache {
   /** What ZooKeeper answers to the next reconfig, when it refuses it. */
   failReconfigWith: unknown;
   secretCreated = false;
+  /** Secrets the user created, by name (the SASL users'). */
+  readonly userSecrets = new Map<string, V1Secret>();
   /** Owner references of a super-user Secret that exists without this cluster as owner. */
   foreignSecret: V1OwnerReference[] | undefined;
   /** False: no member has a quorum, so none serves or answers `conf` (as after losing pods). */
@@ -99,6 +102,7 @@ class World implements ClusterCache {
 
   reconcile(options: { operatorPod?: OperatorPod; health?: HealthObserver } = {}) {
     const reconciler = clusterReconciler({
+      userSecrets: { read: async (_namespace, name) => this.userSecrets.get(name) },
       ...options,
       cache: this,
       writer: {
@@ -1111,3 +1115,94 @@ test('a settled cluster reads its members once per reconcile, and may reuse read
   await world.reconcile();
   t.deepEqual(world.reads, ['mayReuse']);
 });
+
+const withUsers: ZooKeeperClusterSpec = { authentication: { digestUsers: { secretName: 'zk-users' } } };
+const usersSecret = (data: Record<string, string>): V1Secret => ({
+  metadata: { name: 'zk-users', namespace: 'default' },
+  data: Object.fromEntries(
+    Object.entries(data).map(([user, password]) => [user, Buffer.from(password).toString('base64')]),
+  ),
+});
+const appliedTemplate = (world: World) => (world.objects.get('StatefulSet/example') as V1StatefulSet).spec?.template;
+
+test('a SASL users’ Secret that does not exist: nothing is applied, a Warning Event and Degraded name it; once created, the cluster is', async (t) => {
+  const world = new World(cluster(withUsers));
+  await world.reconcile();
+  t.deepEqual(world.writes, ['create Secret/example-super-user', 'status example Creating']);
+  t.is(world.events.length, 1);
+  t.regex(
+    world.events[0] ?? '',
+    /^Warning DigestUsersSecretMissing: Secret default\/zk-users, which spec\.authentication\.digestUsers names, does not exist/,
+  );
+  t.is(world.clusterObject?.status?.conditions?.find((c) => c.type === 'Degraded')?.reason, 'DigestUsersSecretMissing');
+  world.userSecrets.set('zk-users', usersSecret({ app: 'app-password' }));
+  await world.reconcile();
+  t.true(world.writes.includes('apply StatefulSet/example'));
+  t.regex(appliedTemplate(world)?.metadata?.annotations?.[DIGEST_USERS_ANNOTATION] ?? '', /^[0-9a-f]{32}$/);
+});
+
+test('a change of SASL users restarts the members one at a time; the pod template carries a keyed fingerprint, never a password', async (t) => {
+  const world = new World(cluster(withUsers));
+  world.userSecrets.set('zk-users', usersSecret({ app: 'app-password' }));
+  await world.reconcile();
+  world.addReadyPods(3, appliedTemplate(world)?.metadata?.annotations?.[REVISION_ANNOTATION] ?? '');
+  await world.reconcile();
+  await world.reconcile();
+  world.writes.length = 0;
+  await world.reconcile();
+  t.deepEqual(world.writes, [], 'settled: the same users change nothing');
+  const before = appliedTemplate(world)?.metadata?.annotations?.[DIGEST_USERS_ANNOTATION];
+  world.userSecrets.set('zk-users', usersSecret({ app: 'app-password', batch: 'batch-password' }));
+  await world.reconcile();
+  const after = appliedTemplate(world)?.metadata?.annotations?.[DIGEST_USERS_ANNOTATION];
+  t.not(after, before);
+  t.deepEqual(
+    world.writes.filter((w) => w.startsWith('apply')),
+    ['apply StatefulSet/example'],
+    'only the template changes: no file does',
+  );
+  t.regex(world.writes.find((w) => w.startsWith('evict')) ?? '', /^evict pod example-1 /, 'a follower first');
+  t.is(world.writes.filter((w) => w.startsWith('evict')).length, 1, 'one member at a time');
+  t.false(JSON.stringify(appliedTemplate(world)).includes('password'), 'no password in the template');
+});
+
+const refusedUsers: { name: string; data: Record<string, string>; reason: string; message: RegExp }[] = [
+  {
+    name: 'a user named super',
+    data: { app: 'a', super: 'b' },
+    reason: 'DigestUserReserved',
+    message: /holds a SASL user 'super': the super user is the operator's alone/,
+  },
+  {
+    name: 'an empty password',
+    data: { app: '' },
+    reason: 'DigestUserInvalid',
+    message: /'app': its password is empty/,
+  },
+  {
+    name: 'a password JAAS would expand',
+    data: { app: `x\${y}` },
+    reason: 'DigestUserInvalid',
+    message: /'app': its password contains '\$\{'/,
+  },
+];
+for (const c of refusedUsers) {
+  test(`SASL users with ${c.name}: no member is restarted, and the Event names the user, never a password`, async (t) => {
+    const world = new World(cluster(withUsers));
+    world.userSecrets.set('zk-users', usersSecret({ app: 'app-password' }));
+    await world.reconcile();
+    world.addReadyPods(3, appliedTemplate(world)?.metadata?.annotations?.[REVISION_ANNOTATION] ?? '');
+    await world.reconcile();
+    world.userSecrets.set('zk-users', usersSecret(c.data));
+    world.writes.length = 0;
+    world.events.length = 0;
+    await world.reconcile();
+    t.false(
+      world.writes.some((w) => w.startsWith('apply') || w.startsWith('evict')),
+      world.writes.join(', '),
+    );
+    t.regex(world.events.join('\n'), c.message);
+    t.is(world.clusterObject?.status?.conditions?.find((cond) => cond.type === 'Degraded')?.reason, c.reason);
+    t.false(world.events.join('\n').includes('app-password'));
+  });
+}

@@ -4,7 +4,17 @@
  * `zkServer.sh` on PATH records how ZooKeeper would have been started.
  */
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -427,4 +437,92 @@ test('start.sh of a member joining a TLS-only ensemble adds its line with the pl
     readFileSync(join(dirs.conf, 'zoo.cfg.dynamic'), 'utf8'),
     /^server\.4=zk-3\.zk-headless\.ns\.svc\.cluster\.local:2888:3888:participant;127\.0\.0\.1:2182$/m,
   );
+});
+
+/**
+ * A Secret volume as the kubelet lays it out: the files in a timestamped directory, `..data`
+ * linking to it, and one link per key through `..data`.
+ */
+function secretVolume(root: string, data: Record<string, string | Buffer>): string {
+  const volume = join(root, 'digest-users');
+  const stamped = join(volume, '..2026_01_01_00_00_00.000000001');
+  mkdirSync(stamped, { recursive: true });
+  for (const [key, value] of Object.entries(data)) writeFileSync(join(stamped, key), value);
+  symlinkSync('..2026_01_01_00_00_00.000000001', join(volume, '..data'));
+  for (const key of Object.keys(data)) symlinkSync(join('..data', key), join(volume, key));
+  return volume;
+}
+
+const withDigestUsers: ZooKeeperClusterSpec = { replicas: 3, authentication: { digestUsers: { secretName: 'users' } } };
+
+async function startWithUsers(t: ExecutionContext, data: Record<string, string | Buffer>) {
+  const dirs = podDirs(withDigestUsers, true);
+  t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  const result = await runScript(dirs, 'start.sh', [], 'zk-0', {
+    ZK_DIGEST_USERS_SOURCE: secretVolume(dirs.root, data),
+    SERVER_JVMFLAGS: '-Dzookeeper.electionPortBindRetry=0',
+  });
+  return { dirs, result, jaas: join(dirs.conf, 'jaas.conf') };
+}
+
+test('start.sh of a cluster with SASL users writes one JAAS user per Secret key, readable by its owner only, and names the file last in the JVM flags', async (t) => {
+  const { dirs, result, jaas } = await startWithUsers(t, { app: 'app-password', 'batch.job-2': 'pw2' });
+  t.is(result.code, 0, result.stderr);
+  t.is(
+    readFileSync(jaas, 'utf8'),
+    'Server {\n' +
+      '  org.apache.zookeeper.server.auth.DigestLoginModule required\n' +
+      '  user_app="app-password"\n' +
+      '  user_batch.job-2="pw2"\n' +
+      '  ;\n' +
+      '};\n',
+  );
+  t.is(statSync(jaas).mode & 0o777, 0o600);
+  t.is(
+    readFileSync(join(dirs.conf, 'jvm-flags'), 'utf8').trim(),
+    `-Dzookeeper.electionPortBindRetry=0 -Djava.security.auth.login.config=${jaas}`,
+  );
+});
+
+test('start.sh escapes quotes, backslashes and line breaks of a password for the JAAS quoted string', async (t) => {
+  const { result, jaas } = await startWithUsers(t, { app: 'a"b\\c\nd\re$f\n' });
+  t.is(result.code, 0, result.stderr);
+  t.regex(readFileSync(jaas, 'utf8'), /^ {2}user_app="a\\"b\\\\c\\nd\\re\$f\\n"$/m);
+});
+
+const refusedSecrets: { name: string; data: Record<string, string | Buffer>; message: RegExp }[] = [
+  {
+    name: 'a user named super',
+    data: { app: 'x', super: 'y' },
+    message: /holds a user 'super': the super user is the operator's alone/,
+  },
+  { name: 'an empty password', data: { app: '' }, message: /password of SASL user 'app' is empty/ },
+  {
+    name: 'a password JAAS would expand',
+    data: { app: `a\${user.home}` },
+    message: /password of SASL user 'app' contains '\$\{', which JAAS would expand/,
+  },
+  {
+    name: 'a password with a NUL byte',
+    data: { app: Buffer.from([0x61, 0x00, 0x62]) },
+    message: /password of SASL user 'app' contains a NUL byte/,
+  },
+];
+for (const c of refusedSecrets) {
+  test(`start.sh refuses to start with ${c.name} in the users' Secret, naming the user and never the password`, async (t) => {
+    const { dirs, result } = await startWithUsers(t, c.data);
+    t.not(result.code, 0);
+    t.regex(result.stderr, c.message);
+    t.false(result.stderr.includes('user.home'), 'no password in the message');
+    t.false(existsSync(join(dirs.conf, 'started-with')), 'ZooKeeper was not started');
+  });
+}
+
+test('start.sh of a cluster without SASL users writes no JAAS file', async (t) => {
+  const dirs = podDirs({ replicas: 3 }, true);
+  t.teardown(() => rmSync(dirs.root, { recursive: true, force: true }));
+  const result = await start(dirs, 'zk-0');
+  t.is(result.code, 0, result.stderr);
+  t.false(existsSync(join(dirs.conf, 'jaas.conf')));
+  t.false(readFileSync(join(dirs.conf, 'jvm-flags'), 'utf8').includes('java.security.auth.login.config'));
 });

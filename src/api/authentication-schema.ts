@@ -8,7 +8,7 @@ import { RESERVED_SASL_USER } from './constants.js';
 import type { JSONSchema } from './schema.js';
 
 /** A Secret's name: a DNS subdomain (RFC 1123). */
-const SECRET_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+export const SECRET_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
 export const authenticationSchema: JSONSchema = {
   type: 'object',

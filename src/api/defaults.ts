@@ -107,6 +107,7 @@ export interface ResolvedTls {
   certificates: { lifetimeMs: number; renewBeforeMs: number; caLifetimeMs: number };
   quorum: boolean;
   client: boolean;
+  trustedClientCAs: { secretName: string } | undefined;
 }
 
 /** Resolves every optional field of a spec. Pure; the input is not modified. */
@@ -169,6 +170,7 @@ export function resolveTls(tls: NonNullable<ZooKeeperClusterSpec['tls']>): Resol
     },
     quorum: tls.quorum ?? false,
     client: tls.client ?? false,
+    trustedClientCAs: tls.trustedClientCAs === undefined ? undefined : { secretName: tls.trustedClientCAs.secretName },
   };
 }
 

@@ -2,10 +2,15 @@
  * The schema of `spec.tls` and `status.tls`, kept apart from `schema.ts`. Bounds on the certificate durations are CEL rules over `duration()`,
  * which reads the same `2160h`/`1h30m` form the operator parses (`duration.ts`).
  */
+
+import { SECRET_NAME_PATTERN } from './authentication-schema.js';
 import { DEFAULTS } from './defaults.js';
 import { DURATION_PATTERN } from './duration.js';
 import type { JSONSchema } from './schema.js';
 import { CLIENT_TLS_PHASES, QUORUM_TLS_PHASES } from './tls-phases.js';
+
+/** The key of a trusted client CAs Secret that holds the PEM certificates (cert-manager's name for a CA). */
+export const TRUSTED_CLIENT_CAS_KEY = 'ca.crt';
 
 /** Shortest member certificate: anything shorter turns a slow reconcile into an outage. */
 export const MIN_CERTIFICATE_LIFETIME = '1h';
@@ -76,6 +81,21 @@ export const tlsSchema: JSONSchema = {
       default: false,
       description:
         'Members talk to each other (quorum and leader election) over TLS only. On a running ensemble: a roll to accept TLS beside plaintext, a roll to send TLS, a roll to refuse plaintext.',
+    },
+    trustedClientCAs: {
+      type: 'object',
+      description:
+        'More CAs whose client certificates members accept on the TLS client port, beside the cluster CA: your own PKI (cert-manager, Vault) issues your applications’ certificates, and their subject is the x509 ACL identity. Members trust them for clients only, never for each other. A change of the Secret reaches members without a restart.',
+      properties: {
+        secretName: {
+          type: 'string',
+          description: `Secret in the cluster’s namespace whose key ${TRUSTED_CLIENT_CAS_KEY} holds one or more PEM CA certificates. A missing Secret, or one without a certificate there, is reported (Degraded) and stops every change to the members until it is fixed.`,
+          minLength: 1,
+          maxLength: 253,
+          pattern: SECRET_NAME_PATTERN,
+        },
+      },
+      required: ['secretName'],
     },
     client: {
       type: 'boolean',

@@ -119,6 +119,8 @@ export interface TlsSpec {
   quorum?: boolean;
   /** Clients connect over TLS to `ports.secureClient`, with a certificate of the cluster CA (default false). */
   client?: boolean;
+  /** A Secret whose `ca.crt` holds more CAs whose client certificates members accept (the user's own PKI). */
+  trustedClientCAs?: { secretName: string };
 }
 
 /** Users of SASL DIGEST-MD5 (`sasl:<user>` in ACLs), from a Secret in the cluster's namespace. */

@@ -178,10 +178,11 @@ async function reconcileSpec(
     await deps.events.record(cluster, 'Warning', pass.blocker.reason, pass.blocker.message);
     return;
   }
-  if (snapshot.digestUsers?.kind === 'problem') {
-    // Members would refuse to start with these users (or find no Secret to mount): nothing is
-    // applied or restarted. Certificates are still renewed: members in service need them.
-    pass.blocker = snapshot.digestUsers.problem;
+  const userSecretProblem = [snapshot.digestUsers, snapshot.trustedClientCAs].find((s) => s?.kind === 'problem');
+  if (userSecretProblem?.kind === 'problem') {
+    // Members would refuse to start with it (or find no Secret to mount): nothing is applied or
+    // restarted. Certificates are still renewed: members in service need them.
+    pass.blocker = userSecretProblem.problem;
     ctx.logger.warn(pass.blocker.message, { reason: pass.blocker.reason });
     await deps.events.record(cluster, 'Warning', pass.blocker.reason, pass.blocker.message);
     if (snapshot.certificates !== undefined && decision.certificates !== undefined) {

@@ -8,7 +8,7 @@
  * busy moment). A step that changes the ensemble is never taken on a reused reading: the
  * reconciler observes the members anew (`withFreshHealth`) and decides again first.
  */
-import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { type ResolvedSpec, resolveSpec } from '../api/defaults.js';
 import { usesCertificates } from '../api/tls-phases.js';
 import type { ZooKeeperCluster } from '../api/types.js';
@@ -30,6 +30,7 @@ import { type ObservedDigestUsers, reviewDigestUsers } from './digest-users.js';
 import { readMembersWhereTheyListen } from './member-move-act.js';
 import { failsAs, StepFailed } from './step-failure.js';
 import { podTlsPhase } from './tls-phase.js';
+import { type ObservedTrustedClientCAs, reviewTrustedClientCAs } from './trusted-client-cas.js';
 
 /** The fields of the rendered objects; each names one object the cluster owns. */
 export type ObjectField = keyof Omit<DesiredObjects, 'revision'>;
@@ -93,6 +94,8 @@ export interface ClusterSnapshot {
   operatorTls?: ClientTls | undefined;
   /** The SASL users' Secret, reviewed; with spec.authentication.digestUsers only. */
   digestUsers?: ObservedDigestUsers | undefined;
+  /** The Secret of more client CAs, reviewed; with spec.tls.trustedClientCAs only. */
+  trustedClientCAs?: ObservedTrustedClientCAs | undefined;
   now: Date;
 }
 
@@ -117,6 +120,7 @@ export async function observe(
   const certificates = keepsCertificates(spec, pods) ? observeCertificates(deps, cluster) : undefined;
   const operatorTls = await operatorTlsFor(deps, cluster, pods, certificates);
   const digestUsers = await observeDigestUsers(deps, cluster, spec, fingerprintKey);
+  const trustedClientCAs = await observeTrustedClientCAs(deps, cluster, spec);
   return {
     cluster,
     spec,
@@ -127,6 +131,7 @@ export async function observe(
     ...(certificates === undefined ? {} : { certificates }),
     ...(operatorTls === undefined ? {} : { operatorTls }),
     ...(digestUsers === undefined ? {} : { digestUsers }),
+    ...(trustedClientCAs === undefined ? {} : { trustedClientCAs }),
     now: deps.now(),
   };
 }
@@ -143,16 +148,35 @@ async function observeDigestUsers(
   fingerprintKey: string,
 ): Promise<ObservedDigestUsers | undefined> {
   if (spec.digestUsers === undefined) return undefined;
-  const { namespace } = cluster.metadata;
   const { secretName } = spec.digestUsers;
-  if (deps.userSecrets === undefined) {
-    throw new StepFailed('DigestUsersUnreadable', `the operator has no way to read Secret ${namespace}/${secretName}`);
-  }
+  const secret = await readUserSecret(deps, cluster.metadata.namespace, secretName, 'DigestUsersUnreadable');
+  return reviewDigestUsers(secret, { namespace: cluster.metadata.namespace, secretName }, fingerprintKey);
+}
+
+/** The Secret of more client CAs, read as the users' Secret is, when spec.tls names one. */
+async function observeTrustedClientCAs(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  spec: ResolvedSpec,
+): Promise<ObservedTrustedClientCAs | undefined> {
+  const secretName = spec.tls?.trustedClientCAs?.secretName;
+  if (secretName === undefined) return undefined;
+  const secret = await readUserSecret(deps, cluster.metadata.namespace, secretName, 'TrustedClientCAsUnreadable');
+  return reviewTrustedClientCAs(secret, { namespace: cluster.metadata.namespace, secretName });
+}
+
+/** A Secret of the user's that spec names, from the API server; undefined when it does not exist. */
+async function readUserSecret(
+  deps: ReconcilerDependencies,
+  namespace: string,
+  secretName: string,
+  failure: string,
+): Promise<V1Secret | undefined> {
   const reader = deps.userSecrets;
-  const secret = await failsAs('DigestUsersUnreadable', `reading Secret ${namespace}/${secretName}`, () =>
-    reader.read(namespace, secretName),
-  );
-  return reviewDigestUsers(secret, { namespace, secretName }, fingerprintKey);
+  if (reader === undefined) {
+    throw new StepFailed(failure, `the operator has no way to read Secret ${namespace}/${secretName}`);
+  }
+  return failsAs(failure, `reading Secret ${namespace}/${secretName}`, () => reader.read(namespace, secretName));
 }
 
 /**

@@ -24,6 +24,7 @@ export const MOUNT_PATHS = {
   tmp: '/tmp',
   tls: '/tls',
   digestUsers: '/digest-users',
+  clientCAs: '/client-cas',
 } as const;
 
 /** JVM flags every member runs with. */
@@ -81,6 +82,11 @@ function volumes(cluster: ClusterRef, spec: ResolvedSpec, configFilesHash: strin
   if (usesCertificates(tls)) {
     list.push({ name: 'tls', secret: { secretName: objectNames(cluster).tlsSecret, defaultMode: 0o440 } });
   }
+  // More CAs of the user's for client certificates, added to the clients' trust store.
+  const trustedClientCAs = spec.tls?.trustedClientCAs;
+  if (usesCertificates(tls) && trustedClientCAs !== undefined) {
+    list.push({ name: 'client-cas', secret: { secretName: trustedClientCAs.secretName, defaultMode: 0o444 } });
+  }
   // The users' passwords, read once by the start script into the JAAS file.
   if (spec.digestUsers !== undefined) {
     list.push({ name: 'digest-users', secret: { secretName: spec.digestUsers.secretName, defaultMode: 0o440 } });
@@ -133,6 +139,7 @@ export function renderPodTemplate(
   };
   const digestUsers = spec.digestUsers !== undefined;
   const certificates = usesCertificates(tls);
+  const clientCAs = certificates && spec.tls?.trustedClientCAs !== undefined;
   const secureClient = templateClientPhase(tls.client) === 'secure-port';
   return {
     metadata: {
@@ -158,6 +165,7 @@ export function renderPodTemplate(
             { name: 'ZK_CLIENT_PORT', value: String(ports.client) },
             { name: 'ZK_SERVER_HEAP', value: String(spec.heapMiB) },
             ...(certificates ? [{ name: 'ZK_TLS_SOURCE', value: MOUNT_PATHS.tls }] : []),
+            ...(clientCAs ? [{ name: 'ZK_CLIENT_CAS_SOURCE', value: MOUNT_PATHS.clientCAs }] : []),
             ...(digestUsers ? [{ name: 'ZK_DIGEST_USERS_SOURCE', value: MOUNT_PATHS.digestUsers }] : []),
             ...(secureClient ? [{ name: 'ZK_LOOPBACK_CLIENT_PORT', value: String(ports.loopbackClient) }] : []),
             { name: 'SERVER_JVMFLAGS', value: jvmFlags(spec) },
@@ -192,6 +200,7 @@ export function renderPodTemplate(
             { name: 'logs', mountPath: MOUNT_PATHS.logs },
             { name: 'tmp', mountPath: MOUNT_PATHS.tmp },
             ...(certificates ? [{ name: 'tls', mountPath: MOUNT_PATHS.tls, readOnly: true }] : []),
+            ...(clientCAs ? [{ name: 'client-cas', mountPath: MOUNT_PATHS.clientCAs, readOnly: true }] : []),
             ...(digestUsers ? [{ name: 'digest-users', mountPath: MOUNT_PATHS.digestUsers, readOnly: true }] : []),
           ],
         },

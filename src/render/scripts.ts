@@ -7,6 +7,7 @@
 import { OBSERVER_ID_BASE, RESERVED_SASL_USER } from '../api/constants.js';
 import type { ResolvedSpec } from '../api/defaults.js';
 import { LOOPBACK_CLIENT_ADDRESS, type TlsPhase, templateClientPhase, usesCertificates } from '../api/tls-phases.js';
+import { TRUSTED_CLIENT_CAS_KEY } from '../api/tls-schema.js';
 import { type ClusterRef, type MemberKind, objectNames } from './names.js';
 import { memberKeyStoreKey, TRUST_BUNDLE_KEY } from './tls-secrets.js';
 
@@ -34,22 +35,28 @@ const IDENTITY: Record<MemberKind, { comment: string; check: string; offset: num
  * the background replaces them, by rename, when the Secret changed. A function, not a constant:
  * `tls-secrets.ts` reaches this module through `cluster.ts`, so its names exist only once loaded.
  */
-const tlsFiles =
-  (): string => `# TLS: ZooKeeper reads copies of the Secret volume's files, replaced by a rename when the Secret
-# changes (ZooKeeper 3.8 does not notice the volume's own ..data swap).
+const tlsFiles = (
+  trustedClientCAs: boolean,
+): string => `# TLS: ZooKeeper reads copies of the Secret volumes' files, replaced by a rename when a Secret
+# changes (ZooKeeper 3.8 does not notice the volume's own ..data swap). Members trust the cluster
+# CA for each other, and for clients also the CAs of spec.tls.trustedClientCAs.
 tls_source=\${ZK_TLS_SOURCE:-/tls}
 tls_dir=$conf_dir/tls
 key_store=$tls_dir/keystore.pem
 trust_store=$tls_dir/truststore.pem
-# Copies $1 over $2 by a rename, unless they are the same; fails while $1 is missing or empty.
+client_trust_store=$tls_dir/client-truststore.pem
+# Writes the files after $1, joined, over $1 by a rename unless unchanged; fails while one is missing or empty.
 install_tls_file() {
-  [[ -s $1 ]] || return 1
-  cmp -s "$1" "$2" && return 0
-  (umask 077 && cat "$1" >"$2.new") && mv -f "$2.new" "$2"
+  local target=$1 source
+  shift
+  for source in "$@"; do [[ -s $source ]] || return 1; done
+  (umask 077 && cat "$@" >"$target.new")
+  if cmp -s "$target.new" "$target"; then rm -f "$target.new"; else mv -f "$target.new" "$target"; fi
 }
 install_tls_files() {
-  install_tls_file "$tls_source/${memberKeyStoreKey('$pod_name')}" "$key_store" &&
-    install_tls_file "$tls_source/${TRUST_BUNDLE_KEY}" "$trust_store"
+  install_tls_file "$key_store" "$tls_source/${memberKeyStoreKey('$pod_name')}" &&
+    install_tls_file "$trust_store" "$tls_source/${TRUST_BUNDLE_KEY}" &&
+    install_tls_file "$client_trust_store" "$tls_source/${TRUST_BUNDLE_KEY}"${trustedClientCAs ? ` "\${ZK_CLIENT_CAS_SOURCE:-/client-cas}/${TRUSTED_CLIENT_CAS_KEY}"` : ''}
 }
 mkdir -p "$tls_dir"
 # The operator issues a new member's certificate as its pod appears; the volume shows it a little later.
@@ -126,7 +133,7 @@ export SERVER_JVMFLAGS="\${SERVER_JVMFLAGS:-} -Djava.security.auth.login.config=
 const TLS_PATHS = `  echo "ssl.quorum.keyStore.location=$key_store"
   echo "ssl.quorum.trustStore.location=$trust_store"
   echo "ssl.keyStore.location=$key_store"
-  echo "ssl.trustStore.location=$trust_store"
+  echo "ssl.trustStore.location=$client_trust_store"
 `;
 
 /**
@@ -154,7 +161,7 @@ function joiningClientEndpoint(tls: TlsPhase, ports: ResolvedSpec['ports']): { s
  */
 export function renderStartScript(
   cluster: ClusterRef,
-  spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'> & Partial<Pick<ResolvedSpec, 'digestUsers'>>,
+  spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'> & Partial<Pick<ResolvedSpec, 'digestUsers' | 'tls'>>,
   tls: TlsPhase,
   kind: MemberKind = 'voter',
 ): string {
@@ -162,6 +169,7 @@ export function renderStartScript(
   const { quorum, election } = spec.ports;
   const identity = IDENTITY[kind];
   const certificates = usesCertificates(tls);
+  const trustedClientCAs = spec.tls?.trustedClientCAs !== undefined;
   const joining = joiningClientEndpoint(tls, spec.ports);
   const digestUsers = spec.digestUsers !== undefined;
   return `#!/usr/bin/env bash
@@ -205,7 +213,7 @@ if [[ -f $data_dir/initialize ]] && ! $bootstrapping; then
   rm -f "$data_dir/initialize"
 fi
 
-${certificates ? tlsFiles() : ''}${digestUsers ? digestUsersFiles() : ''}# ZooKeeper rewrites its config files on reconfig, so it runs from a writable copy. The rendered
+${certificates ? tlsFiles(trustedClientCAs) : ''}${digestUsers ? digestUsersFiles() : ''}# ZooKeeper rewrites its config files on reconfig, so it runs from a writable copy. The rendered
 # files are read-only (ConfigMap volume), and cp would keep that mode: write fresh files instead.
 rm -f "$conf_dir/zoo.cfg" "$conf_dir/zoo.cfg.dynamic" "$conf_dir/logback.xml"
 {

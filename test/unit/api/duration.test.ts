@@ -34,6 +34,7 @@ test('spec.tls resolves to the defaults (plaintext traffic), renewal at two thir
     certificates: { lifetimeMs: 2160 * 3_600_000, renewBeforeMs: 720 * 3_600_000, caLifetimeMs: 43800 * 3_600_000 },
     quorum: false,
     client: false,
+    trustedClientCAs: undefined,
   });
   t.like(resolveSpec({ tls: { quorum: true, client: true } }).tls, { quorum: true, client: true });
   t.is(resolveSpec({ tls: { certificates: { lifetime: '3h' } } }).tls?.certificates.renewBeforeMs, 3_600_000);

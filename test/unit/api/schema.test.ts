@@ -151,7 +151,12 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
   clusterDomain: 'cluster.local',
   paused: false,
   rollingUpdate: { stepTimeoutSeconds: 600, leaderHandOff: false },
-  tls: { certificates: { lifetime: '2160h', renewBefore: '720h', caLifetime: '43800h' }, quorum: true, client: true },
+  tls: {
+    certificates: { lifetime: '2160h', renewBefore: '720h', caLifetime: '43800h' },
+    quorum: true,
+    client: true,
+    trustedClientCAs: { secretName: 'app-ca' },
+  },
   authentication: { digestUsers: { secretName: 'zookeeper-users' } },
 };
 const fullStatus: Own<ZooKeeperClusterStatus> = {

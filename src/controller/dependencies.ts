@@ -5,7 +5,7 @@
  * imports the reconciler.
  */
 import type { V1OwnerReference, V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
-import type { OperationStatus, ZooKeeperCluster } from '../api/types.js';
+import type { OperationStatus, TlsStatus, ZooKeeperCluster } from '../api/types.js';
 import type { OperatorPod } from '../render/network-policy.js';
 import type { EventTarget, EventType } from '../runtime/event-recorder.js';
 import type { OwnedObject, SuperUserSecret } from '../runtime/kube-writer.js';
@@ -95,6 +95,11 @@ export interface HealthObserver {
     cluster: ZooKeeperCluster,
     certificates: { earliestExpiry: Date | undefined; renewalOverdue: boolean } | undefined,
   ): void;
+  /**
+   * Where the members stand on each TLS ladder, as the status reports it (`status.tls`); a ladder
+   * the status does not report (a plaintext cluster without spec.tls) has no series.
+   */
+  observeTlsPhase?(cluster: ZooKeeperCluster, phase: Pick<TlsStatus, 'quorum' | 'client'> | undefined): void;
   /** The cluster is gone (or being deleted): its series go too. */
   forget(namespace: string, name: string): void;
 }

@@ -120,6 +120,7 @@ export function clusterReconciler(deps: ReconcilerDependencies) {
             renewalOverdue: certificateReport.condition.status === 'True',
           },
     );
+    deps.health?.observeTlsPhase?.(cluster, status.tls);
     if (canonicalJson(status) !== canonicalJson(cluster.status ?? {})) {
       try {
         await deps.writer.applyClusterStatus(cluster.metadata.namespace, cluster.metadata.name, status);

@@ -2,12 +2,14 @@
  * The operator's per-cluster gauges, fed by each reconcile: ZooKeeper's view of the ensemble
  * (members serving, voters, synced voters, fault tolerance, availability, leader changes, and
  * each member's last zxid: it moves with every client write, so it is a metric, never status)
- * and the rolling restart's progress, and the earliest expiry of a TLS cluster's certificates. A cluster that is gone has its series removed, so
+ * and the rolling restart's progress, the earliest expiry of a TLS cluster's certificates and the
+ * rung each of its TLS ladders stands on. A cluster that is gone has its series removed, so
  * dashboards and alerts never see a deleted cluster's last values.
  *
  * The alerts of the chart's monitoring pack (`helm/zookeeper-operator/files/monitoring/`) use
  * these names; test/unit/packaging/monitoring.test.ts fails when one of them is no longer exported.
  */
+import { CLIENT_TLS_PHASES, QUORUM_TLS_PHASES } from '../api/tls-phases.js';
 import type { OperationStatus, ZooKeeperCluster } from '../api/types.js';
 import type { HealthObserver } from '../controller/dependencies.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
@@ -49,6 +51,28 @@ export function clusterGauges(metrics: OperatorMetrics): HealthObserver {
     'zookeeper_cluster_certificate_renewal_overdue',
     '1 while a certificate of the cluster is past the middle of its renewal window (condition CertificateExpiringSoon); only for clusters with spec.tls.',
   );
+  // One gauge per ladder, not one with a traffic label: the two ladders have different rungs, and
+  // each HELP names its own.
+  const rungs = (phases: readonly string[]) => phases.map((phase, index) => `${index} ${phase}`).join(', ');
+  const quorumTls = metrics.clusterGauge(
+    'zookeeper_cluster_tls_quorum_phase',
+    `The rung of the quorum TLS ladder every member has reached (status.tls.quorum): ${rungs(QUORUM_TLS_PHASES)}; only while spec.tls is set or a member still uses TLS.`,
+  );
+  const clientTls = metrics.clusterGauge(
+    'zookeeper_cluster_tls_client_phase',
+    `The rung of the client TLS ladder every member has reached (status.tls.client): ${rungs(CLIENT_TLS_PHASES)}; only while spec.tls is set or a member still uses TLS.`,
+  );
+  /** Sets the rung's index, or removes the series when the status reports no (known) rung. */
+  const setRung = (
+    gauge: typeof quorumTls,
+    labels: { namespace: string; name: string },
+    phases: readonly string[],
+    phase: string | undefined,
+  ) => {
+    const index = phase === undefined ? -1 : phases.indexOf(phase);
+    if (index < 0) gauge.remove(labels);
+    else gauge.set(labels, index);
+  };
   const lastLeader = new Map<string, string>();
   const observeHealth = (labels: { namespace: string; name: string }, health: EnsembleHealth) => {
     serving.set(labels, health.members.filter((m) => m.serving).length);
@@ -84,6 +108,11 @@ export function clusterGauges(metrics: OperatorMetrics): HealthObserver {
       else certificateExpiry.set(labels, Math.floor(expiry.getTime() / 1000));
       if (certificates === undefined) renewalOverdue.remove(labels);
       else renewalOverdue.set(labels, certificates.renewalOverdue ? 1 : 0);
+    },
+    observeTlsPhase(cluster, phase) {
+      const labels = { namespace: cluster.metadata.namespace, name: cluster.metadata.name };
+      setRung(quorumTls, labels, QUORUM_TLS_PHASES, phase?.quorum);
+      setRung(clientTls, labels, CLIENT_TLS_PHASES, phase?.client);
     },
     forget(namespace: string, name: string) {
       lastLeader.delete(`${namespace}/${name}`);

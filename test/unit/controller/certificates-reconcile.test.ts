@@ -213,6 +213,16 @@ test('spec.tls: the CA, then every member’s key store, each certificate verify
     gauge?.values.map((v) => v.value),
     [Date.parse('2027-03-02T08:00:00Z') / 1000],
   );
+  // spec.tls on a plaintext ensemble: both ladders on their first rung, as the status says.
+  t.like(world.cluster.status?.tls, { quorum: 'plaintext', client: 'plaintext' });
+  for (const name of ['zookeeper_cluster_tls_quorum_phase', 'zookeeper_cluster_tls_client_phase']) {
+    const phase = (await world.metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+    t.deepEqual(
+      phase?.values.map((v) => v.value),
+      [0],
+      name,
+    );
+  }
 });
 
 test('at the renewal point the key stores are replaced at the resourceVersion read; the CA stays', async (t) => {

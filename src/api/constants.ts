@@ -122,7 +122,7 @@ export const CONFIG_VALUE_BOUNDS: Readonly<
 /**
  * ZooKeeper system properties the operator's safety rests on: the super user's digest (reconfig
  * without skipACL), `db.autocreate=false` (an empty member syncs before it votes), ACLs, the 4lw
- * whitelist and the loopback-only AdminServer. zoo.cfg keys ZooKeeper does not know become
+ * whitelist, the loopback-only AdminServer and the TLS settings of each phase. zoo.cfg keys ZooKeeper does not know become
  * `zookeeper.<key>` system properties, so neither `spec.config` nor a `-Dzookeeper.` JVM flag may
  * name one. An entry ending in "." is a prefix.
  */
@@ -136,6 +136,15 @@ export const GUARDED_PROPERTIES = [
   'superUser.',
   'X509AuthenticationProvider.superUser',
   'DigestAuthenticationProvider.',
+  // TLS: which ports speak it, with which stores, checking whom (spec.tls and its phases).
+  'ssl.',
+  'sslQuorum',
+  'sslQuorumReloadCertFiles',
+  'portUnification',
+  'client.portUnification',
+  'client.certReload',
+  'serverCnxnFactory',
+  'secureClientPortAddress',
   'db.autocreate',
   'electionPortBindRetry',
   'skipACL',

@@ -22,6 +22,7 @@ import { type DesiredObjects, renderCluster } from '../render/cluster.js';
 import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { observerIdsUpTo, serverIdsUpTo } from '../render/names.js';
 import type { OperatorPod } from '../render/network-policy.js';
+import { secretText, TRUST_BUNDLE_KEY } from '../render/tls-secrets.js';
 import type { OwnedObject } from '../runtime/kube-writer.js';
 import {
   type CertificateInput,
@@ -117,6 +118,7 @@ export function decide(snapshot: ClusterSnapshot, options: DecideOptions = {}): 
     livePods: snapshot.pods,
     pendingMoves: pendingMovesOf(cluster, spec, health, liveConfig?.[DYNAMIC_CONFIG_KEY], loopback),
     tls: tls.next,
+    clientCaBundle: secretText(snapshot.certificates?.tlsSecret, TRUST_BUNDLE_KEY),
     digestUsersFingerprint: digestUsersFingerprint(snapshot.digestUsers),
   });
   const volumes = storageInput(snapshot);

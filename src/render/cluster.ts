@@ -75,6 +75,8 @@ export interface RenderInput {
    * the ports they still listen on.
    */
   pendingMoves?: ReadonlyMap<number, PendingMove> | undefined;
+  /** The CA bundle members present certificates of (`NAME-tls`'s `ca.crt`), published for TLS clients. */
+  clientCaBundle?: string | undefined;
   /** The TLS rungs to render (`controller/tls-phase.ts`); defaults to spec's target, where a new cluster starts. */
   tls?: TlsPhase | undefined;
   /**
@@ -288,6 +290,9 @@ export function renderCluster(input: RenderInput): DesiredObjects {
         spec,
         members.filter((myid) => spec.clientService.includeObservers || !isObserverId(myid)),
         new Map([...(input.pendingMoves ?? [])].map(([myid, move]) => [myid, move.client])),
+        templateClientPhase(tls.client) === 'plaintext'
+          ? { tls: 'none' }
+          : { tls: tls.client === 'tls-only' ? 'only' : 'beside', caBundle: input.clientCaBundle },
       ),
     },
     ...(networkPolicy.enabled

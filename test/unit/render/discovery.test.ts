@@ -55,9 +55,26 @@ for (const c of cases) {
 }
 
 test('the keys are the documented environment variable names, so envFrom takes them as they are', (t) => {
-  const keys = Object.keys(data({}, [1, 2, 3]));
+  const keys = Object.keys(renderConnectionData(ref, resolveSpec({}), [1, 2, 3], new Map(), tlsBeside));
   t.deepEqual(keys.sort(), Object.values(CONNECTION_KEYS).sort());
   for (const key of keys) t.regex(key, /^[A-Z][A-Z0-9_]*$/);
+});
+
+const tlsBeside = { tls: 'beside', caBundle: '-----BEGIN CERTIFICATE-----\n…' } as const;
+
+test('with client TLS the secure addresses and the CA bundle join the plaintext ones; once TLS only, every address names the TLS port', (t) => {
+  const spec = resolveSpec({});
+  t.like(renderConnectionData(ref, spec, [1], new Map(), tlsBeside), {
+    ZOOKEEPER_CLIENT_PORT: '2181',
+    ZOOKEEPER_TLS_ENABLED: 'true',
+    ZOOKEEPER_SECURE_CLIENT_PORT: '2281',
+    ZOOKEEPER_CONNECT_SECURE: 'orders-client.shop.svc.cluster.local:2281',
+    ZOOKEEPER_TLS_CA_CERTIFICATE: tlsBeside.caBundle,
+  });
+  const only = renderConnectionData(ref, spec, [1], new Map(), { ...tlsBeside, tls: 'only' });
+  t.like(only, { ZOOKEEPER_CLIENT_PORT: '2281', ZOOKEEPER_CONNECT: 'orders-client.shop.svc.cluster.local:2281' });
+  t.regex(only.ZOOKEEPER_CONNECT_MEMBERS ?? '', /:2281$/);
+  t.is(data({}, [1]).ZOOKEEPER_TLS_ENABLED, 'false');
 });
 
 test('the discovery ConfigMap is owned by the cluster and named NAME-connection', (t) => {

@@ -200,8 +200,8 @@ export function pendingMovesOf(
       m.myid,
       {
         line: m.line,
-        // A plaintext port on the pod's loopback is no port clients reach: none to keep open for them.
-        client: (isLoopback(m) ? undefined : clientEndpointOf(m)?.port) ?? spec.ports.client,
+        client: clientEndpointOf(m)?.port ?? spec.ports.client,
+        clientOnLoopback: isLoopback(m),
         quorum: m.quorumPort,
         election: m.electionPort,
       },

@@ -90,6 +90,8 @@ export interface RenderInput {
 export interface PendingMove {
   line: string;
   client: number;
+  /** Its plaintext client port is on the pod's loopback: no client reaches it there. */
+  clientOnLoopback: boolean;
   quorum: number;
   election: number;
 }
@@ -322,11 +324,8 @@ export function renderCluster(input: RenderInput): DesiredObjects {
  * listens on, so clients that connect to the old port keep working until every member moved.
  * All target the pod's named `client` port, which each pod's template declares where that
  * member listens (a member moves right after its pod restarted with the new template, and is
- * not Ready in between).
- */
-/**
- * The plaintext client port (and those members still listen on until they move), while clients
- * may use plaintext; the TLS client port once members serve it.
+ * not Ready in between). Once clients use TLS only, spec's plaintext port stays only while a
+ * member still serves it (waiting to move onto loopback); the TLS client port once members serve it.
  */
 function clientServicePorts(
   ports: Pick<ResolvedPorts, 'client' | 'secureClient'>,
@@ -334,16 +333,12 @@ function clientServicePorts(
   tls: TlsPhase,
 ) {
   const { client } = ports;
-  const previous = [...new Set([...(pendingMoves?.values() ?? [])].map((m) => m.client))]
-    .filter((port) => port !== client)
-    .sort((a, b) => a - b);
+  const reachable = [...(pendingMoves?.values() ?? [])].filter((m) => !m.clientOnLoopback).map((m) => m.client);
+  const plaintext = tls.client === 'tls-only' ? reachable : [client, ...reachable];
   return [
-    ...(tls.client === 'tls-only'
-      ? []
-      : [
-          { name: 'client', port: client, targetPort: 'client' },
-          ...previous.map((port) => ({ name: `client-${port}`, port, targetPort: 'client' })),
-        ]),
+    ...[...new Set(plaintext)]
+      .sort((a, b) => (a === client ? -1 : b === client ? 1 : a - b))
+      .map((port) => ({ name: port === client ? 'client' : `client-${port}`, port, targetPort: 'client' })),
     ...secureClientServicePort(ports, tls),
   ];
 }

@@ -152,8 +152,8 @@ test('members not yet moved are pending with their committed line and ports; mov
   t.deepEqual(
     pendingMovesOf(cluster, spec, health, undefined, false),
     new Map([
-      [2, { line: oldLine(2), client: 2181, quorum: 2888, election: 3888 }],
-      [3, { line: oldLine(3), client: 2181, quorum: 2888, election: 3888 }],
+      [2, { line: oldLine(2), client: 2181, clientOnLoopback: false, quorum: 2888, election: 3888 }],
+      [3, { line: oldLine(3), client: 2181, clientOnLoopback: false, quorum: 2888, election: 3888 }],
     ]),
   );
   t.is(pendingMovesOf(cluster, spec, assessEnsemble(readings(newLine)), undefined, false), undefined);

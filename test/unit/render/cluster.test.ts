@@ -97,7 +97,9 @@ test('a member waiting to move keeps its committed line in the dynamic config, a
   const rendered = renderCluster({
     cluster: aCluster({ ports: { client: 2281, quorum: 2889, election: 3889 } }),
     bootstrap: false,
-    pendingMoves: new Map([[2, { line: committed, client: 2181, quorum: 2888, election: 3888 }]]),
+    pendingMoves: new Map([
+      [2, { line: committed, client: 2181, clientOnLoopback: false, quorum: 2888, election: 3888 }],
+    ]),
   });
   t.deepEqual(rendered.configMap.data?.['zoo.cfg.dynamic']?.trim().split('\n'), [
     'server.1=example-0.example-headless.default.svc.cluster.local:2889:3889:participant;0.0.0.0:2281',

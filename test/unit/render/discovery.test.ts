@@ -88,7 +88,7 @@ test('the discovery ConfigMap is owned by the cluster and named NAME-connection'
 });
 
 test('while a port change moves the members, each is listed at the client port it listens on now', (t) => {
-  const moving = { line: 'server.2=…', client: 2181, quorum: 2888, election: 3888 };
+  const moving = { line: 'server.2=…', client: 2181, clientOnLoopback: false, quorum: 2888, election: 3888 };
   const rendered = renderCluster({
     cluster: aCluster({ ports: { client: 2281 } }, { name: 'orders', namespace: 'shop' }),
     bootstrap: false,

@@ -149,8 +149,26 @@ test('custom ports: each rule follows spec.ports', (t) => {
 test('while members wait to move to new ports, the rules admit the ports they listen on now, too', (t) => {
   const ports = { client: 2281, quorum: 2889, election: 3889 };
   const pendingMoves = new Map([
-    [1, { line: 'server.1=zk-0:2888:3888:participant;0.0.0.0:2181', client: 2181, quorum: 2888, election: 3888 }],
-    [3, { line: 'server.3=zk-2:2888:3888:participant;0.0.0.0:2181', client: 2181, quorum: 2888, election: 3888 }],
+    [
+      1,
+      {
+        line: 'server.1=zk-0:2888:3888:participant;0.0.0.0:2181',
+        client: 2181,
+        clientOnLoopback: false,
+        quorum: 2888,
+        election: 3888,
+      },
+    ],
+    [
+      3,
+      {
+        line: 'server.3=zk-2:2888:3888:participant;0.0.0.0:2181',
+        client: 2181,
+        clientOnLoopback: false,
+        quorum: 2888,
+        election: 3888,
+      },
+    ],
   ]);
   const policy = renderCluster({
     cluster: aCluster({ ports }, { name: 'zk', namespace: 'apps' }),

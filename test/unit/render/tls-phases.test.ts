@@ -93,3 +93,23 @@ test('a pod of a TLS rung mounts the certificate Secret, names its rungs, and de
     'certificates alone change no pod',
   );
 });
+
+test('once clients use TLS only, the client Service keeps the plaintext port while a member still serves it there, waiting to move', (t) => {
+  const waiting = new Map([
+    [2, { line: 'server.2=…;0.0.0.0:2181', client: 2181, clientOnLoopback: false, quorum: 2888, election: 3888 }],
+    [3, { line: 'server.3=…;127.0.0.1:2182', client: 2182, clientOnLoopback: true, quorum: 2888, election: 3888 }],
+  ]);
+  const ports = (pendingMoves: typeof waiting) =>
+    renderCluster({
+      cluster: aCluster({ tls: { client: true } }),
+      bootstrap: false,
+      tls: { quorum: 'plaintext', client: 'tls-only' },
+      pendingMoves,
+    }).clientService.spec?.ports?.map((p) => `${p.name}:${p.port}`);
+  t.deepEqual(ports(waiting), ['client:2181', 'secure-client:2281']);
+  t.deepEqual(
+    ports(new Map([...waiting].filter(([myid]) => myid === 3))),
+    ['secure-client:2281'],
+    'a loopback port is no port for clients',
+  );
+});

@@ -319,7 +319,8 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     ...(targetVersion === undefined ? {} : { targetVersion }),
     ...(revisions.length === 1 && revisions[0] ? { currentRevision: revisions[0] } : {}),
     ...(desiredRevision === undefined ? {} : { targetRevision: desiredRevision }),
-    clientConnectionString: `${clientServiceHost(cluster.metadata, spec.clusterDomain)}:${spec.ports.client}`,
+    // Where clients go: the TLS client port once every member serves clients over TLS only.
+    clientConnectionString: `${clientServiceHost(cluster.metadata, spec.clusterDomain)}:${input.tlsPhase?.client === 'tls-only' ? spec.ports.secureClient : spec.ports.client}`,
     ...(activeScaling !== undefined
       ? {
           operation: observersScaling

@@ -12,7 +12,7 @@ import test from 'ava';
 import type { ZooKeeperCluster, ZooKeeperClusterStatus } from '../../src/api/types.js';
 import { memberHost, serverIdOfPod } from '../../src/render/names.js';
 import { CA_CERTIFICATE_KEY, CA_PRIVATE_KEY_KEY, memberKeyStoreKey, secretText } from '../../src/render/tls-secrets.js';
-import { issueClientCertificate, pemBlocks, readCertificate } from '../../src/tls/x509.js';
+import { createCertificateAuthority, issueClientCertificate, pemBlocks, readCertificate } from '../../src/tls/x509.js';
 import { askFourLetterWord } from '../../src/zookeeper/four-letter-word.js';
 import { ZooKeeperSession } from '../../src/zookeeper/session.js';
 import type { ClientTls } from '../../src/zookeeper/transport.js';
@@ -132,11 +132,22 @@ for (const image of ['zookeeper:3.9.4', 'zookeeper:3.8.6']) {
     async (t) => {
       const namespace = await newNamespace(t);
       await runOperator(t, namespace);
+      // The application's own CA, whose client certificates members accept beside the cluster CA's.
+      const appAuthority = await createCertificateAuthority({
+        commonName: 'app CA',
+        notBefore: new Date(Date.now() - 60_000),
+        notAfter: new Date(Date.now() + 3_600_000),
+      });
+      const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
+      await core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: 'app-ca' }, stringData: { 'ca.crt': appAuthority.certificatePem } },
+      });
       await createCluster(namespace, CLUSTER, {
         replicas: 3,
         image,
         storage: { size: '1Gi', reclaimPolicy: 'Delete' },
-        tls: {},
+        tls: { trustedClientCAs: { secretName: 'app-ca' } },
       });
       await waitForStatus(
         namespace,
@@ -178,6 +189,20 @@ for (const image of ['zookeeper:3.9.4', 'zookeeper:3.8.6']) {
         undefined,
         'no client certificate: refused',
       );
+      // A client of the application's own CA (spec.tls.trustedClientCAs) is served too.
+      const ownCertificate = await issueClientCertificate(appAuthority, {
+        commonName: 'app-own-pki',
+        notBefore: new Date(Date.now() - 60_000),
+        notAfter: new Date(Date.now() + 3_600_000),
+      });
+      const ownPki = await openClient({
+        ca: credentials.ca,
+        cert: ownCertificate.certificatePem,
+        key: ownCertificate.privateKeyPem,
+      })(`tls:${ip}:${serverName}`);
+      t.teardown(() => ownPki.close());
+      t.is((await ownPki.getData('/tls-client')).data.toString(), 'app');
+      t.true(climbed.clientConnectionString?.endsWith(`:${SECURE_PORT}`), 'status names the TLS client port');
       // Plaintext clients: the member's plaintext port listens on its pod's loopback only.
       await t.throwsAsync(
         askFourLetterWord(ip, 2181, 'srvr', 3_000),
@@ -207,7 +232,6 @@ for (const image of ['zookeeper:3.9.4', 'zookeeper:3.8.6']) {
         { timeoutMs: 600_000, intervalMs: 2_000 },
       );
       // The member serves what the Secret holds now: the renewal reached ZooKeeper without a restart.
-      const core = (await controlPlane()).kubeConfig.makeApiClient(CoreV1Api);
       const inSecret = async () => {
         const secret = await core.readNamespacedSecret({ name: `${CLUSTER}-tls`, namespace });
         const keyStore = secretText(secret, memberKeyStoreKey(member.metadata?.name ?? '')) ?? '';

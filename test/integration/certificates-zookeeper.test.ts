@@ -18,19 +18,13 @@ import test from 'ava';
 import type { ZooKeeperCluster } from '../../src/api/types.js';
 import { myidOfOrdinal } from '../../src/render/names.js';
 import { memberDnsNames, memberKeyStoreKey, renderTlsSecret, secretText } from '../../src/render/tls-secrets.js';
-import {
-  createCertificateAuthority,
-  issueCertificate,
-  type KeyedCertificate,
-  pemBlocks,
-  readCertificate,
-} from '../../src/tls/x509.js';
-import { binaryCacheDir } from '../harness/binaries.js';
+import { issueCertificate, type KeyedCertificate, pemBlocks, readCertificate } from '../../src/tls/x509.js';
 import { pollUntil } from '../harness/poll.js';
 import { freePort } from '../harness/ports.js';
-import { startProcess, waitUntilReady } from '../harness/processes.js';
+import { waitUntilReady } from '../harness/processes.js';
 import { createTemporaryWorkDir } from '../harness/work-dir.js';
 import { aCluster } from '../support/builders.js';
+import { secureClientConfig, startStandaloneZooKeeper, testAuthority } from '../support/standalone-zookeeper.js';
 
 const HOUR = 3_600_000;
 const cluster: ZooKeeperCluster = aCluster({ replicas: 3, tls: {} }, { name: 'example', namespace: 'zk' });
@@ -93,12 +87,7 @@ for (const { version, reloadsOnSecretSwap } of versions) {
   test(`ZooKeeper ${version} serves TLS from the operator's key store and trust bundle, requires a client of the CA, and reloads a renewal without a restart${reloadsOnSecretSwap ? '' : ' once the key store file itself is replaced'}`, async (t) => {
     const work = await createTemporaryWorkDir('zkop-tls-');
     t.teardown(() => work.remove());
-    const now = Date.now();
-    const authority = await createCertificateAuthority({
-      commonName: 'zookeeper-operator CA for zk/example',
-      notBefore: new Date(now - 60_000),
-      notAfter: new Date(now + 3 * HOUR),
-    });
+    const authority = await testAuthority('zookeeper-operator CA for zk/example', 3);
     const keyStores = new Map([
       ['example-0', await issue(authority, 0)],
       ['example-1', await issue(authority, 1)],
@@ -107,35 +96,11 @@ for (const { version, reloadsOnSecretSwap } of versions) {
     await mkdir(volume);
     await project(volume, 'v1', renderTlsSecret(cluster, authority.certificatePem, keyStores));
     const port = await freePort();
-    await mkdir(join(work.path, 'data'));
-    const config = join(work.path, 'zoo.cfg');
-    await writeFile(
-      config,
-      [
-        'tickTime=2000',
-        `dataDir=${join(work.path, 'data')}`,
-        `secureClientPort=${port}`,
-        'secureClientPortAddress=127.0.0.1',
-        'serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory',
-        `ssl.keyStore.location=${join(volume, memberKeyStoreKey('example-0'))}`,
-        'ssl.keyStore.type=PEM',
-        `ssl.trustStore.location=${join(volume, 'ca.crt')}`,
-        'ssl.trustStore.type=PEM',
-        'ssl.clientAuth=need',
-        'client.certReload=true',
-        'admin.enableServer=false',
-        '4lw.commands.whitelist=srvr',
-        '',
-      ].join('\n'),
-    );
-    const zookeeper = await startProcess({
-      name: `zookeeper-${version}`,
-      command: join(binaryCacheDir(), `zookeeper-${version}`, 'bin', 'zkServer.sh'),
-      args: ['start-foreground', config],
-      logPath: join(work.path, 'zookeeper.log'),
-      env: { ...process.env, ZOO_LOG_DIR: work.path },
-    });
-    t.teardown(() => zookeeper.stop());
+    const zookeeper = await startStandaloneZooKeeper(t, version, work.path, [
+      ...secureClientConfig(port, join(volume, memberKeyStoreKey('example-0')), join(volume, 'ca.crt')),
+      'client.certReload=true',
+      '4lw.commands.whitelist=srvr',
+    ]);
     const client = keyStores.get('example-1') ?? '';
     const served = await waitUntilReady(zookeeper, {
       description: `a TLS handshake on 127.0.0.1:${port}`,
@@ -149,11 +114,7 @@ for (const { version, reloadsOnSecretSwap } of versions) {
       'the member’s own certificate, verified against the CA for its DNS name',
     );
 
-    const stranger = await createCertificateAuthority({
-      commonName: 'another CA',
-      notBefore: new Date(now - 60_000),
-      notAfter: new Date(now + HOUR),
-    });
+    const stranger = await testAuthority('another CA');
     await t.throwsAsync(
       handshake(port, authority.certificatePem, await issue(stranger, 1)),
       undefined,

@@ -9,7 +9,7 @@
  * plaintext client port is bound to loopback elsewhere on the host, as in the pod.
  * ZooKeeper from the cache (`test/controlplane/install.sh`).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { FOUR_LETTER_WORDS } from '../../src/api/constants.js';
@@ -24,11 +24,11 @@ import { parseSrvr } from '../../src/zookeeper/readings.js';
 import { ZooKeeperSession } from '../../src/zookeeper/session.js';
 import type { TlsTarget } from '../../src/zookeeper/transport.js';
 import { CREATE_MODE } from '../../src/zookeeper/wire-protocol.js';
-import { binaryCacheDir } from '../harness/binaries.js';
 import { freePort } from '../harness/ports.js';
-import { startProcess, waitUntilReady } from '../harness/processes.js';
+import { waitUntilReady } from '../harness/processes.js';
 import { createTemporaryWorkDir } from '../harness/work-dir.js';
 import { aCluster } from '../support/builders.js';
+import { secureClientConfig, startStandaloneZooKeeper } from '../support/standalone-zookeeper.js';
 
 const HOUR = 3_600_000;
 const cluster: ZooKeeperCluster = aCluster({ replicas: 3, tls: {} }, { name: 'example', namespace: 'zk' });
@@ -55,37 +55,13 @@ for (const version of ['3.9.4', '3.8.6']) {
       `${member.privateKeyPem}${member.certificatePem}${authority.certificatePem}`,
     );
     await writeFile(join(work.path, 'ca.crt'), authority.certificatePem);
-    await mkdir(join(work.path, 'data'));
     const [securePort, plainPort] = [await freePort(), await freePort()];
-    const config = join(work.path, 'zoo.cfg');
-    await writeFile(
-      config,
-      [
-        'tickTime=2000',
-        `dataDir=${join(work.path, 'data')}`,
-        `clientPort=${plainPort}`,
-        'clientPortAddress=127.0.0.1',
-        `secureClientPort=${securePort}`,
-        'secureClientPortAddress=127.0.0.1',
-        'serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory',
-        `ssl.keyStore.location=${join(work.path, 'example-0.pem')}`,
-        'ssl.keyStore.type=PEM',
-        `ssl.trustStore.location=${join(work.path, 'ca.crt')}`,
-        'ssl.trustStore.type=PEM',
-        'ssl.clientAuth=need',
-        'admin.enableServer=false',
-        `4lw.commands.whitelist=${FOUR_LETTER_WORDS.join(',')}`,
-        '',
-      ].join('\n'),
-    );
-    const zookeeper = await startProcess({
-      name: `zookeeper-${version}`,
-      command: join(binaryCacheDir(), `zookeeper-${version}`, 'bin', 'zkServer.sh'),
-      args: ['start-foreground', config],
-      logPath: join(work.path, 'zookeeper.log'),
-      env: { ...process.env, ZOO_LOG_DIR: work.path },
-    });
-    t.teardown(() => zookeeper.stop());
+    const zookeeper = await startStandaloneZooKeeper(t, version, work.path, [
+      `clientPort=${plainPort}`,
+      'clientPortAddress=127.0.0.1',
+      ...secureClientConfig(securePort, join(work.path, 'example-0.pem'), join(work.path, 'ca.crt')),
+      `4lw.commands.whitelist=${FOUR_LETTER_WORDS.join(',')}`,
+    ]);
 
     const credentials = await operatorCredentials().forCluster(authority, new Date());
     const tls: TlsTarget = { credentials, serverName };

@@ -17,12 +17,12 @@ import { renderCluster } from '../../src/render/cluster.js';
 import { askFourLetterWord } from '../../src/zookeeper/four-letter-word.js';
 import { ZooKeeperSession } from '../../src/zookeeper/session.js';
 import { CREATE_MODE, ERROR_CODE, PERMS } from '../../src/zookeeper/wire-protocol.js';
-import { binaryCacheDir } from '../harness/binaries.js';
 import { freePort } from '../harness/ports.js';
-import { startProcess, waitUntilReady } from '../harness/processes.js';
+import { waitUntilReady } from '../harness/processes.js';
 import { createTemporaryWorkDir } from '../harness/work-dir.js';
 import { aCluster } from '../support/builders.js';
 import { memberConfigFiles } from '../support/member-config.js';
+import { startStandaloneZooKeeper } from '../support/standalone-zookeeper.js';
 
 const USERS = { app: 'p"w\\d\n', reader: 'reader-password' };
 const cluster = aCluster({ replicas: 1, authentication: { digestUsers: { secretName: 'zk-users' } } });
@@ -69,30 +69,14 @@ for (const version of ['3.9.4', '3.8.6']) {
     t.teardown(() => work.remove());
     const { jvmFlags, saslConfigLine } = await renderedJaas(work.path);
     t.regex(jvmFlags, /-Djava\.security\.auth\.login\.config=\S+\/jaas\.conf$/);
-    await mkdir(join(work.path, 'data'));
     const port = await freePort();
-    const config = join(work.path, 'zoo.cfg');
-    await writeFile(
-      config,
-      [
-        'tickTime=2000',
-        `dataDir=${join(work.path, 'data')}`,
-        `clientPort=${port}`,
-        'clientPortAddress=127.0.0.1',
-        'admin.enableServer=false',
-        '4lw.commands.whitelist=srvr',
-        saslConfigLine,
-        '',
-      ].join('\n'),
+    const zookeeper = await startStandaloneZooKeeper(
+      t,
+      version,
+      work.path,
+      [`clientPort=${port}`, 'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=srvr', saslConfigLine],
+      { SERVER_JVMFLAGS: jvmFlags },
     );
-    const zookeeper = await startProcess({
-      name: `zookeeper-${version}`,
-      command: join(binaryCacheDir(), `zookeeper-${version}`, 'bin', 'zkServer.sh'),
-      args: ['start-foreground', config],
-      logPath: join(work.path, 'zookeeper.log'),
-      env: { ...process.env, ZOO_LOG_DIR: work.path, SERVER_JVMFLAGS: jvmFlags },
-    });
-    t.teardown(() => zookeeper.stop());
     await waitUntilReady(zookeeper, {
       description: `4lw srvr on 127.0.0.1:${port}`,
       probe: () => askFourLetterWord('127.0.0.1', port, 'srvr', 5_000).catch(() => undefined),

@@ -28,19 +28,14 @@ import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import test from 'ava';
-import {
-  createCertificateAuthority,
-  issueCertificate,
-  type KeyedCertificate,
-  pemBlocks,
-  readCertificate,
-} from '../../src/tls/x509.js';
+import { issueCertificate, type KeyedCertificate, pemBlocks, readCertificate } from '../../src/tls/x509.js';
 import { sendFourLetterWord } from '../../src/zookeeper/four-letter-word.js';
 import { moveMember, readCommittedConfig } from '../../src/zookeeper/reconfig-client.js';
 import { binaryCacheDir } from '../harness/binaries.js';
 import { freePort } from '../harness/ports.js';
 import { createTemporaryWorkDir } from '../harness/work-dir.js';
 import { delay, LocalEnsemble, waitFor } from '../support/local-ensemble.js';
+import { testAuthority } from '../support/standalone-zookeeper.js';
 import { ZnodeWriter } from '../support/znode-writer.js';
 
 type Phase = 0 | 1 | 2 | 3;
@@ -167,12 +162,7 @@ for (const { version, clientReloadsOnSecretSwap } of [
     async (t) => {
       const work = await createTemporaryWorkDir('zkop-tls-ladder-');
       t.teardown(() => work.remove());
-      const now = Date.now();
-      const authority = await createCertificateAuthority({
-        commonName: 'tls-ladder CA',
-        notBefore: new Date(now - 60_000),
-        notAfter: new Date(now + 3 * HOUR),
-      });
+      const authority = await testAuthority('tls-ladder CA', 3);
       const trustStore = join(work.path, 'ca.crt');
       await writeFile(trustStore, authority.certificatePem);
       const files = new Map<number, MemberFiles>();

@@ -58,6 +58,16 @@ function podDirs(spec: ZooKeeperClusterSpec, bootstrap: boolean, meta = { name: 
   return dirs;
 }
 
+/** The environment a member's container gives its scripts, with the pod's directories. */
+const podEnv = (dirs: PodDirs, podName: string, extraEnv: Record<string, string> = {}) => ({
+  PATH: `${dirs.bin}:${process.env.PATH}`,
+  ZK_CONFIG_SOURCE: dirs.config,
+  ZOOCFGDIR: dirs.conf,
+  ZK_DATA_DIR: dirs.data,
+  ZK_POD_NAME: podName,
+  ...extraEnv,
+});
+
 function runScript(
   dirs: PodDirs,
   script: string,
@@ -69,16 +79,7 @@ function runScript(
     execFile(
       'bash',
       [join(dirs.config, script), ...args],
-      {
-        env: {
-          PATH: `${dirs.bin}:${process.env.PATH}`,
-          ZK_CONFIG_SOURCE: dirs.config,
-          ZOOCFGDIR: dirs.conf,
-          ZK_DATA_DIR: dirs.data,
-          ZK_POD_NAME: podName,
-          ...extraEnv,
-        },
-      },
+      { env: podEnv(dirs, podName, extraEnv) },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -359,15 +360,7 @@ async function startTlsMember(t: ExecutionContext, dirs: PodDirs, tlsSource: str
   const child = spawn('bash', [join(dirs.config, 'start.sh')], {
     detached: true,
     stdio: 'ignore',
-    env: {
-      PATH: `${dirs.bin}:${process.env.PATH}`,
-      ZK_CONFIG_SOURCE: dirs.config,
-      ZOOCFGDIR: dirs.conf,
-      ZK_DATA_DIR: dirs.data,
-      ZK_POD_NAME: podName,
-      ZK_TLS_SOURCE: tlsSource,
-      ZK_TLS_CHECK_SECONDS: '0.2',
-    },
+    env: podEnv(dirs, podName, { ZK_TLS_SOURCE: tlsSource, ZK_TLS_CHECK_SECONDS: '0.2' }),
   });
   t.teardown(() => {
     try {

@@ -35,7 +35,11 @@ import { ZnodeWriter } from '../support/znode-writer.js';
 
 const CLUSTER = 'zk';
 const SECURE_PORT = 2281;
-/** Three rolls up (accept TLS, send TLS and open the TLS client port, refuse plaintext) and as many down. */
+/**
+ * Three rolls up and as many down. Up: the first opens the TLS client port and accepts TLS on the
+ * quorum (accepting-tls, secure-port); the second sends TLS, and each member's plaintext client
+ * port then moves to its pod's loopback by reconfig; the third refuses plaintext on the quorum.
+ */
 const TLS_PHASES_MS = 3 * ROLLED_MS;
 
 const isReady = (pod: V1Pod) =>

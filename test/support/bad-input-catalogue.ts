@@ -120,6 +120,16 @@ export const BAD_INPUTS: readonly BadInput[] = [
     'would set the system property zookeeper.snapshot.trust.empty',
   ),
   bad(
+    '`config: {ssl.clientAuth: none}`',
+    { config: { 'ssl.clientAuth': 'none' } },
+    'would set the system property zookeeper.ssl.clientAuth',
+  ),
+  bad(
+    '`config: {authProvider.x509: …}`',
+    { config: { 'authProvider.x509': 'org.apache.zookeeper.server.auth.X509AuthenticationProvider' } },
+    'would set the system property zookeeper.authProvider.x509',
+  ),
+  bad(
     '`config: {admin.portUnification: "true"}`',
     { config: { 'admin.portUnification': 'true' } },
     'would set the system property zookeeper.admin.portUnification',
@@ -210,6 +220,11 @@ export const BAD_INPUTS: readonly BadInput[] = [
   bad(
     '`extraFlags: ["-Dzookeeper.admin.serverAddress=0.0.0.0"]`',
     { jvm: { extraFlags: ['-Dzookeeper.admin.serverAddress=0.0.0.0'] } },
+    'a -Dzookeeper. flag may not set',
+  ),
+  bad(
+    '`extraFlags: ["-Dzookeeper.sslQuorum=false"]`',
+    { jvm: { extraFlags: ['-Dzookeeper.sslQuorum=false'] } },
     'a -Dzookeeper. flag may not set',
   ),
   // Resources and storage
@@ -383,6 +398,49 @@ export const BAD_INPUTS: readonly BadInput[] = [
       file: 'test/integration/reconcile.test.ts',
       titleContains:
         'a super-user Secret planted before the cluster is never used: a condition and a Warning say so until it is deleted',
+    },
+  },
+  {
+    input: 'a SASL users’ Secret (`authentication.digestUsers`) that does not exist',
+    stoppedAt: 'operator',
+    message: 'reason `DigestUsersSecretMissing`: nothing is applied or restarted until it exists',
+    provedBy: {
+      file: 'test/unit/controller/reconciler.test.ts',
+      titleContains:
+        'a SASL users’ Secret that does not exist: nothing is applied, a Warning Event and Degraded name it',
+    },
+  },
+  {
+    input: 'a SASL user named `super`',
+    stoppedAt: 'operator',
+    message: 'reason `DigestUserReserved`: the super user is the operator’s alone; no member is restarted',
+    provedBy: { file: 'test/unit/controller/reconciler.test.ts', titleContains: 'a user named super' },
+  },
+  {
+    input: 'a SASL user with an empty password, or one with `${`',
+    stoppedAt: 'operator',
+    message: 'reason `DigestUserInvalid`, naming the user, never the password; no member is restarted',
+    provedBy: {
+      file: 'test/unit/controller/reconciler.test.ts',
+      titleContains: 'no member is restarted, and the Event names the user, never a password',
+    },
+  },
+  {
+    input: 'a `tls.trustedClientCAs` Secret that does not exist',
+    stoppedAt: 'operator',
+    message: 'reason `TrustedClientCAsUnusable`: no member object is applied; certificates are still issued',
+    provedBy: {
+      file: 'test/unit/controller/certificates-reconcile.test.ts',
+      titleContains: 'a trusted client CAs Secret that does not exist',
+    },
+  },
+  {
+    input: 'a `tls.trustedClientCAs` Secret with no PEM certificate under `ca.crt`',
+    stoppedAt: 'operator',
+    message: 'reason `TrustedClientCAsUnusable`: holds no PEM certificate under ca.crt; no member object is applied',
+    provedBy: {
+      file: 'test/unit/controller/certificates-reconcile.test.ts',
+      titleContains: 'a trusted client CAs Secret without a certificate',
     },
   },
   {

@@ -3,7 +3,7 @@
  * which Secrets it creates and replaces, with which resourceVersion, what it reports, and that no
  * private key reaches a log line, an Event or the status.
  */
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import test from 'ava';
 import type { ZooKeeperCluster, ZooKeeperClusterSpec } from '../../../src/api/types.js';
 import type { ClusterWriter, TlsSecretStore } from '../../../src/controller/dependencies.js';
@@ -15,7 +15,13 @@ import type { ReconcileContext } from '../../../src/runtime/controller.js';
 import type { OwnedObject } from '../../../src/runtime/kube-writer.js';
 import { MemoryLogger } from '../../../src/runtime/logging.js';
 import { OperatorMetrics } from '../../../src/runtime/metrics.js';
-import { isIssuedBy, keyMatches, pemBlocks, readCertificate } from '../../../src/tls/x509.js';
+import {
+  createCertificateAuthority,
+  isIssuedBy,
+  keyMatches,
+  pemBlocks,
+  readCertificate,
+} from '../../../src/tls/x509.js';
 import { aCluster } from '../../support/builders.js';
 
 const HOUR = 3_600_000;
@@ -33,6 +39,8 @@ class World {
   secretReads = 0;
   /** Secrets the cache cannot see (no labels, or not delivered yet by the watch). */
   readonly hidden = new Map<string, V1Secret>();
+  /** The user's own Secrets spec names (spec.tls.trustedClientCAs), by name. */
+  readonly userSecrets = new Map<string, V1Secret>();
   failReplaceWith: unknown;
   private resourceVersion = 0;
 
@@ -126,6 +134,7 @@ class World {
         throw new Error('no membership change without members');
       },
       tls: this.tls,
+      userSecrets: { read: async (_namespace, name) => this.userSecrets.get(name) },
       health: clusterGauges(this.metrics),
       now: () => this.now,
     });
@@ -400,3 +409,54 @@ test('a renewal that finds the Secret changed since the cache read it is decided
   await world.reconcile();
   t.true(world.events.some((e) => e.startsWith('Normal CertificateIssued: issued the certificate of example-0')));
 });
+
+const withClientCAs = (): ZooKeeperCluster =>
+  tlsCluster({ tls: { certificates: {}, client: true, trustedClientCAs: { secretName: 'app-client-cas' } } });
+const clientCAsSecret = (caCrt: string): V1Secret => ({
+  metadata: { name: 'app-client-cas', namespace: 'default' },
+  data: { 'ca.crt': Buffer.from(caCrt).toString('base64') },
+});
+
+for (const c of [
+  {
+    name: 'a trusted client CAs Secret that does not exist',
+    secret: undefined,
+    message:
+      /^Warning TrustedClientCAsUnusable: Secret default\/app-client-cas, which spec\.tls\.trustedClientCAs names, does not exist/,
+  },
+  {
+    name: 'a trusted client CAs Secret without a certificate',
+    secret: clientCAsSecret('not a certificate'),
+    message: /^Warning TrustedClientCAsUnusable: Secret default\/app-client-cas holds no PEM certificate under ca\.crt/,
+  },
+]) {
+  test(`${c.name}: no member object is applied, Degraded and a Warning say so, certificates are still issued; with a CA the cluster is applied`, async (t) => {
+    const world = new World(withClientCAs());
+    if (c.secret !== undefined) world.userSecrets.set('app-client-cas', c.secret);
+    await world.reconcile();
+    t.false(world.objects.has('StatefulSet/example'), 'no StatefulSet: no member would start without the Secret');
+    t.like(
+      world.cluster.status?.conditions?.find((cond) => cond.type === 'Degraded'),
+      {
+        status: 'True',
+        reason: 'TrustedClientCAsUnusable',
+      },
+    );
+    t.regex(world.events.join('\n'), c.message);
+    t.regex(world.events.join('\n'), /no member is restarted or changed until it is fixed/);
+    t.true(world.secrets.has('example-tls'), 'the member certificates are issued all the same');
+
+    const authority = await createCertificateAuthority({
+      commonName: 'app-ca',
+      notBefore: T0,
+      notAfter: new Date(T0.getTime() + 24 * HOUR),
+    });
+    world.userSecrets.set('app-client-cas', clientCAsSecret(authority.certificatePem));
+    await world.reconcile();
+    const statefulSet = world.objects.get('StatefulSet/example') as V1StatefulSet | undefined;
+    t.true(
+      statefulSet?.spec?.template.spec?.volumes?.some((v) => v.secret?.secretName === 'app-client-cas'),
+      'members mount the Secret',
+    );
+  });
+}

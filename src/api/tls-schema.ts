@@ -101,7 +101,7 @@ export const tlsSchema: JSONSchema = {
       type: 'boolean',
       default: false,
       description:
-        'Clients connect over TLS to ports.secureClient and present a certificate of the cluster CA (ssl.clientAuth=need; its subject is the client’s x509 ACL identity). On a running ensemble: a roll that opens the TLS port beside the plaintext one, then each member’s plaintext port moves by reconfig onto the pod’s loopback, where only the member’s own probes reach it.',
+        'Clients connect over TLS to ports.secureClient and present a certificate of the cluster CA or of trustedClientCAs (ssl.clientAuth=need; its subject is the client’s x509 ACL identity). On a running ensemble: a roll that opens the TLS port beside the plaintext one, then each member’s plaintext port moves by reconfig onto the pod’s loopback, where only the member’s own probes reach it.',
     },
   },
 };

@@ -12,6 +12,7 @@ import {
   templateClientPhase,
   usesCertificates,
 } from '../api/tls-phases.js';
+import { TRUSTED_CLIENT_CAS_KEY } from '../api/tls-schema.js';
 import { configVolumeItems } from './config-map.js';
 import { type ClusterRef, commonLabels, type MemberKind, objectNames, selectorLabels } from './names.js';
 
@@ -85,7 +86,15 @@ function volumes(cluster: ClusterRef, spec: ResolvedSpec, configFilesHash: strin
   // More CAs of the user's for client certificates, added to the clients' trust store.
   const trustedClientCAs = spec.tls?.trustedClientCAs;
   if (usesCertificates(tls) && trustedClientCAs !== undefined) {
-    list.push({ name: 'client-cas', secret: { secretName: trustedClientCAs.secretName, defaultMode: 0o444 } });
+    // Only the certificates: the Secret of a cert-manager CA Issuer holds the CA's key beside them.
+    list.push({
+      name: 'client-cas',
+      secret: {
+        secretName: trustedClientCAs.secretName,
+        items: [{ key: TRUSTED_CLIENT_CAS_KEY, path: TRUSTED_CLIENT_CAS_KEY }],
+        defaultMode: 0o444,
+      },
+    });
   }
   // The users' passwords, read once by the start script into the JAAS file.
   if (spec.digestUsers !== undefined) {

@@ -113,3 +113,16 @@ test('once clients use TLS only, the client Service keeps the plaintext port whi
     'a loopback port is no port for clients',
   );
 });
+
+test('a TLS pod mounts only the certificates of the trusted client CAs Secret, never another key of it (a CA Issuer’s Secret holds its key)', (t) => {
+  const template = renderCluster({
+    cluster: aCluster({ tls: { client: true, trustedClientCAs: { secretName: 'app-ca' } } }),
+    bootstrap: false,
+    tls: { quorum: 'plaintext', client: 'secure-port' },
+  }).statefulSet.spec?.template;
+  t.deepEqual(template?.spec?.volumes?.find((v) => v.name === 'client-cas')?.secret, {
+    secretName: 'app-ca',
+    items: [{ key: 'ca.crt', path: 'ca.crt' }],
+    defaultMode: 0o444,
+  });
+});

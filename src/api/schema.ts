@@ -103,11 +103,19 @@ const celList = (values: readonly string[]): string => `[${values.map((v) => `'$
 const port = (role: string, fallback: number): JSONSchema =>
   int(`${role} port inside each pod (default ${fallback}).`, { minimum: 1, maximum: 65535, default: fallback });
 
+/** The ports only a cluster with spec.tls may serve: they need not differ from the others before. */
+const TLS_PORTS: readonly string[] = ['secureClient', 'loopbackClient'];
 const portNames = Object.keys(DEFAULTS.ports);
-/** Every pair of ports must differ: ZooKeeper would fail to bind the second. */
-const distinctPortsRule = portNames
-  .flatMap((a, i) => portNames.slice(i + 1).map((b) => `self.${a} != self.${b}`))
-  .join(' && ');
+/** `prefix.a != prefix.b` for every pair of `names` that `include`s. */
+const differ = (names: readonly string[], prefix: string, include: (a: string, b: string) => boolean) =>
+  names
+    .flatMap((a, i) => names.slice(i + 1).flatMap((b) => (include(a, b) ? [`${prefix}${a} != ${prefix}${b}`] : [])))
+    .join(' && ');
+const isTlsPort = (name: string) => TLS_PORTS.includes(name);
+/** Every pair of ports a member serves must differ: ZooKeeper would fail to bind the second. */
+const distinctPortsRule = differ(portNames, 'self.', (a, b) => !isTlsPort(a) && !isTlsPort(b));
+/** With spec.tls, the TLS ports too (at spec level: the ports object cannot see spec.tls). */
+const distinctTlsPortsRule = `!has(self.tls) || !has(self.ports) || (${differ(portNames, 'self.ports.', (a, b) => isTlsPort(a) || isTlsPort(b))})`;
 
 const reservedKeyCheck = `k in ${celList(RESERVED_CONFIG_KEYS)} || ${RESERVED_CONFIG_PREFIXES.map((p) => `k.startsWith('${p}')`).join(' || ')}`;
 
@@ -509,6 +517,11 @@ const specSchema = obj(
   },
   {
     'x-kubernetes-validations': [
+      {
+        rule: distinctTlsPortsRule,
+        message:
+          'with spec.tls, ports.secureClient and ports.loopbackClient must differ from each other and every other port',
+      },
       {
         rule: "!has(self.jvm) || !has(self.jvm.heapMiB) || !has(self.resources) || !has(self.resources.limits) || !('memory' in self.resources.limits) || quantity(string(self.resources.limits['memory'])).asApproximateFloat() > double(self.jvm.heapMiB) * 1048576.0",
         message:

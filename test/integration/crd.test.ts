@@ -63,7 +63,15 @@ test('the example cluster is accepted and the schema fills in the defaults', asy
   const example = load(readFileSync(repoPath('examples/zookeepercluster.yaml'), 'utf8')) as object;
   const created = await create(namespace, example);
   t.is(created.spec.replicas, 3);
-  t.deepEqual(created.spec.ports, { client: 2181, quorum: 2888, election: 3888, admin: 8080, metrics: 7000 });
+  t.deepEqual(created.spec.ports, {
+    client: 2181,
+    secureClient: 2281,
+    loopbackClient: 2182,
+    quorum: 2888,
+    election: 3888,
+    admin: 8080,
+    metrics: 7000,
+  });
   t.is(created.spec.clusterDomain, 'cluster.local');
   t.is(created.spec.storage?.reclaimPolicy, 'Delete');
   t.is(created.spec.storage?.ephemeral, false);
@@ -90,10 +98,14 @@ test('a NetworkPolicy spec with namespace and pod selectors for clients and moni
   t.deepEqual(created.spec.networkPolicy, networkPolicy);
 });
 
-test('spec.tls: {} is accepted with the certificate defaults, and durations at their bounds pass the CEL rules', async (t) => {
+test('spec.tls: {} is accepted with the certificate defaults and plaintext traffic, and durations at their bounds pass the CEL rules', async (t) => {
   const namespace = await newNamespace(t);
   const created = await create(namespace, body('tls', { tls: {} }));
-  t.deepEqual(created.spec.tls, { certificates: { lifetime: '2160h', caLifetime: '43800h' } });
+  t.deepEqual(created.spec.tls, {
+    certificates: { lifetime: '2160h', caLifetime: '43800h' },
+    quorum: false,
+    client: false,
+  });
   const bounds = await create(
     namespace,
     body('tls-bounds', { tls: { certificates: { lifetime: '1h', renewBefore: '59m30s', caLifetime: '3h' } } }),

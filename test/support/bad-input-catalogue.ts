@@ -264,6 +264,11 @@ export const BAD_INPUTS: readonly BadInput[] = [
   // Ports, names, pods
   bad('`ports.admin: 2181` (the client port)', { ports: { admin: 2181 } }, 'ports must all be different'),
   bad(
+    '`ports.secureClient: 2181` (the client port) with `tls`',
+    { ports: { secureClient: 2181 }, tls: { client: true } },
+    'ports.secureClient and ports.loopbackClient must differ',
+  ),
+  bad(
     '`ports.client: 70000`',
     { ports: { client: 70_000 } },
     'spec.ports.client in body should be less than or equal to 65535',

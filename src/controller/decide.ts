@@ -4,6 +4,8 @@
  *
  * Order of the planners, each asked only when the one before has nothing to do:
  * 1. whether the ensemble exists (`formation.ts`), from ZooKeeper's answers and the data holders;
+ * 0. the TLS rungs to render (`tls-phase.ts`), from the member pods, the live templates and the
+ *    committed lines: every object below is rendered for them;
  * 2. membership (`membership.ts` → `scaling.ts`, then `observer-scaling.ts`): the pod counts,
  *    the dynamic member list and a scaling step, one voter at a time, then one observer at a time
  *    once the voters have settled;
@@ -76,7 +78,10 @@ export interface Decision {
   step: Step;
   /** The TLS rungs rendered now, and where the members stand (`tls-phase.ts`). */
   tls: { next: TlsPhase; observed: TlsPhase };
-  /** What to issue, renew or drop; only with spec.tls. Taken apart from the step: it never changes the ensemble. */
+  /**
+   * What to issue, renew or drop; with spec.tls, or while a pod still uses TLS (`keepsCertificates`).
+   * Taken apart from the step: it never changes the ensemble.
+   */
   certificates?: CertificatePlan;
 }
 

@@ -11,7 +11,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ResolvedSpec } from '../api/defaults.js';
-import { isObserverId, memberHost, serverIdOfPod } from '../render/names.js';
+import { isObserverId, memberHost, objectNames, serverIdOfPod } from '../render/names.js';
 import type { ReconcileContext } from '../runtime/controller.js';
 import type { MemberAddress, SecureClientPort } from '../zookeeper/ensemble-reader.js';
 import { assessEnsemble, type EnsembleHealth, type MemberReading } from '../zookeeper/health.js';
@@ -27,19 +27,26 @@ import { podTlsPhase } from './tls-phase.js';
 
 /**
  * Where the operator reads a member that serves the TLS client port, by its pod: there only,
- * verifying the member's own DNS name. Undefined for a pod that does not serve it.
+ * verifying the member's own DNS name; `unreadable` while the operator has no certificate to
+ * read it with (it is then read nowhere: never at its plaintext port). Undefined for a pod that
+ * does not serve TLS.
  */
 export function secureClientPortOf(
   clusterName: string,
   pod: V1Pod,
   spec: Pick<ResolvedSpec, 'ports' | 'clusterDomain'>,
   credentials: ClientTls | undefined,
-): SecureClientPort | undefined {
+): SecureClientPort | 'unreadable' | undefined {
   const myid = serverIdOfPod(clusterName, pod.metadata?.name ?? '');
-  if (myid === undefined || podTlsPhase(pod).client !== 'secure-port' || credentials === undefined) return undefined;
+  if (myid === undefined || podTlsPhase(pod).client !== 'secure-port') return undefined;
+  if (credentials === undefined) return 'unreadable';
   const cluster = { name: clusterName, namespace: pod.metadata?.namespace ?? '' };
   return { port: spec.ports.secureClient, serverName: memberHost(cluster, myid, spec.clusterDomain), credentials };
 }
+
+/** Why a member that serves TLS was not read: the operator had no certificate of the cluster CA. */
+export const noOperatorCertificate = (clusterName: string): string =>
+  `it serves clients over TLS and the operator has no certificate of the cluster CA to read it with (Secret ${objectNames({ name: clusterName, namespace: '' }).caSecret} missing or unusable); it is not read over plaintext instead`;
 
 /**
  * ZooKeeper's view: each member read at the client port its line in `renderedDynamic` names, and
@@ -55,12 +62,18 @@ export async function readMembersWhereTheyListen(
   fresh: boolean,
   operatorTls?: ClientTls,
 ): Promise<EnsembleHealth | undefined> {
+  const unreadable: MemberReading[] = [];
   const addresses = pods.flatMap((pod) => {
     const address = toMemberAddress(clusterName, pod);
     const tls = secureClientPortOf(clusterName, pod, spec, operatorTls);
-    return address === undefined ? [] : [tls === undefined ? address : { ...address, tls }];
+    if (address === undefined) return [];
+    if (tls === 'unreadable') {
+      unreadable.push({ pod: address.pod, myid: address.myid, unreachable: noOperatorCertificate(clusterName) });
+      return [];
+    }
+    return [tls === undefined ? address : { ...address, tls }];
   });
-  if (addresses.length === 0) return undefined;
+  if (addresses.length === 0 && unreadable.length === 0) return undefined;
   const specPort = spec.ports.client;
   const recorded = new Map(recordedLines(renderedDynamic).map((m) => [m.myid, clientEndpointOf(m)?.port]));
   const portOf = (member: MemberAddress) => recorded.get(member.myid) ?? specPort;
@@ -79,9 +92,10 @@ export async function readMembersWhereTheyListen(
       member.tls === undefined && portOf(member) !== specPort && unanswered(first.find((r) => r.myid === member.myid)),
   );
   const second = retry.length === 0 ? [] : await readAt(retry, () => specPort);
-  return assessEnsemble(
-    first.map((reading) => second.find((r) => r.myid === reading.myid && !unanswered(r)) ?? reading),
-  );
+  return assessEnsemble([
+    ...first.map((reading) => second.find((r) => r.myid === reading.myid && !unanswered(r)) ?? reading),
+    ...unreadable,
+  ]);
 }
 
 /**
@@ -104,6 +118,7 @@ export function sessionServers(
         const ip = pod?.status?.podIP;
         if (pod === undefined || ip === undefined) return [];
         const tls = secureClientPortOf(clusterName, pod, snapshot.spec, snapshot.operatorTls);
+        if (tls === 'unreadable') return [];
         if (tls !== undefined) return [{ address: `${ip}:${tls.port}`, tls }];
         const line = committed.find((c) => c.myid === member.myid);
         const port = (line === undefined ? undefined : clientEndpointOf(line)?.port) ?? snapshot.spec.ports.client;

@@ -159,7 +159,9 @@ export function recordedLines(renderedDynamic: string | undefined): ConfigMember
   );
 }
 
-const isLoopback = (member: ConfigMember) => clientEndpointOf(member)?.address === LOOPBACK_CLIENT_ADDRESS;
+/** A line whose plaintext client port only the member's own pod reaches. */
+export const isOnLoopback = (member: ConfigMember): boolean =>
+  clientEndpointOf(member)?.address === LOOPBACK_CLIENT_ADDRESS;
 
 /** The line spec renders for each of `myids`. */
 export function desiredLines(
@@ -201,7 +203,7 @@ export function pendingMovesOf(
       {
         line: m.line,
         client: clientEndpointOf(m)?.port ?? spec.ports.client,
-        clientOnLoopback: isLoopback(m),
+        clientOnLoopback: isOnLoopback(m),
         quorum: m.quorumPort,
         election: m.electionPort,
       },

@@ -118,7 +118,7 @@ export async function observe(
   const pods = deps.cache.memberPods(namespace, name);
   const spec = resolveSpec(cluster.spec);
   const certificates = keepsCertificates(spec, pods) ? observeCertificates(deps, cluster) : undefined;
-  const operatorTls = await operatorTlsFor(deps, cluster, pods, certificates);
+  const operatorTls = await operatorTlsFor(deps, pods, certificates);
   const digestUsers = await observeDigestUsers(deps, cluster, spec, fingerprintKey);
   const trustedClientCAs = await observeTrustedClientCAs(deps, cluster, spec);
   return {
@@ -188,12 +188,12 @@ export const keepsCertificates = (spec: ResolvedSpec, pods: readonly V1Pod[]): b
 
 /**
  * The operator's client certificate from the cluster CA, when a member pod serves the TLS client
- * port (the operator reads it there, never at its plaintext port). A CA that cannot be read is
- * the step's failure: no reading falls back to plaintext.
+ * port (the operator reads it there, never at its plaintext port). Undefined without a usable CA:
+ * such members are then read nowhere (`noOperatorCertificate`), so no step touches the
+ * ensemble, while the certificate plan goes on and replaces the CA.
  */
 async function operatorTlsFor(
   deps: ReconcilerDependencies,
-  cluster: ZooKeeperCluster,
   pods: readonly V1Pod[],
   certificates: ObservedCertificates | undefined,
 ): Promise<ClientTls | undefined> {
@@ -201,10 +201,7 @@ async function operatorTlsFor(
   const certificatePem = secretText(certificates?.caSecret, CA_CERTIFICATE_KEY);
   const privateKeyPem = secretText(certificates?.caSecret, CA_PRIVATE_KEY_KEY);
   if (deps.credentials === undefined || certificates?.ca.kind !== 'present' || !certificatePem || !privateKeyPem) {
-    throw new StepFailed(
-      'OperatorCertificateUnavailable',
-      `members of ${cluster.metadata.namespace}/${cluster.metadata.name} serve clients over TLS, but the operator has no certificate of the cluster CA to read them with (Secret ${objectNames(cluster.metadata).caSecret}: ${certificates?.ca.kind ?? 'not observed'}); it reads no member over plaintext instead`,
-    );
+    return undefined;
   }
   return deps.credentials.forCluster(
     {

@@ -21,12 +21,11 @@
  * neighbouring rungs) it stays on the newer one, or turns back when spec turned back.
  */
 
-import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import {
   CLIENT_TLS_ANNOTATION,
   CLIENT_TLS_PHASES,
   type ClientTlsPhase,
-  LOOPBACK_CLIENT_ADDRESS,
   PLAINTEXT,
   QUORUM_TLS_ANNOTATION,
   QUORUM_TLS_PHASES,
@@ -35,10 +34,11 @@ import {
   type TlsPhase,
   targetTlsPhase,
 } from '../api/tls-phases.js';
+import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { serverIdOfPod } from '../render/names.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
-import { type ConfigMember, clientEndpointOf } from '../zookeeper/reconfig-client.js';
-import { committedConfigOf } from './member-move.js';
+import type { ConfigMember } from '../zookeeper/reconfig-client.js';
+import { committedConfigOf, isOnLoopback, recordedLines } from './member-move.js';
 import type { ClusterSnapshot } from './snapshot.js';
 
 /**
@@ -50,10 +50,11 @@ export function nextRung(target: number, observed: readonly number[], mayAdvance
   if (observed.length === 0) return target;
   const lowest = Math.min(...observed);
   const highest = Math.max(...observed);
-  if (!mayAdvance) return Math.min(Math.max(target, lowest), highest);
-  // Members two rungs apart (never the result of a roll, but a pod can be replaced by hand) are
-  // both neighbours of the rung between them: meet there first.
+  // Members two rungs apart (never the result of a roll, but a pod can be replaced by hand, and a
+  // member whose line is unknown is planned a rung up) are both neighbours of the rung between
+  // them: meet there first.
   if (highest - lowest >= 2) return lowest + 1;
+  if (!mayAdvance) return Math.min(Math.max(target, lowest), highest);
   return Math.min(Math.max(target, highest - 1), lowest + 1);
 }
 
@@ -138,7 +139,7 @@ export function tlsEvidence(
     return [
       {
         ...podTlsPhase(pod),
-        loopbackClient: line === undefined ? undefined : clientEndpointOf(line)?.address === LOOPBACK_CLIENT_ADDRESS,
+        loopbackClient: line === undefined ? undefined : isOnLoopback(line),
       },
     ];
   });
@@ -148,7 +149,8 @@ export function tlsEvidence(
  * The rungs a live StatefulSet's template gives the pods it creates next: as much evidence as a
  * pod, since a member evicted by the roll comes back from it (without it, the moment between a
  * pod's eviction and its successor would look like a ladder one rung lower). A template says
- * nothing of the members' lines.
+ * nothing of the members' lines: it counts as the TLS port's rung alone (`loopbackClient: false`),
+ * or a template at `secure-port` would stand for `tls-only` and hold the way down there.
  */
 export function templateEvidence(statefulSets: readonly (V1StatefulSet | undefined)[]): MemberTlsEvidence[] {
   return statefulSets.flatMap((statefulSet) => {
@@ -162,11 +164,10 @@ export function planTlsPhase(snapshot: Pick<ClusterSnapshot, 'cluster' | 'spec' 
   next: TlsPhase;
   observed: TlsPhase;
 } {
-  const evidence = tlsEvidence(
-    snapshot.cluster.metadata.name,
-    snapshot.pods,
-    committedConfigOf(snapshot.health)?.members,
-  );
+  // The committed lines; while no member reports them, the lines the live ConfigMap last recorded.
+  const recorded = recordedLines((snapshot.live.configMap as V1ConfigMap | undefined)?.data?.[DYNAMIC_CONFIG_KEY]);
+  const lines = committedConfigOf(snapshot.health)?.members ?? (recorded.length > 0 ? recorded : undefined);
+  const evidence = tlsEvidence(snapshot.cluster.metadata.name, snapshot.pods, lines);
   const templates = templateEvidence([
     snapshot.live.statefulSet as V1StatefulSet | undefined,
     snapshot.live.observerStatefulSet as V1StatefulSet | undefined,
@@ -176,11 +177,9 @@ export function planTlsPhase(snapshot: Pick<ClusterSnapshot, 'cluster' | 'spec' 
     [...evidence, ...templates],
     servesWhole(snapshot.health),
   );
-  // Whatever the pods say: while any committed line keeps plaintext on loopback, the pods keep the
-  // TLS port, or that member would serve no client at all.
-  const onLoopback = (committedConfigOf(snapshot.health)?.members ?? []).some(
-    (line) => clientEndpointOf(line)?.address === LOOPBACK_CLIENT_ADDRESS,
-  );
+  // Whatever the pods say (there may be none): while any line keeps plaintext on loopback, the
+  // pods keep the TLS port, or that member would serve no client at all.
+  const onLoopback = (lines ?? []).some(isOnLoopback);
   return {
     next: onLoopback && next.client === 'plaintext' ? { ...next, client: 'secure-port' } : next,
     observed: observedTlsPhase(evidence),

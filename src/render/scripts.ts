@@ -50,7 +50,10 @@ install_tls_file() {
   local target=$1 source
   shift
   for source in "$@"; do [[ -s $source ]] || return 1; done
-  (umask 077 && cat "$@" >"$target.new")
+  (umask 077 && cat "$@" >"$target.new") || {
+    rm -f "$target.new"
+    return 1
+  }
   if cmp -s "$target.new" "$target"; then rm -f "$target.new"; else mv -f "$target.new" "$target"; fi
 }
 install_tls_files() {

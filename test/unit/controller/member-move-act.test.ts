@@ -7,6 +7,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import test from 'ava';
 import { resolveSpec } from '../../../src/api/defaults.js';
+import { CLIENT_TLS_ANNOTATION } from '../../../src/api/tls-phases.js';
 import type { ZooKeeperClusterSpec } from '../../../src/api/types.js';
 import type { ReconcilerDependencies } from '../../../src/controller/dependencies.js';
 import { type MoveStep, pendingMovesOf } from '../../../src/controller/member-move.js';
@@ -14,6 +15,7 @@ import { readMembersWhereTheyListen, sessionServers, takeMoveStep } from '../../
 import type { ClusterSnapshot } from '../../../src/controller/snapshot.js';
 import type { ReconcileContext } from '../../../src/runtime/controller.js';
 import { MemoryLogger } from '../../../src/runtime/logging.js';
+import type { MemberAddress } from '../../../src/zookeeper/ensemble-reader.js';
 import { assessEnsemble, type EnsembleHealth, type MemberReading } from '../../../src/zookeeper/health.js';
 import { ReconfigError } from '../../../src/zookeeper/reconfig-client.js';
 import { aCluster } from '../../support/builders.js';
@@ -203,4 +205,33 @@ test('a refused move becomes a wait that says why, with a Warning Event', async 
   t.deepEqual(events, [
     'Warning MoveRefused: moving member 2 failed: moving server 2 was refused: no quorum of the new config',
   ]);
+});
+
+test('a member serving clients over TLS is read at its TLS port with the operator’s certificate, and not at all without one: never over plaintext', async (t) => {
+  const secure: V1Pod = {
+    ...pod(2),
+    metadata: { ...pod(2).metadata, annotations: { [CLIENT_TLS_ANNOTATION]: 'secure-port' } },
+  };
+  const withTls = [pod(1), secure, pod(3)];
+  const recorded = [1, 2, 3].map((id) => `${newLine(id)}\n`).join('');
+  const credentials = { ca: 'ca', cert: 'cert', key: 'key' };
+  const seen: string[] = [];
+  const { deps } = fakes({ listening: { 1: 2281, 2: 2281, 3: 2281 } });
+  const reader = {
+    read: async (members: readonly MemberAddress[], ports: { client: number }) =>
+      members.map((member): MemberReading => {
+        seen.push(
+          member.tls === undefined ? `${member.myid}@${ports.client}` : `${member.myid}@tls:${member.tls.port}`,
+        );
+        return { pod: member.pod, myid: member.myid, unreachable: 'not asked' };
+      }),
+  };
+  const read = (operatorTls?: typeof credentials) =>
+    readMembersWhereTheyListen({ ...deps, ensemble: reader }, 'zk', spec, withTls, recorded, false, operatorTls);
+  await read(credentials);
+  t.deepEqual(seen.sort(), ['1@2281', '2@tls:2281', '3@2281']);
+  seen.length = 0;
+  const health = await read();
+  t.deepEqual(seen.sort(), ['1@2281', '3@2281'], 'zk-1 is asked nowhere');
+  t.false(health?.members.find((m) => m.myid === 2)?.reachable ?? true, 'reported as unreadable');
 });

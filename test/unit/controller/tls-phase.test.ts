@@ -1,6 +1,7 @@
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import test from 'ava';
 import fc from 'fast-check';
+import { resolveSpec } from '../../../src/api/defaults.js';
 import {
   CLIENT_TLS_ANNOTATION,
   PLAINTEXT,
@@ -14,6 +15,7 @@ import {
   nextRung,
   nextTlsPhase,
   observedTlsPhase,
+  planTlsPhase,
   podTlsPhase,
   servesWhole,
   templateEvidence,
@@ -21,7 +23,7 @@ import {
 } from '../../../src/controller/tls-phase.js';
 import { assessEnsemble } from '../../../src/zookeeper/health.js';
 import { parseServerLine } from '../../../src/zookeeper/reconfig-client.js';
-import { healthyReadings } from '../../support/builders.js';
+import { aCluster, healthyReadings } from '../../support/builders.js';
 
 const member = (
   quorum: QuorumTlsPhase,
@@ -60,14 +62,15 @@ test('nextRung: the rung rendered is never more than one from any member whose r
       fc.integer({ min: 0, max: 3 }),
       fc.integer({ min: 0, max: 3 }),
       fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 9 }),
-      (target, base, offsets) => {
+      fc.boolean(),
+      (target, base, offsets, mayAdvance) => {
         const observed = offsets.map((offset) => Math.min(3, base + offset));
-        const next = nextRung(target, observed);
+        const next = nextRung(target, observed, mayAdvance);
         if (!observed.every((rung) => Math.abs(rung - next) <= 1)) return false;
         // When every member stands together, the next rung is one closer to the target (or the target).
         const together = observed.every((rung) => rung === observed[0]);
         const from = observed[0] ?? 0;
-        return !together || next === from + Math.sign(target - from);
+        return !together || next === (mayAdvance ? from + Math.sign(target - from) : from);
       },
     ),
   );
@@ -156,6 +159,7 @@ test('a new rung starts only while the ensemble serves whole; a roll under way m
   t.is(nextRung(3, [1, 1, 1], false), 1, 'holds: the rung just reached is not serving whole yet');
   t.is(nextRung(3, [1, 2, 2], false), 2, 'the roll to rung 2 goes on');
   t.is(nextRung(0, [1, 2, 2], false), 1, 'or turns back');
+  t.is(nextRung(3, [2, 0, 0], false), 1, 'two rungs apart (a line unknown, planned a rung up): they meet between');
   t.is(nextRung(3, [1, 1, 1], true), 2);
   t.deepEqual(nextTlsPhase(ON, [member('accepting-tls', 'secure-port')], false), {
     quorum: 'accepting-tls',
@@ -183,4 +187,19 @@ test('the ensemble serves whole only while every committed member serves in sync
   t.false(servesWhole(assessEnsemble(healthyReadings(3).filter((r) => r.myid !== 2))), 'server 2 away');
   t.false(servesWhole(assessEnsemble([...healthyReadings(3).slice(0, 2), { pod: 'example-2', myid: 3 }])));
   t.false(servesWhole(undefined));
+});
+
+test('with no pod and no reading, lines the ConfigMap recorded on loopback keep the TLS client port: a cluster whose pods all went never locks itself out', (t) => {
+  const line = (myid: number) =>
+    `server.${myid}=zk-${myid - 1}.zk-headless.ns.svc.cluster.local:2888:3888:participant;127.0.0.1:2182\n`;
+  const cluster = aCluster({ tls: {} }, { name: 'zk', namespace: 'ns' });
+  const planned = planTlsPhase({
+    cluster,
+    spec: resolveSpec(cluster.spec),
+    pods: [],
+    health: undefined,
+    live: { configMap: { data: { 'zoo.cfg.dynamic': [1, 2, 3].map(line).join('') } } },
+  });
+  t.is(planned.next.client, 'secure-port');
+  t.is(planned.next.quorum, 'plaintext');
 });

@@ -49,6 +49,10 @@ export interface LocalEnsembleOptions {
 }
 
 const running = new Set<ChildProcess>();
+/** What a JVM logs when it cannot create a file watcher (ZooKeeper's certificate reloading). */
+const INOTIFY_EXHAUSTED = 'User limit of inotify instances reached';
+const INOTIFY_RETRIES = 5;
+
 process.once('exit', () => {
   for (const child of running) killGroup(child);
 });
@@ -230,7 +234,13 @@ export class LocalEnsemble {
     this.spawnServer(myid);
   }
 
-  private spawnServer(myid: number): void {
+  /**
+   * Starts a member's server. One that exits at once because the machine's inotify instances are
+   * used up (each TLS member takes six of the 128 a user may hold, and the suite runs other
+   * ZooKeepers and control planes beside it) is started again after a pause, a few times, as a
+   * kubelet restarts a crashed container; the member's log says so.
+   */
+  private spawnServer(myid: number, attempt = 1): void {
     const member = this.member(myid);
     const log = createWriteStream(join(member.dir, 'server.log'), { flags: 'a' });
     const child = spawn(this.zkServer, ['start-foreground', join(member.dir, 'zoo.cfg')], {
@@ -253,7 +263,17 @@ export class LocalEnsemble {
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     running.add(child);
-    child.once('exit', () => running.delete(child));
+    child.once('exit', (code) => {
+      running.delete(child);
+      if (code === 0 || this.processes.get(myid) !== child || attempt >= INOTIFY_RETRIES) return;
+      void this.log(myid).then((text) => {
+        if (!text.includes(INOTIFY_EXHAUSTED) || this.processes.get(myid) !== child) return;
+        log.write(`\n--- local-ensemble: no inotify instance was free; starting server ${myid} again\n`);
+        setTimeout(() => {
+          if (this.processes.get(myid) === child) this.spawnServer(myid, attempt + 1);
+        }, 5_000);
+      });
+    });
     this.processes.set(myid, child);
   }
 

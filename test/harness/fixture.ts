@@ -130,9 +130,13 @@ async function launchOrJoinRunCluster(): Promise<string> {
     lock = await open(lockPath, 'wx');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    // A lock older than this process was left by an earlier run whose pid ava now has again.
-    const startedAt = Date.now() - process.uptime() * 1000;
-    if ((await stat(lockPath)).mtimeMs >= startedAt) return readyFile;
+    // This run's cluster: its dev-cluster runs (it stops when this run's ava exits), or another
+    // file is launching it this moment. A lock whose dev-cluster is gone was left by an earlier
+    // run whose pid ava now has again. (Not this process's age: each test file is a child
+    // process of its own, younger than the lock an earlier file of the same run took.)
+    const recorded = Number((await readFile(lockPath, 'utf8')).trim());
+    const launching = !recorded && Date.now() - (await stat(lockPath)).mtimeMs < START_TIMEOUT_MS;
+    if (launching || (recorded > 0 && isProcessAlive(recorded))) return readyFile;
     await rm(dir, { recursive: true, force: true });
     return launchOrJoinRunCluster();
   }

@@ -34,6 +34,9 @@ export type TemplateClientPhase = Exclude<ClientTlsPhase, 'tls-only'>;
 export const templateClientPhase = (phase: ClientTlsPhase): TemplateClientPhase =>
   phase === 'tls-only' ? 'secure-port' : phase;
 
+/** Whether members on this rung serve the TLS client port (from `secure-port` on). */
+export const servesSecureClientPort = (phase: TlsPhase): boolean => templateClientPhase(phase.client) === 'secure-port';
+
 /** Whether a pod of this phase serves anything over TLS, and so mounts its key store. */
 export const usesCertificates = (phase: TlsPhase): boolean =>
   phase.quorum !== 'plaintext' || phase.client !== 'plaintext';

@@ -23,7 +23,7 @@ import { committedConfigOf, type MoveStep, recordedLines } from './member-move.j
 import { toMemberAddress } from './member-pods.js';
 import type { ClusterSnapshot } from './snapshot.js';
 import { StepFailed } from './step-failure.js';
-import { podTlsPhase } from './tls-phase.js';
+import { podServesSecureClientPort } from './tls-phase.js';
 
 /**
  * Where the operator reads a member that serves the TLS client port, by its pod: there only,
@@ -38,7 +38,7 @@ export function secureClientPortOf(
   credentials: ClientTls | undefined,
 ): SecureClientPort | 'unreadable' | undefined {
   const myid = serverIdOfPod(clusterName, pod.metadata?.name ?? '');
-  if (myid === undefined || podTlsPhase(pod).client !== 'secure-port') return undefined;
+  if (myid === undefined || !podServesSecureClientPort(pod)) return undefined;
   if (credentials === undefined) return 'unreadable';
   const cluster = { name: clusterName, namespace: pod.metadata?.namespace ?? '' };
   return { port: spec.ports.secureClient, serverName: memberHost(cluster, myid, spec.clusterDomain), credentials };

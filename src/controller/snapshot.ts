@@ -29,7 +29,7 @@ import type { OwnedKind, ReconcilerDependencies } from './dependencies.js';
 import { type ObservedDigestUsers, reviewDigestUsers } from './digest-users.js';
 import { readMembersWhereTheyListen } from './member-move-act.js';
 import { failsAs, StepFailed } from './step-failure.js';
-import { podTlsPhase } from './tls-phase.js';
+import { podServesSecureClientPort, podTlsPhase } from './tls-phase.js';
 import { type ObservedTrustedClientCAs, reviewTrustedClientCAs } from './trusted-client-cas.js';
 
 /** The fields of the rendered objects; each names one object the cluster owns. */
@@ -197,7 +197,7 @@ async function operatorTlsFor(
   pods: readonly V1Pod[],
   certificates: ObservedCertificates | undefined,
 ): Promise<ClientTls | undefined> {
-  if (!pods.some((pod) => podTlsPhase(pod).client === 'secure-port')) return undefined;
+  if (!pods.some(podServesSecureClientPort)) return undefined;
   const certificatePem = secretText(certificates?.caSecret, CA_CERTIFICATE_KEY);
   const privateKeyPem = secretText(certificates?.caSecret, CA_PRIVATE_KEY_KEY);
   if (deps.credentials === undefined || certificates?.ca.kind !== 'present' || !certificatePem || !privateKeyPem) {

@@ -78,6 +78,10 @@ export function podTlsPhase(pod: Pick<V1Pod, 'metadata'>): { quorum: QuorumTlsPh
   return { quorum, client };
 }
 
+/** Whether a pod serves the TLS client port: the operator reads it there, and only there. */
+export const podServesSecureClientPort = (pod: Pick<V1Pod, 'metadata'>): boolean =>
+  podTlsPhase(pod).client === 'secure-port';
+
 /**
  * Where a member's client traffic stands: its pod's rung, or `tls-only` once its committed line
  * keeps plaintext on loopback. While no committed config is known, `unknownLine` says which way

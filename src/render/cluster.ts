@@ -13,7 +13,7 @@ import type {
 } from '@kubernetes/client-node';
 import { API_GROUP_VERSION, KIND, RESTART_ANNOTATION, REVISION_ANNOTATION } from '../api/constants.js';
 import { type ResolvedPorts, type ResolvedSpec, resolveSpec } from '../api/defaults.js';
-import { clientOnLoopback, type TlsPhase, targetTlsPhase, templateClientPhase } from '../api/tls-phases.js';
+import { clientOnLoopback, servesSecureClientPort, type TlsPhase, targetTlsPhase } from '../api/tls-phases.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import { canonicalHash } from './canonical-json.js';
 import {
@@ -292,9 +292,9 @@ export function renderCluster(input: RenderInput): DesiredObjects {
         spec,
         members.filter((myid) => spec.clientService.includeObservers || !isObserverId(myid)),
         new Map([...(input.pendingMoves ?? [])].map(([myid, move]) => [myid, move.client])),
-        templateClientPhase(tls.client) === 'plaintext'
-          ? { tls: 'none' }
-          : { tls: tls.client === 'tls-only' ? 'only' : 'beside', caBundle: input.clientCaBundle },
+        servesSecureClientPort(tls)
+          ? { tls: tls.client === 'tls-only' ? 'only' : 'beside', caBundle: input.clientCaBundle }
+          : { tls: 'none' },
       ),
     },
     ...(networkPolicy.enabled
@@ -308,7 +308,7 @@ export function renderCluster(input: RenderInput): DesiredObjects {
               {
                 ports: spec.ports,
                 pendingMoves: [...(input.pendingMoves?.values() ?? [])],
-                secureClient: templateClientPhase(tls.client) === 'secure-port',
+                secureClient: servesSecureClientPort(tls),
               },
               networkPolicy,
               input.operatorPod,
@@ -344,9 +344,7 @@ function clientServicePorts(
 }
 
 const secureClientServicePort = (ports: Pick<ResolvedPorts, 'secureClient'>, tls: TlsPhase) =>
-  templateClientPhase(tls.client) === 'secure-port'
-    ? [{ name: 'secure-client', port: ports.secureClient, targetPort: 'secure-client' }]
-    : [];
+  servesSecureClientPort(tls) ? [{ name: 'secure-client', port: ports.secureClient, targetPort: 'secure-client' }] : [];
 
 export function ownerReference(cluster: ZooKeeperCluster): V1OwnerReference {
   if (!cluster.metadata.uid) {

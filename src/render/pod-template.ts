@@ -8,6 +8,7 @@ import { DEFAULTS, type ResolvedSpec } from '../api/defaults.js';
 import {
   CLIENT_TLS_ANNOTATION,
   QUORUM_TLS_ANNOTATION,
+  servesSecureClientPort,
   type TlsPhase,
   templateClientPhase,
   usesCertificates,
@@ -149,7 +150,7 @@ export function renderPodTemplate(
   const digestUsers = spec.digestUsers !== undefined;
   const certificates = usesCertificates(tls);
   const clientCAs = certificates && spec.tls?.trustedClientCAs !== undefined;
-  const secureClient = templateClientPhase(tls.client) === 'secure-port';
+  const secureClient = servesSecureClientPort(tls);
   return {
     metadata: {
       labels: { ...pod.labels, ...commonLabels(cluster, kind === 'voter' ? 'server' : 'observer') },

@@ -6,7 +6,7 @@
  */
 import { OBSERVER_ID_BASE, RESERVED_SASL_USER } from '../api/constants.js';
 import type { ResolvedSpec } from '../api/defaults.js';
-import { LOOPBACK_CLIENT_ADDRESS, type TlsPhase, templateClientPhase, usesCertificates } from '../api/tls-phases.js';
+import { LOOPBACK_CLIENT_ADDRESS, servesSecureClientPort, type TlsPhase, usesCertificates } from '../api/tls-phases.js';
 import { TRUSTED_CLIENT_CAS_KEY } from '../api/tls-schema.js';
 import { type ClusterRef, type MemberKind, objectNames } from './names.js';
 import { memberKeyStoreKey, TRUST_BUNDLE_KEY } from './tls-secrets.js';
@@ -146,7 +146,7 @@ const TLS_PATHS = `  echo "ssl.quorum.keyStore.location=$key_store"
  */
 function joiningClientEndpoint(tls: TlsPhase, ports: ResolvedSpec['ports']): { set: string; value: string } {
   const everywhere = `0.0.0.0:${ports.client}`;
-  if (templateClientPhase(tls.client) === 'plaintext') return { set: '', value: everywhere };
+  if (!servesSecureClientPort(tls)) return { set: '', value: everywhere };
   return {
     set: `  client_endpoint=${everywhere}
   if grep -q ';${LOOPBACK_CLIENT_ADDRESS}:' "$conf_dir/zoo.cfg.dynamic"; then
@@ -284,7 +284,7 @@ export const renderProbeScript = (tls: TlsPhase): string => `#!/usr/bin/env bash
 #   probe.sh ready   srvr reports Mode leader, follower or observer: it serves as part of a quorum
 set -uo pipefail
 
-${templateClientPhase(tls.client) === 'plaintext' ? ASK_PLAINTEXT : ASK_EITHER_PORT}
+${servesSecureClientPort(tls) ? ASK_EITHER_PORT : ASK_PLAINTEXT}
 
 case "\${1:-}" in
   live)

@@ -215,6 +215,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       replace: (secret) => writer.replaceSecret(secret),
     },
     userSecrets: { read: (namespace, name) => writer.readSecret(namespace, name) },
+    certManager: {
+      read: (namespace, name) => writer.readCertificate(namespace, name),
+      apply: (certificate) => writer.applyCertificate(certificate),
+    },
     ensemble: memberStateReader(),
     credentials: operatorCredentials(),
     membership: (servers, superPassword) =>

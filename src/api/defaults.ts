@@ -9,8 +9,10 @@ import type { V1ResourceRequirements } from '@kubernetes/client-node';
 import { DEFAULT_IMAGE } from './constants.js';
 import { parseDuration } from './duration.js';
 import type {
+  CertificatesSpec,
   ClientServiceType,
   ImagePullPolicy,
+  IssuerReference,
   NetworkPeerSpec,
   PodOverrides,
   ReclaimPolicy,
@@ -50,6 +52,9 @@ export const DEFAULTS = {
   certificateLifetime: '2160h',
   /** The cluster CA: 5 years, replaced (with an overlap) at two thirds of its life. */
   caLifetime: '43800h',
+  /** `spec.tls.certificates.issuerRef`: an Issuer in the cluster's namespace, of cert-manager's own group. */
+  issuerKind: 'Issuer',
+  issuerGroup: 'cert-manager.io',
 } as const;
 
 /** zoo.cfg values the operator sets unless the user overrides them in `spec.config`. */
@@ -102,9 +107,18 @@ export interface ResolvedSpec {
   digestUsers: { secretName: string } | undefined;
 }
 
+/**
+ * Where the CA that signs the members' certificates comes from: the operator creates and renews
+ * its own; or it is the user's, in a Secret; or cert-manager issues and renews it from an issuer.
+ */
+export type CaSource =
+  | { kind: 'operator' }
+  | { kind: 'secret'; secretName: string }
+  | { kind: 'issuer'; issuerRef: Required<IssuerReference> };
+
 /** `spec.tls` resolved; durations in milliseconds. */
 export interface ResolvedTls {
-  certificates: { lifetimeMs: number; renewBeforeMs: number; caLifetimeMs: number };
+  certificates: { lifetimeMs: number; renewBeforeMs: number; caLifetimeMs: number; ca: CaSource };
   quorum: boolean;
   client: boolean;
   trustedClientCAs: { secretName: string } | undefined;
@@ -167,10 +181,25 @@ export function resolveTls(tls: NonNullable<ZooKeeperClusterSpec['tls']>): Resol
       renewBeforeMs:
         certificates.renewBefore === undefined ? Math.floor(lifetimeMs / 3) : parseDuration(certificates.renewBefore),
       caLifetimeMs: parseDuration(certificates.caLifetime ?? DEFAULTS.caLifetime),
+      ca: caSourceOf(certificates),
     },
     quorum: tls.quorum ?? false,
     client: tls.client ?? false,
     trustedClientCAs: tls.trustedClientCAs === undefined ? undefined : { secretName: tls.trustedClientCAs.secretName },
+  };
+}
+
+function caSourceOf(certificates: CertificatesSpec): CaSource {
+  if (certificates.caSecretName !== undefined) return { kind: 'secret', secretName: certificates.caSecretName };
+  const issuerRef = certificates.issuerRef;
+  if (issuerRef === undefined) return { kind: 'operator' };
+  return {
+    kind: 'issuer',
+    issuerRef: {
+      name: issuerRef.name,
+      kind: issuerRef.kind ?? DEFAULTS.issuerKind,
+      group: issuerRef.group ?? DEFAULTS.issuerGroup,
+    },
   };
 }
 

@@ -11,6 +11,9 @@ import { CLIENT_TLS_PHASES, QUORUM_TLS_PHASES } from './tls-phases.js';
 
 /** The key of a trusted client CAs Secret that holds the PEM certificates (cert-manager's name for a CA). */
 export const TRUSTED_CLIENT_CAS_KEY = 'ca.crt';
+/** The keys of the user's CA Secret (`tls.certificates.caSecretName`): a kubernetes.io/tls Secret's. */
+export const USER_CA_CERTIFICATE_KEY = 'tls.crt';
+export const USER_CA_PRIVATE_KEY_KEY = 'tls.key';
 
 /** Shortest member certificate: anything shorter turns a slow reconcile into an outage. */
 export const MIN_CERTIFICATE_LIFETIME = '1h';
@@ -35,8 +38,37 @@ const lifetimeOf = `duration(has(self.lifetime) ? self.lifetime : '${DEFAULTS.ce
 const certificatesSchema: JSONSchema = {
   type: 'object',
   description:
-    'The cluster CA and the member certificates it issues. Each member gets a certificate for its own DNS name, the headless Service and the client Service, kept in Secret <name>-tls; the CA (with its private key) is in Secret <name>-ca, owned by the cluster.',
+    'The cluster CA and the member certificates it issues. Each member gets a certificate for its own DNS name, the headless Service and the client Service, kept in Secret <name>-tls. By default the CA is the operator’s own, with its private key in Secret <name>-ca, owned by the cluster; caSecretName or issuerRef name another CA.',
   properties: {
+    caSecretName: {
+      type: 'string',
+      description: `Your own CA signs the members’ certificates instead of a CA of the operator’s: a Secret in the cluster’s namespace with the CA certificate in ${USER_CA_CERTIFICATE_KEY} and its private key (RSA, or ECDSA on P-256/P-384/P-521; PKCS#8, PKCS#1 or SEC1) in ${USER_CA_PRIVATE_KEY_KEY}, the layout of a kubernetes.io/tls Secret and of cert-manager’s CA issuer. Members trust that certificate. You renew it: when the Secret holds a new CA, members trust both until each holds a certificate of the new one. caLifetime does not apply.`,
+      minLength: 1,
+      maxLength: 253,
+      pattern: SECRET_NAME_PATTERN,
+    },
+    issuerRef: {
+      type: 'object',
+      description:
+        'cert-manager issues the cluster’s CA: the operator requests a Certificate <name>-ca (isCA, duration caLifetime, renewed at two thirds of it) from this Issuer or ClusterIssuer into Secret <name>-issued-ca, and that CA signs the members’ certificates. The issuer must be able to issue a CA certificate (cert-manager’s CA and SelfSigned issuers can; ACME cannot). A renewed CA is rolled in as caSecretName’s is.',
+      properties: {
+        name: { type: 'string', minLength: 1, maxLength: 253, description: 'The issuer’s name.' },
+        kind: {
+          type: 'string',
+          enum: ['Issuer', 'ClusterIssuer'],
+          default: DEFAULTS.issuerKind,
+          description: 'Issuer (in the cluster’s namespace) or ClusterIssuer.',
+        },
+        group: {
+          type: 'string',
+          default: DEFAULTS.issuerGroup,
+          minLength: 1,
+          maxLength: 253,
+          description: 'The issuer’s API group: cert-manager.io, or an external issuer’s.',
+        },
+      },
+      required: ['name'],
+    },
     lifetime: duration(
       `How long a member certificate is valid (hours, minutes, seconds: 2160h, 1h30m). Between ${MIN_CERTIFICATE_LIFETIME} and ${MAX_CERTIFICATE_LIFETIME}.`,
       { default: DEFAULTS.certificateLifetime },
@@ -51,6 +83,11 @@ const certificatesSchema: JSONSchema = {
   },
   default: {},
   'x-kubernetes-validations': [
+    {
+      rule: '!(has(self.caSecretName) && has(self.issuerRef))',
+      message:
+        'tls.certificates names one CA: caSecretName (your CA in a Secret) or issuerRef (cert-manager issues it), not both',
+    },
     {
       rule: `${lifetimeOf} >= duration('${MIN_CERTIFICATE_LIFETIME}') && ${lifetimeOf} <= duration('${MAX_CERTIFICATE_LIFETIME}')`,
       message: `tls.certificates.lifetime must be between ${MIN_CERTIFICATE_LIFETIME} and ${MAX_CERTIFICATE_LIFETIME}`,

@@ -98,8 +98,24 @@ export interface NetworkPolicySpec {
   monitoring?: NetworkPeerSpec;
 }
 
-/** How the operator's own CA issues the members' certificates (`controller/certificates.ts`). */
+/** A cert-manager Issuer or ClusterIssuer, named as cert-manager's own `issuerRef` names one. */
+export interface IssuerReference {
+  name: string;
+  /** `Issuer` (in the cluster's namespace; the default) or `ClusterIssuer`. */
+  kind?: 'Issuer' | 'ClusterIssuer';
+  /** The issuer's API group (default `cert-manager.io`; an external issuer has its own). */
+  group?: string;
+}
+
+/**
+ * How the members' certificates are issued (`controller/certificates.ts`): by the operator, under a
+ * CA that is its own (default), the user's (`caSecretName`), or issued by cert-manager (`issuerRef`).
+ */
 export interface CertificatesSpec {
+  /** A Secret holding the user's CA (`tls.crt`, `tls.key`): it signs the members' certificates. */
+  caSecretName?: string;
+  /** cert-manager issues the cluster's CA from this issuer (a `Certificate` the operator requests). */
+  issuerRef?: IssuerReference;
   /** How long a member certificate is valid, as hours, minutes, seconds: `2160h`, `1h30m`. */
   lifetime?: string;
   /** How long before its expiry a member certificate is replaced. Less than `lifetime`. */

@@ -15,10 +15,12 @@
  * and the expiry, never data.
  */
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import { USER_CA_CERTIFICATE_KEY, USER_CA_PRIVATE_KEY_KEY } from '../api/tls-schema.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import { objectNames } from '../render/names.js';
 import {
   CA_CERTIFICATE_KEY,
+  CA_IN_USE_SINCE_ANNOTATION,
   CA_PRIVATE_KEY_KEY,
   caCommonName,
   PREVIOUS_CA_CERTIFICATE_KEY,
@@ -31,6 +33,7 @@ import {
 import type { ReconcileContext } from '../runtime/controller.js';
 import { classifyKubeError } from '../runtime/kube-errors.js';
 import {
+  authorityProblem,
   createCertificateAuthority,
   isIssuedBy,
   issueCertificate,
@@ -39,7 +42,14 @@ import {
   pemBlocks,
   readCertificate,
 } from '../tls/x509.js';
-import type { CertificatePlan, ObservedCa, ObservedMemberCertificate, ObservedMemberSecret } from './certificates.js';
+import {
+  type CertificatePlan,
+  issuedAt,
+  type ObservedCa,
+  type ObservedExternalCa,
+  type ObservedMemberCertificate,
+  type ObservedMemberSecret,
+} from './certificates.js';
 import type { ReconcilerDependencies } from './dependencies.js';
 import { failsAs, StepFailed } from './step-failure.js';
 
@@ -49,10 +59,42 @@ export interface ObservedCertificates {
   tlsSecret: V1Secret | undefined;
   ca: ObservedCa;
   memberSecret: ObservedMemberSecret;
+  /** The CA spec names instead of the operator's own; undefined when it names none. */
+  externalCa?: ObservedExternalCa | undefined;
+  /** The external CA with its private key, when it can sign. */
+  externalAuthority?: KeyedCertificate | undefined;
+  /** The CA members are issued under now (`NAME-ca`'s current), with its private key when that is at hand. */
+  authority: KeyedCertificate | undefined;
+  /** The previous CA's certificate while a rollover overlaps. */
+  previousCaPem: string | undefined;
+  /** Since when members trust the current CA. */
+  caInUseSince: Date | undefined;
+  /** With `issuerRef`: cert-manager's Certificate of the CA as read; `live` undefined when there is none. */
+  caCertificate?: { live: LiveCertificate | undefined } | undefined;
 }
 
-/** Reads the cluster's certificate Secrets from the cache into facts. */
-export function observeCertificates(deps: ReconcilerDependencies, cluster: ZooKeeperCluster): ObservedCertificates {
+/**
+ * The Secret of the CA spec names instead of the operator's own: `secret` as read from the API
+ * server (undefined when it does not exist), and for one cert-manager issues, what it waits for.
+ */
+export interface ExternalCaSecret {
+  secretName: string;
+  secret: V1Secret | undefined;
+  waiting?: string | undefined;
+  /** With `issuerRef`: cert-manager's Certificate of the CA as read; `live` undefined when there is none. */
+  certificate?: { live: LiveCertificate | undefined } | undefined;
+}
+
+/** A cert-manager Certificate as the API server returns it, in the parts the operator reads. */
+export type LiveCertificate = { spec?: unknown; status?: unknown };
+
+/** Reads the cluster's certificate Secrets from the cache (and the external CA's, read already) into facts. */
+export function observeCertificates(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  external: ExternalCaSecret | undefined,
+  now: Date,
+): ObservedCertificates {
   if (deps.tls === undefined) {
     throw new StepFailed(
       'TlsUnavailable',
@@ -64,7 +106,30 @@ export function observeCertificates(deps: ReconcilerDependencies, cluster: ZooKe
   const caSecret = deps.tls.cached(namespace, names.caSecret);
   const tlsSecret = deps.tls.cached(namespace, names.tlsSecret);
   const ca = readCa(cluster, caSecret);
-  return { caSecret, tlsSecret, ca, memberSecret: readMemberSecret(cluster, tlsSecret, caSecret, ca) };
+  const { observed: externalCa, authority: externalAuthority } =
+    external === undefined ? { observed: undefined, authority: undefined } : readExternalCa(external, now);
+  const currentPem = ca.kind === 'present' ? secretText(caSecret, CA_CERTIFICATE_KEY) : undefined;
+  const ownKeyPem = ca.kind === 'present' && ca.holdsKey ? secretText(caSecret, CA_PRIVATE_KEY_KEY) : undefined;
+  const authority =
+    currentPem === undefined || ca.kind !== 'present'
+      ? undefined
+      : ownKeyPem !== undefined
+        ? { certificatePem: currentPem, privateKeyPem: ownKeyPem }
+        : externalCa?.kind === 'present' && externalCa.facts.fingerprint === ca.current.fingerprint
+          ? externalAuthority
+          : undefined;
+  return {
+    caSecret,
+    tlsSecret,
+    ca,
+    memberSecret: readMemberSecret(cluster, tlsSecret, caSecret, ca),
+    externalCa,
+    externalAuthority,
+    authority,
+    previousCaPem: ca.kind === 'present' ? secretText(caSecret, PREVIOUS_CA_CERTIFICATE_KEY) : undefined,
+    caInUseSince: ca.kind === 'present' ? ca.since : undefined,
+    caCertificate: external?.certificate,
+  };
 }
 
 function readCa(cluster: ZooKeeperCluster, secret: V1Secret | undefined): ObservedCa {
@@ -74,22 +139,59 @@ function readCa(cluster: ZooKeeperCluster, secret: V1Secret | undefined): Observ
   const resourceVersion = secret.metadata?.resourceVersion ?? '';
   const certificatePem = secretText(secret, CA_CERTIFICATE_KEY);
   const privateKeyPem = secretText(secret, CA_PRIVATE_KEY_KEY);
-  if (certificatePem === undefined || privateKeyPem === undefined) {
-    return { kind: 'unusable', problem: `it lacks ${CA_CERTIFICATE_KEY} or ${CA_PRIVATE_KEY_KEY}`, resourceVersion };
+  if (certificatePem === undefined) {
+    return { kind: 'unusable', problem: `it lacks ${CA_CERTIFICATE_KEY}`, resourceVersion };
   }
   try {
-    if (!keyMatches(certificatePem, privateKeyPem)) {
+    if (privateKeyPem !== undefined && !keyMatches(certificatePem, privateKeyPem)) {
       return { kind: 'unusable', problem: 'its private key does not belong to its certificate', resourceVersion };
     }
     const previousPem = secretText(secret, PREVIOUS_CA_CERTIFICATE_KEY);
+    const current = readCertificate(certificatePem);
+    // Without the record (a CA written before it was kept), the CA's own issuance time.
+    const recorded = Date.parse(secret.metadata?.annotations?.[CA_IN_USE_SINCE_ANNOTATION] ?? '');
     return {
       kind: 'present',
       resourceVersion,
-      current: readCertificate(certificatePem),
+      current,
       previous: previousPem === undefined ? undefined : readCertificate(previousPem),
+      holdsKey: privateKeyPem !== undefined,
+      since: Number.isNaN(recorded) ? issuedAt(current) : new Date(recorded),
     };
   } catch (error) {
     return { kind: 'unusable', problem: `it does not parse: ${parseProblem(error)}`, resourceVersion };
+  }
+}
+
+/** The external CA's Secret, read into facts, and the CA with its key when it can sign now. */
+function readExternalCa(
+  external: ExternalCaSecret,
+  now: Date,
+): { observed: ObservedExternalCa; authority?: KeyedCertificate | undefined } {
+  const { secretName: secret } = external;
+  if (external.secret === undefined) return { observed: { kind: 'missing', secret, waiting: external.waiting } };
+  const certificatePem = secretText(external.secret, USER_CA_CERTIFICATE_KEY);
+  const privateKeyPem = secretText(external.secret, USER_CA_PRIVATE_KEY_KEY);
+  if (certificatePem === undefined || privateKeyPem === undefined) {
+    return {
+      observed: {
+        kind: 'unusable',
+        secret,
+        problem: `it lacks ${USER_CA_CERTIFICATE_KEY} or ${USER_CA_PRIVATE_KEY_KEY}`,
+      },
+    };
+  }
+  const authority = { certificatePem, privateKeyPem };
+  try {
+    const problem = authorityProblem(authority);
+    if (problem !== undefined) return { observed: { kind: 'unusable', secret, problem } };
+    const facts = readCertificate(certificatePem);
+    if (facts.notAfter <= now) {
+      return { observed: { kind: 'unusable', secret, problem: `it expired at ${facts.notAfter.toISOString()}` } };
+    }
+    return { observed: { kind: 'present', secret, facts }, authority };
+  } catch (error) {
+    return { observed: { kind: 'unusable', secret, problem: `it does not parse: ${parseProblem(error)}` } };
   }
 }
 
@@ -188,23 +290,35 @@ export async function takeCertificatePlan(
     await deps.events.record(cluster, 'Normal', reason, message);
   };
 
-  let authority = currentAuthority(observed);
-  let previousPem = secretText(observed.caSecret, PREVIOUS_CA_CERTIFICATE_KEY);
+  let authority = observed.authority;
+  let currentPem = secretText(observed.caSecret, CA_CERTIFICATE_KEY);
+  let previousPem = observed.previousCaPem;
+  let since = observed.ca.kind === 'present' ? observed.ca.since : deps.now();
   const caStep = plan.ca;
   if (caStep.kind !== 'keep') {
     if (caStep.kind === 'create' || caStep.kind === 'rollover') {
-      if (caStep.kind === 'rollover') previousPem = authority?.certificatePem;
-      if (caStep.kind === 'create') previousPem = undefined;
-      authority = await createCertificateAuthority({
-        commonName: caCommonName(cluster.metadata),
-        notBefore: caStep.validity.notBefore,
-        notAfter: caStep.validity.notAfter,
-      });
+      previousPem = caStep.kind === 'rollover' ? currentPem : undefined;
+      authority =
+        observed.externalCa === undefined
+          ? await createCertificateAuthority({
+              commonName: caCommonName(cluster.metadata),
+              notBefore: caStep.validity.notBefore,
+              notAfter: caStep.validity.notAfter,
+            })
+          : observed.externalAuthority;
+      currentPem = authority?.certificatePem;
+      since = deps.now();
     } else {
       previousPem = undefined;
     }
-    if (authority === undefined) throw new Error(`cluster ${names.caSecret}: no CA to keep`);
-    const content = { ...authority, previousCertificatePem: previousPem };
+    if (currentPem === undefined) throw new Error(`cluster ${names.caSecret}: no CA to keep`);
+    // The key of an external CA stays in its own Secret.
+    const content = {
+      certificatePem: currentPem,
+      privateKeyPem: observed.externalCa === undefined ? authority?.privateKeyPem : undefined,
+      previousCertificatePem: previousPem,
+      since,
+    };
     const written = await writeSecret(
       deps,
       cluster,
@@ -218,7 +332,12 @@ export async function takeCertificatePlan(
     await record(caStep.reason.code, `Secret ${names.caSecret}: ${caStep.reason.message}${expiry}`);
   }
   if (!plan.writeMemberSecret) return;
-  if (authority === undefined) throw new Error(`cluster ${names.caSecret}: no CA to issue with`);
+  if (authority === undefined) {
+    throw new StepFailed(
+      'CaKeyUnavailable',
+      `the key of the CA in Secret ${names.caSecret} is not at hand: no certificate can be issued until it is`,
+    );
+  }
 
   const keyStores = new Map<string, string>();
   for (const key of Object.keys(observed.tlsSecret?.data ?? {})) {
@@ -255,14 +374,6 @@ export async function takeCertificatePlan(
       `removed the certificates of ${plan.remove.join(', ')} from Secret ${names.tlsSecret}: no such member any more`,
     );
   }
-}
-
-/** The current CA with its key, from the CA Secret as cached; undefined when there is none. */
-function currentAuthority(observed: ObservedCertificates): KeyedCertificate | undefined {
-  if (observed.ca.kind !== 'present') return undefined;
-  const certificatePem = secretText(observed.caSecret, CA_CERTIFICATE_KEY);
-  const privateKeyPem = secretText(observed.caSecret, CA_PRIVATE_KEY_KEY);
-  return certificatePem === undefined || privateKeyPem === undefined ? undefined : { certificatePem, privateKeyPem };
 }
 
 /**

@@ -43,13 +43,39 @@ import type { Reason } from './rolling-restart.js';
 /** How long a new CA is trusted by the members before any member presents a certificate it signed. */
 export const TRUST_PROPAGATION_MS = 5 * 60_000;
 
-/** The CA Secret as observed. */
+/**
+ * The CA Secret `NAME-ca` as observed: the CA members are issued under now, and the previous one
+ * during a rollover. It holds the current CA's private key only when the CA is the operator's
+ * own; a CA of the user's or of cert-manager's keeps its key in the Secret it came from.
+ */
 export type ObservedCa =
   | { kind: 'missing' }
   /** Labelled like the operator's but without this cluster as controller owner: never used or changed. */
   | { kind: 'notOwned'; owners: string }
   | { kind: 'unusable'; problem: string; resourceVersion: string }
-  | { kind: 'present'; resourceVersion: string; current: CertificateFacts; previous?: CertificateFacts | undefined };
+  | {
+      kind: 'present';
+      resourceVersion: string;
+      current: CertificateFacts;
+      previous?: CertificateFacts | undefined;
+      /** Whether `NAME-ca` holds the current CA's private key (only the operator's own CA). */
+      holdsKey: boolean;
+      /**
+       * Since when members trust the current CA: when the operator put it in the bundle, as
+       * recorded on `NAME-ca` (a CA of the user's may be older than that).
+       */
+      since: Date;
+    };
+
+/**
+ * The CA the spec names instead of the operator's own, as observed in its Secret: the user's
+ * (`caSecretName`) or the one cert-manager issued (`issuerRef`).
+ */
+export type ObservedExternalCa =
+  /** `waiting`: what the Secret waits for, in words (cert-manager's Certificate condition). */
+  | { kind: 'missing'; secret: string; waiting?: string | undefined }
+  | { kind: 'unusable'; secret: string; problem: string }
+  | { kind: 'present'; secret: string; facts: CertificateFacts };
 
 /** One member's key store in `NAME-tls`, as observed. */
 export type ObservedMemberCertificate =
@@ -76,6 +102,8 @@ export interface CertificateInput {
   /** Server ids that need a certificate: every desired voter and observer, and every member pod that exists. */
   members: readonly number[];
   ca: ObservedCa;
+  /** Present when `policy.ca` is not the operator's own CA. */
+  externalCa?: ObservedExternalCa | undefined;
   memberSecret: ObservedMemberSecret;
   now: Date;
 }
@@ -85,6 +113,10 @@ export interface Validity {
   notAfter: Date;
 }
 
+/**
+ * A new CA is the operator's own (generated with `validity`) or, with a CA source other than the
+ * operator, the external CA as observed (`validity` is its own).
+ */
 export type CaStep =
   | { kind: 'keep' }
   /** A new CA where there is none or it cannot be used; every member is issued anew. */
@@ -119,6 +151,9 @@ export function planCertificates(input: CertificateInput): CertificatePlan {
   const { caSecret, tlsSecret } = objectNames(cluster);
   if (ca.kind === 'notOwned') return { kind: 'blocked', reason: notOwned(caSecret, ca.owners) };
   if (memberSecret.kind === 'notOwned') return { kind: 'blocked', reason: notOwned(tlsSecret, memberSecret.owners) };
+  const external = input.externalCa;
+  if (external !== undefined && external.kind !== 'present')
+    return { kind: 'blocked', reason: externalCaProblem(external) };
 
   const caStep = planCa(input);
   const caNotAfter =
@@ -129,11 +164,7 @@ export function planCertificates(input: CertificateInput): CertificatePlan {
         : input.now;
   // When the current CA was issued: a new one counts from now.
   const caIssuedAt =
-    caStep.kind === 'create' || caStep.kind === 'rollover'
-      ? input.now
-      : ca.kind === 'present'
-        ? issuedAt(ca.current)
-        : input.now;
+    caStep.kind === 'create' || caStep.kind === 'rollover' ? input.now : ca.kind === 'present' ? ca.since : input.now;
   const observed = memberSecret.kind === 'present' ? memberSecret.members : {};
   const wanted = [...new Set(input.members)].sort((a, b) => a - b);
   const issue: IssueStep[] = [];
@@ -204,7 +235,8 @@ export const caRenewalPoint = (facts: CertificateFacts, caLifetimeMs: number): D
   renewalPoint(facts, caLifetimeMs / 3, caLifetimeMs);
 
 function planCa(input: CertificateInput): CaStep {
-  const { ca, now, policy } = input;
+  const { ca, now, policy, externalCa } = input;
+  if (externalCa?.kind === 'present') return planExternalCa(ca, externalCa);
   const validity = {
     notBefore: new Date(now.getTime() - CLOCK_SKEW_ALLOWANCE_MS),
     notAfter: plus(now, policy.caLifetimeMs),
@@ -222,9 +254,21 @@ function planCa(input: CertificateInput): CaStep {
       },
     };
   }
+  const oneAtATime = ca.previous === undefined || now >= ca.previous.notAfter;
+  if (!ca.holdsKey && oneAtATime) {
+    // The CA was the user's or cert-manager's, and spec now asks for the operator's own.
+    return {
+      kind: 'rollover',
+      validity,
+      reason: {
+        code: 'CaRolledOver',
+        message: `the CA in Secret ${objectNames(input.cluster).caSecret} is not the operator's own (spec names no other CA any more); members trust it and a new CA of the operator's until each holds a certificate of the new one`,
+      },
+    };
+  }
   const renewAt = caRenewalPoint(ca.current, policy.caLifetimeMs);
   // One rollover at a time: the previous CA leaves the bundle before the next one starts.
-  if (now >= renewAt && (ca.previous === undefined || now >= ca.previous.notAfter)) {
+  if (now >= renewAt && oneAtATime) {
     return {
       kind: 'rollover',
       validity,
@@ -235,6 +279,50 @@ function planCa(input: CertificateInput): CaStep {
     };
   }
   return { kind: 'keep' };
+}
+
+/**
+ * The external CA takes over: at once where no CA is in use yet (or the one recorded cannot be
+ * read), with the rollover's overlap where members hold certificates of another CA. A CA that
+ * changes again while a rollover overlaps starts the next rollover at once: the key of the CA in
+ * between is gone with the Secret's old content, so members still holding certificates of the
+ * oldest CA are issued anew right away (`IssuerChanged`), before every member has reloaded the
+ * bundle that trusts the new one. Replace a CA once per overlap (`TRUST_PROPAGATION_MS`).
+ */
+function planExternalCa(ca: ObservedCa, external: Extract<ObservedExternalCa, { kind: 'present' }>): CaStep {
+  const validity = { notBefore: external.facts.notBefore, notAfter: external.facts.notAfter };
+  if (ca.kind !== 'present') {
+    return {
+      kind: 'create',
+      validity,
+      reason: { code: 'CaCreated', message: `members are issued under the CA in Secret ${external.secret}` },
+    };
+  }
+  if (ca.current.fingerprint === external.facts.fingerprint) return { kind: 'keep' };
+  return {
+    kind: 'rollover',
+    validity,
+    reason: {
+      code: 'CaRolledOver',
+      message: `Secret ${external.secret} holds another CA (${external.facts.fingerprint}, expires at ${external.facts.notAfter.toISOString()}); members trust the old and the new CA until each holds a certificate of the new one`,
+    },
+  };
+}
+
+function externalCaProblem(external: Exclude<ObservedExternalCa, { kind: 'present' }>): Reason {
+  if (external.kind === 'unusable') {
+    return {
+      code: 'CaSecretUnusable',
+      message: `the CA in Secret ${external.secret} cannot sign the members' certificates: ${external.problem}. No certificate is issued or renewed until it can.`,
+    };
+  }
+  return {
+    code: 'CaSecretMissing',
+    message:
+      external.waiting === undefined
+        ? `Secret ${external.secret}, named in spec.tls.certificates.caSecretName, does not exist. No certificate is issued or renewed until it does.`
+        : `Secret ${external.secret} does not exist yet: ${external.waiting}. No certificate is issued or renewed until it does.`,
+  };
 }
 
 /** Why `pod` needs a new certificate, or undefined when its certificate stays. */
@@ -263,6 +351,12 @@ function reissueReason(
   }
   if (observed.issuer === 'other') {
     return { code: 'IssuerChanged', message: `the certificate of ${pod} was not issued by the cluster's CA` };
+  }
+  if (observed.issuer === 'previous' && caStep.kind === 'rollover') {
+    return {
+      code: 'IssuerChanged',
+      message: `the certificate of ${pod} was issued by a CA that the rollover to a new one leaves no longer trusted`,
+    };
   }
   // A shorter lifetime in spec applies now, not once the longer certificate comes due. The
   // allowance keeps a certificate issued by an operator whose clock ran a little ahead.
@@ -374,7 +468,15 @@ export function reportCertificates(input: CertificateInput): CertificateReport {
       status: { name, secret, notAfter: facts.notAfter.toISOString(), renewAt: renewAt.toISOString() },
     });
   if (ca.kind === 'present') {
-    add('ca', caSecret, ca.current, caRenewalPoint(ca.current, policy.caLifetimeMs));
+    // A CA of the user's or cert-manager's is reported where its key is, and counts as due at two
+    // thirds of its own life: the condition warns when it has not been replaced by then.
+    const external = input.externalCa;
+    const ownLife = ca.current.notAfter.getTime() - issuedAt(ca.current).getTime();
+    if (policy.ca.kind === 'operator' || external === undefined) {
+      add('ca', caSecret, ca.current, caRenewalPoint(ca.current, policy.caLifetimeMs));
+    } else {
+      add('ca', external.secret, ca.current, caRenewalPoint(ca.current, ownLife));
+    }
     if (ca.previous !== undefined) add('previous-ca', caSecret, ca.previous, ca.previous.notAfter);
   }
   const members = memberSecret.kind === 'present' ? memberSecret.members : {};

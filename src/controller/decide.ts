@@ -20,6 +20,7 @@
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
 import { resolveTls } from '../api/defaults.js';
 import { clientOnLoopback, type TlsPhase } from '../api/tls-phases.js';
+import { type CaCertificate, caCertificateCurrent, renderCaCertificate } from '../render/cert-manager.js';
 import { type DesiredObjects, renderCluster } from '../render/cluster.js';
 import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { observerIdsUpTo, serverIdsUpTo } from '../render/names.js';
@@ -83,6 +84,8 @@ export interface Decision {
    * Taken apart from the step: it never changes the ensemble.
    */
   certificates?: CertificatePlan;
+  /** With `tls.certificates.issuerRef`: cert-manager's Certificate of the CA, when the live one says otherwise or is missing. */
+  caCertificate?: CaCertificate;
 }
 
 export interface DecideOptions {
@@ -188,14 +191,28 @@ export function certificateInput(snapshot: ClusterSnapshot): CertificateInput | 
       cluster.metadata.name,
     ),
     ca: certificates.ca,
+    externalCa: certificates.externalCa,
     memberSecret: certificates.memberSecret,
     now: snapshot.now,
   };
 }
 
-function certificatePlanOf(snapshot: ClusterSnapshot): { certificates?: CertificatePlan } {
+function certificatePlanOf(snapshot: ClusterSnapshot): {
+  certificates?: CertificatePlan;
+  caCertificate?: CaCertificate;
+} {
   const input = certificateInput(snapshot);
-  return input === undefined ? {} : { certificates: planCertificates(input) };
+  if (input === undefined) return {};
+  const { ca } = input.policy;
+  const live = snapshot.certificates?.caCertificate;
+  const wanted =
+    ca.kind === 'issuer' && live !== undefined
+      ? renderCaCertificate(snapshot.cluster, { ...input.policy, ca })
+      : undefined;
+  return {
+    certificates: planCertificates(input),
+    ...(wanted === undefined || caCertificateCurrent(live?.live, wanted) ? {} : { caCertificate: wanted }),
+  };
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { V1OwnerReference, V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { OperationStatus, TlsStatus, ZooKeeperCluster } from '../api/types.js';
+import type { CaCertificate } from '../render/cert-manager.js';
 import type { OperatorPod } from '../render/network-policy.js';
 import type { EventTarget, EventType } from '../runtime/event-recorder.js';
 import type { OwnedObject, SuperUserSecret } from '../runtime/kube-writer.js';
@@ -83,6 +84,13 @@ export interface UserSecretReader {
   read(namespace: string, name: string): Promise<V1Secret | undefined>;
 }
 
+/** cert-manager's Certificates: the one of each cluster whose CA cert-manager issues (`render/cert-manager.ts`). */
+export interface CertManagerCertificates {
+  /** undefined when there is none, or cert-manager's API is not installed. */
+  read(namespace: string, name: string): Promise<{ spec?: unknown; status?: unknown } | undefined>;
+  apply(certificate: CaCertificate): Promise<void>;
+}
+
 /** Per-cluster gauges; `undefined` health means the members could not be read this time. */
 export interface HealthObserver {
   /** `operation` is the status's: the roll's progress while one is under way. */
@@ -115,6 +123,8 @@ export interface ReconcilerDependencies {
   tls?: TlsSecretStore;
   /** The users' Secrets the spec names; clusters with spec.authentication.digestUsers need it. */
   userSecrets?: UserSecretReader;
+  /** cert-manager's Certificates; clusters with spec.tls.certificates.issuerRef need it. */
+  certManager?: CertManagerCertificates;
   /** The operator's client certificates, one per cluster CA: how it reads members that serve TLS. */
   credentials?: OperatorCredentials;
   /** The operator's own pods, admitted to the client port by each cluster's NetworkPolicy. */

@@ -35,6 +35,8 @@ export interface ClusterAuthority {
   privateKeyPem: string;
   /** The CA it replaced, still trusted during a rollover. */
   previousCertificatePem?: string | undefined;
+  /** Since when members trust the CA (default: its issuance). */
+  trustedSince?: Date | undefined;
 }
 
 /** What the decision knows about a held credential. */
@@ -60,6 +62,7 @@ export function nextCredentialStep<Held extends HeldCredential>(
   previousCa: CertificateFacts | undefined,
   now: Date,
   lifetimeMs = OPERATOR_CREDENTIAL_LIFETIME_MS,
+  trustedSince: Date = issuedAt(ca),
 ): CredentialStep<Held> {
   const validity = {
     notBefore: new Date(now.getTime() - CLOCK_SKEW_ALLOWANCE_MS),
@@ -71,7 +74,7 @@ export function nextCredentialStep<Held extends HeldCredential>(
     if (now < renewAt) return { kind: 'reuse', held: current };
     return { kind: 'issue', validity, why: `the credential reached its renewal point ${renewAt.toISOString()}` };
   }
-  const trustedAt = new Date(issuedAt(ca).getTime() + TRUST_PROPAGATION_MS);
+  const trustedAt = new Date(trustedSince.getTime() + TRUST_PROPAGATION_MS);
   const previous = held.find((credential) => credential.caFingerprint === previousCa?.fingerprint);
   if (previous !== undefined && now < trustedAt && now < previous.notAfter) return { kind: 'reuse', held: previous };
   return { kind: 'issue', validity, why: `no credential of CA ${ca.fingerprint} yet` };
@@ -107,7 +110,7 @@ export function operatorCredentials(options: OperatorCredentialOptions = {}): Op
       const trusted = [authority.certificatePem, authority.previousCertificatePem]
         .flatMap((pem) => (pem === undefined ? [] : [`${pem.trimEnd()}\n`]))
         .join('');
-      const step = nextCredentialStep([...byCa.values()], ca, previousCa, now, lifetimeMs);
+      const step = nextCredentialStep([...byCa.values()], ca, previousCa, now, lifetimeMs, authority.trustedSince);
       let entry: Entry;
       if (step.kind === 'reuse') {
         entry = step.held;

@@ -186,9 +186,7 @@ async function reconcileSpec(
     pass.blocker = userSecretProblem.problem;
     ctx.logger.warn(pass.blocker.message, { reason: pass.blocker.reason });
     await deps.events.record(cluster, 'Warning', pass.blocker.reason, pass.blocker.message);
-    if (snapshot.certificates !== undefined && decision.certificates !== undefined) {
-      await takeCertificatePlan(deps, cluster, snapshot.certificates, decision.certificates, ctx);
-    }
+    await takeCertificates(deps, snapshot, decision, ctx);
     return;
   }
   await markSyncedDataHolders(deps, snapshot, decision.holdersToMark, ctx);
@@ -201,13 +199,10 @@ async function reconcileSpec(
   if (formation.formed) ctx.logger.debug('the ensemble exists', { evidence: formation.evidence });
   // Certificates first (pods will mount them), but a failed issuance holds up no ensemble step:
   // nothing uses the certificates before they expire. It is reported once the step is taken.
-  const certificateFailure =
-    snapshot.certificates === undefined || decision.certificates === undefined
-      ? undefined
-      : await takeCertificatePlan(deps, cluster, snapshot.certificates, decision.certificates, ctx).then(
-          () => undefined,
-          (error: unknown) => ({ error }),
-        );
+  const certificateFailure = await takeCertificates(deps, snapshot, decision, ctx).then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
   await applyChanges(deps, cluster, decision.changes, ctx);
   if (membership.restoredFrom !== undefined) {
     const message = `the StatefulSet was set to ${membership.restoredFrom} replicas outside the operator, fewer than the committed voters; restored to ${membership.podCount}. Change the member count with \`kubectl scale zk/${cluster.metadata.name}\``;
@@ -217,6 +212,33 @@ async function reconcileSpec(
   pass.taken = decision.step;
   pass.taken = await takeStep(deps, snapshot, decision.step, secret.password, ctx);
   if (certificateFailure !== undefined) throw certificateFailure.error;
+}
+
+/**
+ * The certificate plan, after cert-manager's Certificate of the CA where spec names an issuer:
+ * the Certificate is requested (or corrected) first; cert-manager answers in its own time.
+ */
+async function takeCertificates(
+  deps: ReconcilerDependencies,
+  snapshot: ClusterSnapshot,
+  decision: Decision,
+  ctx: ReconcileContext,
+): Promise<void> {
+  const { cluster, certificates } = snapshot;
+  const wanted = decision.caCertificate;
+  if (wanted !== undefined && deps.certManager !== undefined) {
+    const certManager = deps.certManager;
+    const what = `Certificate ${wanted.metadata.name} of the cluster's CA from ${wanted.spec.issuerRef.kind} ${wanted.spec.issuerRef.name}`;
+    await failsAs('CertManagerUnavailable', `requesting ${what} (is cert-manager installed?)`, () =>
+      certManager.apply(wanted),
+    );
+    const message = `requested ${what}; cert-manager issues it into Secret ${wanted.spec.secretName}`;
+    ctx.logger.info(message);
+    await deps.events.record(cluster, 'Normal', 'CaCertificateRequested', message);
+  }
+  if (certificates !== undefined && decision.certificates !== undefined) {
+    await takeCertificatePlan(deps, cluster, certificates, decision.certificates, ctx);
+  }
 }
 
 /** The parts of the status that follow from the decision and the step taken. */

@@ -12,19 +12,14 @@ import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kub
 import { type ResolvedSpec, resolveSpec } from '../api/defaults.js';
 import { usesCertificates } from '../api/tls-phases.js';
 import type { ZooKeeperCluster } from '../api/types.js';
+import { caCertificateWaiting } from '../render/cert-manager.js';
 import type { DesiredObjects } from '../render/cluster.js';
 import { DYNAMIC_CONFIG_KEY } from '../render/config-map.js';
 import { objectNames } from '../render/names.js';
-import {
-  CA_CERTIFICATE_KEY,
-  CA_PRIVATE_KEY_KEY,
-  PREVIOUS_CA_CERTIFICATE_KEY,
-  secretText,
-} from '../render/tls-secrets.js';
 import type { OwnedObject } from '../runtime/kube-writer.js';
 import type { EnsembleHealth } from '../zookeeper/health.js';
 import type { ClientTls } from '../zookeeper/transport.js';
-import { type ObservedCertificates, observeCertificates } from './certificate-secrets.js';
+import { type ExternalCaSecret, type ObservedCertificates, observeCertificates } from './certificate-secrets.js';
 import type { OwnedKind, ReconcilerDependencies } from './dependencies.js';
 import { type ObservedDigestUsers, reviewDigestUsers } from './digest-users.js';
 import { readMembersWhereTheyListen } from './member-move-act.js';
@@ -117,7 +112,9 @@ export async function observe(
   }
   const pods = deps.cache.memberPods(namespace, name);
   const spec = resolveSpec(cluster.spec);
-  const certificates = keepsCertificates(spec, pods) ? observeCertificates(deps, cluster) : undefined;
+  const certificates = keepsCertificates(spec, pods)
+    ? observeCertificates(deps, cluster, await readExternalCaSecret(deps, cluster, spec), deps.now())
+    : undefined;
   const operatorTls = await operatorTlsFor(deps, pods, certificates);
   const digestUsers = await observeDigestUsers(deps, cluster, spec, fingerprintKey);
   const trustedClientCAs = await observeTrustedClientCAs(deps, cluster, spec);
@@ -165,6 +162,40 @@ async function observeTrustedClientCAs(
   return reviewTrustedClientCAs(secret, { namespace: cluster.metadata.namespace, secretName });
 }
 
+/**
+ * The Secret of the CA spec names instead of the operator's own, read as the users' Secrets are:
+ * the user's (`caSecretName`), or the one cert-manager issues the CA into (`issuerRef`), with
+ * cert-manager's Certificate of it.
+ */
+async function readExternalCaSecret(
+  deps: ReconcilerDependencies,
+  cluster: ZooKeeperCluster,
+  spec: ResolvedSpec,
+): Promise<ExternalCaSecret | undefined> {
+  const source = spec.tls?.certificates.ca;
+  const { namespace } = cluster.metadata;
+  if (source === undefined || source.kind === 'operator') return undefined;
+  if (source.kind === 'secret') {
+    const { secretName } = source;
+    return { secretName, secret: await readUserSecret(deps, namespace, secretName, 'CaSecretUnreadable') };
+  }
+  const names = objectNames(cluster.metadata);
+  const reader = deps.certManager;
+  if (reader === undefined) {
+    throw new StepFailed('CertManagerUnavailable', 'this operator runs without access to cert-manager Certificates');
+  }
+  const live = await failsAs('CertManagerUnavailable', `reading Certificate ${namespace}/${names.caCertificate}`, () =>
+    reader.read(namespace, names.caCertificate),
+  );
+  const secret = await readUserSecret(deps, namespace, names.issuedCaSecret, 'CaSecretUnreadable');
+  return {
+    secretName: names.issuedCaSecret,
+    secret,
+    waiting: caCertificateWaiting(live, names.caCertificate),
+    certificate: { live },
+  };
+}
+
 /** A Secret of the user's that spec names, from the API server; undefined when it does not exist. */
 async function readUserSecret(
   deps: ReconcilerDependencies,
@@ -198,17 +229,10 @@ async function operatorTlsFor(
   certificates: ObservedCertificates | undefined,
 ): Promise<ClientTls | undefined> {
   if (!pods.some(podServesSecureClientPort)) return undefined;
-  const certificatePem = secretText(certificates?.caSecret, CA_CERTIFICATE_KEY);
-  const privateKeyPem = secretText(certificates?.caSecret, CA_PRIVATE_KEY_KEY);
-  if (deps.credentials === undefined || certificates?.ca.kind !== 'present' || !certificatePem || !privateKeyPem) {
-    return undefined;
-  }
+  const authority = certificates?.authority;
+  if (deps.credentials === undefined || authority === undefined) return undefined;
   return deps.credentials.forCluster(
-    {
-      certificatePem,
-      privateKeyPem,
-      previousCertificatePem: secretText(certificates.caSecret, PREVIOUS_CA_CERTIFICATE_KEY),
-    },
+    { ...authority, previousCertificatePem: certificates?.previousCaPem, trustedSince: certificates?.caInUseSince },
     deps.now(),
   );
 }

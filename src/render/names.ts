@@ -24,6 +24,10 @@ export const objectNames = (cluster: ClusterRef) => ({
   superUserSecret: `${cluster.name}-super-user`,
   /** The cluster CA's certificate and private key; the operator alone reads it (`tls-secrets.ts`). */
   caSecret: `${cluster.name}-ca`,
+  /** With `tls.certificates.issuerRef`: the cert-manager Certificate of the cluster's CA (`cert-manager.ts`). */
+  caCertificate: `${cluster.name}-ca`,
+  /** Where cert-manager keeps that CA and its key. */
+  issuedCaSecret: `${cluster.name}-issued-ca`,
   /** Every member's key and certificate and the CA bundle they trust, for the pods to mount. */
   tlsSecret: `${cluster.name}-tls`,
 });

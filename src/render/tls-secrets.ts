@@ -1,8 +1,8 @@
 /**
  * The two Secrets of a cluster's certificates, rendered from PEM text:
- * - `NAME-ca`: the cluster CA's certificate (`ca.crt`) and PKCS#8 private key (`ca.key`), and
- *   during a CA rollover the previous CA's certificate (`previous-ca.crt`). Only the operator
- *   reads it; no pod mounts it.
+ * - `NAME-ca`: the cluster CA's certificate (`ca.crt`) and, when the CA is the operator's own, its
+ *   PKCS#8 private key (`ca.key`); during a CA rollover the previous CA's certificate
+ *   (`previous-ca.crt`). Only the operator reads it; no pod mounts it.
  * - `NAME-tls`: what the members will mount: the CA bundle they trust (`ca.crt`: the current CA,
  *   and the previous one while a rollover overlaps) and, per member pod, `<pod>.pem`: its PKCS#8
  *   private key followed by its certificate and the CA's, the single-file PEM key store
@@ -11,7 +11,7 @@
  * operator's Secret informer selects (`TLS_SECRET_SELECTOR`): it never caches any other Secret.
  */
 import type { V1Secret } from '@kubernetes/client-node';
-import { OPERATOR_NAME } from '../api/constants.js';
+import { ANNOTATION_PREFIX, OPERATOR_NAME } from '../api/constants.js';
 import type { ZooKeeperCluster } from '../api/types.js';
 import { ownerReference } from './cluster.js';
 import { type ClusterRef, clientServiceHost, commonLabels, memberHost, objectNames, podOfServerId } from './names.js';
@@ -19,6 +19,12 @@ import { type ClusterRef, clientServiceHost, commonLabels, memberHost, objectNam
 export const CA_CERTIFICATE_KEY = 'ca.crt';
 export const CA_PRIVATE_KEY_KEY = 'ca.key';
 export const PREVIOUS_CA_CERTIFICATE_KEY = 'previous-ca.crt';
+/**
+ * On `NAME-ca`: when its current CA entered the members' bundle. Members move to certificates of
+ * a new CA only once they have trusted it long enough, and a CA of the user's may have been
+ * issued long before it was put in use.
+ */
+export const CA_IN_USE_SINCE_ANNOTATION = `${ANNOTATION_PREFIX}/ca-in-use-since`;
 /** In `NAME-tls`: the CAs members trust. */
 export const TRUST_BUNDLE_KEY = 'ca.crt';
 /** In `NAME-tls`: a member's key store. */
@@ -58,8 +64,11 @@ export const caCommonName = (cluster: ClusterRef): string =>
 
 export interface CaSecretContent {
   certificatePem: string;
-  privateKeyPem: string;
+  /** Only the operator's own CA: a user's or cert-manager's CA keeps its key in its own Secret. */
+  privateKeyPem?: string | undefined;
   previousCertificatePem?: string | undefined;
+  /** Since when the current CA is in the members' bundle (`CA_IN_USE_SINCE_ANNOTATION`). */
+  since: Date;
 }
 
 export function renderCaSecret(
@@ -67,9 +76,10 @@ export function renderCaSecret(
   content: CaSecretContent,
   resourceVersion?: string,
 ): V1Secret {
-  return secret(cluster, objectNames(cluster.metadata).caSecret, resourceVersion, {
+  const annotations = { [CA_IN_USE_SINCE_ANNOTATION]: content.since.toISOString() };
+  return secret(cluster, objectNames(cluster.metadata).caSecret, resourceVersion, annotations, {
     [CA_CERTIFICATE_KEY]: content.certificatePem,
-    [CA_PRIVATE_KEY_KEY]: content.privateKeyPem,
+    ...(content.privateKeyPem === undefined ? {} : { [CA_PRIVATE_KEY_KEY]: content.privateKeyPem }),
     ...(content.previousCertificatePem === undefined
       ? {}
       : { [PREVIOUS_CA_CERTIFICATE_KEY]: content.previousCertificatePem }),
@@ -84,16 +94,23 @@ export function renderTlsSecret(
   resourceVersion?: string,
 ): V1Secret {
   const entries = [...keyStores].sort(([a], [b]) => a.localeCompare(b));
-  return secret(cluster, objectNames(cluster.metadata).tlsSecret, resourceVersion, {
-    [TRUST_BUNDLE_KEY]: trustBundlePem,
-    ...Object.fromEntries(entries.map(([pod, pem]) => [memberKeyStoreKey(pod), pem])),
-  });
+  return secret(
+    cluster,
+    objectNames(cluster.metadata).tlsSecret,
+    resourceVersion,
+    {},
+    {
+      [TRUST_BUNDLE_KEY]: trustBundlePem,
+      ...Object.fromEntries(entries.map(([pod, pem]) => [memberKeyStoreKey(pod), pem])),
+    },
+  );
 }
 
 function secret(
   cluster: ZooKeeperCluster,
   name: string,
   resourceVersion: string | undefined,
+  annotations: Record<string, string>,
   content: Record<string, string>,
 ): V1Secret {
   return {
@@ -103,6 +120,7 @@ function secret(
       name,
       namespace: cluster.metadata.namespace,
       labels: commonLabels(cluster.metadata, 'tls'),
+      ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
       ownerReferences: [ownerReference(cluster)],
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
     },

@@ -30,6 +30,12 @@ import {
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, KIND, OPERATOR_NAME, PLURAL } from '../api/constants.js';
 import type { ZooKeeperClusterStatus } from '../api/types.js';
 import type { EvictionOutcome } from '../controller/rolling-restart.js';
+import {
+  type CaCertificate,
+  CERT_MANAGER_GROUP,
+  CERT_MANAGER_VERSION,
+  CERTIFICATE_PLURAL,
+} from '../render/cert-manager.js';
 import type { NetworkPolicyObject } from '../render/network-policy.js';
 import { generateSuperPassword, superDigest } from '../zookeeper/super-digest.js';
 import { classifyKubeError } from './kube-errors.js';
@@ -335,6 +341,40 @@ export class KubeWriter {
       throw new Error(`evicting pod ${namespace}/${name}: the API server answered ${answer.code}: ${answer.message}`);
     }
     return { kind: 'evicted' };
+  }
+
+  /** A cert-manager Certificate; undefined when there is none, or cert-manager's API is not installed. */
+  async readCertificate(namespace: string, name: string): Promise<object | undefined> {
+    try {
+      return (await this.clients.custom.getNamespacedCustomObject({
+        group: CERT_MANAGER_GROUP,
+        version: CERT_MANAGER_VERSION,
+        plural: CERTIFICATE_PLURAL,
+        namespace,
+        name,
+      })) as object;
+    } catch (error) {
+      if (classifyKubeError(error).kind === 'notFound') return undefined;
+      throw error;
+    }
+  }
+
+  /** Applies a cert-manager Certificate (server-side apply: created when missing). */
+  async applyCertificate(certificate: CaCertificate): Promise<void> {
+    const { name, namespace } = certificate.metadata;
+    await this.clients.custom.patchNamespacedCustomObject(
+      {
+        group: CERT_MANAGER_GROUP,
+        version: CERT_MANAGER_VERSION,
+        plural: CERTIFICATE_PLURAL,
+        namespace,
+        name,
+        fieldManager: OPERATOR_NAME,
+        force: true,
+        body: certificate,
+      },
+      applyOptions(),
+    );
   }
 
   /** Applies the whole status the operator owns; fields it no longer sets are removed. */

@@ -44,6 +44,26 @@ export const CLOCK_SKEW_ALLOWANCE_MS = 60_000;
 const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
+/**
+ * How a CA's key signs, by its type: the operator's own CAs are ECDSA P-256; a user's CA (a Secret
+ * the spec names, or one cert-manager issues) may also be RSA or another NIST curve. The hash
+ * grows with the curve, as RFC 5480 recommends.
+ */
+type SigningAlgorithm =
+  | { name: 'ECDSA'; namedCurve: string; hash: string }
+  | { name: 'RSASSA-PKCS1-v1_5'; hash: string };
+
+const ECDSA_HASHES: Readonly<Record<string, string>> = {
+  prime256v1: 'SHA-256',
+  secp384r1: 'SHA-384',
+  secp521r1: 'SHA-512',
+};
+const WEBCRYPTO_CURVES: Readonly<Record<string, string>> = {
+  prime256v1: 'P-256',
+  secp384r1: 'P-384',
+  secp521r1: 'P-521',
+};
+
 x509.cryptoProvider.set(globalThis.crypto);
 
 /** A self-signed CA that may sign end-entity certificates only (path length 0). */
@@ -100,17 +120,20 @@ async function issue(
   usage: readonly x509.Extension[],
 ): Promise<KeyedCertificate> {
   const issuer = new x509.X509Certificate(authority.certificatePem);
-  const signingKey = await importSigningKey(authority.privateKeyPem);
+  const algorithm = signingAlgorithmOf(authority.privateKeyPem);
+  const signingKey = await importSigningKey(authority.privateKeyPem, algorithm);
   const keys = await generateKeys();
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: `CN=${options.commonName}`,
-    issuer: issuer.subject,
+    // The issuer's name as encoded in its certificate: a re-encoded string could differ in its
+    // string types, and a strict verifier would not chain the two.
+    issuer: issuer.subjectName,
     notBefore: options.notBefore,
     notAfter: options.notAfter,
     publicKey: keys.publicKey,
     signingKey,
-    signingAlgorithm: SIGNING_ALGORITHM,
+    signingAlgorithm: algorithm,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
@@ -168,10 +191,48 @@ async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
   return `${x509.PemConverter.encode(der, 'PRIVATE KEY')}\n`;
 }
 
-async function importSigningKey(pem: string): Promise<webcrypto.CryptoKey> {
-  const [der] = x509.PemConverter.decode(pem);
-  if (der === undefined) throw new Error('the CA private key is not PEM');
-  return globalThis.crypto.subtle.importKey('pkcs8', der, KEY_ALGORITHM, false, ['sign']);
+/** How the key in `pem` signs; throws for a key type a CA here cannot have. */
+function signingAlgorithmOf(pem: string): SigningAlgorithm {
+  const key = createPrivateKey(pem);
+  if (key.asymmetricKeyType === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
+  const namedCurve = WEBCRYPTO_CURVES[curve];
+  const hash = ECDSA_HASHES[curve];
+  if (key.asymmetricKeyType === 'ec' && namedCurve !== undefined && hash !== undefined) {
+    return { name: 'ECDSA', namedCurve, hash };
+  }
+  throw new Error(
+    `a CA key of type ${key.asymmetricKeyType ?? 'unknown'}${curve === '' ? '' : ` (${curve})`} cannot sign here: use RSA or ECDSA on P-256, P-384 or P-521`,
+  );
+}
+
+/** Imports a PKCS#8, PKCS#1 (RSA) or SEC1 (EC) private key: cert-manager writes PKCS#1 and SEC1 by default. */
+function importSigningKey(pem: string, algorithm: SigningAlgorithm): Promise<webcrypto.CryptoKey> {
+  const der = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
+  return globalThis.crypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign']);
+}
+
+/**
+ * Why the certificate and key in `authority` cannot sign member certificates, or undefined when
+ * they can: the certificate is a CA allowed to sign certificates, the key is its own and of a
+ * type that signs here.
+ */
+export function authorityProblem(authority: KeyedCertificate): string | undefined {
+  const certificate = new NodeCertificate(authority.certificatePem);
+  if (!certificate.ca) return 'its certificate is not a CA (basicConstraints CA:TRUE is missing)';
+  const usage = new x509.X509Certificate(authority.certificatePem).getExtension(x509.KeyUsagesExtension);
+  if (usage !== null && (usage.usages & x509.KeyUsageFlags.keyCertSign) === 0) {
+    return 'its certificate may not sign certificates (keyUsage lacks keyCertSign)';
+  }
+  if (!certificate.checkPrivateKey(createPrivateKey(authority.privateKeyPem))) {
+    return 'its private key does not belong to its certificate';
+  }
+  try {
+    signingAlgorithmOf(authority.privateKeyPem);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  return undefined;
 }
 
 /** 16 random bytes with the top bit clear: a positive serial, as RFC 5280 asks. */

@@ -19,6 +19,7 @@ import type { V1PolicyRule } from '@kubernetes/client-node';
 import * as k8s from '@kubernetes/client-node';
 import { load } from 'js-yaml';
 import { API_GROUP, PLURAL } from '../../src/api/constants.js';
+import { CERT_MANAGER_GROUP, CERTIFICATE_PLURAL } from '../../src/render/cert-manager.js';
 import { ownerReference } from '../../src/render/cluster.js';
 import { repoPath } from '../harness/repo.js';
 import { aCluster } from './builders.js';
@@ -35,6 +36,8 @@ export const API_CLASSES: Readonly<Record<string, string>> = {
 
 const VERBS: Readonly<Record<string, string>> = {
   read: 'get',
+  // The custom objects client says get where the typed ones say read.
+  get: 'get',
   list: 'list',
   create: 'create',
   patch: 'patch',
@@ -83,7 +86,7 @@ function apiMethods(): Map<string, string[]> {
 /** `patchNamespacedCustomObjectStatus` → verb, resource and subresource. */
 function parseMethod(method: string, className: string): { verb: string; group: string; resource: string } {
   const match =
-    /^(read|list|create|patch|replace|deleteCollection|delete)(Namespaced|Cluster)?([A-Z][A-Za-z]*?)(ForAllNamespaces)?$/.exec(
+    /^(read|get|list|create|patch|replace|deleteCollection|delete)(Namespaced|Cluster)?([A-Z][A-Za-z]*?)(ForAllNamespaces)?$/.exec(
       method,
     );
   if (!match?.[1] || !match[3]) throw new Error(`cannot read the verb and kind of ${className}.${method}`);
@@ -121,7 +124,11 @@ export function neededRights(): Need[] {
       const classes = methods.get(method);
       if (classes === undefined) continue;
       if (classes.length > 1) throw new Error(`${where}: ${method} belongs to ${classes.join(' and ')}; say which`);
-      const { verb, group, resource } = parseMethod(method, classes[0] as string);
+      const parsed = parseMethod(method, classes[0] as string);
+      // The custom objects client also reaches cert-manager's Certificates: the call names their plural.
+      const { verb, group, resource } = (call[2] ?? '').includes('CERTIFICATE_PLURAL')
+        ? { ...parsed, group: CERT_MANAGER_GROUP, resource: CERTIFICATE_PLURAL }
+        : parsed;
       needs.push({ right: right(group, resource, verb), where: `${where} ${method}` });
       const isApply = verb === 'patch' && !resource.includes('/') && (call[2] ?? '').includes('applyOptions()');
       if (isApply) needs.push({ right: right(group, resource, 'create'), where: `${where} ${method} (apply creates)` });

@@ -31,7 +31,12 @@ test('property: hours, minutes and seconds add up', (t) => {
 test('spec.tls resolves to the defaults (plaintext traffic), renewal at two thirds of a given lifetime, and nothing without tls', (t) => {
   t.is(resolveSpec({}).tls, undefined);
   t.deepEqual(resolveSpec({ tls: {} }).tls, {
-    certificates: { lifetimeMs: 2160 * 3_600_000, renewBeforeMs: 720 * 3_600_000, caLifetimeMs: 43800 * 3_600_000 },
+    certificates: {
+      lifetimeMs: 2160 * 3_600_000,
+      renewBeforeMs: 720 * 3_600_000,
+      caLifetimeMs: 43800 * 3_600_000,
+      ca: { kind: 'operator' },
+    },
     quorum: false,
     client: false,
     trustedClientCAs: undefined,
@@ -42,4 +47,12 @@ test('spec.tls resolves to the defaults (plaintext traffic), renewal at two thir
     resolveSpec({ tls: { certificates: { lifetime: '3h', renewBefore: '10m' } } }).tls?.certificates.renewBeforeMs,
     600_000,
   );
+  t.deepEqual(resolveSpec({ tls: { certificates: { caSecretName: 'our-ca' } } }).tls?.certificates.ca, {
+    kind: 'secret',
+    secretName: 'our-ca',
+  });
+  t.deepEqual(resolveSpec({ tls: { certificates: { issuerRef: { name: 'org-ca' } } } }).tls?.certificates.ca, {
+    kind: 'issuer',
+    issuerRef: { name: 'org-ca', kind: 'Issuer', group: 'cert-manager.io' },
+  });
 });

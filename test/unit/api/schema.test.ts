@@ -152,7 +152,13 @@ const fullSpec: Own<ZooKeeperClusterSpec> & {
   paused: false,
   rollingUpdate: { stepTimeoutSeconds: 600, leaderHandOff: false },
   tls: {
-    certificates: { lifetime: '2160h', renewBefore: '720h', caLifetime: '43800h' },
+    certificates: {
+      caSecretName: 'own-ca',
+      issuerRef: { name: 'ca-issuer', kind: 'ClusterIssuer', group: 'cert-manager.io' },
+      lifetime: '2160h',
+      renewBefore: '720h',
+      caLifetime: '43800h',
+    },
     quorum: true,
     client: true,
     trustedClientCAs: { secretName: 'app-ca' },

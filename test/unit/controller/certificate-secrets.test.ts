@@ -50,7 +50,7 @@ function observe(secrets: Record<string, V1Secret>) {
     create: async () => {},
     replace: async () => {},
   };
-  return observeCertificates({ tls } as unknown as ReconcilerDependencies, cluster);
+  return observeCertificates({ tls } as unknown as ReconcilerDependencies, cluster, undefined, new Date());
 }
 
 const raw = (name: string, data: Record<string, string>): V1Secret => ({
@@ -61,7 +61,7 @@ const raw = (name: string, data: Record<string, string>): V1Secret => ({
 test('the CA and key stores as the operator writes them: present, each member by the CA that signed it', async (t) => {
   const { ca, member, stranger } = await material();
   const observed = observe({
-    'example-ca': renderCaSecret(cluster, ca, '1'),
+    'example-ca': renderCaSecret(cluster, { ...ca, since: new Date() }, '1'),
     'example-tls': renderTlsSecret(
       cluster,
       ca.certificatePem,
@@ -89,7 +89,7 @@ test('the CA and key stores as the operator writes them: present, each member by
   });
 });
 
-test('a CA whose key is another’s, or that lacks a key, is unusable; one without the cluster as owner is not owned', async (t) => {
+test('a CA whose key is another’s, or without a certificate, is unusable; one without the cluster as owner is not owned', async (t) => {
   const { ca, other } = await material();
   t.deepEqual(
     observe({ 'example-ca': raw('example-ca', { 'ca.crt': ca.certificatePem, 'ca.key': other.privateKeyPem }) }).ca,
@@ -99,7 +99,12 @@ test('a CA whose key is another’s, or that lacks a key, is unusable; one witho
       resourceVersion: '1',
     },
   );
-  t.like(observe({ 'example-ca': raw('example-ca', { 'ca.crt': ca.certificatePem }) }).ca, { kind: 'unusable' });
+  // A CA without its key is one of the user's or cert-manager's: present, and it signs nothing from here.
+  t.like(observe({ 'example-ca': raw('example-ca', { 'ca.crt': ca.certificatePem }) }).ca, {
+    kind: 'present',
+    holdsKey: false,
+  });
+  t.like(observe({ 'example-ca': raw('example-ca', { 'ca.key': ca.privateKeyPem }) }).ca, { kind: 'unusable' });
   const planted = raw('example-ca', { 'ca.crt': ca.certificatePem, 'ca.key': ca.privateKeyPem });
   planted.metadata = { ...planted.metadata, ownerReferences: [] };
   t.like(observe({ 'example-ca': planted }).ca, { kind: 'notOwned' });

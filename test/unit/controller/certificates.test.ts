@@ -30,6 +30,7 @@ const policy: ResolvedTls['certificates'] = {
   lifetimeMs: 90 * 24 * HOUR,
   renewBeforeMs: 30 * 24 * HOUR,
   caLifetimeMs: 5 * 365 * 24 * HOUR,
+  ca: { kind: 'operator' },
 };
 const T0 = new Date('2026-12-01T00:00:00Z');
 const at = (hours: number) => new Date(T0.getTime() + hours * HOUR);
@@ -49,6 +50,8 @@ const aCa = (issued = T0, fingerprint = 'ca-1'): Extract<ObservedCa, { kind: 'pr
   kind: 'present',
   resourceVersion: '1',
   current: facts(fingerprint, issued, policy.caLifetimeMs),
+  holdsKey: true,
+  since: issued,
 });
 
 function aMember(
@@ -72,8 +75,14 @@ function memberSecret(members: Record<string, ObservedMemberCertificate>, truste
   return { kind: 'present', resourceVersion: '1', trusted, members };
 }
 
-const threeMembers = (issued = T0) =>
-  memberSecret({ 'example-0': aMember(0, issued), 'example-1': aMember(1, issued), 'example-2': aMember(2, issued) });
+const threeMembers = (issued: Date | { issuer: 'current' | 'previous' | 'other' } = T0) => {
+  const [at, overrides] = issued instanceof Date ? [issued, {}] : [T0, issued];
+  return memberSecret({
+    'example-0': aMember(0, at, overrides),
+    'example-1': aMember(1, at, overrides),
+    'example-2': aMember(2, at, overrides),
+  });
+};
 
 function input(overrides: Partial<CertificateInput> = {}): CertificateInput {
   return {
@@ -368,23 +377,37 @@ interface World {
   serial: number;
 }
 
-function take(world: World, plan: CertificatePlan): void {
+function take(world: World, plan: CertificatePlan, now: Date, external?: CertificateFacts): void {
   if (plan.kind !== 'plan') throw new Error('blocked');
-  const newCa = (validity: { notBefore: Date; notAfter: Date }) => ({
-    commonName: 'ca',
-    dnsNames: [],
-    ...validity,
-    fingerprint: `ca-${world.serial++}`,
-  });
+  const newCa = (validity: { notBefore: Date; notAfter: Date }) =>
+    external ?? {
+      commonName: 'ca',
+      dnsNames: [],
+      ...validity,
+      fingerprint: `ca-${world.serial++}`,
+    };
   const step = plan.ca;
   if (step.kind === 'create') {
-    world.ca = { kind: 'present', resourceVersion: '1', current: newCa(step.validity) };
+    world.ca = {
+      kind: 'present',
+      resourceVersion: '1',
+      current: newCa(step.validity),
+      holdsKey: !external,
+      since: now,
+    };
     for (const member of world.members.values()) member.issuer = 'other';
   } else if (step.kind === 'rollover' && world.ca.kind === 'present') {
-    world.ca = { kind: 'present', resourceVersion: '1', current: newCa(step.validity), previous: world.ca.current };
+    world.ca = {
+      kind: 'present',
+      resourceVersion: '1',
+      current: newCa(step.validity),
+      previous: world.ca.current,
+      holdsKey: !external,
+      since: now,
+    };
     for (const member of world.members.values()) member.issuer = member.issuer === 'current' ? 'previous' : 'other';
   } else if (step.kind === 'dropPrevious' && world.ca.kind === 'present') {
-    world.ca = { kind: 'present', resourceVersion: '1', current: world.ca.current };
+    world.ca = { ...world.ca, previous: undefined };
     for (const member of world.members.values()) if (member.issuer === 'previous') member.issuer = 'other';
   }
   for (const issued of plan.issue) {
@@ -421,7 +444,12 @@ test('property: reconciled at least once per renewal window, no certificate ever
             Math.min(lifetimeMs - 30_000, Math.floor(lifetimeMs * renewShare)),
           );
           return fc.record({
-            tls: fc.constant({ lifetimeMs, renewBeforeMs, caLifetimeMs: caFactor * lifetimeMs }),
+            tls: fc.constant({
+              lifetimeMs,
+              renewBeforeMs,
+              caLifetimeMs: caFactor * lifetimeMs,
+              ca: { kind: 'operator' } as const,
+            }),
             // Gaps between passes up to (nearly) the renewal window, at least a second, mostly long
             // ones so that runs live through CA rollovers.
             gaps: fc.array(
@@ -447,12 +475,28 @@ test('property: reconciled at least once per renewal window, no certificate ever
   t.pass();
 });
 
-/** Passes `gaps` apart over a simulated cluster of `replicas[i]` members; throws naming the first broken promise. */
-function simulate(tls: ResolvedTls['certificates'], gaps: readonly number[], replicas: readonly number[]): void {
+/**
+ * Passes `gaps` apart over a simulated cluster of `replicas[i]` members; throws naming the first
+ * broken promise. With `userCaChanges`, the CA is the user's: a new one (valid for caLifetime)
+ * replaces it in its Secret before the pass of each of those indices.
+ */
+function simulate(
+  tls: ResolvedTls['certificates'],
+  gaps: readonly number[],
+  replicas: readonly number[],
+  userCaChanges?: ReadonlySet<number>,
+): void {
   const world: World = { ca: { kind: 'missing' }, members: new Map(), trusted: [], serial: 0 };
   let now = T0;
+  let userCa: CertificateFacts | undefined;
   gaps.forEach((gap, index) => {
     const count = replicas[index % replicas.length] ?? 3;
+    // The user replaces the CA at two thirds of its life, and whenever else they like.
+    const due = userCa !== undefined && now >= new Date(userCa.notAfter.getTime() - tls.caLifetimeMs / 3);
+    if (userCaChanges !== undefined && (userCa === undefined || due || userCaChanges.has(index))) {
+      userCa = facts(`user-ca-${world.serial++}`, now, tls.caLifetimeMs);
+    }
+    const external = userCa === undefined ? undefined : { kind: 'present' as const, secret: 'user-ca', facts: userCa };
     const pass = (): CertificatePlan =>
       planCertificates({
         cluster,
@@ -460,6 +504,7 @@ function simulate(tls: ResolvedTls['certificates'], gaps: readonly number[], rep
         policy: tls,
         members: serverIdsUpTo(count),
         ca: world.ca,
+        externalCa: external,
         memberSecret:
           world.ca.kind === 'missing'
             ? { kind: 'missing' }
@@ -471,7 +516,7 @@ function simulate(tls: ResolvedTls['certificates'], gaps: readonly number[], rep
               },
         now,
       });
-    take(world, pass());
+    take(world, pass(), now, userCa);
     // Taken, the plan is done: the same moment asks for nothing more (no reissue loop).
     const again = summary(pass());
     if (again !== 'ca keep; no write') throw new Error(`a second pass at ${now.toISOString()} still plans: ${again}`);
@@ -487,3 +532,160 @@ function simulate(tls: ResolvedTls['certificates'], gaps: readonly number[], rep
     now = next;
   });
 }
+
+// A CA of the user's (caSecretName) or of cert-manager's (issuerRef) ------------------------------
+
+const userCaPolicy: ResolvedTls['certificates'] = { ...policy, ca: { kind: 'secret', secretName: 'user-ca' } };
+const userCa = (fingerprint = 'user-ca-1', issued = T0, lifetimeMs = 2 * 365 * 24 * HOUR) =>
+  ({ kind: 'present', secret: 'user-ca', facts: facts(fingerprint, issued, lifetimeMs) }) as const;
+const keylessCa = (fingerprint: string, previous?: CertificateFacts): Extract<ObservedCa, { kind: 'present' }> => ({
+  ...aCa(T0, fingerprint),
+  holdsKey: false,
+  ...(previous === undefined ? {} : { previous }),
+});
+
+test('a CA Secret that is missing or cannot sign blocks every issuance, naming the Secret and what is wrong', (t) => {
+  const missing = planCertificates(input({ policy: userCaPolicy, externalCa: { kind: 'missing', secret: 'user-ca' } }));
+  t.is(summary(missing), 'blocked CaSecretMissing');
+  t.regex(
+    missing.kind === 'blocked' ? missing.reason.message : '',
+    /Secret user-ca, named in spec.tls.certificates.caSecretName, does not exist/,
+  );
+  const waiting = planCertificates(
+    input({
+      policy: userCaPolicy,
+      externalCa: {
+        kind: 'missing',
+        secret: 'example-issued-ca',
+        waiting: 'Certificate example-ca is not ready: Pending',
+      },
+    }),
+  );
+  t.regex(
+    waiting.kind === 'blocked' ? waiting.reason.message : '',
+    /example-issued-ca does not exist yet: Certificate example-ca is not ready/,
+  );
+  const unusable = planCertificates(
+    input({
+      policy: userCaPolicy,
+      externalCa: { kind: 'unusable', secret: 'user-ca', problem: 'its certificate is not a CA' },
+    }),
+  );
+  t.is(summary(unusable), 'blocked CaSecretUnusable');
+  t.regex(
+    unusable.kind === 'blocked' ? unusable.reason.message : '',
+    /user-ca cannot sign .*: its certificate is not a CA/,
+  );
+});
+
+test('a new cluster is issued under the user’s CA at once, each certificate ending no later than that CA', (t) => {
+  const shortCa = userCa('user-ca-1', T0, 10 * 24 * HOUR);
+  const plan = planCertificates(
+    input({ policy: userCaPolicy, ca: { kind: 'missing' }, memberSecret: { kind: 'missing' }, externalCa: shortCa }),
+  );
+  if (plan.kind !== 'plan') return t.fail('blocked');
+  t.is(plan.ca.kind, 'create');
+  t.deepEqual(plan.ca.kind === 'create' ? plan.ca.validity.notAfter : undefined, shortCa.facts.notAfter);
+  t.is(plan.issue.length, 3);
+  for (const step of plan.issue) t.deepEqual(step.validity.notAfter, shortCa.facts.notAfter);
+});
+
+test('the user’s CA in use: nothing to do', (t) => {
+  const plan = planCertificates(
+    input({
+      policy: userCaPolicy,
+      ca: keylessCa('user-ca-1'),
+      externalCa: userCa(),
+      memberSecret: memberSecret({ 'example-0': aMember(0), 'example-1': aMember(1), 'example-2': aMember(2) }, [
+        'user-ca-1',
+      ]),
+    }),
+  );
+  t.is(summary(plan), 'ca keep; no write');
+});
+
+test('a new CA in the user’s Secret rolls over: both trusted, members move once the new one has propagated', (t) => {
+  const start = planCertificates(input({ policy: userCaPolicy, ca: aCa(), externalCa: userCa('user-ca-2', at(1)) }));
+  if (start.kind !== 'plan') return t.fail('blocked');
+  t.is(start.ca.kind, 'rollover');
+  t.regex(start.ca.kind === 'rollover' ? start.ca.reason.message : '', /Secret user-ca holds another CA \(user-ca-2/);
+  t.deepEqual(start.issue, [], 'no member moves before the members trust the new CA');
+  const moved = (hours: number) =>
+    planCertificates(
+      input({
+        policy: userCaPolicy,
+        // The user's CA was issued long before; it entered the bundle at hour 1.
+        ca: { ...keylessCa('user-ca-2', aCa().current), since: at(1) },
+        externalCa: userCa('user-ca-2', at(1)),
+        memberSecret: threeMembers({ issuer: 'previous' }),
+        now: at(hours),
+      }),
+    );
+  const early = moved(1);
+  t.deepEqual(early.kind === 'plan' ? early.issue : ['blocked'], []);
+  const late = moved(1 + TRUST_PROPAGATION_MS / HOUR);
+  t.deepEqual(late.kind === 'plan' ? late.issue.map((step) => step.reason.code) : ['blocked'], [
+    'CaRolledOver',
+    'CaRolledOver',
+    'CaRolledOver',
+  ]);
+});
+
+test('a second new CA during an overlap rolls over at once, and members of the oldest CA are issued anew right away', (t) => {
+  const plan = planCertificates(
+    input({
+      policy: userCaPolicy,
+      ca: keylessCa('user-ca-2', aCa().current),
+      externalCa: userCa('user-ca-3', at(1)),
+      memberSecret: threeMembers({ issuer: 'previous' }),
+    }),
+  );
+  if (plan.kind !== 'plan') return t.fail('blocked');
+  t.is(plan.ca.kind, 'rollover');
+  t.deepEqual(
+    plan.issue.map((step) => step.reason.code),
+    ['IssuerChanged', 'IssuerChanged', 'IssuerChanged'],
+  );
+});
+
+test('spec back on the operator’s own CA: a new one rolls over from the keyless one, with the overlap', (t) => {
+  const plan = planCertificates(input({ ca: keylessCa('user-ca-1') }));
+  if (plan.kind !== 'plan') return t.fail('blocked');
+  t.is(plan.ca.kind, 'rollover');
+  t.deepEqual(plan.issue, []);
+});
+
+test('the status names the Secret of the user’s CA and its renewal point at two thirds of its own life', (t) => {
+  const external = userCa('user-ca-1', T0, 300 * HOUR);
+  const report = reportCertificates(
+    input({ policy: userCaPolicy, ca: { ...keylessCa('user-ca-1'), current: external.facts }, externalCa: external }),
+  );
+  const ca = report.status.certificates?.[0];
+  t.is(ca?.name, 'ca');
+  t.is(ca?.secret, 'user-ca');
+  t.is(ca?.renewAt, at(200).toISOString());
+});
+
+test('property: with the user’s CA replaced at any passes, no certificate expires and every member stays signed by a trusted CA', (t) => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 2, max: 50 }),
+      // Passes at least once per renewal window (the shortest lifetime's is 6h40m).
+      fc.array(fc.integer({ min: 60_000, max: 6 * HOUR }), { minLength: 20, maxLength: 200 }),
+      fc.uniqueArray(fc.integer({ min: 0, max: 199 }), { maxLength: 20 }),
+      fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 50 }),
+      (lifetimeH, gaps, changes, replicas) => {
+        const lifetimeMs = lifetimeH * 10 * HOUR;
+        const tls = {
+          lifetimeMs,
+          renewBeforeMs: Math.floor(lifetimeMs / 3),
+          caLifetimeMs: 3 * lifetimeMs,
+          ca: { kind: 'secret', secretName: 'user-ca' } as const,
+        };
+        simulate(tls, gaps, replicas, new Set(changes));
+      },
+    ),
+    { numRuns: 200 },
+  );
+  t.pass();
+});

@@ -306,7 +306,8 @@ export async function takeCertificatePlan(
               notAfter: caStep.validity.notAfter,
             })
           : observed.externalAuthority;
-      currentPem = authority?.certificatePem;
+      // The CA alone: a chain in the user's Secret goes into key stores, never into what members trust.
+      currentPem = authority === undefined ? undefined : pemBlocks(authority.certificatePem, 'CERTIFICATE')[0];
       since = deps.now();
     } else {
       previousPem = undefined;
@@ -353,7 +354,7 @@ export async function takeCertificatePlan(
     });
     keyStores.set(step.pod, `${issued.privateKeyPem}${issued.certificatePem}${authority.certificatePem}`);
   }
-  const bundle = `${authority.certificatePem}${previousPem ?? ''}`;
+  const bundle = `${currentPem ?? ''}${previousPem ?? ''}`;
   const written = await writeSecret(
     deps,
     cluster,

@@ -19,6 +19,7 @@ import {
   type CertificateFacts,
   CLOCK_SKEW_ALLOWANCE_MS,
   issueClientCertificate,
+  pemBlocks,
   readCertificate,
 } from '../tls/x509.js';
 import type { ClientTls } from '../zookeeper/transport.js';
@@ -107,8 +108,9 @@ export function operatorCredentials(options: OperatorCredentialOptions = {}): Op
         authority.previousCertificatePem === undefined ? undefined : readCertificate(authority.previousCertificatePem);
       // Every CA the members may present a certificate of: the current one, and the previous one
       // until every member has moved off it.
+      // Only each CA itself, never a root it chains to: that root may have signed much else.
       const trusted = [authority.certificatePem, authority.previousCertificatePem]
-        .flatMap((pem) => (pem === undefined ? [] : [`${pem.trimEnd()}\n`]))
+        .flatMap((pem) => (pem === undefined ? [] : pemBlocks(pem, 'CERTIFICATE').slice(0, 1)))
         .join('');
       const step = nextCredentialStep([...byCa.values()], ca, previousCa, now, lifetimeMs, authority.trustedSince);
       let entry: Entry;

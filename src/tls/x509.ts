@@ -219,10 +219,9 @@ function importSigningKey(pem: string, algorithm: SigningAlgorithm): Promise<web
  */
 export function authorityProblem(authority: KeyedCertificate): string | undefined {
   const certificate = new NodeCertificate(authority.certificatePem);
-  if (!certificate.ca) return 'its certificate is not a CA (basicConstraints CA:TRUE is missing)';
-  const usage = new x509.X509Certificate(authority.certificatePem).getExtension(x509.KeyUsagesExtension);
-  if (usage !== null && (usage.usages & x509.KeyUsageFlags.keyCertSign) === 0) {
-    return 'its certificate may not sign certificates (keyUsage lacks keyCertSign)';
+  // OpenSSL's check: basicConstraints CA:TRUE, and keyCertSign where a keyUsage is given.
+  if (!certificate.ca) {
+    return 'its certificate is not a CA that may sign certificates (it needs basicConstraints CA:TRUE, and keyCertSign in keyUsage if it has one)';
   }
   if (!certificate.checkPrivateKey(createPrivateKey(authority.privateKeyPem))) {
     return 'its private key does not belong to its certificate';

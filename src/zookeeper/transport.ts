@@ -47,6 +47,9 @@ export function openSocket(host: string, port: number, tls: TlsTarget | undefine
     port,
     servername: serverName,
     ca: credentials.ca,
+    // The cluster's CA may be an intermediate of the user's PKI: trusted as an anchor of its own,
+    // as the members' Java trust stores do, rather than the whole root it chains to.
+    allowPartialTrustChain: true,
     cert: credentials.cert,
     key: credentials.key,
     rejectUnauthorized: true,

@@ -6,15 +6,13 @@
  * renewed certificate served, and the ensemble walks back down to plaintext. Afterwards every
  * acknowledged write is there.
  */
-import { connect as connectTls } from 'node:tls';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import test from 'ava';
-import type { ZooKeeperCluster, ZooKeeperClusterStatus } from '../../src/api/types.js';
+import type { ZooKeeperClusterStatus } from '../../src/api/types.js';
 import { memberHost, serverIdOfPod } from '../../src/render/names.js';
 import { CA_CERTIFICATE_KEY, CA_PRIVATE_KEY_KEY, memberKeyStoreKey, secretText } from '../../src/render/tls-secrets.js';
 import { createCertificateAuthority, issueClientCertificate, pemBlocks, readCertificate } from '../../src/tls/x509.js';
 import { askFourLetterWord } from '../../src/zookeeper/four-letter-word.js';
-import { ZooKeeperSession } from '../../src/zookeeper/session.js';
 import type { ClientTls } from '../../src/zookeeper/transport.js';
 import { CREATE_MODE } from '../../src/zookeeper/wire-protocol.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
@@ -23,7 +21,6 @@ import {
   clusterEvents,
   createCluster,
   FORMED_MS,
-  isRunning,
   memberPods,
   patchCluster,
   ROLLED_MS,
@@ -31,53 +28,24 @@ import {
   waitForStatus,
 } from '../support/clusters.js';
 import { runOperator } from '../support/operator.js';
+import {
+  onPhases,
+  openClient,
+  phases,
+  readyMembers,
+  SECURE_PORT,
+  servedCertificate,
+  servesTls,
+} from '../support/tls-clients.js';
 import { ZnodeWriter } from '../support/znode-writer.js';
 
 const CLUSTER = 'zk';
-const SECURE_PORT = 2281;
 /**
  * Three rolls up and as many down. Up: the first opens the TLS client port and accepts TLS on the
  * quorum (accepting-tls, secure-port); the second sends TLS, and each member's plaintext client
  * port then moves to its pod's loopback by reconfig; the third refuses plaintext on the quorum.
  */
 const TLS_PHASES_MS = 3 * ROLLED_MS;
-
-const isReady = (pod: V1Pod) =>
-  pod.metadata?.deletionTimestamp === undefined &&
-  (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-
-const servesTls = (pod: V1Pod) =>
-  pod.spec?.containers[0]?.ports?.some((port) => port.name === 'secure-client' && port.containerPort === SECURE_PORT) ??
-  false;
-
-/**
- * The Ready members as a connect string the writer's opener reads: `tls:<ip>:<member name>` for a
- * member that serves the TLS client port (where a TLS client goes), `<ip>:2181` for one that does not.
- */
-async function readyMembers(namespace: string): Promise<string> {
-  return (await memberPods(namespace, CLUSTER))
-    .filter((pod) => pod.status?.podIP && isReady(pod))
-    .map((pod) => {
-      const myid = serverIdOfPod(CLUSTER, pod.metadata?.name ?? '') ?? 0;
-      return servesTls(pod)
-        ? `tls:${pod.status?.podIP}:${memberHost({ name: CLUSTER, namespace }, myid, 'cluster.local')}`
-        : `${pod.status?.podIP}:2181`;
-    })
-    .join(',');
-}
-
-/** A client of the cluster: TLS with `credentials` where a member serves it, plaintext where not. */
-const openClient = (credentials: ClientTls) => (connectString: string) =>
-  ZooKeeperSession.open({
-    servers: connectString.split(',').map((entry) => {
-      const [scheme, ip, serverName] = entry.split(':');
-      return scheme === 'tls' && ip !== undefined && serverName !== undefined
-        ? { address: `${ip}:${SECURE_PORT}`, tls: { credentials, serverName } }
-        : entry;
-    }),
-    sessionTimeoutMs: 15_000,
-    connectTimeoutMs: 15_000,
-  });
 
 /** A client certificate (CN=app) issued from the cluster's CA, as an administrator holding the CA Secret can. */
 async function appCredentials(namespace: string): Promise<ClientTls> {
@@ -95,36 +63,6 @@ async function appCredentials(namespace: string): Promise<ClientTls> {
   });
   return { ca: authority.certificatePem, cert: issued.certificatePem, key: issued.privateKeyPem };
 }
-
-/** The certificate a member serves on its TLS client port, verified against `ca` for its DNS name; or why not. */
-function servedCertificate(ip: string, serverName: string, client: Partial<ClientTls> & { ca: string }) {
-  return new Promise<string>((resolve, reject) => {
-    const socket = connectTls({ host: ip, port: SECURE_PORT, servername: serverName, ...client });
-    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
-    let answer = '';
-    socket.once('secureConnect', () => socket.write('srvr'));
-    socket.on('data', (chunk) => {
-      answer += chunk.toString();
-    });
-    socket.once('end', () => {
-      const fingerprint = socket.getPeerCertificate().fingerprint256;
-      socket.destroy();
-      if (answer.includes('Zookeeper version')) resolve(fingerprint);
-      else reject(new Error(`refused: the connection closed without an answer (${JSON.stringify(answer)})`));
-    });
-    socket.once('error', reject);
-  });
-}
-
-const phases = (status: ZooKeeperClusterStatus) => `${status.tls?.quorum}/${status.tls?.client}`;
-
-/** Running and settled on the given phases, every member serving and in sync. */
-const onPhases = (quorum: string, client: string) => (status: ZooKeeperClusterStatus, cluster: ZooKeeperCluster) =>
-  isRunning(status, cluster) &&
-  status.tls?.quorum === quorum &&
-  status.tls?.client === client &&
-  status.currentRevision === status.targetRevision &&
-  status.ready === '3/3';
 
 /** The member certificates' notAfter in status, by member: each renewal moves it. */
 const memberExpiries = (status: ZooKeeperClusterStatus) =>
@@ -161,7 +99,7 @@ for (const image of ['zookeeper:3.9.4', 'zookeeper:3.8.6']) {
         FORMED_MS,
       );
       const credentials = await appCredentials(namespace);
-      const writer = await ZnodeWriter.start(() => readyMembers(namespace), '/tls', openClient(credentials));
+      const writer = await ZnodeWriter.start(() => readyMembers(namespace, CLUSTER), '/tls', openClient(credentials));
       t.teardown(() => writer.stop().catch(() => undefined));
 
       // Up: the TLS port opens beside plaintext, members send TLS, then plaintext closes.

@@ -315,6 +315,16 @@ export const BAD_INPUTS: readonly BadInput[] = [
     { tls: { certificates: { caLifetime: '24h' } } },
     'tls.certificates.caLifetime must be at least three times lifetime',
   ),
+  bad(
+    '`tls.certificates` naming both `caSecretName` and `issuerRef`',
+    { tls: { certificates: { caSecretName: 'org-ca', issuerRef: { name: 'org-ca' } } } },
+    'tls.certificates names one CA: caSecretName (your CA in a Secret) or issuerRef (cert-manager issues it), not both',
+  ),
+  bad(
+    '`tls.certificates.issuerRef.kind: Certificate`',
+    { tls: { certificates: { issuerRef: { name: 'org-ca', kind: 'Certificate' as 'Issuer' } } } },
+    'spec.tls.certificates.issuerRef.kind: Unsupported value: "Certificate"',
+  ),
   // Network policy peers
   bad(
     '`networkPolicy.clients: {}`',
@@ -428,6 +438,24 @@ export const BAD_INPUTS: readonly BadInput[] = [
     provedBy: {
       file: 'test/unit/controller/reconciler.test.ts',
       titleContains: 'no member is restarted, and the Event names the user, never a password',
+    },
+  },
+  {
+    input: 'a `tls.certificates.caSecretName` Secret that does not exist',
+    stoppedAt: 'operator',
+    message: 'reason `CaSecretMissing`, naming the Secret: no certificate is issued or renewed until it exists',
+    provedBy: {
+      file: 'test/integration/user-ca.test.ts',
+      titleContains: 'members are issued under the CA in a Secret the user names',
+    },
+  },
+  {
+    input: 'a `tls.certificates.caSecretName` Secret whose certificate is no CA, or whose key is not its own',
+    stoppedAt: 'operator',
+    message: 'reason `CaSecretUnusable`, naming the Secret and the problem: no certificate is issued or renewed',
+    provedBy: {
+      file: 'test/unit/controller/certificates.test.ts',
+      titleContains: 'a CA Secret that is missing or cannot sign blocks every issuance',
     },
   },
   {

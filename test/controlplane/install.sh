@@ -280,7 +280,8 @@ install_go_command() {
 	local name=$1 version=$2 dir=$3 ldflags=$4 package=$5 verify=$6 binary=${7:-${5##*/}} add_files=${8:-} recipe=${9:-}
 	local mod=$here/go/$name fp tmp
 	go_command_built=0
-	fp=$(fingerprint "$go_version $ldflags $recipe" "$mod/go.mod" "$mod/go.sum")
+	# Without a recipe the text is what it was before recipes existed, so caches stay valid.
+	fp=$(fingerprint "$go_version $ldflags${recipe:+ $recipe}" "$mod/go.mod" "$mod/go.sum")
 	if is_complete "$dir" "$fp" "$verify"; then
 		log "$name $version: up to date in $dir"
 		return

@@ -66,6 +66,11 @@ test('a CA Issuer made from a SelfSigned CA Certificate issues a leaf whose Secr
     { message: /already runs for namespace .* one per namespace/ },
     'a second cert-manager for the same namespace is refused',
   );
+  await t.throwsAsync(
+    startCertManager(t, { namespace: 'zkop-no-such-namespace' }),
+    { message: /scope Lease could not be used/ },
+    'a namespace that does not exist fails at once',
+  );
   const root = await createCaIssuer(certManager);
   const dnsName = `example-0.example-headless.${namespace}.svc.cluster.local`;
   await createCertificate(namespace, 'leaf', {

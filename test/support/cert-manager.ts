@@ -38,7 +38,7 @@ import { loadKubeConfig } from '../harness/kubeconfig.js';
 import { pollUntil } from '../harness/poll.js';
 import { isAlive, parseIdentity, thisProcess } from '../harness/process-table.js';
 import { type HarnessProcess, startProcess, waitUntilReady } from '../harness/processes.js';
-import { createTemporaryWorkDir } from '../harness/work-dir.js';
+import { createTemporaryWorkDir, type WorkDir } from '../harness/work-dir.js';
 
 export const CERT_MANAGER_GROUP = 'cert-manager.io';
 export const CERT_MANAGER_VERSION = 'v1';
@@ -166,7 +166,7 @@ export async function startCertManager(t: ExecutionContext, options: CertManager
   log(`cert-manager ${binaries.version} CRDs established (${elapsed()})`);
 
   const releaseScope = await acquireScope(kubeConfig, namespace, clusterIssuers, log);
-  let work: Awaited<ReturnType<typeof createTemporaryWorkDir>> | undefined;
+  let work: WorkDir | undefined;
   let controller: HarnessProcess | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -434,8 +434,9 @@ async function acquireScope(
   const release = async () => {
     await leases.deleteNamespacedLease(own).catch(ignoreNotFound);
   };
-  // pollUntil retries a probe that throws (an API hiccup); a refusal ends the wait at once.
-  let refused: ScopeRefused | undefined;
+  // pollUntil retries a probe that throws (an API hiccup); a refusal, or an answer that no
+  // retry changes (no such namespace, forbidden), ends the wait at once.
+  let refused: Error | undefined;
   const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) =>
     pollUntil(
       what,
@@ -443,7 +444,13 @@ async function acquireScope(
         try {
           return await probe();
         } catch (error) {
+          const code = (error as { code?: number }).code ?? 0;
           if (error instanceof ScopeRefused) refused = error;
+          else if (code >= 400 && code < 500 && code !== 409 && code !== 429) {
+            refused = new Error(`the cert-manager scope Lease could not be used: ${(error as Error).message}`, {
+              cause: error,
+            });
+          }
           throw error;
         }
       },

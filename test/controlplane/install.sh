@@ -7,6 +7,7 @@
 #     etcd-v3.6.14/bin/etcd
 #     helm-v4.3.1/bin/helm
 #     promtool-v0.316.0/bin/promtool   (checks and unit-tests the chart's alert rules)
+#     cert-manager-v1.11.5/bin/cert-manager-controller, crds/crd-*.yaml   (tests of Certificates from a user's issuer)
 #     zookeeper-3.9.4/{bin/zkServer.sh,bin/zkCli.sh,conf/logback.xml,lib/*.jar}
 #     zookeeper-3.8.6/...
 #     paths.env           KEY=absolute path, for the TypeScript harness and shells
@@ -17,15 +18,16 @@
 # test/controlplane/go/, go.sum committed) and ZooKeeper's jars come from Maven
 # Central (test/zookeeper/pom.xml).
 #
-# usage: test/controlplane/install.sh [k8s] [etcd] [helm] [promtool] [zookeeper]   (default: all)
+# usage: test/controlplane/install.sh [k8s] [etcd] [helm] [promtool] [cert-manager] [zookeeper]   (default: all)
 #
 # A component is skipped when its marker file matches the current inputs and
 # its binary reports the wanted version. Each component is built in a temporary
 # directory next to its final place and renamed into place only after it has
 # been verified, so an interrupted run never leaves something that looks
-# complete. Measured on 2 cores: the first run takes 9-22 minutes (kube-apiserver
-# and friends 6-17, helm 2-5, etcd 0.5-1, ZooKeeper < 1; GOCACHE ends at 4.2 GB,
-# GOMODCACHE 1.4 GB); later runs take a few seconds.
+# complete. Measured on 2 cores: the first run takes 11-25 minutes (kube-apiserver
+# and friends 6-17, helm 2-5, cert-manager 2.5, etcd 0.5-1, ZooKeeper < 1; GOCACHE
+# ends at 4.2 GB, GOMODCACHE 1.4 GB, plus 1.1 GB and 1.6 GB for cert-manager's own
+# module graph); later runs take a few seconds.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,7 +39,7 @@ cache=${ZKOP_CACHE_DIR:-$HOME/.cache/zookeeper-operator}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
-all_components=(k8s etcd helm promtool zookeeper)
+all_components=(k8s etcd helm promtool cert-manager zookeeper)
 if (($# == 0)); then
 	components=("${all_components[@]}")
 else
@@ -127,7 +129,7 @@ apt_install() { # <packages...>: only used when a tool is missing
 }
 
 need_go=false
-{ want k8s || want etcd || want helm || want promtool; } && need_go=true
+{ want k8s || want etcd || want helm || want promtool || want cert-manager; } && need_go=true
 if $need_go; then
 	command -v go >/dev/null || die "go not found; Go >= 1.26 is needed (reference toolchain go1.26.8)"
 	# GOTOOLCHAIN=local: a module that needs a newer Go then fails loudly instead
@@ -150,7 +152,8 @@ if want zookeeper; then
 	log "$(java -version 2>&1 | head -1); $(mvn -v 2>/dev/null | head -1 | sed 's/\x1b\[[0-9;]*m//g')"
 fi
 
-# Free disk (measured cold): GOCACHE 4.2 GB, GOMODCACHE 1.4 GB, binaries 0.37 GB;
+# Free disk (measured cold): GOCACHE 4.2 GB, GOMODCACHE 1.4 GB, binaries 0.37 GB, and
+# for cert-manager alone GOCACHE 1.1 GB, GOMODCACHE 1.6 GB, 61 MB in the cache;
 # the ZooKeeper jars are 33 MB plus ~50 MB in the Maven repository.
 check_disk() { # <dir> <GiB>
 	local d=$1 need=$2 avail
@@ -162,7 +165,7 @@ check_disk() { # <dir> <GiB>
 check_disk "$cache" 2
 if $need_go; then
 	check_disk "$gocache" 6
-	check_disk "$gomodcache" 2
+	check_disk "$gomodcache" 3
 fi
 
 declare -A took=()
@@ -269,14 +272,18 @@ verify_helm() {
 	echo "helm reports $HELM_VERSION"
 }
 
-# install_go_command <name> <version> <dir> <ldflags> <package> <verify>: builds one
-# command of the helper module go/<name> into <dir>/bin, unless the cached copy has the
-# same fingerprint and passes <verify>. Sets go_command_built=1 when it built.
+# install_go_command <name> <version> <dir> <ldflags> <package> <verify> [<binary> [<add files> <recipe>]]:
+# builds one command of the helper module go/<name> into <dir>/bin/<binary> (default: the
+# package's last element), unless the cached copy has the same fingerprint and passes <verify>.
+# <add files> <build dir> <module dir>, if given, puts further files into the build before it is
+# verified; <recipe> is what those files depend on besides the module (it goes into the
+# fingerprint). Sets go_command_built=1 when it built.
 install_go_command() {
-	local name=$1 version=$2 dir=$3 ldflags=$4 package=$5 verify=$6
-	local mod=$here/go/$name binary=${5##*/} fp tmp
+	local name=$1 version=$2 dir=$3 ldflags=$4 package=$5 verify=$6 binary=${7:-${5##*/}} add_files=${8:-} recipe=${9:-}
+	local mod=$here/go/$name fp tmp
 	go_command_built=0
-	fp=$(fingerprint "$go_version $ldflags" "$mod/go.mod" "$mod/go.sum")
+	# Without a recipe the text is what it was before recipes existed, so caches stay valid.
+	fp=$(fingerprint "$go_version $ldflags${recipe:+ $recipe}" "$mod/go.mod" "$mod/go.sum")
 	if is_complete "$dir" "$fp" "$verify"; then
 		log "$name $version: up to date in $dir"
 		return
@@ -285,7 +292,8 @@ install_go_command() {
 	mkdir -p "$tmp/bin"
 	log "$name $version: building"
 	(cd "$mod" && go build -buildvcs=false -trimpath -ldflags "$ldflags" -o "$tmp/bin/$binary" "$package")
-	"$verify" "$tmp" || die "$name: the built $binary does not report $version"
+	if [[ -n $add_files ]]; then "$add_files" "$tmp" "$mod"; fi
+	"$verify" "$tmp" || die "$name: the built $binary does not report $version (or its files are incomplete)"
 	echo "$fp" >"$tmp/.complete"
 	move_into_place "$tmp" "$dir"
 	log "$name $version: installed in $dir"
@@ -311,6 +319,54 @@ verify_promtool() {
 install_promtool() {
 	install_go_command promtool "$PROMETHEUS_VERSION" "$promtool_dir" "$promtool_ldflags" \
 		github.com/prometheus/prometheus/cmd/promtool verify_promtool
+}
+
+# ----------------------------------------------------------------- cert-manager
+
+# The controller alone (no webhook, no cainjector): tests of the Certificates the operator asks
+# a user's Issuer or ClusterIssuer for run it against the test control plane
+# (test/support/cert-manager.ts). Why v1.11.5: see versions.env.
+cert_manager_dir=$cache/cert-manager-$CERT_MANAGER_VERSION
+# Without -X the controller calls itself "canary" (in its start-up log line and User-Agent).
+cert_manager_ldflags="-s -w -X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$CERT_MANAGER_VERSION"
+# The CRDs a namespaced controller with the issuers, certificates-* and certificaterequests-*
+# controllers watches. The module's deploy/crds/ are the sources of cert-manager's Helm chart:
+# their labels are template expressions, which are no valid label values. The edit gives them
+# the values cert-manager's own static manifest (cert-manager.crds.yaml) has.
+cert_manager_crds=(certificates certificaterequests issuers clusterissuers)
+cert_manager_crd_edit="s/'{{ template \"cert-manager.name\" . }}'/cert-manager/
+s/'{{ .Release.Name }}'/cert-manager/
+s/# Generated labels {{- include \"labels\" . | nindent 4 }}/app.kubernetes.io\/version: \"$CERT_MANAGER_VERSION\"/"
+
+verify_cert_manager() {
+	local out crd
+	for crd in "${cert_manager_crds[@]}"; do
+		grep -q "^  name: $crd.cert-manager.io\$" "$1/crds/crd-$crd.yaml" || return 1
+		! grep -q '{{' "$1/crds/crd-$crd.yaml" || return 1
+	done
+	# It logs its version first thing, then fails on the kubeconfig path (which cannot exist).
+	out=$(timeout 30 "$1/bin/cert-manager-controller" --v=2 --kubeconfig=/dev/null/kubeconfig --leader-elect=false \
+		--metrics-listen-address=127.0.0.1:0 2>&1) || true
+	[[ $out == *'"version"="'"$CERT_MANAGER_VERSION"'"'* ]] || return 1
+	echo "cert-manager-controller reports $CERT_MANAGER_VERSION; CRDs: ${cert_manager_crds[*]}"
+}
+
+add_cert_manager_crds() { # <build dir> <module dir>: the CRDs, from the module cache
+	local source crd
+	source=$(cd "$2" && go mod download github.com/cert-manager/cert-manager &&
+		go list -m -f '{{.Dir}}' github.com/cert-manager/cert-manager)
+	[[ -d $source/deploy/crds ]] || die "cert-manager: no deploy/crds in the module ($source)"
+	mkdir -p "$1/crds"
+	for crd in "${cert_manager_crds[@]}"; do
+		sed "$cert_manager_crd_edit" "$source/deploy/crds/crd-$crd.yaml" >"$1/crds/crd-$crd.yaml"
+	done
+	chmod 0644 "$1"/crds/*.yaml
+}
+
+install_cert_manager() {
+	install_go_command cert-manager "$CERT_MANAGER_VERSION" "$cert_manager_dir" "$cert_manager_ldflags" \
+		github.com/cert-manager/cert-manager/cmd/controller verify_cert_manager cert-manager-controller \
+		add_cert_manager_crds "${cert_manager_crds[*]} $cert_manager_crd_edit"
 }
 
 # -------------------------------------------------------------------- ZooKeeper
@@ -368,6 +424,7 @@ if want k8s; then timed "k8s $K8S_VERSION" install_k8s; fi
 if want etcd; then timed "etcd $ETCD_VERSION" install_etcd; fi
 if want helm; then timed "helm $HELM_VERSION" install_helm; fi
 if want promtool; then timed "promtool $PROMETHEUS_VERSION" install_promtool; fi
+if want cert-manager; then timed "cert-manager $CERT_MANAGER_VERSION" install_cert_manager; fi
 if want zookeeper; then
 	for v in "${zk_versions[@]}"; do
 		timed "zookeeper $v" install_zookeeper "$v"
@@ -391,6 +448,10 @@ build_dirs+=("$paths_tmp")
 	if [[ -f $etcd_dir/.complete ]]; then echo "ETCD=$etcd_dir/bin/etcd"; fi
 	if [[ -f $helm_dir/.complete ]]; then echo "HELM=$helm_dir/bin/helm"; fi
 	if [[ -f $promtool_dir/.complete ]]; then echo "PROMTOOL=$promtool_dir/bin/promtool"; fi
+	if [[ -f $cert_manager_dir/.complete ]]; then
+		echo "CERT_MANAGER_CONTROLLER=$cert_manager_dir/bin/cert-manager-controller"
+		echo "CERT_MANAGER_CRDS=$cert_manager_dir/crds"
+	fi
 	for v in "${zk_versions[@]}"; do
 		if [[ -f $cache/zookeeper-$v/.complete ]]; then
 			echo "ZOOKEEPER_HOME_${v//./_}=$cache/zookeeper-$v"

@@ -2,7 +2,8 @@
  * Where the control-plane binaries are. They are built once per machine by
  * `bash test/controlplane/install.sh` into `${ZKOP_CACHE_DIR:-$HOME/.cache/zookeeper-operator}`,
  * one directory per component and version (`k8s-v1.36.3/bin/kube-apiserver`, `.../kube-scheduler`,
- * `etcd-v3.6.14/bin/etcd`, `helm-v4.3.1/bin/helm`). The versions come from
+ * `etcd-v3.6.14/bin/etcd`, `helm-v4.3.1/bin/helm`, `cert-manager-v1.11.5/bin/cert-manager-controller`
+ * and its CRDs in `cert-manager-v1.11.5/crds/`). The versions come from
  * `test/controlplane/versions.env` (KEY=value lines), the single source of truth.
  */
 import { constants } from 'node:fs';
@@ -18,6 +19,8 @@ export interface ToolVersions {
   readonly etcd: string;
   /** e.g. `v4.3.1` */
   readonly helm: string;
+  /** e.g. `v1.11.5` */
+  readonly certManager: string;
 }
 
 export interface ControlPlaneBinaries {
@@ -30,6 +33,16 @@ export interface ControlPlaneBinaries {
   readonly kubectl: string;
   /** May not exist: the control plane does not need it. */
   readonly helm: string;
+  /** May not exist: only tests of Certificates run it (test/support/cert-manager.ts). */
+  readonly certManager: CertManagerBinaries;
+}
+
+export interface CertManagerBinaries {
+  readonly version: string;
+  /** cert-manager's controller (no webhook, no cainjector). */
+  readonly controller: string;
+  /** `crd-{certificates,certificaterequests,issuers,clusterissuers}.yaml`, ready to apply. */
+  readonly crdDirectory: string;
 }
 
 const VERSIONS_FILE = repoPath('test/controlplane/versions.env');
@@ -47,7 +60,29 @@ async function readToolVersions(path = VERSIONS_FILE): Promise<ToolVersions> {
     if (value === undefined || value === '') throw new Error(`${path} has no ${key}=... line`);
     return value;
   };
-  return { kubernetes: required('K8S_VERSION'), etcd: required('ETCD_VERSION'), helm: required('HELM_VERSION') };
+  return {
+    kubernetes: required('K8S_VERSION'),
+    etcd: required('ETCD_VERSION'),
+    helm: required('HELM_VERSION'),
+    certManager: required('CERT_MANAGER_VERSION'),
+  };
+}
+
+function certManagerBinaries(cacheDir: string, version: string): CertManagerBinaries {
+  const dir = join(cacheDir, `cert-manager-${version}`);
+  return { version, controller: join(dir, 'bin', 'cert-manager-controller'), crdDirectory: join(dir, 'crds') };
+}
+
+/** cert-manager's controller and CRDs for the pinned version; fails, saying how to build them, if absent. */
+export async function locateCertManager(cacheDir = binaryCacheDir()): Promise<CertManagerBinaries> {
+  const binaries = certManagerBinaries(cacheDir, (await readToolVersions()).certManager);
+  if (!(await isExecutable(binaries.controller)) || !(await isExecutable(binaries.crdDirectory))) {
+    throw new Error(
+      `cert-manager ${binaries.version} is missing or incomplete (${binaries.controller}, ${binaries.crdDirectory}). ` +
+        'Build it once with `bash test/controlplane/install.sh cert-manager` (about 2.5 min cold).',
+    );
+  }
+  return binaries;
 }
 
 /** The binaries' paths for the pinned versions; fails, naming what is missing, if a server binary is absent. */
@@ -62,6 +97,7 @@ export async function locateBinaries(cacheDir = binaryCacheDir()): Promise<Contr
     kubeScheduler: join(kubernetesBin, 'kube-scheduler'),
     kubectl: join(kubernetesBin, 'kubectl'),
     helm: join(cacheDir, `helm-${versions.helm}`, 'bin', 'helm'),
+    certManager: certManagerBinaries(cacheDir, versions.certManager),
   };
   const serverBinaries = [
     binaries.etcd,

@@ -301,7 +301,9 @@ export async function takeCertificatePlan(
       authority =
         observed.externalCa === undefined
           ? await createCertificateAuthority({
-              commonName: caCommonName(cluster.metadata),
+              // A subject of its own for each CA: ZooKeeper's PEM trust store keeps one
+              // certificate per subject, so two CAs of one name could not be trusted side by side.
+              commonName: `${caCommonName(cluster.metadata)} (${deps.now().toISOString()})`,
               notBefore: caStep.validity.notBefore,
               notAfter: caStep.validity.notAfter,
             })

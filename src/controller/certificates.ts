@@ -154,6 +154,9 @@ export function planCertificates(input: CertificateInput): CertificatePlan {
   const external = input.externalCa;
   if (external !== undefined && external.kind !== 'present')
     return { kind: 'blocked', reason: externalCaProblem(external) };
+  if (external !== undefined && ca.kind === 'present' && reusesSubject(ca, external.facts)) {
+    return { kind: 'blocked', reason: subjectReused(external) };
+  }
 
   const caStep = planCa(input);
   const caNotAfter =
@@ -306,6 +309,26 @@ function planExternalCa(ca: ObservedCa, external: Extract<ObservedExternalCa, { 
       code: 'CaRolledOver',
       message: `Secret ${external.secret} holds another CA (${external.facts.fingerprint}, expires at ${external.facts.notAfter.toISOString()}); members trust the old and the new CA until each holds a certificate of the new one`,
     },
+  };
+}
+
+/**
+ * Whether `next`, a CA other than the current one, has the subject of a CA members trust now.
+ * ZooKeeper reads a PEM trust store into a key store keyed by subject, so of two CAs with one
+ * subject it trusts only the one written last: the rollover's overlap, in which members trust
+ * both, would not exist, and members holding certificates of the other would be refused.
+ */
+function reusesSubject(ca: Extract<ObservedCa, { kind: 'present' }>, next: CertificateFacts): boolean {
+  if (next.fingerprint === ca.current.fingerprint) return false;
+  return [ca.current, ca.previous].some(
+    (trusted) => trusted !== undefined && trusted.subject === next.subject && trusted.fingerprint !== next.fingerprint,
+  );
+}
+
+function subjectReused(external: Extract<ObservedExternalCa, { kind: 'present' }>): Reason {
+  return {
+    code: 'CaSubjectReused',
+    message: `Secret ${external.secret} holds a new CA with the subject of a CA members trust now (${external.facts.subject.replaceAll('\n', ', ')}). ZooKeeper's PEM trust store keeps one certificate per subject, so members could not trust both while they move to certificates of the new one. Members keep their certificates; no certificate is issued or renewed until the Secret holds a CA with a subject of its own, or the CA in use again.`,
   };
 }
 

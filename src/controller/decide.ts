@@ -207,7 +207,12 @@ function certificatePlanOf(snapshot: ClusterSnapshot): {
   const live = snapshot.certificates?.caCertificate;
   const wanted =
     ca.kind === 'issuer' && live !== undefined
-      ? renderCaCertificate(snapshot.cluster, { ...input.policy, ca })
+      ? renderCaCertificate(
+          snapshot.cluster,
+          { ...input.policy, ca },
+          input.externalCa?.kind === 'present' ? input.externalCa.facts : undefined,
+          snapshot.now,
+        )
       : undefined;
   return {
     certificates: planCertificates(input),

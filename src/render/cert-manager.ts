@@ -1,8 +1,9 @@
 /**
  * The cert-manager `Certificate` of a cluster's CA, for `spec.tls.certificates.issuerRef`:
- * cert-manager issues a CA certificate from the user's issuer into Secret `NAME-issued-ca` and
- * renews it at two thirds of `caLifetime`; the operator signs the members' certificates with it,
- * as with a CA of the user's own (`controller/certificates.ts`).
+ * cert-manager issues a CA certificate from the user's issuer into Secret `NAME-issued-ca`, and a
+ * new one when the operator asks for the next generation at two thirds of its life
+ * (`caGeneration`); the operator signs the members' certificates with it, as with a CA of the
+ * user's own (`controller/certificates.ts`).
  *
  * One CA per cluster rather than a Certificate per member: members' certificates keep being
  * issued and renewed at the operator's pace and reloaded without a restart, the operator's own
@@ -10,6 +11,7 @@
  */
 import type { ResolvedTls } from '../api/defaults.js';
 import type { ZooKeeperCluster } from '../api/types.js';
+import type { CertificateFacts } from '../tls/x509.js';
 import { ownerReference } from './cluster.js';
 import { commonLabels, objectNames } from './names.js';
 import { caCommonName } from './tls-secrets.js';
@@ -42,9 +44,34 @@ export interface CaCertificateSpec {
   issuerRef: { name: string; kind: string; group: string };
 }
 
+/**
+ * The CA generation to ask cert-manager for: the issued CA's own (its common name ends in
+ * `#N`), or the next one once that CA is past two thirds of its life; 1 when none is issued yet.
+ *
+ * Why the operator, not cert-manager, decides when the CA is renewed: cert-manager renews with
+ * the same subject, and ZooKeeper's PEM trust store keeps one certificate per subject, so members
+ * could not trust the old and the new CA side by side (`CaSubjectReused`). A new generation in the
+ * common name is a change of spec, on which cert-manager issues at once, under a subject of its
+ * own. cert-manager's own `renewBefore` is a tenth of the CA's life, a fallback that the
+ * operator's renewal at two thirds always comes before.
+ */
+export function caGeneration(
+  issued: Pick<CertificateFacts, 'commonName' | 'notBefore' | 'notAfter'> | undefined,
+  now: Date,
+): number {
+  if (issued === undefined) return 1;
+  const generation = Number(/ #(\d+)\)$/.exec(issued.commonName)?.[1] ?? '0');
+  const life = issued.notAfter.getTime() - issued.notBefore.getTime();
+  const due = now.getTime() >= issued.notBefore.getTime() + (2 * life) / 3;
+  return due || generation === 0 ? generation + 1 : generation;
+}
+
+/** `issued`: the CA cert-manager issued into `NAME-issued-ca`, as read; undefined before the first. */
 export function renderCaCertificate(
   cluster: ZooKeeperCluster,
   certificates: ResolvedTls['certificates'] & { ca: { kind: 'issuer' } },
+  issued: Pick<CertificateFacts, 'commonName' | 'notBefore' | 'notAfter'> | undefined,
+  now: Date,
 ): CaCertificate {
   const names = objectNames(cluster.metadata);
   return {
@@ -58,11 +85,12 @@ export function renderCaCertificate(
     },
     spec: {
       isCA: true,
-      commonName: caCommonName(cluster.metadata),
+      // Never the operator's own CA's name, and a subject of its own in each generation.
+      commonName: `${caCommonName(cluster.metadata)} (cert-manager #${caGeneration(issued, now)})`,
       secretName: names.issuedCaSecret,
       duration: goDuration(certificates.caLifetimeMs),
-      // Two thirds of its life, as the operator's own CA: the last third holds a rollover's overlap.
-      renewBefore: goDuration(Math.floor(certificates.caLifetimeMs / 3)),
+      // A fallback only: the operator asks for the next generation at two thirds of the CA's life.
+      renewBefore: goDuration(Math.floor(certificates.caLifetimeMs / 10)),
       // A new key with every renewal, in the one encoding every reader takes.
       privateKey: { algorithm: 'ECDSA', size: 256, encoding: 'PKCS8', rotationPolicy: 'Always' },
       usages: ['cert sign', 'crl sign', 'digital signature'],

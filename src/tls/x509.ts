@@ -26,6 +26,8 @@ export interface KeyedCertificate {
 export interface CertificateFacts {
   /** The subject's common name. */
   commonName: string;
+  /** The whole subject, one attribute per line (`CN=…`): ZooKeeper's PEM trust store keeps one certificate per subject. */
+  subject: string;
   /** DNS subject alternative names, sorted. */
   dnsNames: string[];
   notBefore: Date;
@@ -150,6 +152,7 @@ export function readCertificate(pem: string): CertificateFacts {
   const certificate = new NodeCertificate(pem);
   return {
     commonName: /(?:^|\n)CN=([^\n]*)/.exec(certificate.subject)?.[1] ?? '',
+    subject: certificate.subject,
     dnsNames: (certificate.subjectAltName ?? '')
       .split(', ')
       .filter((name) => name.startsWith('DNS:'))

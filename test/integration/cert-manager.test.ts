@@ -5,58 +5,17 @@
  * serves ClusterIssuers. The certificates are checked with node:crypto, not taken on trust.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import test from 'ava';
-import { controlPlane, newNamespace } from '../harness/fixture.js';
+import { newNamespace } from '../harness/fixture.js';
 import {
+  CERT_MANAGER_API_VERSION,
   CERT_MANAGER_GROUP,
   CERT_MANAGER_VERSION,
-  type CertificateSecret,
-  type CertManager,
+  createCaIssuer,
+  createCertificate,
+  customObjects,
   startCertManager,
 } from '../support/cert-manager.js';
-
-const apiVersion = `${CERT_MANAGER_GROUP}/${CERT_MANAGER_VERSION}`;
-
-async function custom() {
-  return (await controlPlane()).kubeConfig.makeApiClient(CustomObjectsApi);
-}
-
-async function createIssuer(namespace: string, name: string, spec: object): Promise<void> {
-  await (await custom()).createNamespacedCustomObject({
-    group: CERT_MANAGER_GROUP,
-    version: CERT_MANAGER_VERSION,
-    plural: 'issuers',
-    namespace,
-    body: { apiVersion, kind: 'Issuer', metadata: { name }, spec },
-  });
-}
-
-async function createCertificate(namespace: string, name: string, spec: object): Promise<void> {
-  await (await custom()).createNamespacedCustomObject({
-    group: CERT_MANAGER_GROUP,
-    version: CERT_MANAGER_VERSION,
-    plural: 'certificates',
-    namespace,
-    body: { apiVersion, kind: 'Certificate', metadata: { name }, spec },
-  });
-}
-
-/** A SelfSigned Issuer, a CA Certificate from it into Secret `root-ca`, and the CA Issuer `ca` on that Secret. */
-async function createCaIssuer(certManager: CertManager): Promise<CertificateSecret> {
-  const { namespace } = certManager;
-  await createIssuer(namespace, 'selfsigned', { selfSigned: {} });
-  await createCertificate(namespace, 'root-ca', {
-    isCA: true,
-    commonName: 'zookeeper-operator test CA',
-    secretName: 'root-ca',
-    privateKey: { algorithm: 'ECDSA', size: 256 },
-    issuerRef: { name: 'selfsigned', kind: 'Issuer' },
-  });
-  await certManager.waitForCertificate('root-ca');
-  await createIssuer(namespace, 'ca', { ca: { secretName: 'root-ca' } });
-  return certManager.readSecret('root-ca');
-}
 
 test('a CA Issuer made from a SelfSigned CA Certificate issues a leaf whose Secret holds tls.crt, tls.key and ca.crt, signed by that CA', async (t) => {
   const namespace = await newNamespace(t);
@@ -153,13 +112,13 @@ test.serial(
     });
     const root = await createCaIssuer(certManager);
     const clusterIssuer = `zkop-test-ca-${resourceNamespace}`;
-    const api = await custom();
+    const api = await customObjects();
     await api.createClusterCustomObject({
       group: CERT_MANAGER_GROUP,
       version: CERT_MANAGER_VERSION,
       plural: 'clusterissuers',
       body: {
-        apiVersion,
+        apiVersion: CERT_MANAGER_API_VERSION,
         kind: 'ClusterIssuer',
         metadata: { name: clusterIssuer },
         spec: { ca: { secretName: 'root-ca' } },

@@ -509,3 +509,51 @@ class ScopeRefused extends Error {}
 function ignoreNotFound(error: { code?: number }): void {
   if (error.code !== 404) throw error;
 }
+
+// Issuers and Certificates, as a user of cert-manager creates them --------------------------------
+
+/** `cert-manager.io/v1`, the apiVersion of the objects below. */
+export const CERT_MANAGER_API_VERSION = `${CERT_MANAGER_GROUP}/${CERT_MANAGER_VERSION}`;
+
+/** The shared control plane's custom objects client, as admin. */
+export async function customObjects() {
+  return (await controlPlane()).kubeConfig.makeApiClient(CustomObjectsApi);
+}
+
+/** Creates the Issuer `name` in `namespace` with `spec`. */
+export async function createIssuer(namespace: string, name: string, spec: object): Promise<void> {
+  await (await customObjects()).createNamespacedCustomObject({
+    group: CERT_MANAGER_GROUP,
+    version: CERT_MANAGER_VERSION,
+    plural: 'issuers',
+    namespace,
+    body: { apiVersion: CERT_MANAGER_API_VERSION, kind: 'Issuer', metadata: { name }, spec },
+  });
+}
+
+/** Creates the Certificate `name` in `namespace` with `spec`. */
+export async function createCertificate(namespace: string, name: string, spec: object): Promise<void> {
+  await (await customObjects()).createNamespacedCustomObject({
+    group: CERT_MANAGER_GROUP,
+    version: CERT_MANAGER_VERSION,
+    plural: 'certificates',
+    namespace,
+    body: { apiVersion: CERT_MANAGER_API_VERSION, kind: 'Certificate', metadata: { name }, spec },
+  });
+}
+
+/** A SelfSigned Issuer, a CA Certificate from it into Secret `root-ca`, and the CA Issuer `ca` on that Secret. */
+export async function createCaIssuer(certManager: CertManager): Promise<CertificateSecret> {
+  const { namespace } = certManager;
+  await createIssuer(namespace, 'selfsigned', { selfSigned: {} });
+  await createCertificate(namespace, 'root-ca', {
+    isCA: true,
+    commonName: 'zookeeper-operator test CA',
+    secretName: 'root-ca',
+    privateKey: { algorithm: 'ECDSA', size: 256 },
+    issuerRef: { name: 'selfsigned', kind: 'Issuer' },
+  });
+  await certManager.waitForCertificate('root-ca');
+  await createIssuer(namespace, 'ca', { ca: { secretName: 'root-ca' } });
+  return certManager.readSecret('root-ca');
+}

@@ -460,3 +460,21 @@ for (const c of [
     );
   });
 }
+
+test('each CA the operator creates has a subject of its own, so members can trust the old and the new one side by side', async (t) => {
+  const world = new World(
+    tlsCluster({ tls: { certificates: { lifetime: '1h', renewBefore: '20m', caLifetime: '3h' } } }),
+  );
+  const subjects = new Set<string>();
+  for (let minutes = 0; minutes <= 4 * 60; minutes += 10) {
+    world.now = new Date(T0.getTime() + minutes * 60_000);
+    await world.reconcile();
+    const ca = world.secrets.get('example-ca');
+    for (const pem of [secretText(ca, 'ca.crt'), secretText(ca, 'previous-ca.crt')]) {
+      if (pem !== undefined) subjects.add(readCertificate(pem).subject);
+    }
+  }
+  t.true(world.events.some((e) => e.includes('CaRolledOver')));
+  t.true(subjects.size >= 2, `${subjects.size} subjects`);
+  t.regex([...subjects][0] ?? '', /^CN=zookeeper-operator CA for default\/example \(20\d\d-/);
+});

@@ -39,6 +39,7 @@ const at = (hours: number) => new Date(T0.getTime() + hours * HOUR);
 function facts(fingerprint: string, issued: Date, lifetimeMs: number, dnsNames: string[] = []): CertificateFacts {
   return {
     commonName: fingerprint,
+    subject: `CN=${fingerprint}`,
     dnsNames,
     notBefore: new Date(issued.getTime() - CLOCK_SKEW_ALLOWANCE_MS),
     notAfter: new Date(issued.getTime() + lifetimeMs),
@@ -382,6 +383,7 @@ function take(world: World, plan: CertificatePlan, now: Date, external?: Certifi
   const newCa = (validity: { notBefore: Date; notAfter: Date }) =>
     external ?? {
       commonName: 'ca',
+      subject: `CN=ca ${world.serial}`,
       dnsNames: [],
       ...validity,
       fingerprint: `ca-${world.serial++}`,
@@ -416,6 +418,7 @@ function take(world: World, plan: CertificatePlan, now: Date, external?: Certifi
       issuer: 'current',
       facts: {
         commonName: issued.pod,
+        subject: `CN=${issued.pod}`,
         dnsNames: issued.dnsNames,
         ...issued.validity,
         fingerprint: `m-${world.serial++}`,
@@ -688,4 +691,24 @@ test('property: with the user’s CA replaced at any passes, no certificate expi
     { numRuns: 200 },
   );
   t.pass();
+});
+
+test('a new CA with the subject of one members trust is refused, naming the Secret: ZooKeeper would trust only one of them', (t) => {
+  const reused = {
+    ...userCa('user-ca-2', at(1)),
+    facts: { ...userCa('user-ca-2', at(1)).facts, subject: 'CN=user-ca-1' },
+  };
+  const plan = planCertificates(input({ policy: userCaPolicy, ca: keylessCa('user-ca-1'), externalCa: reused }));
+  t.is(summary(plan), 'blocked CaSubjectReused');
+  t.regex(
+    plan.kind === 'blocked' ? plan.reason.message : '',
+    /Secret user-ca holds a new CA with the subject of a CA members trust now \(CN=user-ca-1\)/,
+  );
+  // The CA in use, or one with a subject of its own, goes on as before.
+  t.is(
+    summary(
+      planCertificates(input({ policy: userCaPolicy, ca: keylessCa('user-ca-1'), externalCa: userCa('user-ca-1') })),
+    ).split(';')[0],
+    'ca keep',
+  );
 });

@@ -30,6 +30,7 @@ const at = (ms: number) => new Date(T0.getTime() + ms);
 function aCa(fingerprint: string, createdAtMs: number, lifetimeMs = 90 * DAY): CertificateFacts {
   return {
     commonName: `CA ${fingerprint}`,
+    subject: `CN=CA ${fingerprint}`,
     dnsNames: [],
     notBefore: at(createdAtMs - CLOCK_SKEW_ALLOWANCE_MS),
     notAfter: at(createdAtMs + lifetimeMs),

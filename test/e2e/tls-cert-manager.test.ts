@@ -84,7 +84,11 @@ test('zookeeper:3.9.4 under a CA cert-manager issues: formed on TLS, a client of
       key: issued.privateKeyPem,
     };
   };
-  const credentials = await appCredentials(first);
+  // The user's own CA, which the cluster moves to later. The application is told of it ahead, as
+  // an administrator distributes a new CA before switching: it trusts both, so it verifies members
+  // before and after they move, while its own certificate is of the first CA.
+  const own = await userCa({ commonName: 'ZooKeeper Intermediate (own PKI)' });
+  const credentials = { ...(await appCredentials(first)), ca: `${firstCa}${own.caPem}` };
   const writer = await ZnodeWriter.start(
     () => readyMembers(namespace, CLUSTER),
     '/cert-manager',
@@ -105,7 +109,6 @@ test('zookeeper:3.9.4 under a CA cert-manager issues: formed on TLS, a client of
   await session.create('/app', 'first CA', CREATE_MODE.persistent);
 
   // The user moves the cluster to a CA of their own (an RSA intermediate): rolled in with the overlap.
-  const own = await userCa({ commonName: 'ZooKeeper Intermediate (own PKI)' });
   await core.createNamespacedSecret({ namespace, body: userCaSecret(namespace, 'own-ca', own) });
   await patchCluster(namespace, CLUSTER, {
     spec: { tls: { certificates: { issuerRef: null, caSecretName: 'own-ca' } } },

@@ -461,7 +461,8 @@ export const BAD_INPUTS: readonly BadInput[] = [
   {
     input: 'a new CA in the `caSecretName` Secret with the subject of the CA in use',
     stoppedAt: 'operator',
-    message: 'reason `CaSubjectReused`, naming the Secret and the subject: members keep their certificates, nothing is reissued',
+    message:
+      'reason `CaSubjectReused`, naming the Secret and the subject: members keep their certificates, nothing is reissued',
     provedBy: {
       file: 'test/unit/controller/certificates.test.ts',
       titleContains: 'a new CA with the subject of one members trust is refused',

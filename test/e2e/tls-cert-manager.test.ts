@@ -19,15 +19,7 @@ import { CREATE_MODE } from '../../src/zookeeper/wire-protocol.js';
 import { controlPlane, newNamespace } from '../harness/fixture.js';
 import { pollUntil } from '../harness/poll.js';
 import { createCaIssuer, startCertManager } from '../support/cert-manager.js';
-import {
-  clusterEvents,
-  createCluster,
-  FORMED_MS,
-  memberPods,
-  patchCluster,
-  readCluster,
-  waitForStatus,
-} from '../support/clusters.js';
+import { createCluster, FORMED_MS, memberPods, patchCluster, readCluster, waitForStatus } from '../support/clusters.js';
 import { runOperator } from '../support/operator.js';
 import { onPhases, openClient, readyMembers, servedCertificate } from '../support/tls-clients.js';
 import { userCa, userCaSecret } from '../support/user-pki.js';
@@ -128,11 +120,6 @@ test('zookeeper:3.9.4 under a CA cert-manager issues: formed on TLS, a client of
       return true;
     },
     { timeoutMs: 600_000, intervalMs: 5_000 },
-  );
-  t.log(
-    (await clusterEvents(namespace, CLUSTER))
-      .filter((e) => /^(CaCreated|CaRolledOver|CertificateIssued)/.test(e))
-      .join('\n'),
   );
   // Each member serves its new certificate: reloaded, not restarted.
   const newCredentials = await appCredentials(second);

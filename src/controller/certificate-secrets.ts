@@ -67,8 +67,6 @@ export interface ObservedCertificates {
   authority: KeyedCertificate | undefined;
   /** The previous CA's certificate while a rollover overlaps. */
   previousCaPem: string | undefined;
-  /** Since when members trust the current CA. */
-  caInUseSince: Date | undefined;
   /** With `issuerRef`: cert-manager's Certificate of the CA as read; `live` undefined when there is none. */
   caCertificate?: { live: LiveCertificate | undefined } | undefined;
 }
@@ -127,7 +125,6 @@ export function observeCertificates(
     externalAuthority,
     authority,
     previousCaPem: ca.kind === 'present' ? secretText(caSecret, PREVIOUS_CA_CERTIFICATE_KEY) : undefined,
-    caInUseSince: ca.kind === 'present' ? ca.since : undefined,
     caCertificate: external?.certificate,
   };
 }

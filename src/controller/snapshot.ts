@@ -232,7 +232,11 @@ async function operatorTlsFor(
   const authority = certificates?.authority;
   if (deps.credentials === undefined || authority === undefined) return undefined;
   return deps.credentials.forCluster(
-    { ...authority, previousCertificatePem: certificates?.previousCaPem, trustedSince: certificates?.caInUseSince },
+    {
+      ...authority,
+      previousCertificatePem: certificates?.previousCaPem,
+      trustedSince: certificates?.ca.kind === 'present' ? certificates.ca.since : undefined,
+    },
     deps.now(),
   );
 }

@@ -520,27 +520,24 @@ export async function customObjects() {
   return (await controlPlane()).kubeConfig.makeApiClient(CustomObjectsApi);
 }
 
-/** Creates the Issuer `name` in `namespace` with `spec`. */
-export async function createIssuer(namespace: string, name: string, spec: object): Promise<void> {
+/** Creates the cert-manager object `kind` (`plural`) named `name` in `namespace` with `spec`. */
+async function createNamespaced(plural: string, kind: string, namespace: string, name: string, spec: object) {
   await (await customObjects()).createNamespacedCustomObject({
     group: CERT_MANAGER_GROUP,
     version: CERT_MANAGER_VERSION,
-    plural: 'issuers',
+    plural,
     namespace,
-    body: { apiVersion: CERT_MANAGER_API_VERSION, kind: 'Issuer', metadata: { name }, spec },
+    body: { apiVersion: CERT_MANAGER_API_VERSION, kind, metadata: { name }, spec },
   });
 }
 
+/** Creates the Issuer `name` in `namespace` with `spec`. */
+export const createIssuer = (namespace: string, name: string, spec: object): Promise<void> =>
+  createNamespaced('issuers', 'Issuer', namespace, name, spec);
+
 /** Creates the Certificate `name` in `namespace` with `spec`. */
-export async function createCertificate(namespace: string, name: string, spec: object): Promise<void> {
-  await (await customObjects()).createNamespacedCustomObject({
-    group: CERT_MANAGER_GROUP,
-    version: CERT_MANAGER_VERSION,
-    plural: 'certificates',
-    namespace,
-    body: { apiVersion: CERT_MANAGER_API_VERSION, kind: 'Certificate', metadata: { name }, spec },
-  });
-}
+export const createCertificate = (namespace: string, name: string, spec: object): Promise<void> =>
+  createNamespaced('certificates', 'Certificate', namespace, name, spec);
 
 /** A SelfSigned Issuer, a CA Certificate from it into Secret `root-ca`, and the CA Issuer `ca` on that Secret. */
 export async function createCaIssuer(certManager: CertManager): Promise<CertificateSecret> {
